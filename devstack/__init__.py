@@ -1,0 +1,1 @@
+"""Local development stack: emulators, the Hosting-like router and the runner (never deployed)."""

@@ -1,0 +1,157 @@
+"""Start and stop the official Firestore emulator and the Cloud Tasks emulator as child processes.
+
+Both are started so that stopping them really stops them: the Firestore emulator is the bare JVM (the
+`gcloud` wrapper leaves Java running when killed), each child gets its own process group and is killed by group.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FIRESTORE_EMULATOR_PACKAGE = "google-cloud-cli-firestore-emulator"
+
+
+class EmulatorError(RuntimeError):
+    """An emulator could not be found or did not come up: fix the machine (install steps), then retry."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise EmulatorError(f"process exited with code {proc.returncode} before {host}:{port} opened")
+        time.sleep(0.05)
+    raise EmulatorError(f"{host}:{port} did not open within {timeout:.0f} s")
+
+
+def firestore_jar() -> Path:
+    """The emulator jar shipped by the Google Cloud CLI package on this machine image."""
+    override = os.environ.get("FIRESTORE_EMULATOR_JAR")
+    if override:
+        return Path(override)
+    try:
+        listing = subprocess.run(
+            ["dpkg", "-L", FIRESTORE_EMULATOR_PACKAGE], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise EmulatorError(f"{FIRESTORE_EMULATOR_PACKAGE} is not installed: {exc}") from exc
+    for line in listing.splitlines():
+        if line.endswith("cloud-firestore-emulator.jar"):
+            return Path(line)
+    raise EmulatorError(f"no cloud-firestore-emulator.jar in {FIRESTORE_EMULATOR_PACKAGE}")
+
+
+@dataclass
+class Managed:
+    name: str
+    host: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=timeout)
+
+
+def _spawn(cmd: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env
+    )
+
+
+def start_firestore(port: int, log_dir: Path, host: str = "127.0.0.1", rules: Path | None = None) -> Managed:
+    if port_open(host, port):
+        raise EmulatorError(f"port {port} is already taken: is another stack still running?")
+    java = shutil.which("java")
+    if java is None:
+        raise EmulatorError("java is not on PATH (the Firestore emulator needs Java 17)")
+    cmd = [
+        java, "-Duser.language=en", "-cp", str(firestore_jar()),
+        "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+        f"--host={host}", f"--port={port}",
+    ]
+    if rules is not None:
+        cmd.append(f"--rules={rules}")
+    proc = _spawn(cmd, log_dir / "firestore-emulator.log")
+    managed = Managed("firestore", host, port, proc, log_dir / "firestore-emulator.log")
+    try:
+        wait_for_port(host, port, 60, proc)
+    except EmulatorError:
+        managed.stop()
+        raise
+    return managed
+
+
+def start_tasks(port: int, project: str, queues: list[str], log_dir: Path, location: str = "us-central1",
+                max_retries: int = 5, host: str = "127.0.0.1") -> Managed:
+    if port_open(host, port):
+        raise EmulatorError(f"port {port} is already taken: is another stack still running?")
+    exe = Path(sys.executable).parent / "gcloud-tasks-emulator"
+    if not exe.exists():
+        raise EmulatorError(f"{exe} missing: install gcloud-tasks-emulator (make install)")
+    cmd = [str(exe), "start", f"--port={port}", f"--max-retries={max_retries}"]
+    for queue in queues:
+        cmd += ["-d", f"projects/{project}/locations/{location}/queues/{queue}"]
+    proc = _spawn(cmd, log_dir / "tasks-emulator.log")
+    managed = Managed("tasks", host, port, proc, log_dir / "tasks-emulator.log")
+    try:
+        wait_for_port(host, port, 30, proc)
+    except EmulatorError:
+        managed.stop()
+        raise
+    return managed
+
+
+def wipe_firestore(address: str, project: str) -> None:
+    """Delete every document of a project; retries once when a transaction is still open (409)."""
+    import requests
+
+    url = f"http://{address}/emulator/v1/projects/{project}/databases/(default)/documents"
+    for attempt in range(2):
+        response = requests.delete(url, timeout=10)
+        if response.status_code == 200:
+            return
+        if response.status_code == 409 and attempt == 0:
+            time.sleep(2)
+            continue
+        raise EmulatorError(f"wipe of {project} failed: {response.status_code} {response.text[:200]}")
