@@ -1,0 +1,148 @@
+"""The VPS bridge: heartbeats, PnL snapshots (TP, protect, daily stop, reconciliation) and order claiming."""
+
+from __future__ import annotations
+
+import math
+
+from .config import normalise_asset, point_value
+from .core import Ctx, clear_pending, close_trade, create_exit, evaluate_two_half_lock
+from .decision import Timer
+from .exits import points_take_profit_exit, protect_exit
+from .inputs import BridgeHeartbeat, PnlSnapshot, PollPending
+from .orders import bridge_view, claim, transition
+from .state import AssetState
+
+Body = dict[str, object]
+
+BRIDGE_FIELDS = ("tsConnected", "mdConnected", "repoOk", "account", "tradeRoute", "exchange", "lastRapiEventUtc",
+                 "lastOrdersPollUtc", "lastOrdersOkUtc", "lastPnlMsgUtc", "note")
+
+
+def bridge_heartbeat(ctx: Ctx, cmd: BridgeHeartbeat) -> tuple[int, Body]:
+    g = ctx.glob
+    g.rithmic_last_ts = ctx.now
+    info: dict[str, object] = {}
+    for name in BRIDGE_FIELDS:
+        value = cmd.info.get(name)
+        info[name] = bool(value) if name in ("tsConnected", "mdConnected", "repoOk") else value
+    info["server_received_ts"] = ctx.now
+    g.rithmic_bridge = info
+    return 200, {"ok": True}
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def pnl_snapshot(ctx: Ctx, cmd: PnlSnapshot) -> tuple[int, Body]:
+    g = ctx.glob
+    g.rithmic_last_ts = ctx.now
+    g.rithmic_realized = _finite(cmd.realized) or 0.0
+    g.rithmic_unrealized = _finite(cmd.unrealized) or 0.0
+    g.rithmic_account_balance = _finite(cmd.account_balance)
+    if g.rithmic_account_balance is not None:
+        g.equity = g.rithmic_account_balance
+    broker: dict[str, tuple[int, float, float | None, str]] = {}
+    for entry in cmd.symbols:
+        key = normalise_asset(entry.symbol, ctx.config)
+        if key is None or key not in ctx.world.assets:
+            continue
+        pos, pnl, avg = broker.get(key, (0, 0.0, None, entry.symbol))[:3]
+        broker[key] = (pos + entry.position, pnl + (_finite(entry.open_pnl) or 0.0),
+                       _finite(entry.avg_open_fill) if entry.position else avg, entry.symbol)
+    for key in sorted(ctx.world.assets):
+        _apply_broker(ctx, key, ctx.world.assets[key], broker.get(key))
+    _daily_metrics_and_stop(ctx)
+    for key in sorted(ctx.world.assets):
+        a = ctx.world.assets[key]
+        evaluate_two_half_lock(a, ctx.now)
+        points_take_profit_exit(ctx, key)
+        protect_exit(ctx, key)
+    return 200, {"ok": True}
+
+
+def _apply_broker(ctx: Ctx, key: str, a: AssetState, seen: tuple[int, float, float | None, str] | None) -> None:
+    """D10: store the broker's view; two consecutive disagreements block entries; two flat snapshots close."""
+    position, open_pnl, avg, contract = seen if seen is not None else (0, 0.0, None, a.rithmic_symbol)
+    a.broker_position = position
+    a.broker_avg_price = avg
+    if seen is not None:
+        a.pnl = open_pnl
+        a.rithmic_point_value = point_value(contract)
+        a.rithmic_open_points = open_pnl / (abs(position) * a.rithmic_point_value) if position else 0.0
+    if position == a.position:
+        if a.position_mismatch:
+            ctx.emit("position_mismatch_cleared", key, "POSITION_MISMATCH")
+        a.mismatch_streak, a.position_mismatch, a.broker_flat_streak = 0, False, 0
+        return
+    if a.pending_order_id is not None:
+        # an order in flight explains a difference: wait for its report before judging
+        a.mismatch_streak = a.broker_flat_streak = 0
+        return
+    a.mismatch_streak += 1
+    if position == 0 and a.position != 0:
+        a.broker_flat_streak += 1
+        if a.broker_flat_streak >= 2:
+            a.last_price = a.last_price if a.last_price is not None else a.avg_price
+            close_trade(ctx, key, "broker_flat")
+            a.broker_position = 0
+            a.mismatch_streak, a.broker_flat_streak = 0, 0
+            return
+    else:
+        a.broker_flat_streak = 0
+    if a.mismatch_streak >= 2 and not a.position_mismatch:
+        a.position_mismatch = True
+        ctx.emit("position_mismatch", key, "POSITION_MISMATCH", broker=position, local=a.position)
+
+
+def _daily_metrics_and_stop(ctx: Ctx) -> None:
+    """§8.10 with D4 (start equity = first balance of the trading day) and D11 (flatten on every snapshot)."""
+    g = ctx.glob
+    eq = g.rithmic_account_balance
+    if g.daily_start_equity is None and eq is not None:
+        g.daily_start_equity = eq
+    start = g.daily_start_equity
+    if start is not None and eq is not None and start > 0:
+        g.daily_pnl_usd = eq - start
+        g.daily_pnl_pct = (eq - start) / start
+        g.daily_stop_remaining_pct = max(0.0, g.daily_stop_limit_pct / 100 + g.daily_pnl_pct)
+        if (g.daily_stop_enabled and not g.daily_stop_triggered and g.daily_stop_limit_pct > 0):
+            dd_pct = (start - eq) / start * 100
+            if dd_pct >= g.daily_stop_limit_pct:
+                g.daily_stop_triggered = True
+                g.daily_stop_triggered_ts = ctx.now
+                g.daily_stop_triggered_reason = f"Drawdown {dd_pct:.2f}% >= limit {g.daily_stop_limit_pct:.2f}%"
+                g.daily_stop_triggered_equity = eq
+                g.daily_stop_triggered_dd_pct = dd_pct
+                g.trade_lock, g.trade_lock_reason = True, "DAILY_STOP"
+                ctx.emit("daily_stop_trigger", None, "DAILY_STOP", start_equity=start, equity=eq, dd_pct=dd_pct,
+                         limit_pct=g.daily_stop_limit_pct)
+    if g.daily_stop_triggered:
+        _flatten(ctx)
+
+
+def _flatten(ctx: Ctx) -> None:
+    for key in sorted(ctx.world.assets):
+        a = ctx.world.assets[key]
+        pending = ctx.world.orders.get(a.pending_order_id) if a.pending_order_id else None
+        if pending is not None and pending.kind == "ENTRY" and pending.status == "PENDING":
+            transition(pending, "cancel", ctx.now)
+            pending.reason = "daily_stop"
+            clear_pending(a, pending.id)
+            ctx.emit("order_cancelled", key, "DAILY_STOP", order_id=pending.id)
+        if a.position != 0 and a.pending_order_id is None:
+            create_exit(ctx, key, "DAILY_STOP", reason="daily_stop")
+
+
+def poll_pending(ctx: Ctx, cmd: PollPending) -> tuple[int, Body]:
+    """D9: hand each PENDING order out once, PENDING → CLAIMED with owner and lease, oldest first."""
+    pending = sorted((o for o in ctx.world.orders.values() if o.status == "PENDING"),
+                     key=lambda o: (o.created_at, o.id))[: max(0, cmd.limit)]
+    out: list[dict[str, object]] = []
+    for order in pending:
+        claim(order, cmd.owner, ctx.now, ctx.config.order_lease_s)
+        assert order.lease_until is not None  # noqa: S101 - claim sets the lease
+        ctx.timers.append(Timer("lease_end", order.id, order.lease_until, {"order_id": order.id}))
+        ctx.emit("order_claimed", order.asset, None, order_id=order.id, owner=cmd.owner)
+        out.append(bridge_view(order, ctx.glob.env))
+    return 200, {"ok": True, "orders": out}

@@ -1,0 +1,74 @@
+"""Pure time arithmetic: candles, trading days, the CME session window, countdown texts. `now` is always given."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def candle_bucket(now: float, candle_s: int = 300) -> int:
+    """Wall-clock 5-minute bucket: floor(epoch / 300) (§5.2)."""
+    return math.floor(now / candle_s)
+
+
+def seconds_to_next_candle(now: float, candle_s: int = 300) -> int:
+    """1…300: seconds to the next bucket boundary, as the original computes it."""
+    return candle_s - (int(now) % candle_s)
+
+
+def ny_datetime(now: float) -> datetime:
+    return datetime.fromtimestamp(now, NEW_YORK)
+
+
+def ny_date(now: float) -> date:
+    return ny_datetime(now).date()
+
+
+def trading_day(now: float, start_hour: int = 18) -> str:
+    """The trading day a moment belongs to (D4): it starts at 18:00 New York and is named by its closing date."""
+    local = ny_datetime(now)
+    day = local.date()
+    if local.hour >= start_hour:
+        day = day + timedelta(days=1)
+    return day.isoformat()
+
+
+def mmss(seconds: float) -> str:
+    remaining = max(0, int(seconds))
+    return f"{remaining // 60:02d}:{remaining % 60:02d}"
+
+
+def session_window(now: float) -> dict[str, object]:
+    """CME Globex hours (D14): Sunday 18:00 to Friday 17:00 New York, with a daily 17:00–18:00 break."""
+    local = ny_datetime(now)
+    open_now = _globex_open(local)
+    if open_now:
+        close_at = _next_edge(local, want_open=False)
+        return {"open": True, "seconds_until_close": int(close_at.timestamp() - now), "seconds_until_open": 0}
+    open_at = _next_edge(local, want_open=True)
+    return {"open": False, "seconds_until_close": 0, "seconds_until_open": int(open_at.timestamp() - now)}
+
+
+def _globex_open(local: datetime) -> bool:
+    weekday, hour = local.weekday(), local.hour  # Monday 0 … Sunday 6
+    if weekday == 5:
+        return False
+    if weekday == 6:
+        return hour >= 18
+    if weekday == 4:
+        return hour < 17
+    return hour != 17
+
+
+def _next_edge(local: datetime, *, want_open: bool) -> datetime:
+    """The next full hour at which the session becomes open (or closed); edges are always on the hour."""
+    probe = local.replace(minute=0, second=0, microsecond=0)
+    for _ in range(24 * 8):
+        probe = (probe + timedelta(hours=1)).astimezone(NEW_YORK)
+        probe = probe.replace(minute=0, second=0, microsecond=0)
+        if _globex_open(probe) == want_open:
+            return probe
+    raise AssertionError("unreachable: the week always has an edge")  # pragma: no cover

@@ -1,0 +1,121 @@
+"""Configuration of the rules: assets, contracts, sizes and every tunable number, as one frozen value.
+
+Nothing here reads the environment: the shell builds a Config (usually `default_config()`) and passes it in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+# Front quarterly months: H (Mar), M (Jun), U (Sep), Z (Dec).
+QUARTER_MONTHS: tuple[tuple[int, str], ...] = ((3, "H"), (6, "M"), (9, "U"), (12, "Z"))
+MONTH_CODES = "FGHJKMNQUVXZ"
+
+# Dollar value of one point by contract root (D7).
+POINT_VALUE_BY_ROOT: dict[str, float] = {"MES": 5.0, "ES": 50.0, "MNQ": 2.0, "NQ": 20.0}
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    key: str                     # UI asset key, e.g. "ES"
+    name: str                    # display name
+    roots: tuple[str, ...]       # symbol roots TradingView or the broker may use ("ES", "MES")
+    traded_root: str             # the contract root orders are sent for ("MES")
+    exchange: str = "CME"
+    contract_override: str | None = None   # a fixed broker contract instead of the computed front month
+
+
+@dataclass(frozen=True)
+class Config:
+    assets: dict[str, AssetSpec] = field(default_factory=dict)
+    heartbeat_fresh_s: float = 600.0
+    rithmic_fresh_s: float = 60.0
+    post_exit_cooldown_s: float = 180.0
+    candle_s: int = 300
+    order_lease_s: float = 200.0
+    intent_max_age_s: float = 900.0
+    entry_qty_default: int = 5          # entry_size_mode "6pt" (or anything else)
+    entry_qty_9pt: int = 3              # entry_size_mode "9pt"
+    scale_in_qty: int = 5
+    max_trades_per_day: int = 6
+    daily_stop_enabled: bool = True
+    daily_stop_limit_pct: float = 30.0
+    points_tp_default_target: float = 15.0
+    protect_default_threshold: float = -2.0
+    protect_thresholds: tuple[float, ...] = (-2.0, 0.5)
+    tp_target_default: int = 3
+    recent_bar_ids: int = 32            # webhook receipts kept per stream and asset (D6)
+    events_ttl_days: int = 30
+    roll_days_before_expiry: int = 8
+    trading_day_start_hour: int = 18    # America/New_York (D4)
+
+
+def default_config(contract_overrides: dict[str, str] | None = None) -> Config:
+    overrides = contract_overrides or {}
+    assets = {
+        "ES": AssetSpec("ES", "S&P 500 Futures", ("ES", "MES"), "MES", contract_override=overrides.get("ES")),
+        "NQ": AssetSpec("NQ", "Nasdaq 100 Futures", ("NQ", "MNQ"), "MNQ", contract_override=overrides.get("NQ")),
+    }
+    return Config(assets=assets)
+
+
+_SYMBOL_RE = re.compile(r"^(?P<root>[A-Z]+?)(?P<month>[FGHJKMNQUVXZ]\d{1,4})?(?P<cont>\d!)?$")
+
+
+def normalise_asset(raw: object, config: Config) -> str | None:
+    """Map any TradingView or broker spelling to an asset key (D6): ES, MES, ES1!, CME_MINI:MESZ2026, MESZ6 → ES."""
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip().upper().rsplit(":", 1)[-1]
+    if not text:
+        return None
+    if text in config.assets:
+        return text
+    match = _SYMBOL_RE.match(text)
+    if match is None:
+        return None
+    root = match.group("root")
+    for spec in config.assets.values():
+        if root in spec.roots:
+            return spec.key
+    return None
+
+
+def third_friday(year: int, month: int) -> date:
+    first = date(year, month, 1)
+    offset = (4 - first.weekday()) % 7  # Friday is weekday 4
+    return first + timedelta(days=offset + 14)
+
+
+def front_month(day: date, roll_days: int = 8) -> tuple[int, str]:
+    """(year, month code) of the front quarterly contract on `day`, rolling `roll_days` before expiry."""
+    year = day.year
+    for _ in range(2):
+        for month, code in QUARTER_MONTHS:
+            if day < third_friday(year, month) - timedelta(days=roll_days):
+                return year, code
+        year += 1
+    raise AssertionError("unreachable: a quarterly contract always exists within a year")  # pragma: no cover
+
+
+def contract_for(asset: str, day: date, config: Config) -> str:
+    """The broker contract for an asset on a (New York) date, e.g. MESZ6 (D7)."""
+    spec = config.assets[asset]
+    if spec.contract_override:
+        return spec.contract_override
+    year, code = front_month(day, config.roll_days_before_expiry)
+    return f"{spec.traded_root}{code}{year % 10}"
+
+
+def point_value(contract: str | None) -> float:
+    """Dollars per point of a contract by its root (MES 5, MNQ 2, ES 50, NQ 20); unknown → 1.0."""
+    if not contract:
+        return 1.0
+    text = contract.upper()
+    for root in sorted(POINT_VALUE_BY_ROOT, key=len, reverse=True):
+        rest = text[len(root):]
+        if text.startswith(root) and (not rest or rest[0] in MONTH_CODES):
+            return POINT_VALUE_BY_ROOT[root]
+    return 1.0

@@ -1,0 +1,144 @@
+"""`decide(world, input, now, config) -> Decision`: the one entry point of the rules, and `replay` of a day's log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from . import bridge, fills, operator, streams, timers
+from .config import Config
+from .core import Ctx
+from .decision import Decision, Event, Refusal
+from .inputs import (
+    AnyInput,
+    BridgeHeartbeat,
+    CancelIntent,
+    CancelOrder,
+    CancelPreorder,
+    ConsumeTradeLimit,
+    CreateIntent,
+    ExecutionReport,
+    ExitAll,
+    Input,
+    LevelExit,
+    ManualExit,
+    PlaceOrder,
+    PnlSnapshot,
+    PollPending,
+    RenkoBar,
+    ScaleIn,
+    SetEnv,
+    SetPointsTakeProfit,
+    SetProtect,
+    SetRisk,
+    SetTakeProfit,
+    TimerFired,
+    ToggleExit,
+    TvHeartbeat,
+    input_from_dict,
+)
+from .state import AssetState, World, new_asset
+from .view import normalise_world
+
+Handler = Callable[[Ctx, Any], tuple[int, dict[str, object]]]
+
+HANDLERS: dict[type[Input], Handler] = {
+    RenkoBar: streams.renko_bar,
+    TvHeartbeat: streams.heartbeat,
+    LevelExit: streams.level_exit,
+    PlaceOrder: operator.place_order,
+    ManualExit: operator.manual_exit,
+    ExitAll: lambda ctx, cmd: operator.exit_all(ctx, cmd.force),
+    ScaleIn: operator.scale_in,
+    SetProtect: operator.set_protect,
+    SetPointsTakeProfit: operator.set_points_take_profit,
+    SetTakeProfit: operator.set_take_profit,
+    ToggleExit: operator.toggle_exit,
+    CreateIntent: operator.create_intent,
+    CancelIntent: operator.cancel_intent,
+    CancelPreorder: operator.cancel_preorder,
+    CancelOrder: operator.cancel_order,
+    ConsumeTradeLimit: operator.consume_trade_limit,
+    SetEnv: operator.set_env,
+    SetRisk: operator.set_risk,
+    PollPending: bridge.poll_pending,
+    ExecutionReport: fills.execution_report,
+    BridgeHeartbeat: bridge.bridge_heartbeat,
+    PnlSnapshot: bridge.pnl_snapshot,
+    TimerFired: timers.timer_fired,
+}
+
+# Answers that carry the computed state, as the original's did (§5.1, §7.4, §8.4, §8.5, §8.8, §8.9).
+WITH_STATE: frozenset[type[Input]] = frozenset({PlaceOrder, ScaleIn, SetProtect, SetPointsTakeProfit})
+WITH_STATE_TOGGLES = frozenset({"high_next_bar", "main_flip"})
+
+
+def initial_world(config: Config) -> World:
+    return World(assets={key: new_asset(key) for key in config.assets})
+
+
+def decide(world: World, inp: Input, now: float, config: Config, request_id: str = "r") -> Decision:
+    """Decide one input. Pure: the given world is not modified; a refusal returns it unchanged."""
+    handler = HANDLERS[type(inp)]
+    new = world.clone()
+    normalise_world(new, now, config)
+    ctx = Ctx(world=new, now=now, config=config, request_id=request_id)
+    try:
+        status, body = handler(ctx, inp)
+    except Refusal as refusal:
+        event = Event("refused", getattr(inp, "asset", None), refusal.code, {"status": refusal.status})
+        return Decision(world=world, status=refusal.status, body=refusal.body(), code=refusal.code, events=[event])
+    include_state = type(inp) in WITH_STATE or (
+        isinstance(inp, ToggleExit) and inp.toggle in WITH_STATE_TOGGLES)
+    code = body.get("code") if isinstance(body.get("code"), str) else None
+    return Decision(
+        world=new, status=status, body=body, code=code if code is None else str(code), events=ctx.events,
+        timers=ctx.timers, trades=ctx.trades, include_state=include_state and 200 <= status < 300,
+        duplicate=bool(body.get("duplicate")),
+    )
+
+
+def orders_needed(world: World, inp: Input) -> set[str]:
+    """Orders a decision must see besides what the input names: an asset's in-flight order for the daily-stop
+    cancellation on a snapshot (D11) and for the operator's view of it."""
+    if isinstance(inp, PnlSnapshot):
+        return {a.pending_order_id for a in world.assets.values() if a.pending_order_id}
+    return set()
+
+
+def audit_record(inp: Input, now: float, request_id: str, decision: Decision) -> dict[str, Any]:
+    """The audit event of one input (D13): what came in, when, and what was decided. `replay` reads it back."""
+    asset = getattr(inp, "asset", None)
+    return {
+        "request_id": request_id,
+        "ts": now,
+        "type": inp.model_dump()["type"],
+        "asset": asset,
+        "input": _redacted(inp.model_dump(mode="json")),
+        "status": decision.status,
+        "code": decision.code,
+        "duplicate": decision.duplicate,
+        "decisions": [
+            {"kind": e.kind, "asset": e.asset, "code": e.code, "detail": e.detail} for e in decision.events
+        ],
+    }
+
+
+def _redacted(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in ("secret", "password")}
+
+
+def replay(records: Iterable[Mapping[str, Any]], config: Config, world: World | None = None) -> World:
+    """Rebuild the state from a log of inputs (audit records in commit order)."""
+    current = world if world is not None else initial_world(config)
+    for record in records:
+        inp = input_from_dict(dict(record["input"]))
+        current = decide(current, inp, float(record["ts"]), config, str(record["request_id"])).world
+    return current
+
+
+def asset_of(world: World, key: str) -> AssetState | None:
+    return world.assets.get(key)
+
+
+_ = AnyInput

@@ -1,0 +1,206 @@
+"""Execution reports (D9): fills accumulate on the order, position math adds, duplicates are no-ops."""
+
+from __future__ import annotations
+
+from .clock import candle_bucket
+from .config import point_value
+from .core import (
+    Ctx,
+    clear_pending,
+    close_trade,
+    compute_zone,
+    fresh_main_bar_since_entry,
+    opposite_color,
+    trades_remaining,
+)
+from .decision import Refusal
+from .inputs import ExecutionReport
+from .orders import TERMINAL, IllegalTransition, transition
+from .state import AssetState, Order
+
+Body = dict[str, object]
+DUPLICATE: tuple[int, Body] = (200, {"ok": True, "duplicate": True})
+
+
+def execution_report(ctx: Ctx, cmd: ExecutionReport) -> tuple[int, Body]:
+    order = ctx.world.orders.get(cmd.order_id)
+    if order is None:
+        raise Refusal(404, "UNKNOWN_ORDER", "Unknown order")
+    a = ctx.world.assets[order.asset]
+    if cmd.fill_id is not None and cmd.fill_id in order.fill_ids:
+        return DUPLICATE
+    if cmd.status == "WORKING":
+        return _working(ctx, order)
+    if cmd.status in ("REJECTED", "CANCELLED"):
+        return _ended(ctx, order, a, cmd)
+    return _fill(ctx, order, a, cmd)
+
+
+def _working(ctx: Ctx, order: Order) -> tuple[int, Body]:
+    if order.status in ("WORKING", "PARTIALLY_FILLED"):
+        return DUPLICATE
+    if order.status in TERMINAL:
+        # reports are fire-and-forget and may arrive out of order: a late WORKING changes nothing
+        return 200, {"ok": True, "ignored": "late_working_report"}
+    transition(order, "WORKING", ctx.now)
+    ctx.emit("order_working", order.asset, None, order_id=order.id)
+    return 200, {"ok": True}
+
+
+def _ended(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[int, Body]:
+    if order.status == cmd.status:
+        return DUPLICATE
+    try:
+        transition(order, cmd.status, ctx.now)
+    except IllegalTransition as exc:
+        raise Refusal(409, "ILLEGAL_TRANSITION", str(exc)) from None
+    order.reason = cmd.reason or order.reason
+    clear_pending(a, order.id)
+    ctx.emit("order_ended", order.asset, cmd.status, order_id=order.id, reason=cmd.reason)
+    if order.kind == "ENTRY" and order.filled_qty == 0:
+        after_entry_cancelled(ctx, order)
+    return 200, {"ok": True}
+
+
+def after_entry_cancelled(ctx: Ctx, order: Order) -> None:
+    """§7.2: a scale-in is given back; a regular entry re-arms the tempo token and frees the candle if still in it."""
+    a = ctx.world.assets[order.asset]
+    if order.source == "SCALE_IN":
+        a.scale_in_available, a.scale_in_used, a.scale_in_stage, a.scale_in_last_ts = True, False, "READY_6PT", ctx.now
+        return
+    a.tempo_spent_ts = None
+    g = ctx.glob
+    bucket = candle_bucket(ctx.now, ctx.config.candle_s)
+    if g.five_min_trade_bucket is not None and g.five_min_trade_bucket == bucket:
+        g.five_min_trade_bucket = None
+        ctx.emit("lock_released", None, "CANDLE_LOCK_ACTIVE", why="entry_not_filled")
+
+
+def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[int, Body]:
+    if cmd.cum_qty is not None:
+        qty = cmd.cum_qty - order.filled_qty
+    else:
+        qty = cmd.qty if cmd.qty is not None else order.remaining_qty
+    if qty <= 0 and (order.status == "FILLED" or cmd.cum_qty is not None):
+        return DUPLICATE
+    if qty <= 0:
+        raise Refusal(400, "INVALID_QTY", "qty must be a positive integer")
+    if qty > order.remaining_qty:
+        raise Refusal(409, "OVERFILL", f"fill of {qty} exceeds the {order.remaining_qty} remaining on order {order.id}")
+    price = cmd.fill_price if cmd.fill_price else (a.last_price or 0.0)
+    first_fill = order.filled_qty == 0
+    try:
+        transition(order, "FILL" if qty == order.remaining_qty else "PARTIAL_FILL", ctx.now)
+    except IllegalTransition as exc:
+        raise Refusal(409, "ILLEGAL_TRANSITION", str(exc)) from None
+    prior_value = (order.avg_fill_price or 0.0) * order.filled_qty
+    order.filled_qty += qty
+    order.avg_fill_price = (prior_value + price * qty) / order.filled_qty
+    if cmd.fill_id is not None:
+        order.fill_ids = [*order.fill_ids, cmd.fill_id]
+    order.last_report = {"status": cmd.status, "qty": qty, "fill_price": price}
+    done = order.status == "FILLED"
+    if done:
+        clear_pending(a, order.id)
+    signed = qty if order.side == "BUY" else -qty
+    ctx.emit("fill", order.asset, order.kind, order_id=order.id, qty=qty, price=price, cumulative=order.filled_qty)
+    if order.kind == "EXIT":
+        return _exit_fill(ctx, order, a, signed, price)
+    if order.source == "SCALE_IN":
+        return _scale_in_fill(ctx, a, signed, price)
+    if first_fill and a.position == 0:
+        _open_trade(ctx, order, a, signed, price)
+    else:
+        _add_to_position(a, signed, price)
+    return 200, {"ok": True}
+
+
+def _add_to_position(a: AssetState, signed: int, price: float) -> None:
+    old = abs(a.position)
+    old_avg = a.avg_price if a.avg_price is not None else price
+    a.position += signed
+    a.avg_price = a.entry_price = (old_avg * old + price * abs(signed)) / max(1, old + abs(signed))
+
+
+def _scale_in_fill(ctx: Ctx, a: AssetState, signed: int, price: float) -> tuple[int, Body]:
+    if a.position == 0 or (a.position > 0) != (signed > 0):
+        ctx.emit("scale_in_mismatch", a.symbol, "SCALE_IN_MISMATCH")
+        return 409, {"ok": False, "error": "Scale-in fill direction mismatch or no open position",
+                     "code": "SCALE_IN_MISMATCH"}
+    _add_to_position(a, signed, price)
+    a.pnl = 0.0
+    a.order_count += 1
+    a.scale_in_available, a.scale_in_used, a.scale_in_stage, a.scale_in_last_ts = False, True, None, ctx.now
+    return 200, {"ok": True}
+
+
+def _open_trade(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float) -> None:
+    """§7.3: the first fill of a regular entry opens the trade and arms its automatic management."""
+    now = ctx.now
+    a.position = signed
+    a.avg_price = a.entry_price = price
+    a.last_entry_ts = now
+    a.tempo_4pt_unlock_ts = None
+    a.pnl = 0.0
+    a.order_count += 1
+    a.exit_mode = order.mode or "A"
+    a.env = order.env
+    a.exit_filled_qty, a.exit_fill_value = 0, 0.0
+    mode = (order.trade_mode or a.pending_trade_mode or "").upper()
+    a.trade_mode = mode if mode in ("SCALP", "RUNNER") else None
+    zone = compute_zone(a)
+    a.entry_zone = zone
+    a.runner_4pt_unlocked = False
+    a.entry_main_renko_ts, a.entry_high_renko_ts = a.main_renko_ts, a.high_renko_ts
+    a.entry_main_renko_color, a.entry_renko_color = a.main_renko_color, a.renko_color
+    a.initial_exit_lock_active, a.initial_exit_lock_released = True, False
+    a.initial_exit_lock_started_ts, a.initial_exit_lock_released_ts = now, None
+    a.initial_exit_lock_base_main_ts = a.main_renko_ts
+    a.last_trade_had_new_main_bar_after_entry = False
+    a.scale_in_available, a.scale_in_used, a.scale_in_stage, a.scale_in_last_ts = False, False, None, None
+    a.high_next_bar_exit_enabled = False
+    a.high_next_bar_exit_started_ts = a.high_next_bar_exit_base_ts = None
+    a.four_pt_invalidation_enabled = False
+    a.main_flip_exit_enabled = zone == "FREE"
+    # 2.5pt lock initial state: opposite → released now, otherwise locked (aligned base colour, or neutral)
+    color = a.two_half_renko_color
+    if color == opposite_color(a.position):
+        a.two_half_tp_lock_enabled, a.two_half_tp_lock_base_color, a.two_half_tp_lock_released = False, None, True
+        a.two_half_tp_lock_started_ts, a.two_half_tp_lock_released_ts = None, now
+    else:
+        base = color if color in ("green", "red") else None
+        a.two_half_tp_lock_enabled, a.two_half_tp_lock_base_color, a.two_half_tp_lock_released = True, base, False
+        a.two_half_tp_lock_started_ts, a.two_half_tp_lock_released_ts = now, None
+    a.points_tp_enabled, a.points_tp_target, a.rithmic_open_points = True, ctx.config.points_tp_default_target, 0.0
+    a.rithmic_point_value = point_value(a.rithmic_symbol or order.symbol)
+    a.points_tp_hit_ts = None
+    a.protect_enabled, a.protect_threshold_points, a.protect_hit_ts = False, ctx.config.protect_default_threshold, None
+    g = ctx.glob
+    if trades_remaining(g) > 0:
+        g.trades_taken_today += 1
+    else:
+        ctx.emit("trade_limit_exceeded", order.asset, "DAILY_TRADE_LIMIT")
+    ctx.emit("trade_opened", order.asset, None, position=a.position, price=price, zone=zone)
+
+
+def _exit_fill(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float) -> tuple[int, Body]:
+    if a.position == 0:
+        # flat-local: the trade was already closed (e.g. broker_flat, D10); record the fill, never restart cooldown
+        ctx.emit("exit_fill_while_flat", order.asset, "FLAT_LOCAL", order_id=order.id)
+        return 200, {"ok": True}
+    if (a.position > 0) == (signed > 0):
+        ctx.emit("exit_fill_same_direction", order.asset, "IGNORED", order_id=order.id)
+        return 200, {"ok": True}
+    if price:
+        a.last_price = price
+    q = min(abs(signed), abs(a.position))
+    a.exit_filled_qty += q
+    a.exit_fill_value += q * price
+    if q < abs(a.position):
+        a.position += q if a.position < 0 else -q
+        return 200, {"ok": True}
+    a.last_trade_had_new_main_bar_after_entry = fresh_main_bar_since_entry(a)
+    exit_price = a.exit_fill_value / a.exit_filled_qty if a.exit_filled_qty else price
+    size = abs(a.position) + a.exit_filled_qty - q
+    close_trade(ctx, order.asset, order.reason or "exit_order_filled", exit_price=exit_price, size=size)
+    return 200, {"ok": True}

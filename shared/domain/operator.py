@@ -1,0 +1,444 @@
+"""Operator commands from the dashboard: entries, intents, pre-orders, exits and the trade-management controls."""
+
+from __future__ import annotations
+
+import math
+
+from .core import (
+    Ctx,
+    clear_intent,
+    clear_pending,
+    create_entry,
+    create_exit,
+    eight_next_bar_exit_allowed,
+    entry_qty,
+    parse_direction,
+    six_next_bar_exit_allowed,
+    trades_remaining,
+)
+from .decision import Refusal, Timer
+from .gates import DAILY_STOP_TEXT, GateInput, first_refusal, market_direction
+from .inputs import (
+    CancelIntent,
+    CancelOrder,
+    CancelPreorder,
+    ConsumeTradeLimit,
+    CreateIntent,
+    ManualExit,
+    PlaceOrder,
+    ScaleIn,
+    SetEnv,
+    SetPointsTakeProfit,
+    SetProtect,
+    SetRisk,
+    SetTakeProfit,
+    ToggleExit,
+)
+from .orders import transition
+from .state import AssetState
+
+Body = dict[str, object]
+
+
+def known_asset(ctx: Ctx, key: str, text: str = "Unknown asset") -> AssetState:
+    if key not in ctx.config.assets or key not in ctx.world.assets:
+        raise Refusal(400, "UNKNOWN_ASSET", text)
+    return ctx.world.assets[key]
+
+
+def require_position(a: AssetState) -> None:
+    if a.position == 0:
+        raise Refusal(409, "NO_POSITION", "No open position")
+
+
+def require_no_pending(a: AssetState, text: str = "Pending order already exists") -> None:
+    if a.pending_order_id is not None:
+        raise Refusal(409, "PENDING_ORDER", text)
+
+
+# ---- entries -----------------------------------------------------------------------------------------------------
+
+def place_order(ctx: Ctx, cmd: PlaceOrder) -> tuple[int, Body]:
+    order_type = (cmd.order_type or "market").strip().lower()
+    if order_type not in ("market", "preorder"):
+        raise Refusal(400, "INVALID_ORDER_TYPE", "Invalid order_type")
+    a = known_asset(ctx, cmd.asset)
+    trade_mode = (cmd.trade_mode or "").strip().upper()
+    if trade_mode not in ("SCALP", "RUNNER"):
+        raise Refusal(400, "INVALID_TRADE_MODE", "Invalid trade_mode")
+    x = GateInput(ctx.glob, a, ctx.now, ctx.config)
+    refusal = first_refusal(x)
+    if refusal is not None:
+        raise refusal
+    direction = parse_direction(cmd.direction)
+    if order_type == "preorder":
+        return _create_preorder(ctx, cmd, a, direction, trade_mode)
+    side, refusal = market_direction(x, override=cmd.entry_override, direction=direction)
+    if refusal is not None:
+        raise refusal
+    assert side is not None  # noqa: S101 - market_direction returns a side whenever it does not refuse
+    used_intent = a.intent_active and a.intent_status == "READY"
+    order = create_entry(ctx, cmd.asset, side=side, qty=entry_qty(cmd.entry_size_mode, ctx.config), source="UI",
+                         trade_mode=trade_mode)
+    clear_intent(a, "CONSUMED" if used_intent else None)
+    a.two_half_tp_lock_enabled, a.two_half_tp_lock_base_color, a.two_half_tp_lock_released = False, None, False
+    a.two_half_tp_lock_started_ts = a.two_half_tp_lock_released_ts = None
+    return 201, {"ok": True, "order": order_view(order)}
+
+
+def _create_preorder(ctx: Ctx, cmd: PlaceOrder, a: AssetState, direction: str | None,
+                     trade_mode: str) -> tuple[int, Body]:
+    if direction is None:
+        if cmd.entry_override:
+            raise Refusal(403, "OVERRIDE_DIRECTION_REQUIRED",
+                          "Override entry requires direction=BUY/SELL (or green/red)")
+        raise Refusal(403, "PREORDER_DIRECTION_REQUIRED", "Pre-order requires direction=BUY/SELL")
+    if a.preorder_active:
+        raise Refusal(403, "PREORDER_ACTIVE", "Pre-order already active")
+    a.preorder_active = True
+    a.preorder_direction = direction
+    a.preorder_qty = entry_qty(cmd.entry_size_mode, ctx.config)
+    a.preorder_entry_size_mode = cmd.entry_size_mode
+    a.preorder_trade_mode = trade_mode
+    a.preorder_created_ts = ctx.now
+    a.preorder_bar_base_ts = a.main_renko_ts
+    a.preorder_status = "PENDING"
+    clear_intent(a, None)
+    expiry = ctx.now + ctx.config.intent_max_age_s
+    ctx.timers.append(Timer("preorder_expiry", f"{cmd.asset}:{ctx.now:.3f}", expiry, {"asset": cmd.asset}))
+    ctx.emit("preorder_created", cmd.asset, None, direction=direction, expires=expiry)
+    return 201, {"ok": True, "preorder": True}
+
+
+def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
+    a = known_asset(ctx, cmd.asset)
+    g = ctx.glob
+    x = GateInput(g, a, ctx.now, ctx.config)
+    if g.daily_stop_triggered:
+        raise Refusal(403, "DAILY_STOP", DAILY_STOP_TEXT)
+    from .gates import post_exit_cooldown  # the cooldown text is shared with entries
+
+    refusal = post_exit_cooldown(x)
+    if refusal is not None:
+        raise refusal
+    checks = (
+        (g.trade_lock, "TRADE_LOCK", "Global trade lock active"),
+        (a.position != 0, "POSITION_OPEN", "Asset already in a trade"),
+        (a.pending_order_id is not None, "PENDING_ORDER", "Pending order already exists"),
+        (a.preorder_active, "PREORDER_ACTIVE", "Pre-order already active"),
+        (a.intent_active, "INTENT_ACTIVE", "Intent already active"),
+        (a.last_heartbeat_ts is None or ctx.now - a.last_heartbeat_ts > ctx.config.heartbeat_fresh_s,
+         "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot set intent"),
+    )
+    for failed, code, text in checks:
+        if failed:
+            raise Refusal(403, code, text)
+    a.intent_active = True
+    a.intent_direction = parse_direction(cmd.direction)
+    a.intent_created_ts = ctx.now
+    a.intent_bar_base_ts = a.main_renko_ts
+    a.intent_ready_bar_ts = None
+    a.intent_status = "PENDING"
+    expiry = ctx.now + ctx.config.intent_max_age_s
+    ctx.timers.append(Timer("intent_expiry", f"{cmd.asset}:{ctx.now:.3f}", expiry, {"asset": cmd.asset}))
+    ctx.emit("intent_created", cmd.asset, None, direction=a.intent_direction, expires=expiry)
+    return 201, {"ok": True}
+
+
+def cancel_intent(ctx: Ctx, cmd: CancelIntent) -> tuple[int, Body]:
+    a = known_asset(ctx, cmd.asset)
+    if not a.intent_active:
+        raise Refusal(409, "NO_INTENT", "No active intent")
+    clear_intent(a, "CANCELLED_BY_USER")
+    return 200, {"ok": True}
+
+
+def cancel_preorder(ctx: Ctx, cmd: CancelPreorder) -> tuple[int, Body]:
+    a = known_asset(ctx, cmd.asset)
+    if not a.preorder_active:
+        raise Refusal(409, "NO_PREORDER", "No active pre-order")
+    from .core import clear_preorder
+
+    clear_preorder(a, "CANCELLED_BY_USER")
+    return 200, {"ok": True}
+
+
+# ---- exits -------------------------------------------------------------------------------------------------------
+
+def manual_exit(ctx: Ctx, cmd: ManualExit) -> tuple[int, Body]:
+    a = known_asset(ctx, cmd.asset)
+    require_position(a)
+    require_no_pending(a)
+    if a.initial_exit_lock_active and not cmd.force:
+        raise Refusal(409, "INITIAL_EXIT_LOCK_ACTIVE", "INITIAL_EXIT_LOCK_ACTIVE — wait for fresh 6pt bar after entry")
+    order = create_exit(ctx, cmd.asset, "MANUAL_EXIT_FORCE" if cmd.force else "MANUAL_EXIT", reason="manual_exit")
+    assert order is not None  # noqa: S101 - position and pending were checked above
+    return 201, {"ok": True, "order": order_view(order)}
+
+
+def exit_all(ctx: Ctx, force: bool) -> tuple[int, Body]:
+    orders: list[dict[str, object]] = []
+    skipped: list[dict[str, object]] = []
+    for key in sorted(ctx.world.assets):
+        a = ctx.world.assets[key]
+        if a.position == 0:
+            skipped.append({"asset": key, "reason": "no_open_position"})
+        elif a.pending_order_id is not None:
+            skipped.append({"asset": key, "reason": "pending_order_exists"})
+        elif a.initial_exit_lock_active and not force:
+            skipped.append({"asset": key, "reason": "initial_exit_lock_active"})
+        else:
+            order = create_exit(ctx, key, "MANUAL_EXIT_ALL_FORCE" if force else "MANUAL_EXIT_ALL", reason="exit_all")
+            assert order is not None  # noqa: S101 - checked just above
+            orders.append({"asset": key, "order_id": order.id, "side": order.side, "qty": order.qty})
+    if not orders:
+        raise Refusal(409, "NO_POSITIONS", "No open positions available to exit", skipped=skipped)
+    return 201, {"ok": True, "orders": orders, "skipped": skipped}
+
+
+def scale_in(ctx: Ctx, cmd: ScaleIn) -> tuple[int, Body]:
+    """[MONO] gates (D1)."""
+    a = known_asset(ctx, cmd.asset)
+    g = ctx.glob
+    checks = (
+        (g.daily_stop_triggered, 403, "DAILY_STOP", "Daily stop TRIGGERED — scale-in blocked"),
+        (g.trade_lock, 403, "TRADE_LOCK", "Global trade lock active"),
+        (a.position == 0, 409, "NO_POSITION", "No open position to scale into"),
+        (a.pending_order_id is not None, 409, "PENDING_ORDER", "Pending order already exists"),
+        (a.scale_in_used, 409, "SCALE_IN_USED", "Scale-in already used for this trade"),
+        (not a.scale_in_available, 403, "SCALE_IN_NOT_AVAILABLE", "Scale-in not available yet"),
+        (a.last_heartbeat_ts is None or ctx.now - a.last_heartbeat_ts > ctx.config.heartbeat_fresh_s,
+         403, "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot scale in"),
+    )
+    for failed, status, code, text in checks:
+        if failed:
+            raise Refusal(status, code, text)
+    from .core import _new_order, current_contract
+
+    order = _new_order(ctx, cmd.asset, side="BUY" if a.position > 0 else "SELL", qty=ctx.config.scale_in_qty,
+                       kind="ENTRY", source="SCALE_IN", env=(a.env or g.env).upper(),
+                       contract=a.rithmic_symbol or current_contract(ctx, cmd.asset), mode=a.exit_mode or "A",
+                       trade_mode=a.trade_mode)
+    a.scale_in_available, a.scale_in_used, a.scale_in_stage, a.scale_in_last_ts = False, True, None, ctx.now
+    return 201, {"ok": True, "order": order_view(order), "asset": cmd.asset}
+
+
+# ---- trade-management controls -----------------------------------------------------------------------------------
+
+def set_protect(ctx: Ctx, cmd: SetProtect) -> tuple[int, Body]:
+    a = known_asset(ctx, cmd.asset)
+    require_position(a)
+    require_no_pending(a)
+    threshold = a.protect_threshold_points
+    if cmd.threshold is not None:
+        value = _float(cmd.threshold)
+        if value is None:
+            raise Refusal(400, "INVALID_THRESHOLD", "Invalid protect threshold")
+        if value not in ctx.config.protect_thresholds:
+            raise Refusal(400, "INVALID_THRESHOLD", "Protect threshold must be either -2.0 or 0.5 points")
+        threshold = value
+    a.protect_enabled = (not a.protect_enabled) if cmd.enabled is None else bool(cmd.enabled)
+    a.protect_threshold_points = threshold
+    from .exits import protect_exit
+
+    protect_exit(ctx, cmd.asset)
+    return 200, {"ok": True, "asset": cmd.asset, "protect_enabled": a.protect_enabled,
+                 "protect_threshold_points": a.protect_threshold_points,
+                 "rithmic_open_points": a.rithmic_open_points, "pending_order_id": a.pending_order_id}
+
+
+def set_points_take_profit(ctx: Ctx, cmd: SetPointsTakeProfit) -> tuple[int, Body]:
+    a = known_asset(ctx, cmd.asset)
+    require_position(a)
+    target = a.points_tp_target
+    if cmd.target is not None:
+        if a.two_half_tp_lock_enabled:
+            raise Refusal(423, "TWO_HALF_LOCK", "TP target changes locked until 2.5pt management unlocks")
+        value = _float(cmd.target)
+        if value is None:
+            raise Refusal(400, "INVALID_TARGET", "Invalid target")
+        if not 0 < value <= 200:
+            raise Refusal(400, "INVALID_TARGET", "Target must be between 0 and 200 points")
+        target = value
+    if cmd.enabled is not None:
+        a.points_tp_enabled = bool(cmd.enabled)
+    a.points_tp_target = target
+    from .exits import points_take_profit_exit
+
+    points_take_profit_exit(ctx, cmd.asset)
+    return 200, {"ok": True, "asset": cmd.asset, "points_tp_enabled": a.points_tp_enabled,
+                 "points_tp_target": a.points_tp_target, "rithmic_open_points": a.rithmic_open_points,
+                 "pending_order_id": a.pending_order_id}
+
+
+def set_take_profit(ctx: Ctx, cmd: SetTakeProfit) -> tuple[int, Body]:
+    a = known_asset(ctx, cmd.asset)
+    require_position(a)
+    if cmd.tp_arm == "toggle":
+        turning_on = not a.tp_armed
+        if turning_on and not six_next_bar_exit_allowed(a):
+            raise Refusal(423, "TWO_HALF_LOCK", "6pt next-bar exit locked until 2.5pt management unlocks")
+        a.tp_armed = turning_on
+        if turning_on:
+            a.tp_target = 1
+        a.tp_count = 0
+    else:
+        if cmd.tp_target is None:
+            raise Refusal(400, "INVALID_TARGET", "No tp_arm or tp_target provided")
+        value = _int(cmd.tp_target)
+        if value is None:
+            raise Refusal(400, "INVALID_TARGET", "Invalid value")
+        if not 1 <= value <= 50:
+            raise Refusal(400, "INVALID_TARGET", "TP target must be between 1 and 50")
+        a.tp_target = value
+        if cmd.reset:
+            a.tp_count = 0
+    return 200, {"ok": True, "asset": cmd.asset, "tp_armed": a.tp_armed, "tp_target": a.tp_target,
+                 "tp_count": a.tp_count}
+
+
+def toggle_exit(ctx: Ctx, cmd: ToggleExit) -> tuple[int, Body]:
+    if cmd.toggle == "main_flip":
+        a = known_asset(ctx, cmd.asset, f"Unknown asset {cmd.asset}")
+    else:
+        a = known_asset(ctx, cmd.asset)
+    require_position(a)
+    if cmd.toggle == "auto_exit":
+        a.auto_exit_renko = "6pt"
+        return 200, {"ok": True, "asset": cmd.asset, "auto_exit_renko": "6pt"}
+    if cmd.toggle == "four_pt":
+        a.four_pt_invalidation_enabled = not a.four_pt_invalidation_enabled
+        return 200, {"ok": True, "asset": cmd.asset, "four_pt_invalidation_enabled": a.four_pt_invalidation_enabled}
+    if cmd.toggle == "main_flip":
+        require_no_pending(a, "Cannot change exit toggle while order is pending")
+        a.main_flip_exit_enabled = not a.main_flip_exit_enabled
+        return 200, {"ok": True, "asset": cmd.asset, "main_flip_exit_enabled": a.main_flip_exit_enabled}
+    require_no_pending(a)
+    turning_on = not a.high_next_bar_exit_enabled
+    if turning_on and not eight_next_bar_exit_allowed(a):
+        raise Refusal(423, "TWO_HALF_LOCK", "8pt next-bar exit locked until 2.5pt management unlocks")
+    a.high_next_bar_exit_enabled = turning_on
+    a.high_next_bar_exit_started_ts = ctx.now if turning_on else None
+    a.high_next_bar_exit_base_ts = a.high_renko_ts if turning_on else None
+    return 200, {"ok": True, "asset": cmd.asset, "high_next_bar_exit_enabled": a.high_next_bar_exit_enabled,
+                 "high_next_bar_exit_base_ts": a.high_next_bar_exit_base_ts,
+                 "next_bar_exit_allowed": six_next_bar_exit_allowed(a),
+                 "high_next_bar_exit_allowed": eight_next_bar_exit_allowed(a)}
+
+
+# ---- global controls ---------------------------------------------------------------------------------------------
+
+def consume_trade_limit(ctx: Ctx, _cmd: ConsumeTradeLimit) -> tuple[int, Body]:
+    g = ctx.glob
+    if trades_remaining(g) <= 0:
+        raise Refusal(409, "DAILY_TRADE_LIMIT", "Daily trade limit already reached")
+    g.trades_taken_today += 1
+    return 200, {"ok": True, **trade_limit_view(ctx)}
+
+
+def trade_limit_view(ctx: Ctx) -> Body:
+    g = ctx.glob
+    return {"max_trades_per_day": g.max_trades_per_day, "trades_taken_today": g.trades_taken_today,
+            "trades_remaining_today": trades_remaining(g), "daily_trade_limit_date": g.trading_day}
+
+
+def set_env(ctx: Ctx, cmd: SetEnv) -> tuple[int, Body]:
+    env = (cmd.env or "").strip().upper()
+    if env not in ("DEMO", "LIVE"):
+        raise Refusal(400, "INVALID_ENV", "Invalid env value")
+    ctx.glob.env = env
+    message = ("Demo mode enabled. All trades are simulated." if env == "DEMO"
+               else "Rithmic connection OK (handled by C# bridge).")
+    connected = (ctx.glob.rithmic_last_ts is not None
+                 and ctx.now - ctx.glob.rithmic_last_ts <= ctx.config.rithmic_fresh_s)
+    return 200, {"ok": True, "env": env, "rithmic_connected": connected, "message": message}
+
+
+def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
+    """D5: a tightening change applies now, a loosening one at the next trading day."""
+    g = ctx.glob
+    pending = dict(g.pending_risk)
+    applied: dict[str, object] = {}
+    if cmd.max_trades_per_day is not None:
+        if not 1 <= cmd.max_trades_per_day <= 100:
+            raise Refusal(400, "INVALID_RISK", "max_trades_per_day must be between 1 and 100")
+        _tighten_or_defer(g, pending, applied, "max_trades_per_day", cmd.max_trades_per_day,
+                          cmd.max_trades_per_day < g.max_trades_per_day)
+    if cmd.daily_stop_limit_pct is not None:
+        if not (math.isfinite(cmd.daily_stop_limit_pct) and 0 < cmd.daily_stop_limit_pct <= 100):
+            raise Refusal(400, "INVALID_RISK", "daily_stop_limit_pct must be greater than 0 and at most 100")
+        _tighten_or_defer(g, pending, applied, "daily_stop_limit_pct", float(cmd.daily_stop_limit_pct),
+                          cmd.daily_stop_limit_pct < g.daily_stop_limit_pct)
+    if cmd.daily_stop_enabled is not None:
+        _tighten_or_defer(g, pending, applied, "daily_stop_enabled", cmd.daily_stop_enabled,
+                          cmd.daily_stop_enabled and not g.daily_stop_enabled)
+    g.pending_risk = pending
+    ctx.emit("risk_changed", None, None, applied=applied, pending=pending)
+    return 200, {"ok": True, **risk_view(ctx)}
+
+
+def _tighten_or_defer(g: object, pending: dict[str, object], applied: dict[str, object], name: str,
+                      value: object, tightens: bool) -> None:
+    current = getattr(g, name)
+    if value == current:
+        pending.pop(name, None)
+    elif tightens:
+        setattr(g, name, value)
+        pending.pop(name, None)
+        applied[name] = value
+    else:
+        pending[name] = value
+
+
+def risk_view(ctx: Ctx) -> Body:
+    g = ctx.glob
+    return {"max_trades_per_day": g.max_trades_per_day, "daily_stop_enabled": g.daily_stop_enabled,
+            "daily_stop_limit_pct": g.daily_stop_limit_pct, "pending": dict(g.pending_risk),
+            "pending_effective_trading_day": "next" if g.pending_risk else None,
+            "trades_remaining_today": trades_remaining(g)}
+
+
+def cancel_order(ctx: Ctx, cmd: CancelOrder) -> tuple[int, Body]:
+    """The operator cancels an order the bridge has not started (PENDING) or that went STALE (D9)."""
+    order = ctx.world.orders.get(cmd.order_id)
+    if order is None:
+        raise Refusal(404, "UNKNOWN_ORDER", "Unknown order")
+    from .orders import effective_status
+
+    status = effective_status(order, ctx.now)
+    if status not in ("PENDING", "STALE"):
+        raise Refusal(409, "ORDER_NOT_CANCELLABLE", f"Order is {status}; only PENDING or STALE orders can be cancelled")
+    order.status = status
+    transition(order, "cancel", ctx.now)
+    a = ctx.world.assets.get(order.asset)
+    if a is not None:
+        from .fills import after_entry_cancelled
+
+        clear_pending(a, order.id)
+        if order.kind == "ENTRY" and order.filled_qty == 0:
+            after_entry_cancelled(ctx, order)
+    ctx.emit("order_cancelled", order.asset, "CANCELLED_BY_OPERATOR", order_id=order.id)
+    return 200, {"ok": True, "order": order_view(order)}
+
+
+def order_view(order: object) -> dict[str, object]:
+    from .orders import order_public
+
+    return order_public(order)
+
+
+def _float(raw: object) -> float | None:
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _int(raw: object) -> int | None:
+    try:
+        return int(raw)  # type: ignore[call-overload,no-any-return]
+    except (TypeError, ValueError):
+        return None
+
+

@@ -1,0 +1,76 @@
+"""The order state machine (one transition table) and the bridge's claim of pending orders (D9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .state import Order
+
+TERMINAL = frozenset({"FILLED", "REJECTED", "CANCELLED"})
+
+# (state, trigger) -> next state. Reports for STALE or PENDING orders are accepted: evidence of an execution at the
+# broker must never be dropped because a lease ran out or a claim was missed.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("PENDING", "claim"): "CLAIMED",
+    ("PENDING", "cancel"): "CANCELLED",
+    ("STALE", "cancel"): "CANCELLED",
+    ("CLAIMED", "lease_end"): "STALE",
+}
+for _state in ("PENDING", "CLAIMED", "WORKING", "PARTIALLY_FILLED", "STALE"):
+    TRANSITIONS[(_state, "WORKING")] = "PARTIALLY_FILLED" if _state == "PARTIALLY_FILLED" else "WORKING"
+    TRANSITIONS[(_state, "PARTIAL_FILL")] = "PARTIALLY_FILLED"
+    TRANSITIONS[(_state, "FILL")] = "FILLED"
+    TRANSITIONS[(_state, "REJECTED")] = "REJECTED"
+    TRANSITIONS[(_state, "CANCELLED")] = "CANCELLED"
+
+
+class IllegalTransition(Exception):
+    """A report or command that the order's current state does not allow (HTTP 409; nothing changes)."""
+
+    def __init__(self, order: Order, trigger: str) -> None:
+        super().__init__(f"order {order.id} is {order.status}: '{trigger}' is not allowed")
+        self.order_id = order.id
+        self.state = order.status
+        self.trigger = trigger
+
+
+def transition(order: Order, trigger: str, now: float) -> str:
+    nxt = TRANSITIONS.get((order.status, trigger))
+    if nxt is None:
+        raise IllegalTransition(order, trigger)
+    order.status = nxt
+    order.updated_at = now
+    if nxt in TERMINAL:
+        order.lease_owner = order.lease_until = order.leased_at = None
+    return nxt
+
+
+def effective_status(order: Order, now: float) -> str:
+    """STALE is derived: a CLAIMED order whose lease has ended is STALE whether or not the timer ran."""
+    if order.status == "CLAIMED" and order.lease_until is not None and now >= order.lease_until:
+        return "STALE"
+    return order.status
+
+
+def claim(order: Order, owner: str, now: float, lease_s: float) -> None:
+    transition(order, "claim", now)
+    order.lease_owner = owner
+    order.leased_at = now
+    order.lease_until = now + lease_s
+
+
+def bridge_view(order: Order, global_env: str) -> dict[str, Any]:
+    """The shape the C# bridge parses from `GET /api/orders/pending` (§6.2)."""
+    return {"id": order.id, "asset": order.symbol, "exchange": order.exchange or "CME", "side": order.side,
+            "qty": order.qty, "mode": order.mode, "env": order.env or global_env, "kind": order.kind or "ENTRY",
+            "source": order.source}
+
+
+def order_public(order: Any) -> dict[str, Any]:
+    return {
+        "id": order.id, "asset": order.asset, "symbol": order.symbol, "exchange": order.exchange, "side": order.side,
+        "qty": order.qty, "status": order.status, "source": order.source, "mode": order.mode, "kind": order.kind,
+        "env": order.env, "trade_mode": order.trade_mode, "createdAt": order.created_at,
+        "updatedAt": order.updated_at, "filled_qty": order.filled_qty, "avg_fill_price": order.avg_fill_price,
+        "leaseOwner": order.lease_owner, "leaseUntil": order.lease_until,
+    }

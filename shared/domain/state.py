@@ -1,0 +1,237 @@
+"""The stored state: one global record, one record per asset, and orders. Facts only; flags are derived (view.py).
+
+Every record is a slotted dataclass so a decision can copy it cheaply (`clone`). Container fields (dicts/lists) are
+never mutated in place: a rule that changes one assigns a new container, so shallow copies stay independent.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, TypeVar
+
+Color = Literal["green", "red", "neutral"]
+Side = Literal["BUY", "SELL"]
+COLORS: tuple[str, ...] = ("green", "red", "neutral")
+
+
+@dataclass(slots=True)
+class GlobalState:
+    env: str = "DEMO"
+    equity: float = 50000.0
+    trade_lock: bool = False
+    trade_lock_reason: str | None = None
+    five_min_trade_bucket: int | None = None
+    post_exit_lock_started_ts: float | None = None
+    post_exit_lock_expires_ts: float | None = None
+    # risk settings in force (D5) and loosening changes waiting for the next trading day
+    daily_stop_enabled: bool = True
+    daily_stop_limit_pct: float = 30.0
+    max_trades_per_day: int = 6
+    pending_risk: dict[str, Any] = field(default_factory=dict)
+    # the trading day (D4) the daily fields below belong to
+    trading_day: str | None = None
+    daily_start_equity: float | None = None
+    daily_stop_triggered: bool = False
+    daily_stop_triggered_ts: float | None = None
+    daily_stop_triggered_reason: str | None = None
+    daily_stop_triggered_equity: float | None = None
+    daily_stop_triggered_dd_pct: float | None = None
+    trades_taken_today: int = 0
+    daily_pnl_usd: float | None = None
+    daily_pnl_pct: float | None = None
+    daily_stop_remaining_pct: float | None = None
+    # bridge
+    rithmic_last_ts: float | None = None
+    rithmic_realized: float | None = None
+    rithmic_unrealized: float | None = None
+    rithmic_account_balance: float | None = None
+    rithmic_bridge: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class AssetState:
+    symbol: str = "ES"
+    # position and P&L
+    position: int = 0
+    avg_price: float | None = None
+    entry_price: float | None = None
+    pnl: float = 0.0
+    last_entry_ts: float | None = None
+    order_count: int = 0
+    last_price: float | None = None
+    rithmic_symbol: str | None = None
+    env: str | None = None
+    exit_filled_qty: int = 0
+    exit_fill_value: float = 0.0
+    # TradingView heartbeat (server receive time; the client's timestamp is kept, never trusted)
+    last_heartbeat_ts: float | None = None
+    heartbeat_client_ts: float | None = None
+    # broker view (D10)
+    broker_position: int | None = None
+    broker_avg_price: float | None = None
+    rithmic_open_points: float = 0.0
+    rithmic_point_value: float | None = None
+    mismatch_streak: int = 0
+    position_mismatch: bool = False
+    broker_flat_streak: int = 0
+    # renko streams (timestamps are server receive times)
+    renko_color: str = "neutral"
+    last_renko_ts: float | None = None
+    color_changed: bool = False
+    small_renko_color: str = "neutral"
+    last_small_renko_ts: float | None = None
+    one_renko_color: str = "neutral"
+    one_renko_ts: float | None = None
+    one_renko_color_changed: bool = False
+    two_half_renko_color: str = "neutral"
+    two_half_renko_ts: float | None = None
+    two_half_color_changed: bool = False
+    main_renko_color: str = "neutral"
+    main_renko_ts: float | None = None
+    high_renko_color: str = "neutral"
+    high_renko_ts: float | None = None
+    macro_renko_color: str = "neutral"
+    macro_renko_ts: float | None = None
+    recent_bar_ids: dict[str, list[str]] = field(default_factory=dict)
+    # tempo token
+    tempo_spent_ts: float | None = None
+    tempo_4pt_unlock_ts: float | None = None
+    last_exit_ts: float | None = None
+    last_trade_had_new_main_bar_after_entry: bool = False
+    # intent (D8)
+    intent_active: bool = False
+    intent_direction: str | None = None
+    intent_created_ts: float | None = None
+    intent_bar_base_ts: float | None = None
+    intent_ready_bar_ts: float | None = None
+    intent_status: str | None = None
+    # pre-order
+    preorder_active: bool = False
+    preorder_direction: str | None = None
+    preorder_qty: int = 0
+    preorder_entry_size_mode: str | None = None
+    preorder_trade_mode: str | None = None
+    preorder_created_ts: float | None = None
+    preorder_bar_base_ts: float | None = None
+    preorder_status: str | None = None
+    # the order in flight
+    pending_order_id: str | None = None
+    pending_side: str | None = None
+    pending_qty: int = 0
+    pending_mode: str | None = None
+    pending_trade_mode: str | None = None
+    pending_kind: str | None = None
+    # exit configuration
+    exit_mode: str | None = None
+    exit_tf: str = "main"
+    auto_exit_renko: str = "6pt"
+    main_flip_exit_enabled: bool = False
+    four_pt_invalidation_enabled: bool = False
+    tp_armed: bool = False
+    tp_target: int = 3
+    tp_count: int = 0
+    high_next_bar_exit_enabled: bool = False
+    high_next_bar_exit_started_ts: float | None = None
+    high_next_bar_exit_base_ts: float | None = None
+    # points take-profit and protect
+    points_tp_enabled: bool = False
+    points_tp_target: float = 15.0
+    points_tp_hit_ts: float | None = None
+    protect_enabled: bool = False
+    protect_threshold_points: float = -2.0
+    protect_hit_ts: float | None = None
+    # 2.5pt management lock (automatic)
+    two_half_tp_lock_enabled: bool = False
+    two_half_tp_lock_base_color: str | None = None
+    two_half_tp_lock_released: bool = False
+    two_half_tp_lock_started_ts: float | None = None
+    two_half_tp_lock_released_ts: float | None = None
+    # initial exit lock
+    initial_exit_lock_active: bool = False
+    initial_exit_lock_released: bool = False
+    initial_exit_lock_started_ts: float | None = None
+    initial_exit_lock_released_ts: float | None = None
+    initial_exit_lock_base_main_ts: float | None = None
+    # trade context
+    trade_mode: str | None = None
+    entry_zone: str | None = None
+    runner_4pt_unlocked: bool = False
+    entry_main_renko_ts: float | None = None
+    entry_high_renko_ts: float | None = None
+    entry_renko_color: str | None = None
+    entry_main_renko_color: str | None = None
+    # scale-in
+    scale_in_available: bool = False
+    scale_in_used: bool = False
+    scale_in_stage: str | None = None
+    scale_in_last_ts: float | None = None
+
+
+ORDER_STATUSES = ("PENDING", "CLAIMED", "WORKING", "PARTIALLY_FILLED", "FILLED", "REJECTED", "CANCELLED", "STALE")
+
+
+@dataclass(slots=True)
+class Order:
+    id: str
+    asset: str
+    symbol: str                 # broker contract, e.g. MESZ6
+    side: str                   # BUY / SELL
+    qty: int
+    kind: str                   # ENTRY / EXIT
+    source: str
+    env: str
+    exchange: str = "CME"
+    mode: str = "A"
+    trade_mode: str | None = None
+    status: str = "PENDING"
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    leased_at: float | None = None
+    filled_qty: int = 0
+    avg_fill_price: float | None = None
+    fill_ids: list[str] = field(default_factory=list)
+    reason: str | None = None
+    last_report: dict[str, Any] | None = None
+
+    @property
+    def remaining_qty(self) -> int:
+        return max(0, self.qty - self.filled_qty)
+
+
+@dataclass(slots=True)
+class World:
+    """Everything one decision may look at. The shell loads only the parts a command needs."""
+
+    glob: GlobalState = field(default_factory=GlobalState)
+    assets: dict[str, AssetState] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+
+    def clone(self) -> World:
+        return World(
+            glob=copy.copy(self.glob),
+            assets={key: copy.copy(value) for key, value in self.assets.items()},
+            orders={key: copy.copy(value) for key, value in self.orders.items()},
+        )
+
+
+R = TypeVar("R", GlobalState, AssetState, Order)
+
+
+def to_doc(record: GlobalState | AssetState | Order) -> dict[str, Any]:
+    return asdict(record)
+
+
+def from_doc(cls: type[R], data: dict[str, Any] | None, **defaults: Any) -> R:
+    """Build a record from a stored document; unknown keys are ignored, missing ones take their defaults."""
+    values = dict(defaults)
+    if data:
+        names = {f.name for f in fields(cls)}
+        values.update({key: value for key, value in data.items() if key in names})
+    return cls(**values)
+
+
+def new_asset(key: str) -> AssetState:
+    return AssetState(symbol=key)

@@ -1,0 +1,69 @@
+"""Cloud Task callbacks. They only tidy up and log: every flag they touch is also derived from timestamps on read,
+so a late, duplicated or lost task never leaves anything stuck or changes anything wrongly."""
+
+from __future__ import annotations
+
+from .clock import candle_bucket
+from .core import Ctx, clear_intent, clear_preorder, intent_expired_by_age, preorder_expired_by_age
+from .inputs import TimerFired
+from .orders import effective_status, transition
+
+Body = dict[str, object]
+
+
+def timer_fired(ctx: Ctx, cmd: TimerFired) -> tuple[int, Body]:
+    handler = _HANDLERS[cmd.kind]
+    outcome = handler(ctx, cmd)
+    ctx.emit("timer", None, cmd.kind.upper(), key=cmd.key, outcome=outcome)
+    return 200, {"ok": True, "outcome": outcome}
+
+
+def _candle_lock_end(ctx: Ctx, cmd: TimerFired) -> str:
+    g = ctx.glob
+    if g.five_min_trade_bucket is not None and g.five_min_trade_bucket < candle_bucket(ctx.now, ctx.config.candle_s):
+        g.five_min_trade_bucket = None
+        return "released"
+    return "nothing_to_do"
+
+
+def _cooldown_end(ctx: Ctx, cmd: TimerFired) -> str:
+    g = ctx.glob
+    if g.post_exit_lock_expires_ts is not None and ctx.now >= g.post_exit_lock_expires_ts:
+        g.post_exit_lock_started_ts = g.post_exit_lock_expires_ts = None
+        return "released"
+    return "nothing_to_do"
+
+
+def _asset_of(cmd: TimerFired) -> str:
+    return cmd.key.split(":", 1)[0]
+
+
+def _intent_expiry(ctx: Ctx, cmd: TimerFired) -> str:
+    a = ctx.world.assets.get(_asset_of(cmd))
+    if a is not None and a.intent_active and intent_expired_by_age(a, ctx.now, ctx.config):
+        clear_intent(a, "EXPIRED")
+        return "expired"
+    return "nothing_to_do"
+
+
+def _preorder_expiry(ctx: Ctx, cmd: TimerFired) -> str:
+    a = ctx.world.assets.get(_asset_of(cmd))
+    if a is not None and a.preorder_active and preorder_expired_by_age(a, ctx.now, ctx.config):
+        clear_preorder(a, "EXPIRED")
+        return "expired"
+    return "nothing_to_do"
+
+
+def _lease_end(ctx: Ctx, cmd: TimerFired) -> str:
+    order = ctx.world.orders.get(cmd.key)
+    if order is not None and order.status == "CLAIMED" and effective_status(order, ctx.now) == "STALE":
+        transition(order, "lease_end", ctx.now)
+        ctx.emit("order_stale", order.asset, "LEASE_EXPIRED", order_id=order.id)
+        return "stale"
+    return "nothing_to_do"
+
+
+_HANDLERS = {
+    "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
+    "preorder_expiry": _preorder_expiry, "lease_end": _lease_end,
+}
