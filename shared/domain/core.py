@@ -126,7 +126,8 @@ def fresh_main_bar_since_entry(a: AssetState) -> bool:
 
 
 def six_next_bar_exit_allowed(a: AssetState) -> bool:
-    return a.position != 0 and (not fresh_main_bar_since_entry(a) or a.two_half_renko_color == opposite_color(a.position))
+    opposite = a.two_half_renko_color == opposite_color(a.position)
+    return a.position != 0 and (not fresh_main_bar_since_entry(a) or opposite)
 
 
 def eight_next_bar_exit_allowed(a: AssetState) -> bool:
@@ -328,7 +329,8 @@ def close_trade(
     }
     ctx.trades.append(row)
     ctx.emit("trade_closed", asset, reason, pnl_points=points, pnl_usd=row["pnl_usd"])
-    a.last_trade_had_new_main_bar_after_entry = a.last_trade_had_new_main_bar_after_entry or fresh_main_bar_since_entry(a)
+    if fresh_main_bar_since_entry(a):
+        a.last_trade_had_new_main_bar_after_entry = True
     reset_after_close(a, ctx.now, ctx.config)
     start_cooldown(ctx)
 
