@@ -1,0 +1,111 @@
+"""The VPS bridge (§6, §7, §9, D9–D11): claims pending orders, reports executions, heartbeats and PnL snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, PollPending, SymbolPosition
+from shared.service import execute
+from shared.service.http import answer
+from shared.service.wiring import services
+from shared.store.api import Query
+from shared.web.auth import check_shared_secret
+from shared.web.errors import BadInput, NotFound
+from shared.web.request import json_body, query_param
+from shared.web.routing import Router, annotate
+
+router = Router()
+SECRET = "BRIDGE_HEARTBEAT_SECRET"  # noqa: S105 - the variable's name
+REPORT_STATUSES = ("WORKING", "FILLED", "PARTIALLY_FILLED", "REJECTED", "CANCELLED")
+MAX_POLL = 100
+
+
+def _all_assets() -> list[str]:
+    return sorted(services().config.assets)
+
+
+@router.route("GET", "/api/orders/pending")
+def pending(request: Any) -> tuple[dict[str, Any], int]:
+    check_shared_secret(query_param(request, "secret"), SECRET)
+    raw_limit = query_param(request, "limit")
+    try:
+        limit = 20 if raw_limit is None else int(raw_limit)
+    except ValueError:
+        raise BadInput(f"limit: expected a whole number, got {raw_limit!r}") from None
+    limit = max(1, min(limit, MAX_POLL))
+    owner = (query_param(request, "owner") or "bridge")[:200]
+    query = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=limit)
+    return answer(execute(services(), PollPending(owner=owner, limit=limit), assets=[], queries=[query]))
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _whole(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    number = _number(value)
+    if number is None or number != int(number) or number <= 0:
+        raise BadInput(f"{name}: expected a positive whole number, got {value!r}")
+    return int(number)
+
+
+@router.route("POST", "/api/orders/<order_id>/execution-report")
+def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
+    body = json_body(request)
+    check_shared_secret(body.get("secret") or query_param(request, "secret"), SECRET)
+    status = body.get("status")
+    if status not in REPORT_STATUSES:
+        raise BadInput("invalid status")
+    extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
+
+    def pick(name: str) -> Any:
+        return body.get(name) if body.get(name) is not None else extra.get(name)
+
+    inp = ExecutionReport(
+        order_id=order_id, status=status,
+        qty=_whole(pick("qty"), "qty"), cum_qty=_whole(pick("cum_qty"), "cum_qty"),
+        fill_price=_number(pick("fill_price")) or _number(pick("avg_price")) or _number(pick("price")),
+        fill_id=None if pick("fill_id") is None else str(pick("fill_id"))[:200],
+        reason=None if pick("reason") is None else str(pick("reason"))[:500],
+    )
+    asset = order_id.split("-", 1)[0]
+    if asset not in services().config.assets:
+        raise NotFound("Unknown order")
+    annotate(asset=asset)
+    return answer(execute(services(), inp, assets=[asset], order_ids=[order_id]), asset)
+
+
+@router.route("POST", "/api/bridge/heartbeat")
+def bridge_heartbeat(request: Any) -> tuple[dict[str, Any], int]:
+    body = json_body(request)
+    check_shared_secret(body.get("secret"), SECRET)
+    info = {k: v for k, v in body.items() if k != "secret" and isinstance(v, str | bool | int | float | None)}
+    return answer(execute(services(), BridgeHeartbeat(info=info), assets=[]))
+
+
+@router.route("POST", "/api/rithmic/pnl-snapshot")
+def pnl_snapshot(request: Any) -> tuple[dict[str, Any], int]:
+    body = json_body(request)
+    check_shared_secret(body.get("secret"), SECRET)
+    symbols = []
+    raw_symbols = body.get("symbols") if isinstance(body.get("symbols"), list) else []
+    for i, entry in enumerate(raw_symbols):
+        if not isinstance(entry, dict) or not isinstance(entry.get("symbol"), str):
+            raise BadInput(f"symbols[{i}]: expected an object with a string symbol")
+        position = _number(entry.get("position")) or 0.0
+        if position != int(position):
+            raise BadInput(f"symbols[{i}].position: expected a whole number, got {entry.get('position')!r}")
+        symbols.append(SymbolPosition(symbol=entry["symbol"], position=int(position),
+                                      open_pnl=_number(entry.get("openPnl")) or 0.0,
+                                      avg_open_fill=_number(entry.get("avgOpenFill"))))
+    inp = PnlSnapshot(realized=_number(body.get("realized")) or 0.0, unrealized=_number(body.get("unrealized")) or 0.0,
+                      account_balance=_number(body.get("accountBalance")), symbols=tuple(symbols))
+    return answer(execute(services(), inp, assets=_all_assets()))

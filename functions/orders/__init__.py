@@ -1,0 +1,405 @@
+"""The operator API (§5, §8, D2–D5, D8, D12, D14): session auth, entries through the gate chain, the controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect
+
+from shared.domain.clock import session_window
+from shared.domain.config import normalise_asset
+from shared.domain.core import parse_direction
+from shared.domain.gates import GateInput, checklist
+from shared.domain.inputs import (
+    CancelIntent,
+    CancelOrder,
+    CancelPreorder,
+    ConsumeTradeLimit,
+    CreateIntent,
+    ExitAll,
+    Input,
+    ManualExit,
+    PlaceOrder,
+    ScaleIn,
+    SetEnv,
+    SetPointsTakeProfit,
+    SetProtect,
+    SetRisk,
+    SetTakeProfit,
+    ToggleExit,
+)
+from shared.domain.view import normalise_world, state_view
+from shared.service import execute, read_world
+from shared.service.http import answer
+from shared.service.wiring import services
+from shared.store.api import Query
+from shared.web import auth
+from shared.web.errors import BadInput, NotFound
+from shared.web.request import json_body, opt_bool, opt_float, opt_int, query_param
+from shared.web.respond import json_response
+from shared.web.routing import Router, annotate
+
+router = Router()
+
+# ---- session ---------------------------------------------------------------------------------------------------
+
+
+@router.route("POST", "/api/login")
+def login(request: Any) -> Any:
+    return auth.login(request)
+
+
+@router.route("POST", "/api/logout")
+def logout(request: Any) -> Any:
+    return auth.logout(request)
+
+
+@router.route("GET", "/logout")
+def logout_page(request: Any) -> Any:
+    response = redirect("/login.html", code=302)
+    auth.clear_session_cookie(response, request)
+    return response
+
+
+@router.route("GET", "/api/auth/status")
+def auth_status(request: Any) -> dict[str, Any]:
+    return auth.auth_status(request)
+
+
+# ---- helpers -----------------------------------------------------------------------------------------------------
+
+
+def _all_assets() -> list[str]:
+    return sorted(services().config.assets)
+
+
+def _asset_key(body: dict[str, Any], default: str | None = None) -> str:
+    raw = body.get("asset", default)
+    key = normalise_asset(raw, services().config)
+    if key is not None:
+        return key
+    return str(raw or "").strip().upper()
+
+
+def _run(request: Any, make: Any) -> tuple[dict[str, Any], int]:
+    auth.require_session(request)
+    body = json_body(request)
+    inp: Input = make(body)
+    asset = getattr(inp, "asset", None)
+    annotate(asset=asset)
+    return answer(execute(services(), inp, assets=_all_assets()), asset)
+
+
+def _truthy(body: dict[str, Any], *names: str) -> bool:
+    return any(bool(body.get(name)) for name in names)
+
+
+def _first(body: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if body.get(name):
+            return body.get(name)
+    return None
+
+
+# ---- reads -------------------------------------------------------------------------------------------------------
+
+
+@router.route("GET", "/api/state")
+def get_state(request: Any) -> dict[str, Any]:
+    auth.require_session(request)
+    world, now = read_world(services(), _all_assets())
+    return state_view(world, now, services().config)
+
+
+@router.route("GET", "/api/gates")
+def get_gates(request: Any) -> dict[str, Any]:
+    """D2: the whole entry checklist for one asset, every gate evaluated (no short cut)."""
+    auth.require_session(request)
+    key = _asset_key({"asset": query_param(request, "asset") or "ES"})
+    if key not in services().config.assets:
+        raise BadInput("Unknown asset")
+    world, now = read_world(services(), _all_assets())
+    normalise_world(world, now, services().config)
+    rows = checklist(GateInput(world.glob, world.assets[key], now, services().config),
+                     parse_direction(query_param(request, "direction")))
+    return {"ok": True, "asset": key, "can_enter": all(r["pass"] for r in rows), "gates": rows}
+
+
+@router.route("GET", "/api/session-window")
+def get_session_window(request: Any) -> dict[str, Any]:
+    auth.require_session(request)
+    return session_window(services().clock())
+
+
+@router.route("GET", "/api/history")
+def get_history(request: Any) -> dict[str, Any]:
+    auth.require_session(request)
+    limit = _limit(request, 50)
+    rows = services().store.query(Query("trades", order_by="exit_ts", descending=True, limit=limit))
+    return {"ok": True, "history": [dict(data) for _, data in rows]}
+
+
+@router.route("GET", "/api/logs")
+def get_logs(request: Any) -> dict[str, Any]:
+    """D13: the audit trail, newest first, bounded; optionally one asset's."""
+    auth.require_session(request)
+    limit = _limit(request, 100)
+    asset = query_param(request, "asset")
+    where = (("asset", "==", asset.upper()),) if asset else ()
+    rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
+    return {"ok": True, "events": [_public_event(data) for _, data in rows]}
+
+
+@router.route("GET", "/api/orders")
+def list_orders(request: Any) -> dict[str, Any]:
+    auth.require_session(request)
+    from shared.domain.orders import effective_status, order_public
+    from shared.domain.state import Order, from_doc
+
+    limit = _limit(request, 20)
+    rows = services().store.query(Query("orders", order_by="created_at", descending=True, limit=limit))
+    now = services().clock()
+    out = []
+    for _, data in rows:
+        order = from_doc(Order, {k: v for k, v in data.items() if not k.startswith("_")})
+        view = order_public(order)
+        view["status"] = effective_status(order, now)
+        out.append(view)
+    return {"ok": True, "orders": out}
+
+
+def _limit(request: Any, default: int) -> int:
+    raw = query_param(request, "limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"limit: expected a whole number, got {raw!r}") from None
+    return max(1, min(value, 500))
+
+
+def _public_event(data: Any) -> dict[str, Any]:
+    return {k: v for k, v in dict(data).items() if k not in ("expire_at", "revs")}
+
+
+# ---- entries and intents ------------------------------------------------------------------------------------------
+
+
+@router.route("POST", "/api/orders")
+def place_order(request: Any) -> tuple[dict[str, Any], int]:
+    def make(body: dict[str, Any]) -> Input:
+        if "asset" not in body:
+            raise BadInput("asset: required (the raw order branch without asset is not supported)")
+        order_type = body.get("order_type") or "market"
+        return PlaceOrder(
+            asset=_asset_key(body),
+            order_type=str(order_type),
+            trade_mode=str(body["trade_mode"]) if body.get("trade_mode") is not None else None,
+            direction=_str_or_none(_first(body, "direction", "side", "direction_override")),
+            entry_override=_truthy(body, "entry_override", "override", "override_entry", "manual_entry_override"),
+            entry_size_mode=_str_or_none(body.get("entry_size_mode")),
+        )
+
+    return _run(request, make)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@router.route("POST", "/api/intent")
+def create_intent(request: Any) -> tuple[dict[str, Any], int]:
+    return _run(request, lambda b: CreateIntent(asset=_asset_key(b), direction=_str_or_none(b.get("direction"))))
+
+
+@router.route("POST", "/api/intent/cancel")
+def cancel_intent(request: Any) -> tuple[dict[str, Any], int]:
+    return _run(request, lambda b: CancelIntent(asset=_asset_key(b)))
+
+
+@router.route("POST", "/api/preorder/cancel")
+def cancel_preorder(request: Any) -> tuple[dict[str, Any], int]:
+    return _run(request, lambda b: CancelPreorder(asset=_asset_key(b)))
+
+
+@router.route("POST", "/api/orders/<order_id>/cancel")
+def cancel_order(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
+    auth.require_session(request)
+    key = order_id.split("-", 1)[0]
+    assets = _all_assets() if key in services().config.assets else []
+    if not assets:
+        raise NotFound("Unknown order")
+    return answer(execute(services(), CancelOrder(order_id=order_id), assets=assets, order_ids=[order_id]), key)
+
+
+# ---- exits and controls ---------------------------------------------------------------------------------------------
+
+
+@router.route("POST", "/api/exit")
+def manual_exit(request: Any) -> tuple[dict[str, Any], int]:
+    return _run(request, lambda b: ManualExit(asset=_asset_key(b), force=_truthy(b, "force", "override",
+                                                                                  "manual_override")))
+
+
+@router.route("POST", "/api/exit-all")
+def exit_all(request: Any) -> tuple[dict[str, Any], int]:
+    return _run(request, lambda b: ExitAll(force=bool(b.get("force", True))))
+
+
+@router.route("POST", "/api/scale-in")
+def scale_in(request: Any) -> tuple[dict[str, Any], int]:
+    return _run(request, lambda b: ScaleIn(asset=_asset_key(b)))
+
+
+@router.route("POST", "/api/protect")
+def protect(request: Any) -> tuple[dict[str, Any], int]:
+    def make(b: dict[str, Any]) -> Input:
+        enabled = b.get("enabled")
+        threshold = b.get("threshold", b.get("protect_threshold_points"))
+        return SetProtect(asset=_asset_key(b), enabled=None if enabled is None else bool(enabled), threshold=threshold)
+
+    return _run(request, make)
+
+
+@router.route("POST", "/api/points-take-profit")
+def points_take_profit(request: Any) -> tuple[dict[str, Any], int]:
+    def make(b: dict[str, Any]) -> Input:
+        enabled = bool(b["enabled"]) if "enabled" in b and b["enabled"] is not None else None
+        target = b.get("target", b.get("points_tp_target"))
+        return SetPointsTakeProfit(asset=_asset_key(b), enabled=enabled, target=target)
+
+    return _run(request, make)
+
+
+@router.route("POST", "/api/take-profit")
+def take_profit(request: Any) -> tuple[dict[str, Any], int]:
+    def make(b: dict[str, Any]) -> Input:
+        target = b.get("tp_target", b.get("value"))
+        return SetTakeProfit(asset=_asset_key(b), tp_arm=_str_or_none(b.get("tp_arm")), tp_target=target,
+                             reset=bool(b.get("reset")))
+
+    return _run(request, make)
+
+
+def _toggle(name: str) -> Any:
+    def handler(request: Any) -> tuple[dict[str, Any], int]:
+        return _run(request, lambda b: ToggleExit(asset=_asset_key(b), toggle=name))
+
+    return handler
+
+
+router.route("POST", "/api/high-next-bar-exit")(_toggle("high_next_bar"))
+router.route("POST", "/api/main-flip-exit")(_toggle("main_flip"))
+router.route("POST", "/api/four-pt-invalidation")(_toggle("four_pt"))
+router.route("POST", "/api/auto-exit")(_toggle("auto_exit"))
+
+
+@router.route("POST", "/api/two-half-tp-lock")
+def two_half_tp_lock(request: Any) -> Any:
+    auth.require_session(request)
+    return json_response({"ok": False, "error": "Manual 2.5 lock is disabled. 2.5 lock is automatic only.",
+                          "code": "TWO_HALF_LOCK_AUTOMATIC"}, 423)
+
+
+@router.route("POST", "/api/trade-limit/consume")
+def consume_trade_limit(request: Any) -> tuple[dict[str, Any], int]:
+    return _run(request, lambda b: ConsumeTradeLimit())
+
+
+@router.route("POST", "/api/env")
+def set_env(request: Any) -> tuple[dict[str, Any], int]:
+    auth.require_session(request)
+    body = json_body(request, strict=True)
+    return answer(execute(services(), SetEnv(env=str(body.get("env") or "")), assets=_all_assets()))
+
+
+@router.route("GET", "/api/risk")
+def get_risk(request: Any) -> dict[str, Any]:
+    auth.require_session(request)
+    from shared.domain.core import Ctx
+    from shared.domain.operator import risk_view
+
+    world, now = read_world(services(), [])
+    normalise_world(world, now, services().config)
+    return {"ok": True, **risk_view(Ctx(world, now, services().config, "read"))}
+
+
+@router.route("POST", "/api/risk")
+def set_risk(request: Any) -> tuple[dict[str, Any], int]:
+    auth.require_session(request)
+    body = json_body(request, strict=True)
+    inp = SetRisk(
+        max_trades_per_day=opt_int(body, "max_trades_per_day"),
+        daily_stop_enabled=opt_bool(body, "daily_stop_enabled"),
+        daily_stop_limit_pct=opt_float(body, "daily_stop_limit_pct"),
+    )
+    return answer(execute(services(), inp, assets=_all_assets()))
+
+
+# ---- the local stack's clock and reset (LOCAL_DEV=1 only) ------------------------------------------------------------
+
+
+def _dev_only() -> None:
+    from shared.service.clock import local_dev
+
+    if not local_dev():
+        raise NotFound()
+
+
+@router.route("GET", "/_dev/clock")
+def dev_clock_get(request: Any) -> dict[str, Any]:
+    _dev_only()
+    from shared.service import clock
+
+    return {"ok": True, "now": clock.now()}
+
+
+@router.route("POST", "/_dev/clock")
+def dev_clock_set(request: Any) -> dict[str, Any]:
+    _dev_only()
+    from shared.service import clock
+
+    body = json_body(request, strict=True)
+    if "now" in body:
+        return {"ok": True, "now": clock.set_now(_dev_number(body, "now"))}
+    if "advance" in body:
+        return {"ok": True, "now": clock.advance(_dev_number(body, "advance"))}
+    raise BadInput("body: expected {\"now\": <epoch seconds>} or {\"advance\": <seconds>}")
+
+
+def _dev_number(body: dict[str, Any], name: str) -> float:
+    value = opt_float(body, name)
+    if value is None:
+        raise BadInput(f"{name}: a number is required")
+    return value
+
+
+@router.route("DELETE", "/_dev/clock")
+def dev_clock_reset(request: Any) -> dict[str, Any]:
+    _dev_only()
+    from shared.service import clock
+
+    return {"ok": True, "now": clock.reset()}
+
+
+@router.route("POST", "/_dev/reset")
+def dev_reset(request: Any) -> dict[str, Any]:
+    """Wipe every document of the local project (pending timers then find nothing to do) and the clock."""
+    _dev_only()
+    import os
+    import urllib.request
+
+    from shared.service import clock
+
+    host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not host or not project:
+        raise NotFound()
+    url = f"http://{host}/emulator/v1/projects/{project}/databases/(default)/documents"
+    with urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=10) as response:
+        if response.status != 200:
+            raise BadInput(f"reset failed: emulator answered {response.status}")
+    clock.reset()
+    return {"ok": True}
+

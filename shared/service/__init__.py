@@ -1,0 +1,176 @@
+"""The service layer: one input through the unit of work — load, decide (pure), write, commit, then schedule.
+
+    outcome = execute(services, inp, assets=["ES"])
+
+`execute` opens one optimistic unit of work over the global document, the named assets and orders, lets the domain
+decide, and commits the changed documents, new orders, closed trades and the audit record in one atomic batch.
+Timers are enqueued only after the commit (deterministic task names: a re-run enqueues nothing twice).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.domain import Config, Decision, decide
+from shared.domain.decision import Timer
+from shared.domain.engine import audit_record, orders_needed
+from shared.domain.inputs import Input
+from shared.domain.state import Order, World, from_doc, to_doc
+from shared.domain.view import state_view
+from shared.store.api import Plan, Query, Reads, Store, Write
+from shared.store.documents import (
+    GLOBAL_PATH,
+    asset_path,
+    event_path,
+    load_world,
+    order_path,
+    revision,
+    trade_path,
+    with_rev,
+)
+
+# Statuses whose input changed nothing and is not worth an audit line: bad input and unknown ids.
+UNLOGGED_STATUSES = frozenset({400, 401, 404})
+
+
+@dataclass
+class Services:
+    store: Store
+    config: Config
+    clock: Callable[[], float]
+    scheduler: Any = None                       # shared.scheduler.Scheduler; None = no timers (read paths)
+    clock_offset: Callable[[], float] = lambda: 0.0
+    on_schedule_error: Callable[[BaseException, Sequence[Timer]], None] | None = None
+
+
+@dataclass
+class Outcome:
+    decision: Decision
+    request_id: str
+    now: float
+    state: dict[str, Any] | None = None
+    writes: list[str] = field(default_factory=list)
+    scheduled: list[str] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        body = dict(self.decision.body)
+        if self.state is not None:
+            body["state"] = self.state
+        return body
+
+
+class _NeedOrders(Exception):
+    def __init__(self, ids: set[str]) -> None:
+        super().__init__(f"need orders {sorted(ids)}")
+        self.ids = ids
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:20]
+
+
+def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids: Iterable[str] = (),
+            queries: Sequence[Query] = (), request_id: str | None = None) -> Outcome:
+    request_id = request_id or new_request_id()
+    now = services.clock()
+    asset_keys = sorted(set(assets))
+    wanted = set(order_ids)
+    while True:
+        ids = sorted(wanted)
+        paths = [GLOBAL_PATH, *(asset_path(k) for k in asset_keys), *(order_path(o) for o in ids)]
+        try:
+            outcome: Outcome = services.store.transact(
+                paths, lambda reads, ids=ids: _plan(services, inp, reads, asset_keys, ids, queries, now, request_id),
+                queries=queries,
+            )
+        except _NeedOrders as more:
+            wanted |= more.ids
+            continue
+        break
+    _schedule(services, outcome)
+    return outcome
+
+
+def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], order_ids: list[str],
+          queries: Sequence[Query], now: float, request_id: str) -> Plan[Outcome]:
+    world = load_world(reads.docs, asset_keys, order_ids)
+    queried: dict[str, dict[str, Any] | None] = {}
+    for query in queries:
+        for path, data in reads.queries.get(query, ()):
+            order = from_doc(Order, {k: v for k, v in data.items() if not k.startswith("_")})
+            world.orders.setdefault(order.id, order)
+            queried[path] = dict(data)
+    missing = orders_needed(world, inp) - set(world.orders)
+    if missing - set(order_ids):
+        raise _NeedOrders(missing)
+    decision = decide(world, inp, now, services.config, request_id)
+    writes: list[Write] = []
+    revs: dict[str, int] = {}
+    docs = {**reads.docs, **queried}
+    if decision.world is not world:
+        writes, revs = _state_writes(world, decision, docs)
+    if decision.status not in UNLOGGED_STATUSES:
+        record = audit_record(inp, now, request_id, decision)
+        record["revs"] = revs
+        record["expire_at"] = _expire_at(now, services.config)
+        writes.append(Write(event_path(request_id), "set", record))
+    state = state_view(decision.world, now, services.config) if decision.include_state else None
+    return Plan(writes, Outcome(decision, request_id, now, state, [w.path for w in writes]))
+
+
+def _state_writes(before: World, decision: Decision, docs: Any) -> tuple[list[Write], dict[str, int]]:
+    after = decision.world
+    writes: list[Write] = []
+    revs: dict[str, int] = {}
+
+    def put(path: str, record: Any, old: Any, mode: str = "set") -> None:
+        if old is not None and to_doc(old) == to_doc(record):
+            return
+        rev = revision(docs, path) + 1
+        revs[path] = rev
+        writes.append(Write(path, mode, with_rev(record, rev)))  # type: ignore[arg-type]
+
+    put(GLOBAL_PATH, after.glob, before.glob)
+    for key, asset in after.assets.items():
+        put(asset_path(key), asset, before.assets.get(key))
+    for order_id, order in after.orders.items():
+        old = before.orders.get(order_id)
+        put(order_path(order_id), order, old, "set" if old is not None else "create")
+    for row in decision.trades:
+        writes.append(Write(trade_path(str(row["id"])), "create", dict(row)))
+    return writes, revs
+
+
+def _expire_at(now: float, config: Config) -> float:
+    return now + config.events_ttl_days * 86400.0
+
+
+def _schedule(services: Services, outcome: Outcome) -> None:
+    timers = outcome.decision.timers
+    if not timers or services.scheduler is None:
+        return
+    shift = services.clock_offset()
+    real = [Timer(t.kind, t.key, max(0.0, t.at - shift), t.payload) for t in timers] if shift else timers
+    try:
+        outcome.scheduled = list(services.scheduler.schedule(real))
+    except Exception as exc:  # state never depends on a timer: log loudly and answer
+        if services.on_schedule_error is not None:
+            services.on_schedule_error(exc, real)
+        else:
+            raise
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def read_world(services: Services, asset_keys: Iterable[str]) -> tuple[World, float]:
+    """A consistent read of the global document and the assets, for the read-only views."""
+    keys = sorted(set(asset_keys))
+    docs = services.store.get([GLOBAL_PATH, *(asset_path(k) for k in keys)])
+    return load_world(docs, keys, []), services.clock()
+

@@ -1,0 +1,20 @@
+"""Turning an executed input into the HTTP answer, and the request log annotations that go with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.service import Outcome
+from shared.web.routing import annotate
+
+
+def answer(outcome: Outcome, asset: str | None = None) -> tuple[dict[str, Any], int]:
+    decision = outcome.decision
+    if decision.duplicate:
+        label = "duplicate"
+    elif decision.ok:
+        label = "applied"
+    else:
+        label = "refused"
+    annotate(asset=asset, outcome=label, code=decision.code, request_id=outcome.request_id)
+    return outcome.body(), decision.status

@@ -1,0 +1,48 @@
+"""The first vertical slice through the real entry points: heartbeat, 6pt bar, login/logout/status, state."""
+
+from __future__ import annotations
+
+SECRETS_TV = "tv-test-secret"
+
+
+def test_heartbeat_then_state(app):
+    r = app.tv("/tv_heartbeat", symbol="ES", price=5000.25, timestamp=1)
+    assert r.status_code == 200 and r.get_json() == {"ok": True}
+    assert app.login().status_code == 200
+    state = app.client("orders").get("/api/state").get_json()
+    es = state["assets"]["ES"]
+    assert es["last_heartbeat_ts"] == app.clock.now  # server receive time, not the client's timestamp 1
+    assert es["heartbeat_client_ts"] == 1
+    assert es["last_price"] == 5000.25
+    assert state["global"]["tradingview_connected"] is True
+
+
+def test_renko_main_sets_colour_and_tempo(app):
+    r = app.tv("/tv_renko_main", asset="CME_MINI:MES1!", color="GREEN", bar_id="b1")
+    assert r.status_code == 200
+    assert r.get_json() == {"ok": True, "asset": "ES", "main_renko_color": "green", "main_renko_ts": app.clock.now}
+    again = app.tv("/tv_renko_main", asset="ES", color="red", bar_id="b1")
+    assert again.get_json() == {"ok": True, "duplicate": True}
+    app.login()
+    es = app.client("orders").get("/api/state").get_json()["assets"]["ES"]
+    assert es["main_renko_color"] == "green" and es["tempo_ready"] is True
+
+
+def test_wrong_secret_unknown_asset_bad_json(app):
+    client = app.client("webhooks")
+    assert client.post("/tv_renko_main", json={"secret": "nope", "asset": "ES", "color": "green"}).status_code == 401
+    assert client.post("/tv_renko_main", data="not json", content_type="text/plain").status_code == 401
+    r = app.tv("/tv_renko_main", asset="GC1!", color="green")
+    assert r.status_code == 400 and r.get_json() == {"ok": False, "error": "Unknown asset 'GC1!'"}
+    assert app.store.dump() == {}
+
+
+def test_login_required_and_logout(app):
+    orders = app.client("orders")
+    assert orders.get("/api/state").status_code == 401
+    assert orders.post("/api/login", json={"password": "wrong"}).status_code == 401
+    assert app.login().status_code == 200
+    assert orders.get("/api/auth/status").get_json() == {"authenticated": True, "password_required": True}
+    assert orders.post("/api/logout").get_json() == {"ok": True}
+    assert orders.get("/api/state").status_code == 401
+    assert SECRETS_TV not in orders.get("/api/auth/status").get_data(as_text=True)
