@@ -1,0 +1,44 @@
+output "function_urls" {
+  description = "HTTPS address of every function."
+  value = {
+    webhooks = google_cloudfunctions2_function.webhooks.url
+    orders   = google_cloudfunctions2_function.orders.url
+    bridge   = google_cloudfunctions2_function.bridge.url
+    timers   = google_cloudfunctions2_function.timers.url
+  }
+}
+
+output "timers_url" {
+  description = "The TIMERS_URL every function enqueues Cloud Tasks to."
+  value       = local.timers_url
+}
+
+output "hosting_site_id" {
+  description = "Firebase Hosting site of the operator dashboard."
+  value       = google_firebase_hosting_site.dashboard.site_id
+}
+
+output "hosting_url" {
+  description = "Default address of the Hosting site (TradingView alerts and the bridge use it: /tv_*, /api/**)."
+  value       = google_firebase_hosting_site.dashboard.default_url
+}
+
+output "tasks_queue" {
+  description = "Full name of the Cloud Tasks queue."
+  value       = google_cloud_tasks_queue.timers.id
+}
+
+output "tasks_service_account" {
+  description = "Identity Cloud Tasks signs its OIDC tokens with (TASKS_SERVICE_ACCOUNT)."
+  value       = google_service_account.tasks_invoker.email
+}
+
+output "runtime_service_account" {
+  description = "Identity every function runs as."
+  value       = google_service_account.functions_runtime.email
+}
+
+output "secret_ids" {
+  description = "Secrets the operator must give a version with `gcloud secrets versions add`."
+  value       = sort([for s in google_secret_manager_secret.this : s.secret_id])
+}

@@ -1,0 +1,27 @@
+# Cloud Tasks queue for the candle-lock, cooldown, intent, pre-order and lease expiries. A task only tidies up
+# and logs (locks are data judged against `now`), so a late or dropped task is harmless: retries are bounded
+# and never hammer a failing handler.
+resource "google_cloud_tasks_queue" "timers" {
+  project  = var.project_id
+  name     = "timers"
+  location = var.region
+
+  rate_limits {
+    max_dispatches_per_second = 20
+    max_concurrent_dispatches = 20
+  }
+
+  retry_config {
+    max_attempts       = 8
+    max_retry_duration = "1800s"
+    min_backoff        = "2s"
+    max_backoff        = "300s"
+    max_doublings      = 5
+  }
+
+  stackdriver_logging_config {
+    sampling_ratio = 1.0
+  }
+
+  depends_on = [google_project_service.apis]
+}
