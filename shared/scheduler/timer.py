@@ -1,0 +1,105 @@
+"""Timers as data: what the pure domain asks to be woken up for, and the deterministic task name of each.
+
+No google import here: the domain may import this module (or define an equivalent Timer of its own; every
+function of this package accepts any object with `kind`, `key`, `at` and `payload` attributes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+TIMER_KINDS = frozenset({"candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end"})
+
+# Cloud Tasks task ids: letters, digits, hyphens and underscores, at most 500 characters.
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_READABLE_MAX = 120
+
+
+class TimerLike(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def at(self) -> float: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Something ends at `at` (epoch seconds); the callback receives kind, key, at and the JSON `payload`."""
+
+    kind: str
+    key: str
+    at: float
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Scheduler(Protocol):
+    """The port the shell uses after a commit to ask for callbacks at the timers' due times."""
+
+    def schedule(self, timers: Sequence[TimerLike]) -> list[str]:
+        """Enqueue each timer once; returns the task names newly enqueued (already queued ones are skipped).
+
+        Raises EnqueueError after trying every timer if any of them could not be enqueued.
+        """
+        ...
+
+
+def at_millis(at: float) -> int:
+    """`at` rounded to the millisecond: the precision of task names and schedule times."""
+    if not isinstance(at, int | float) or isinstance(at, bool) or not math.isfinite(at) or at < 0:
+        raise ValueError(f"timer time must be finite epoch seconds >= 0, got {at!r}")
+    return round(at * 1000)
+
+
+def task_name(timer: TimerLike) -> str:
+    """The deterministic Cloud Tasks task id of a timer: same kind, key and due millisecond -> same name.
+
+    `<hash16>-<kind>-<key>-<at_ms>`: the hash covers the exact kind, key and time, so two keys that sanitize
+    to the same text never collide; it comes first because Cloud Tasks documents that sequential name
+    prefixes (such as kinds or timestamps) slow down named-task creation. The readable rest is for logs.
+    """
+    if not isinstance(timer.kind, str) or not timer.kind:
+        raise ValueError(f"timer kind must be a non-empty string, got {timer.kind!r}")
+    if not isinstance(timer.key, str) or not timer.key:
+        raise ValueError(f"timer key must be a non-empty string, got {timer.key!r}")
+    millis = at_millis(timer.at)
+    digest = hashlib.sha256(f"{timer.kind}\x00{timer.key}\x00{millis}".encode()).hexdigest()[:16]
+    readable = _UNSAFE.sub("_", f"{timer.kind}-{timer.key}")[:_READABLE_MAX]
+    return f"{digest}-{readable}-{millis}"
+
+
+def task_body(timer: TimerLike) -> bytes:
+    """The callback's JSON body {"kind", "key", "at", "payload"}; ValueError if payload is not plain JSON."""
+    try:
+        return json.dumps(
+            {"kind": timer.kind, "key": timer.key, "at": timer.at, "payload": dict(timer.payload)},
+            allow_nan=False, separators=(",", ":"), sort_keys=True,
+        ).encode()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"timer {timer.kind}/{timer.key}: payload is not plain JSON: {exc}") from exc
+
+
+def timer_from_body(data: Any) -> Timer:
+    """Parse a callback's decoded JSON body back into a Timer; raises ValueError naming the bad field."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"timer body must be a JSON object, got {type(data).__name__}")
+    kind, key, at, payload = data.get("kind"), data.get("key"), data.get("at"), data.get("payload", {})
+    if not isinstance(kind, str) or kind not in TIMER_KINDS:
+        raise ValueError(f"kind must be one of {sorted(TIMER_KINDS)}, got {kind!r}")
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"key must be a non-empty string, got {key!r}")
+    if not isinstance(at, int | float):
+        raise ValueError(f"at must be epoch seconds, got {at!r}")
+    at_millis(at)
+    if not isinstance(payload, Mapping):
+        raise ValueError(f"payload must be a JSON object, got {type(payload).__name__}")
+    return Timer(kind=kind, key=key, at=float(at), payload=dict(payload))
