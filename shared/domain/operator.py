@@ -8,11 +8,15 @@ from .core import (
     Ctx,
     clear_intent,
     clear_pending,
+    clear_preorder,
     create_entry,
     create_exit,
     eight_next_bar_exit_allowed,
     entry_qty,
+    intent_expired_by_age,
+    intent_ready,
     parse_direction,
+    preorder_expired_by_age,
     six_next_bar_exit_allowed,
     trades_remaining,
 )
@@ -46,6 +50,17 @@ def known_asset(ctx: Ctx, key: str, text: str = "Unknown asset") -> AssetState:
     return ctx.world.assets[key]
 
 
+def expire_aged(ctx: Ctx, key: str, a: AssetState) -> None:
+    """D8 time expiry does not wait for its Cloud Task: a late or lost task must not leave an aged intent or
+    pre-order blocking a new one ("Intent already active", "Pre-order already active")."""
+    if a.intent_active and intent_expired_by_age(a, ctx.now, ctx.config):
+        clear_intent(a, "EXPIRED")
+        ctx.emit("intent_expired", key, "MAX_AGE")
+    if a.preorder_active and preorder_expired_by_age(a, ctx.now, ctx.config):
+        clear_preorder(a, "EXPIRED")
+        ctx.emit("preorder_expired", key, "MAX_AGE")
+
+
 def require_position(a: AssetState) -> None:
     if a.position == 0:
         raise Refusal(409, "NO_POSITION", "No open position")
@@ -63,6 +78,7 @@ def place_order(ctx: Ctx, cmd: PlaceOrder) -> tuple[int, Body]:
     if order_type not in ("market", "preorder"):
         raise Refusal(400, "INVALID_ORDER_TYPE", "Invalid order_type")
     a = known_asset(ctx, cmd.asset)
+    expire_aged(ctx, cmd.asset, a)
     trade_mode = (cmd.trade_mode or "").strip().upper()
     if trade_mode not in ("SCALP", "RUNNER"):
         raise Refusal(400, "INVALID_TRADE_MODE", "Invalid trade_mode")
@@ -77,7 +93,9 @@ def place_order(ctx: Ctx, cmd: PlaceOrder) -> tuple[int, Body]:
     if refusal is not None:
         raise refusal
     assert side is not None  # noqa: S101 - market_direction returns a side whenever it does not refuse
-    used_intent = a.intent_active and a.intent_status == "READY"
+    # consumed only when the READY intent is what this entry follows (D8); an aged-out or other-way intent is just
+    # cleared, as any successful market order clears it (§5.9)
+    used_intent = intent_ready(a, ctx.now, ctx.config) and a.intent_direction == side
     order = create_entry(ctx, cmd.asset, side=side, qty=entry_qty(cmd.entry_size_mode, ctx.config), source="UI",
                          trade_mode=trade_mode)
     clear_intent(a, "CONSUMED" if used_intent else None)
@@ -112,6 +130,7 @@ def _create_preorder(ctx: Ctx, cmd: PlaceOrder, a: AssetState, direction: str | 
 
 def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
     a = known_asset(ctx, cmd.asset)
+    expire_aged(ctx, cmd.asset, a)
     g = ctx.glob
     x = GateInput(g, a, ctx.now, ctx.config)
     if g.daily_stop_triggered:
@@ -147,6 +166,7 @@ def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
 
 def cancel_intent(ctx: Ctx, cmd: CancelIntent) -> tuple[int, Body]:
     a = known_asset(ctx, cmd.asset)
+    expire_aged(ctx, cmd.asset, a)
     if not a.intent_active:
         raise Refusal(409, "NO_INTENT", "No active intent")
     clear_intent(a, "CANCELLED_BY_USER")
@@ -155,10 +175,9 @@ def cancel_intent(ctx: Ctx, cmd: CancelIntent) -> tuple[int, Body]:
 
 def cancel_preorder(ctx: Ctx, cmd: CancelPreorder) -> tuple[int, Body]:
     a = known_asset(ctx, cmd.asset)
+    expire_aged(ctx, cmd.asset, a)
     if not a.preorder_active:
         raise Refusal(409, "NO_PREORDER", "No active pre-order")
-    from .core import clear_preorder
-
     clear_preorder(a, "CANCELLED_BY_USER")
     return 200, {"ok": True}
 
