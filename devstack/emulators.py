@@ -77,10 +77,19 @@ class Managed:
     proc: subprocess.Popen[bytes]
     log_path: Path
     extra: dict[str, str] = field(default_factory=dict)
+    ready_timeout: float = 30.0
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def wait_ready(self) -> None:
+        """Waits until the port opens; stops the process and raises when it exits or the time runs out."""
+        try:
+            wait_for_port(self.host, self.port, self.ready_timeout, self.proc)
+        except EmulatorError as exc:
+            self.stop()
+            raise EmulatorError(f"{self.name}: {exc} (log: {self.log_path})") from exc
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc.poll() is None:
@@ -112,7 +121,8 @@ def _spawn(cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
 
 
 def start_firestore(port: int, log_dir: Path, host: str = "127.0.0.1", rules: Path | None = None,
-                    die_with_parent: bool = False) -> Managed:
+                    die_with_parent: bool = False, wait: bool = True) -> Managed:
+    """`wait=False` returns at once: the caller waits with `Managed.wait_ready` (to start several together)."""
     if port_open(host, port):
         raise EmulatorError(f"port {port} is already taken: is another stack still running?")
     java = shutil.which("java")
@@ -126,17 +136,15 @@ def start_firestore(port: int, log_dir: Path, host: str = "127.0.0.1", rules: Pa
     if rules is not None:
         cmd.append(f"--rules={rules}")
     proc = _spawn(cmd, log_dir / "firestore-emulator.log", die_with_parent=die_with_parent)
-    managed = Managed("firestore", host, port, proc, log_dir / "firestore-emulator.log")
-    try:
-        wait_for_port(host, port, 60, proc)
-    except EmulatorError:
-        managed.stop()
-        raise
+    managed = Managed("firestore", host, port, proc, log_dir / "firestore-emulator.log", ready_timeout=60)
+    if wait:
+        managed.wait_ready()
     return managed
 
 
 def start_tasks(port: int, project: str, queues: list[str], log_dir: Path, location: str = "us-central1",
-                max_retries: int = 5, host: str = "127.0.0.1", die_with_parent: bool = False) -> Managed:
+                max_retries: int = 5, host: str = "127.0.0.1", die_with_parent: bool = False,
+                wait: bool = True) -> Managed:
     if port_open(host, port):
         raise EmulatorError(f"port {port} is already taken: is another stack still running?")
     exe = Path(sys.executable).parent / "gcloud-tasks-emulator"
@@ -146,12 +154,9 @@ def start_tasks(port: int, project: str, queues: list[str], log_dir: Path, locat
     for queue in queues:
         cmd += ["-d", f"projects/{project}/locations/{location}/queues/{queue}"]
     proc = _spawn(cmd, log_dir / "tasks-emulator.log", die_with_parent=die_with_parent)
-    managed = Managed("tasks", host, port, proc, log_dir / "tasks-emulator.log")
-    try:
-        wait_for_port(host, port, 30, proc)
-    except EmulatorError:
-        managed.stop()
-        raise
+    managed = Managed("tasks", host, port, proc, log_dir / "tasks-emulator.log", ready_timeout=30)
+    if wait:
+        managed.wait_ready()
     return managed
 
 

@@ -64,7 +64,8 @@ def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     status = body.get("status")
     if status not in REPORT_STATUSES:
         raise BadInput("invalid status")
-    extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
+    raw_extra = body.get("extra")
+    extra: dict[str, Any] = raw_extra if isinstance(raw_extra, dict) else {}
 
     def pick(name: str) -> Any:
         return body.get(name) if body.get(name) is not None else extra.get(name)
@@ -96,7 +97,8 @@ def pnl_snapshot(request: Any) -> tuple[dict[str, Any], int]:
     body = json_body(request)
     check_shared_secret(body.get("secret"), SECRET)
     symbols = []
-    raw_symbols = body.get("symbols") if isinstance(body.get("symbols"), list) else []
+    given = body.get("symbols")
+    raw_symbols: list[Any] = given if isinstance(given, list) else []
     for i, entry in enumerate(raw_symbols):
         if not isinstance(entry, dict) or not isinstance(entry.get("symbol"), str):
             raise BadInput(f"symbols[{i}]: expected an object with a string symbol")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import redirect
 
@@ -57,7 +57,7 @@ def logout(request: Any) -> Any:
 @router.route("GET", "/logout")
 def logout_page(request: Any) -> Any:
     response = redirect("/login.html", code=302)
-    auth.clear_session_cookie(response, request)
+    auth.clear_session_cookie(response, request)  # type: ignore[arg-type]
     return response
 
 
@@ -282,7 +282,7 @@ def take_profit(request: Any) -> tuple[dict[str, Any], int]:
     return _run(request, make)
 
 
-def _toggle(name: str) -> Any:
+def _toggle(name: Literal["high_next_bar", "main_flip", "four_pt", "auto_exit"]) -> Any:
     def handler(request: Any) -> tuple[dict[str, Any], int]:
         return _run(request, lambda b: ToggleExit(asset=_asset_key(b), toggle=name))
 

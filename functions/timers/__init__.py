@@ -37,7 +37,7 @@ def _fire(request: Any) -> tuple[dict[str, Any], int]:
         if asset not in config.assets:
             raise BadInput(f"unknown asset in timer key {key!r}")
         assets = [asset]
-    inp = TimerFired(kind=kind, key=key, at=float(at))  # type: ignore[arg-type]
+    inp = TimerFired(kind=kind, key=key, at=float(at))
     return answer(execute(services(), inp, assets=assets, order_ids=order_ids), assets[0] if assets else None)
 
 

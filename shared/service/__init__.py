@@ -82,11 +82,12 @@ def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids:
     while True:
         ids = sorted(wanted)
         paths = [GLOBAL_PATH, *(asset_path(k) for k in asset_keys), *(order_path(o) for o in ids)]
+
+        def plan(reads: Reads, ids: list[str] = ids) -> Plan[Outcome]:
+            return _plan(services, inp, reads, asset_keys, ids, queries, now, request_id)
+
         try:
-            outcome: Outcome = services.store.transact(
-                paths, lambda reads, ids=ids: _plan(services, inp, reads, asset_keys, ids, queries, now, request_id),
-                queries=queries,
-            )
+            outcome: Outcome = services.store.transact(paths, plan, queries=queries)
         except _NeedOrders as more:
             wanted |= more.ids
             continue
@@ -145,8 +146,9 @@ def _state_writes(before: World, decision: Decision, docs: Any) -> tuple[list[Wr
     return writes, revs
 
 
-def _expire_at(now: float, config: Config) -> float:
-    return now + config.events_ttl_days * 86400.0
+def _expire_at(now: float, config: Config) -> datetime:
+    """The TTL field of an audit record (a Firestore Timestamp: the TTL policy ignores numbers)."""
+    return utc(now + config.events_ttl_days * 86400.0)
 
 
 def _schedule(services: Services, outcome: Outcome) -> None:

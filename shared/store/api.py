@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -127,9 +128,14 @@ _INT64 = 2**63
 
 def plain(value: Any) -> Any:
     """A deep copy of JSON-like data, as both stores keep it: None, bool, int (64-bit), float, str, lists and
-    string-keyed maps. Tuples become lists. Anything else (datetimes included: store epoch floats) is a
-    TypeError, so the fake refuses exactly what would not round-trip through Firestore."""
+    string-keyed maps, plus timezone-aware datetimes (Firestore Timestamps: the TTL policy needs one; store other
+    times as epoch floats). Tuples become lists. Anything else is a TypeError, so the fake refuses exactly what
+    would not round-trip through Firestore."""
     if value is None or isinstance(value, bool | float | str):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"naive datetime {value!r}: expected a timezone-aware (UTC) datetime")
         return value
     if isinstance(value, int):
         if not -_INT64 <= value < _INT64:

@@ -1,0 +1,64 @@
+# The two commands of the README: `make run` (the whole local stack) and `make test` (lint + every test tier).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMPS  := .local/stamps
+PYTEST_ARGS ?=
+TASKS_EMULATOR := gcloud-tasks-emulator==0.6.2
+
+.PHONY: help install run test lint bench clean-stamps
+
+help:
+	@echo "make run    start the local stack (Firestore + Cloud Tasks emulators, functions, dashboard)"
+	@echo "make test   install, lint (ruff, mypy), then every test tier (pytest -n 2)"
+	@echo "make lint | make bench | make install"
+
+# --- install: each step runs again only when its inputs change -----------------------------------------------
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# pip runs again when a requirements file changes or the venv is recreated (the stamp lives inside it)
+PIP_STAMP := $(VENV)/.operatorlock-installed
+
+# gcloud-tasks-emulator's own pins are stale: installed without dependencies (requirements-dev.txt has them)
+$(PIP_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps $(TASKS_EMULATOR)
+	@mkdir -p $(@D) && touch $@
+
+$(STAMPS)/system: scripts/check_system.sh
+	scripts/check_system.sh
+	@mkdir -p $(@D) && touch $@
+
+install: $(PIP_STAMP) $(STAMPS)/system
+	@# cheap re-checks: a stamp must not hide a machine that lost java, the jar or chromium
+	@command -v java >/dev/null || { rm -f $(STAMPS)/system; echo "java disappeared: run make install again" >&2; exit 1; }
+	@test -x /usr/bin/chromium || { rm -f $(STAMPS)/system; $(MAKE) --no-print-directory $(STAMPS)/system; }
+	@test -x $(VENV)/bin/gcloud-tasks-emulator || { rm -f $(PIP_STAMP); $(MAKE) --no-print-directory $(PIP_STAMP); }
+
+# --- the two commands ---------------------------------------------------------------------------------------
+
+run: install
+	$(PY) -m devstack.run
+
+# pytest exits 5 when it collects nothing: that fails this target like any other failure
+test: install lint
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# --- the rest -----------------------------------------------------------------------------------------------
+
+# mypy gets every source root that has Python in it (tests/ and bench/ are excluded in pyproject.toml)
+MYPY_ROOTS = $(foreach d,shared functions devstack scripts,$(if $(shell find $(d) -name '*.py' 2>/dev/null),$(d)))
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy $(MYPY_ROOTS)
+
+bench: install
+	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "no bench/run.py yet"; fi
+
+clean-stamps:
+	rm -rf $(STAMPS) $(PIP_STAMP)

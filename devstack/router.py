@@ -1,0 +1,392 @@
+"""Firebase Hosting, locally: one WSGI app that applies `firebase.json` exactly as Hosting does.
+
+Order of a request, as Hosting documents it: configured redirects, then exact-match static content from
+`hosting.public` (a directory serves its `index.html`), then `hosting.rewrites` in order (first match wins),
+then the custom `404.html` or a plain 404. `hosting.headers` are added to every matching response (a header
+the function set itself wins). Like Hosting, a rewrite forwards only the `__session` cookie to the function.
+
+Each Cloud Function target of `functions/main.py` is loaded lazily (first request) with
+`functions_framework.create_app`, so it runs exactly as the framework would run it in the cloud. Besides
+the rewrites, every target is also reachable directly at `/__fn/<target>/<rest>` (the function sees
+`/<rest>`), like a `cloudfunctions.net` URL; the local Cloud Tasks queue calls the timers that way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+log = logging.getLogger("devstack.router")
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_TARGETS = ("webhooks", "orders", "bridge", "timers")
+DIRECT_PREFIX = "/__fn/"
+SESSION_COOKIE = "__session"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hosting's globs
+# ----------------------------------------------------------------------------------------------------
+
+def _segment_regex(segment: str) -> str:
+    """One path segment of a glob: `*` and `?` stay inside it; `@(a|b)`, `{a,b}` and `[..]` alternate."""
+    out: list[str] = []
+    i = 0
+    while i < len(segment):
+        char = segment[i]
+        if char in "@?+*!" and segment[i + 1:i + 2] == "(":
+            end = segment.find(")", i)
+            if end < 0:
+                raise ValueError(f"unclosed {char}( in glob segment {segment!r}")
+            alternatives = "|".join(_segment_regex(alt) for alt in segment[i + 2:end].split("|"))
+            quantifier = {"@": "", "?": "?", "+": "+", "*": "*"}.get(char)
+            if quantifier is None:  # !(a|b): anything but these
+                out.append(f"(?!(?:{alternatives})(?:/|$))[^/]*")
+            else:
+                out.append(f"(?:{alternatives}){quantifier}")
+            i = end + 1
+        elif char == "{":
+            end = segment.find("}", i)
+            if end < 0:
+                raise ValueError(f"unclosed {{ in glob segment {segment!r}")
+            out.append("(?:" + "|".join(_segment_regex(alt) for alt in segment[i + 1:end].split(",")) + ")")
+            i = end + 1
+        elif char == "[":
+            end = segment.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(char))
+                i += 1
+                continue
+            body = segment[i + 1:end]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append(f"[{body}]")
+            i = end + 1
+        elif char == "*":
+            out.append("[^/]*")
+            i += 1
+        elif char == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(char))
+            i += 1
+    return "".join(out)
+
+
+def glob_to_regex(glob: str) -> re.Pattern[str]:
+    """Compile a Hosting `source` glob. `**` as a whole segment spans any number of segments (also none
+    in the middle or at the start: `/**/*.html` matches `/index.html`); at the end it needs the slash
+    (`/api/**` matches `/api/` and `/api/x/y`, not `/api`). Sources are rooted: `**/x` means `/**/x`."""
+    if not glob.startswith("/"):
+        glob = "/" + glob
+    segments = glob[1:].split("/")
+    regex = ""
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == "**":
+            regex += "/.*" if last else "(?:/[^/]*)*"
+        else:
+            regex += "/" + _segment_regex(segment)
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+# ----------------------------------------------------------------------------------------------------
+# firebase.json
+# ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rewrite:
+    source: re.Pattern[str]
+    function: str | None = None
+    destination: str | None = None
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    source: re.Pattern[str]
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Redirect:
+    source: re.Pattern[str]
+    destination: str
+    status: int
+
+
+@dataclass(frozen=True)
+class HostingConfig:
+    public: Path
+    rewrites: tuple[Rewrite, ...]
+    headers: tuple[HeaderRule, ...]
+    redirects: tuple[Redirect, ...]
+    ignore: tuple[re.Pattern[str], ...]
+    clean_urls: bool
+    trailing_slash: bool | None
+
+    @classmethod
+    def load(cls, config_path: Path) -> HostingConfig:
+        raw = json.loads(config_path.read_text())
+        hosting = raw.get("hosting")
+        if isinstance(hosting, list):  # several sites: the local stack serves the first
+            hosting = hosting[0]
+        if not isinstance(hosting, dict) or "public" not in hosting:
+            raise ValueError(f"{config_path}: no hosting.public")
+        rewrites = []
+        for rule in hosting.get("rewrites", []):
+            function = rule.get("function")
+            if isinstance(function, dict):
+                function = function.get("functionId")
+            rewrites.append(Rewrite(_rule_source(rule), function, rule.get("destination")))
+        headers = [
+            HeaderRule(_rule_source(rule), tuple((h["key"], h["value"]) for h in rule.get("headers", [])))
+            for rule in hosting.get("headers", [])
+        ]
+        redirects = [
+            Redirect(_rule_source(rule), rule["destination"], int(rule.get("type", 301)))
+            for rule in hosting.get("redirects", [])
+        ]
+        return cls(
+            public=(config_path.parent / hosting["public"]).resolve(),
+            rewrites=tuple(rewrites),
+            headers=tuple(headers),
+            redirects=tuple(redirects),
+            ignore=tuple(glob_to_regex(glob) for glob in hosting.get("ignore", [])),
+            clean_urls=bool(hosting.get("cleanUrls", False)),
+            trailing_slash=hosting.get("trailingSlash"),
+        )
+
+    def function_ids(self) -> set[str]:
+        return {rule.function for rule in self.rewrites if rule.function}
+
+
+def _rule_source(rule: dict[str, Any]) -> re.Pattern[str]:
+    if "source" in rule:
+        return glob_to_regex(rule["source"])
+    if "regex" in rule:
+        return re.compile(rule["regex"])
+    raise ValueError(f"rule without source or regex: {rule}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# The app
+# ----------------------------------------------------------------------------------------------------
+
+def only_session_cookie(cookie_header: str) -> str:
+    """What Hosting leaves of a Cookie header when it forwards to a function: the `__session` cookie only."""
+    cookies = SimpleCookie()
+    try:
+        cookies.load(cookie_header)
+    except CookieError:
+        return ""
+    morsel = cookies.get(SESSION_COOKIE)
+    return f"{SESSION_COOKIE}={morsel.coded_value}" if morsel is not None else ""
+
+
+class FunctionLoader:
+    """Loads each target on first use; a failed load is retried on the next request (the source may be
+    fixed meanwhile)."""
+
+    def __init__(self, source: Path, factory: Callable[[str, str], WSGIApp] | None = None) -> None:
+        self.source = source
+        self._factory = factory or _create_function_app
+        self._apps: dict[str, WSGIApp] = {}
+        self._lock = threading.Lock()
+
+    def get(self, target: str) -> WSGIApp:
+        app = self._apps.get(target)
+        if app is None:
+            with self._lock:  # create_app swaps sys.modules["main"]: one load at a time
+                app = self._apps.get(target)
+                if app is None:
+                    app = self._factory(target, str(self.source))
+                    self._apps[target] = app
+        return app
+
+
+def _create_function_app(target: str, source: str) -> WSGIApp:
+    import functions_framework
+
+    app: WSGIApp = functions_framework.create_app(  # type: ignore[no-untyped-call]
+        target=target, source=source
+    )
+    return app
+
+
+class HostingRouter:
+    """The WSGI app. `root` is the repo root; `config` and `source` default to its firebase.json and
+    functions/main.py. `targets` are the targets reachable at /__fn/ (the rewrites' ones are added)."""
+
+    def __init__(self, root: Path = ROOT, *, config: Path | None = None, source: Path | None = None,
+                 targets: Iterable[str] = FUNCTION_TARGETS) -> None:
+        self.root = Path(root).resolve()
+        self.config = HostingConfig.load(Path(config) if config else self.root / "firebase.json")
+        self.functions = FunctionLoader(Path(source) if source else self.root / "functions" / "main.py")
+        self.targets = set(targets) | self.config.function_ids()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        if path.startswith(DIRECT_PREFIX):
+            return self._direct(environ, start_response, path)
+        extra = self._headers_for(path)
+        response = self._hosting_response(environ, path)
+        if response is not None:
+            for key, value in extra:
+                response.headers.setdefault(key, value)
+            return response(environ, start_response)
+        function = self._rewrite_function(path)
+        if function is None:
+            response = self._not_found(environ)
+            for key, value in extra:
+                response.headers.setdefault(key, value)
+            return response(environ, start_response)
+        forwarded = dict(environ)
+        session = only_session_cookie(environ.get("HTTP_COOKIE", ""))
+        if session:
+            forwarded["HTTP_COOKIE"] = session
+        else:
+            forwarded.pop("HTTP_COOKIE", None)
+        return self._call_function(function, forwarded, start_response, extra)
+
+    # --- static content, redirects and static rewrites ----------------------------------------
+
+    def _hosting_response(self, environ: dict[str, Any], path: str) -> Response | None:
+        for redirect in self.config.redirects:
+            if redirect.source.match(path):
+                return _redirect(redirect.destination, redirect.status)
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return None
+        redirect_to = self._slash_or_clean_redirect(path)
+        if redirect_to is not None:
+            return _redirect(_with_query(redirect_to, environ), 301)
+        found = self._static_file(path)
+        if found is not None:
+            return _file_response(found, environ)
+        for rule in self.config.rewrites:
+            if rule.source.match(path):
+                if rule.destination is None:
+                    return None  # a function rewrite: the caller dispatches it
+                target = self._static_file(rule.destination)
+                return _file_response(target, environ) if target else self._not_found(environ)
+        return None
+
+    def _static_file(self, path: str) -> Path | None:
+        public = self.config.public
+        relative = path.lstrip("/")
+        candidate = (public / relative).resolve() if relative else public
+        if candidate != public and public not in candidate.parents:
+            return None  # ../ escapes the public directory
+        options = [candidate]
+        if candidate.is_dir():
+            options = [candidate / "index.html"]
+        elif self.config.clean_urls and not relative.endswith(".html"):
+            options.append(candidate.with_name(candidate.name + ".html"))
+        for option in options:
+            if option.is_file() and not self._ignored(option):
+                return option
+        return None
+
+    def _ignored(self, file: Path) -> bool:
+        relative = "/" + file.relative_to(self.config.public).as_posix()
+        return any(pattern.match(relative) for pattern in self.config.ignore)
+
+    def _slash_or_clean_redirect(self, path: str) -> str | None:
+        trailing = self.config.trailing_slash
+        if path != "/" and path.endswith("/") and trailing is False and self._static_file(path):
+            return path.rstrip("/")
+        if not path.endswith("/") and trailing is True:
+            found = self._static_file(path)
+            if found is not None and found.name == "index.html" and not path.endswith("index.html"):
+                return path + "/"
+        if self.config.clean_urls and path.endswith(".html") and self._static_file(path):
+            clean = path[: -len(".html")]
+            return clean[: -len("/index")] or "/" if clean.endswith("/index") else clean
+        return None
+
+    def _not_found(self, environ: dict[str, Any]) -> Response:
+        page = self.config.public / "404.html"
+        if page.is_file():
+            return _file_response(page, environ, status=404)
+        return Response("Not Found\n", status=404, mimetype="text/plain")
+
+    # --- functions --------------------------------------------------------------------------------
+
+    def _rewrite_function(self, path: str) -> str | None:
+        for rule in self.config.rewrites:
+            if rule.source.match(path):
+                return rule.function
+        return None
+
+    def _headers_for(self, path: str) -> list[tuple[str, str]]:
+        return [pair for rule in self.config.headers if rule.source.match(path) for pair in rule.headers]
+
+    def _direct(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                path: str) -> Iterable[bytes]:
+        target, _, rest = path[len(DIRECT_PREFIX):].partition("/")
+        if target not in self.targets:
+            missing = Response(f"no function {target!r}\n", status=404, mimetype="text/plain")
+            return missing(environ, start_response)
+        forwarded = dict(environ)
+        forwarded["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DIRECT_PREFIX + target
+        forwarded["PATH_INFO"] = "/" + rest
+        return self._call_function(target, forwarded, start_response, [])
+
+    def _call_function(self, target: str, environ: dict[str, Any], start_response: Callable[..., Any],
+                       extra: list[tuple[str, str]]) -> Iterable[bytes]:
+        try:
+            app = self.functions.get(target)
+        except Exception as exc:  # a broken or missing source: say so, like a failed deploy would
+            log.exception("function %s failed to load from %s", target, self.functions.source)
+            body = f"function {target!r} failed to load: {type(exc).__name__}: {exc}\n"
+            return Response(body, status=503, mimetype="text/plain")(environ, start_response)
+
+        def add_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {key.lower() for key, _ in headers}
+            headers = headers + [(key, value) for key, value in extra if key.lower() not in present]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return app(environ, add_headers)
+
+
+def _file_response(file: Path, environ: dict[str, Any], status: int = 200) -> Response:
+    """The dashboard's files are small: read them whole (no open file handle outlives the request)."""
+    mimetype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    response = Response(file.read_bytes(), status=status, mimetype=mimetype)
+    if status == 200:
+        response.add_etag()
+        response.make_conditional(environ)
+    return response
+
+
+def _redirect(location: str, status: int) -> Response:
+    return Response("", status=status, headers={"Location": location})
+
+
+def _with_query(location: str, environ: dict[str, Any]) -> str:
+    query = environ.get("QUERY_STRING")
+    return f"{location}?{query}" if query else location
+
+
+def app_from_env() -> HostingRouter:
+    """Entry point for gunicorn (`devstack.router:app_from_env()`): the repo at $DEVSTACK_ROOT or this one;
+    $DEVSTACK_FUNCTIONS_SOURCE and $DEVSTACK_FIREBASE_JSON override the defaults inside it."""
+    root = Path(os.environ.get("DEVSTACK_ROOT", ROOT))
+    source = os.environ.get("DEVSTACK_FUNCTIONS_SOURCE")
+    config = os.environ.get("DEVSTACK_FIREBASE_JSON")
+    return HostingRouter(
+        root, config=Path(config) if config else None, source=Path(source) if source else None
+    )

@@ -1,0 +1,265 @@
+"""The local stack: `python -m devstack.run` (what `make run` starts), and `LocalStack` for the tests.
+
+One process tree, everything on 127.0.0.1:
+- the Firestore emulator (bare JVM, `firestore.rules`),
+- the Cloud Tasks emulator with the `timers` queue (at most 5 retries, see platform-notes.md),
+- one gunicorn process serving `devstack.router`: the dashboard and every function behind `firebase.json`'s
+  rewrites, exactly as Hosting routes them, plus `/__fn/<target>/` for the Cloud Tasks callbacks.
+
+Every child runs in its own process group and is stopped by group; a child also dies with this process, so a
+second run never finds a port taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from devstack.emulators import (
+    EmulatorError,
+    Managed,
+    free_port,
+    port_open,
+    set_parent_death_signal,
+    start_firestore,
+    start_tasks,
+)
+from devstack.router import FUNCTION_TARGETS
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+PROJECT = "demo-operatorlock"
+LOCATION = "us-central1"
+QUEUE = "timers"
+DEFAULT_PORT = 5000
+DEFAULT_FIRESTORE_PORT = 8080
+DEFAULT_TASKS_PORT = 9022
+TASKS_MAX_RETRIES = 5
+
+# generated for each run unless the environment already has them
+GENERATED_SECRETS = ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET", "TASKS_LOCAL_TOKEN")
+
+
+@dataclass
+class LocalStack:
+    """The whole stack as child processes. `with LocalStack.on_free_ports() as stack:` for tests;
+    `.url`, `.secrets` and `.env` (what the functions see) describe it; `.stop()` ends every child."""
+
+    root: Path = ROOT
+    port: int = DEFAULT_PORT
+    firestore_port: int = DEFAULT_FIRESTORE_PORT
+    tasks_port: int = DEFAULT_TASKS_PORT
+    project: str = PROJECT
+    log_dir: Path | None = None
+    base_env: dict[str, str] | None = None  # default: os.environ at start()
+    console: bool = False  # the web server logs to this terminal instead of a file
+    secrets: dict[str, str] = field(default_factory=dict, init=False)
+    env: dict[str, str] = field(default_factory=dict, init=False)
+    processes: list[Managed] = field(default_factory=list, init=False)
+    started_in: float = field(default=0.0, init=False)
+
+    @classmethod
+    def on_free_ports(cls, root: Path = ROOT, log_dir: Path | None = None,
+                      base_env: dict[str, str] | None = None) -> LocalStack:
+        return cls(root, free_port(), free_port(), free_port(), log_dir=log_dir, base_env=base_env)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port, self.firestore_port, self.tasks_port]
+
+    @property
+    def logs(self) -> Path:
+        return self.log_dir or self.root / ".local" / "devstack"
+
+    # --- start and stop --------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        began = time.monotonic()
+        taken = [port for port in self.ports if port_open(HOST, port)]
+        if taken:
+            raise EmulatorError(f"port(s) {taken} already taken on {HOST}: is another stack still running?")
+        self.env = self._environment()
+        try:
+            # all three boot in parallel; the functions reach the emulators only when a request comes
+            self.processes.append(start_firestore(
+                self.firestore_port, self.logs, HOST, rules=self.root / "firestore.rules",
+                die_with_parent=True, wait=False,
+            ))
+            self.processes.append(start_tasks(
+                self.tasks_port, self.project, [QUEUE], self.logs, LOCATION, TASKS_MAX_RETRIES, HOST,
+                die_with_parent=True, wait=False,
+            ))
+            self.processes.append(self._start_web())
+            for managed in self.processes:
+                managed.wait_ready()
+            self._wait_until_serving(self.processes[-1])
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - began
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stops every child by process group, newest first, and waits until their ports are free."""
+        while self.processes:
+            self.processes.pop().stop(timeout)
+        deadline = time.monotonic() + timeout
+        while any(port_open(HOST, port) for port in self.ports) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # --- pieces --------------------------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        base = dict(os.environ if self.base_env is None else self.base_env)
+        self.secrets = {name: base.get(name) or secrets.token_urlsafe(24) for name in GENERATED_SECRETS}
+        tasks_address = f"{HOST}:{self.tasks_port}"
+        stack = {
+            **self.secrets,
+            "DASHBOARD_PASSWORD": base.get("DASHBOARD_PASSWORD", ""),
+            "LOCAL_DEV": "1",
+            "ALLOW_OPEN_DASHBOARD": "1",
+            "GOOGLE_CLOUD_PROJECT": self.project,
+            "GCLOUD_PROJECT": self.project,
+            "FIRESTORE_EMULATOR_HOST": f"{HOST}:{self.firestore_port}",
+            "CLOUD_TASKS_EMULATOR_HOST": tasks_address,
+            "CLOUD_TASKS_LOCATION": LOCATION,
+            "CLOUD_TASKS_QUEUE": QUEUE,
+            "TIMERS_URL": f"{self.url}/__fn/timers",
+            "PORT": str(self.port),
+        }
+        return {**base, **stack}
+
+    def _start_web(self) -> Managed:
+        env = {
+            **self.env,
+            "DEVSTACK_ROOT": str(self.root),
+            # the served repo first, then the one holding this devstack package (they differ only in tests)
+            "PYTHONPATH": os.pathsep.join(dict.fromkeys(
+                filter(None, [str(self.root), str(ROOT), self.env.get("PYTHONPATH")])
+            )),
+        }
+        cmd = [
+            sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "8",
+            "-b", f"{HOST}:{self.port}", "--chdir", str(self.root), "--graceful-timeout", "3",
+            "--no-control-socket", "--access-logfile", "-", "devstack.router:app_from_env()",
+        ]
+        log_path = self.logs / "web.log"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "wb") as log:
+            output = None if self.console else log
+            proc = subprocess.Popen(  # noqa: S603 - argv built here, never from input
+                cmd, stdout=output, stderr=subprocess.STDOUT if output else None, stdin=subprocess.DEVNULL,
+                start_new_session=True, env=env, preexec_fn=set_parent_death_signal,
+            )
+        return Managed("web", HOST, self.port, proc, log_path, ready_timeout=30)
+
+    def _wait_until_serving(self, web: Managed, timeout: float = 30.0) -> None:
+        """The port opens before the worker has booted: one answered request proves the router is up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            connection = http.client.HTTPConnection(HOST, self.port, timeout=5)
+            try:
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                return
+            except OSError as exc:
+                if web.proc.poll() is not None or time.monotonic() > deadline:
+                    raise EmulatorError(f"web server did not answer on {self.url}: {exc}") from exc
+                time.sleep(0.05)
+            finally:
+                connection.close()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The command
+# ----------------------------------------------------------------------------------------------------
+
+class _StopRequested(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP: leave the wait loop and stop the stack. SIGINT gets this handler too:
+    a shell starts background jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise _StopRequested(signal.Signals(signum).name)
+
+
+def describe(stack: LocalStack) -> str:
+    rel_logs = stack.logs.relative_to(stack.root) if stack.logs.is_relative_to(stack.root) else stack.logs
+    functions = ", ".join(FUNCTION_TARGETS)
+    lines = [
+        f"OperatorLock local stack ready in {stack.started_in:.1f} s",
+        "",
+        f"  Dashboard + API      {stack.url}/  (firebase.json: static files, then rewrites, like Hosting)",
+        f"  Functions directly   {stack.url}/__fn/<target>/  (targets: {functions})",
+        f"  Firestore emulator   {HOST}:{stack.firestore_port}  project {stack.project}  (no persistence)",
+        f"  Cloud Tasks emulator {HOST}:{stack.tasks_port}  queue projects/{stack.project}/locations/"
+        f"{LOCATION}/queues/{QUEUE} -> {stack.env['TIMERS_URL']}/",
+        f"  Logs                 {rel_logs}/ (emulators); web requests below",
+        "",
+        "Dev secrets of this run (export any of them before `make run` to choose your own):",
+        *(f"  {name}={value}" for name, value in stack.secrets.items()),
+        "  DASHBOARD_PASSWORD=" + ("(set from your environment)" if stack.env["DASHBOARD_PASSWORD"]
+                                   else "(empty: the dashboard is open, ALLOW_OPEN_DASHBOARD=1)"),
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or DEFAULT_PORT))
+    parser.add_argument("--firestore-port", type=int, default=DEFAULT_FIRESTORE_PORT)
+    parser.add_argument("--tasks-port", type=int, default=DEFAULT_TASKS_PORT)
+    args = parser.parse_args(argv)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_stop)
+    stack = LocalStack(port=args.port, firestore_port=args.firestore_port, tasks_port=args.tasks_port,
+                       console=True)
+    try:
+        stack.start()
+        print(describe(stack), flush=True)
+        while True:
+            for managed in stack.processes:
+                if managed.proc.poll() is not None:
+                    print(f"\n{managed.name} exited with code {managed.proc.returncode} "
+                          f"(log: {managed.log_path}); stopping the stack", file=sys.stderr, flush=True)
+                    return 1
+            time.sleep(0.5)
+    except (KeyboardInterrupt, _StopRequested):
+        return 0
+    except EmulatorError as exc:
+        print(f"local stack failed to start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        began = time.monotonic()
+        # a second Ctrl-C must not interrupt the cleanup half-way
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        stack.stop()
+        print(f"\nlocal stack stopped in {time.monotonic() - began:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""`FirestoreStore`: the optimistic unit of work of api.py on google-cloud-firestore.
+
+Each attempt reads the named documents in one `get_all`, runs the queries, calls `decide`, and commits the
+plan in ONE batch whose writes carry preconditions: `last_update_time` for a document that was read and
+existed, `exists=False` for one that was read and missing, and for every `create`. The emulator (1.19.9)
+refuses a stale `last_update_time` with FailedPrecondition and an `exists=False` on an existing document
+with AlreadyExists, which wins when both occur in one batch; both (and Aborted) mean "re-read
+and re-decide".
+
+Every RPC runs with `retry=None` and an explicit timeout: the library's default retry turns an unreachable
+server into minutes of waiting. google.cloud.firestore is imported when the first client is built, not at
+import time (cold starts).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from shared.store.api import (
+    DocumentExists,
+    Plan,
+    PreconditionFailed,
+    Query,
+    Reads,
+    StatsRecorder,
+    StorageUnavailable,
+    StoreError,
+    StoreStats,
+    T,
+    Write,
+    check_path,
+    check_writes,
+    deadline_seconds,
+    plain,
+    retry_until_deadline,
+)
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client
+
+DEFAULT_RPC_TIMEOUT_S = 5.0
+_PORT_CHECK_TTL_S = 1.0
+
+
+def _emulator_address() -> tuple[str, int] | None:
+    address = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if not address:
+        return None
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return None  # not host:port; let the client report it
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class FirestoreStore(StatsRecorder):
+    """The Store of api.py on Firestore (or its emulator when FIRESTORE_EMULATOR_HOST is set).
+
+    `project` defaults to GOOGLE_CLOUD_PROJECT, read when the client is first needed. `rpc_timeout_s` bounds
+    each RPC (default env STORE_RPC_TIMEOUT_S, else 5 s); `deadline_s` bounds a whole unit of work including
+    its retries (default: api.deadline_seconds, i.e. env STORE_DEADLINE_S, else 8 s).
+    """
+
+    def __init__(self, project: str | None = None, *, rpc_timeout_s: float | None = None,
+                 deadline_s: float | None = None) -> None:
+        super().__init__()
+        self._project = project
+        self._rpc_timeout_s = rpc_timeout_s
+        self._deadline_s = deadline_s
+        self._client: Client | None = None
+        self._client_lock = threading.Lock()
+        self._port_checked_at = -_PORT_CHECK_TTL_S
+
+    # --- the Store protocol --------------------------------------------------------------------------------
+
+    def transact(
+        self,
+        paths: Sequence[str],
+        decide: Callable[[Reads], Plan[T]],
+        *,
+        queries: Sequence[Query] = (),
+        deadline_s: float | None = None,
+    ) -> T:
+        stats = StoreStats()
+        started = time.monotonic()
+        paths = list(dict.fromkeys(paths))
+        for path in paths:
+            check_path(path)
+        try:
+            client = self._ready_client()
+            return retry_until_deadline(
+                lambda: self._attempt(client, paths, queries, decide, stats),
+                deadline_seconds(deadline_s if deadline_s is not None else self._deadline_s),
+                stats, str(paths or [q.collection for q in queries]),
+            )
+        finally:
+            stats.elapsed_s = time.monotonic() - started
+            self._record(stats)
+
+    def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
+        stats = StoreStats(attempts=1)
+        started = time.monotonic()
+        paths = list(dict.fromkeys(paths))
+        for path in paths:
+            check_path(path)
+        try:
+            docs, _ = self._read_docs(self._ready_client(), paths, stats)
+            return docs
+        finally:
+            stats.elapsed_s = time.monotonic() - started
+            self._record(stats)
+
+    def query(self, query: Query) -> Sequence[tuple[str, Mapping[str, Any]]]:
+        stats = StoreStats(attempts=1)
+        started = time.monotonic()
+        try:
+            return [(path, data) for path, data, _ in self._run_query(self._ready_client(), query, stats)]
+        finally:
+            stats.elapsed_s = time.monotonic() - started
+            self._record(stats)
+
+    # --- one attempt ---------------------------------------------------------------------------------------
+
+    def _attempt(self, client: Client, paths: list[str], queries: Sequence[Query],
+                 decide: Callable[[Reads], Plan[T]], stats: StoreStats) -> T:
+        docs, versions = self._read_docs(client, paths, stats)
+        results: dict[Query, list[tuple[str, Mapping[str, Any]]]] = {}
+        for query in queries:
+            rows = []
+            for path, data, update_time in self._run_query(client, query, stats):
+                if versions.setdefault(path, update_time) != update_time:
+                    raise PreconditionFailed  # changed between the get_all and this query: the reads disagree
+                rows.append((path, data))
+            results[query] = rows
+        plan = decide(Reads(docs=docs, queries=results))
+        check_writes(plan.writes)
+        for write in plan.writes:
+            if write.mode == "create" and versions.get(write.path) is not None:
+                raise DocumentExists(write.path)
+        if plan.writes:
+            self._commit(client, plan.writes, versions, stats)
+            stats.commits += 1
+            stats.writes += len(plan.writes)
+        return plan.result  # type: ignore[return-value]  # Plan.result is Optional only for its default
+
+    def _read_docs(self, client: Client, paths: list[str], stats: StoreStats
+                   ) -> tuple[dict[str, Mapping[str, Any] | None], dict[str, Any]]:
+        docs: dict[str, Mapping[str, Any] | None] = dict.fromkeys(paths)
+        versions: dict[str, Any] = dict.fromkeys(paths)  # update_time, None = missing
+        if not paths:
+            return docs, versions
+        refs = [client.document(path) for path in paths]
+        with _storage_errors("get_all"):
+            snapshots = list(client.get_all(refs, retry=None, timeout=self._rpc_timeout()))
+        stats.reads += len(paths)
+        for snap in snapshots:
+            if snap.exists:
+                docs[snap.reference.path] = snap.to_dict()
+                versions[snap.reference.path] = snap.update_time
+        return docs, versions
+
+    def _run_query(self, client: Client, query: Query, stats: StoreStats
+                   ) -> list[tuple[str, Mapping[str, Any], Any]]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        ref: Any = client.collection(query.collection)
+        for field_path, op, value in query.where:
+            ref = ref.where(filter=FieldFilter(field_path, op, value))
+        if query.order_by is not None:
+            ref = ref.order_by(query.order_by, direction="DESCENDING" if query.descending else "ASCENDING")
+        if query.limit is not None:
+            ref = ref.limit(query.limit)
+        with _storage_errors("query"):
+            snapshots = ref.get(retry=None, timeout=self._rpc_timeout())
+        stats.queries += 1
+        stats.reads += max(1, len(snapshots))
+        return [(snap.reference.path, snap.to_dict(), snap.update_time) for snap in snapshots]
+
+    def _commit(self, client: Client, writes: list[Write], versions: Mapping[str, Any],
+                stats: StoreStats) -> None:
+        from google.api_core import exceptions
+        from google.cloud.firestore_v1 import _helpers
+
+        batch = client.batch()
+        for write in writes:
+            ref = client.document(write.path)
+            option = None
+            if write.path in versions:
+                update_time = versions[write.path]
+                option = (client.write_option(exists=False) if update_time is None
+                          else client.write_option(last_update_time=update_time))
+            if write.mode == "delete":
+                batch.delete(ref, option=option)
+            elif write.mode == "create":
+                batch.create(ref, plain(write.data))
+            elif option is None:
+                batch.set(ref, plain(write.data))
+            else:
+                # WriteBatch.set takes no precondition; a full replace with one is the same Write plus
+                # `current_document`, built with the library's own helpers (pinned google-cloud-firestore).
+                write_pbs = _helpers.pbs_for_set_no_merge(ref._document_path, plain(write.data))
+                option.modify_write(write_pbs[0])
+                batch._add_write_pbs(write_pbs)
+        with _storage_errors("commit"):
+            try:
+                batch.commit(retry=None, timeout=self._rpc_timeout())
+                return
+            except (exceptions.FailedPrecondition, exceptions.Aborted) as exc:
+                raise PreconditionFailed from exc
+            except exceptions.AlreadyExists as exc:
+                already_exists = exc
+        self._raise_if_blind_create_exists(client, writes, versions, stats)
+        raise PreconditionFailed from already_exists
+
+    def _raise_if_blind_create_exists(self, client: Client, writes: list[Write],
+                                      versions: Mapping[str, Any], stats: StoreStats) -> None:
+        """AlreadyExists does not say which write failed; a `create` of a document the decision never read
+        will fail again on every retry, so that is a definitive DocumentExists rather than contention."""
+        blind = [w.path for w in writes if w.mode == "create" and w.path not in versions]
+        if not blind:
+            return
+        with _storage_errors("get_all"):
+            snapshots = list(client.get_all([client.document(p) for p in blind], retry=None,
+                                            timeout=self._rpc_timeout()))
+        stats.reads += len(blind)
+        for snap in snapshots:
+            if snap.exists:
+                raise DocumentExists(snap.reference.path)
+
+    # --- the client ----------------------------------------------------------------------------------------
+
+    def _rpc_timeout(self) -> float:
+        if self._rpc_timeout_s is not None:
+            return self._rpc_timeout_s
+        return float(os.environ.get("STORE_RPC_TIMEOUT_S", DEFAULT_RPC_TIMEOUT_S))
+
+    def _ready_client(self) -> Client:
+        """The lazily built client; with an emulator, first a cheap check that its port is open (a call to a
+        stopped emulator would otherwise wait for the connection instead of failing)."""
+        emulator = _emulator_address()
+        if emulator is not None and time.monotonic() - self._port_checked_at > _PORT_CHECK_TTL_S:
+            if not _port_open(*emulator):
+                host, port = emulator
+                raise StorageUnavailable(f"Firestore emulator at {host}:{port} is not listening")
+            self._port_checked_at = time.monotonic()
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._build_client()
+        return self._client
+
+    def _build_client(self) -> Client:
+        from google.cloud import firestore
+
+        project = self._project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        try:
+            return firestore.Client(project=project)
+        except Exception as exc:  # credentials or project missing: nothing can be stored
+            raise StorageUnavailable(f"no Firestore client for project {project!r}: {exc}") from exc
+
+
+@contextmanager
+def _storage_errors(operation: str) -> Iterator[None]:
+    """Turns every google.api_core / transport failure into StorageUnavailable (keeping the cause)."""
+    from google.api_core import exceptions
+    from google.auth import exceptions as auth_exceptions
+
+    try:
+        yield
+    except StoreError:
+        raise
+    except (exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
+        raise StorageUnavailable(f"Firestore {operation} failed: {type(exc).__name__}: {exc}") from exc
