@@ -146,6 +146,7 @@ class LocalStack:
             "CLOUD_TASKS_QUEUE": QUEUE,
             "TIMERS_URL": f"{self.url}/__fn/timers",
             "PORT": str(self.port),
+            "DEV_CLOCK_FILE": str(self.logs / "dev-clock.json"),
         }
         return {**base, **stack}
 

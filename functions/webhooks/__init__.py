@@ -29,7 +29,8 @@ COLORS = ("green", "red", "neutral")
 
 
 def _authenticated_body(request: Any) -> dict[str, Any]:
-    body = json_body(request)
+    """A JSON object whatever the content type (D6); anything else is a 400 before the secret is looked at."""
+    body = json_body(request, strict=True)
     check_shared_secret(body.get("secret"), "TV_WEBHOOK_SECRET")
     return body
 

@@ -31,3 +31,75 @@ def fs_project(firestore_emulator: Managed, worker_id: str) -> str:
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_emulator.address
     os.environ["GOOGLE_CLOUD_PROJECT"] = project
     return project
+
+
+# ---- the whole local stack, as `make run` starts it, on free ports -------------------------------------------
+
+STACK_PASSWORD = "live-test-password"
+
+
+class Live:
+    """A running LocalStack plus the helpers the live tests share."""
+
+    def __init__(self, stack) -> None:
+        import requests
+
+        self.stack = stack
+        self.url = stack.url
+        self.secrets = stack.secrets
+        self.http = requests.Session()
+        self.project = stack.project
+        self.firestore_address = f"127.0.0.1:{stack.firestore_port}"
+
+    def reset(self) -> None:
+        assert self.http.post(f"{self.url}/_dev/reset", timeout=30).status_code == 200
+
+    def tv(self, path: str, session=None, **body):
+        return (session or self.http).post(f"{self.url}{path}",
+                                           json={"secret": self.secrets["TV_WEBHOOK_SECRET"], **body}, timeout=30)
+
+    def operator(self):
+        import requests
+
+        session = requests.Session()
+        response = session.post(f"{self.url}/api/login", json={"password": STACK_PASSWORD}, timeout=30)
+        assert response.status_code == 200, response.text
+        return session
+
+    def store(self):
+        from shared.store.firestore import FirestoreStore
+
+        os.environ["FIRESTORE_EMULATOR_HOST"] = self.firestore_address
+        os.environ["GOOGLE_CLOUD_PROJECT"] = self.project
+        return FirestoreStore(self.project)
+
+    def docs(self, collection: str) -> dict[str, dict]:
+        from shared.store.api import Query
+
+        return {path: dict(data) for path, data in self.store().query(Query(collection))}
+
+    def set_clock(self, now: float) -> None:
+        assert self.http.post(f"{self.url}/_dev/clock", json={"now": now}, timeout=30).status_code == 200
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    from devstack.run import LocalStack
+
+    base = {**os.environ, "DASHBOARD_PASSWORD": STACK_PASSWORD}
+    for name in ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET", "TASKS_LOCAL_TOKEN"):
+        base.pop(name, None)
+    stack = LocalStack.on_free_ports(log_dir=tmp_path_factory.mktemp("stack"), base_env=base)
+    stack.start()
+    try:
+        yield Live(stack)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def fresh(live: Live) -> Live:
+    """The live stack with every document wiped and the real clock back."""
+    live.reset()
+    live.http.delete(f"{live.url}/_dev/clock", timeout=30)
+    return live

@@ -31,7 +31,15 @@ def test_renko_main_sets_colour_and_tempo(app):
 def test_wrong_secret_unknown_asset_bad_json(app):
     client = app.client("webhooks")
     assert client.post("/tv_renko_main", json={"secret": "nope", "asset": "ES", "color": "green"}).status_code == 401
-    assert client.post("/tv_renko_main", data="not json", content_type="text/plain").status_code == 401
+    garbage = client.post("/tv_renko_main", data="not json", content_type="text/plain")
+    assert garbage.status_code == 400 and garbage.get_json()["ok"] is False
+    text_plain = client.post("/tv_renko_main", data='{"secret": "tv-test-secret", "asset": "ES", "color": "red"}',
+                             content_type="text/plain")
+    assert text_plain.status_code == 200 and text_plain.get_json()["main_renko_color"] == "red"
+    app.store.remove("assets/ES")
+    app.store.remove("console/global")
+    for path in [p for p in app.store.dump() if p.startswith("events/")]:
+        app.store.remove(path)
     r = app.tv("/tv_renko_main", asset="GC1!", color="green")
     assert r.status_code == 400 and r.get_json() == {"ok": False, "error": "Unknown asset 'GC1!'"}
     assert app.store.dump() == {}
