@@ -121,8 +121,9 @@ def _spawn(cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
 
 
 def start_firestore(port: int, log_dir: Path, host: str = "127.0.0.1", rules: Path | None = None,
-                    die_with_parent: bool = False, wait: bool = True) -> Managed:
-    """`wait=False` returns at once: the caller waits with `Managed.wait_ready` (to start several together)."""
+                    die_with_parent: bool = False, wait: bool = True, import_data: Path | None = None) -> Managed:
+    """`wait=False` returns at once: the caller waits with `Managed.wait_ready` (to start several together).
+    `import_data` is an `*.overall_export_metadata` file written by the emulator's export endpoint."""
     if port_open(host, port):
         raise EmulatorError(f"port {port} is already taken: is another stack still running?")
     java = shutil.which("java")
@@ -135,6 +136,8 @@ def start_firestore(port: int, log_dir: Path, host: str = "127.0.0.1", rules: Pa
     ]
     if rules is not None:
         cmd.append(f"--rules={rules}")
+    if import_data is not None:
+        cmd.append(f"--import-data={import_data}")
     proc = _spawn(cmd, log_dir / "firestore-emulator.log", die_with_parent=die_with_parent)
     managed = Managed("firestore", host, port, proc, log_dir / "firestore-emulator.log", ready_timeout=60)
     if wait:

@@ -187,7 +187,7 @@ def _create(order):
 
 
 class TestAuth:
-    OPERATOR_ROUTES = [
+    OPERATOR_ROUTES = (
         ("GET", "/api/state"), ("GET", "/api/gates?asset=ES"), ("GET", "/api/risk"), ("POST", "/api/risk"),
         ("GET", "/api/session-window"), ("GET", "/api/history"), ("GET", "/api/logs"), ("GET", "/api/orders"),
         ("POST", "/api/orders"), ("POST", "/api/exit"), ("POST", "/api/exit-all"), ("POST", "/api/scale-in"),
@@ -196,11 +196,11 @@ class TestAuth:
         ("POST", "/api/auto-exit"), ("POST", "/api/intent"), ("POST", "/api/intent/cancel"),
         ("POST", "/api/preorder/cancel"), ("POST", "/api/two-half-tp-lock"), ("POST", "/api/trade-limit/consume"),
         ("POST", "/api/env"), ("POST", "/api/orders/ES-x-1/cancel"),
-    ]
-    BRIDGE_ROUTES = [
+    )
+    BRIDGE_ROUTES = (
         ("GET", "/api/orders/pending?secret=wrong"), ("POST", "/api/orders/ES-x-1/execution-report"),
         ("POST", "/api/bridge/heartbeat"), ("POST", "/api/rithmic/pnl-snapshot"),
-    ]
+    )
 
     def test_every_authenticated_route_refuses_without_credentials_and_writes_nothing(self, fresh):
         for method, path in self.OPERATOR_ROUTES + self.BRIDGE_ROUTES:

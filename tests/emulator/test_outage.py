@@ -1,0 +1,53 @@
+"""Firestore unreachable: every function answers 503 with a clear error, fast, and nothing is half-written."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import requests
+
+from devstack.emulators import start_firestore
+from devstack.run import ROOT, LocalStack
+
+pytestmark = pytest.mark.emulator
+
+
+def test_outage_answers_503_and_leaves_state_whole(tmp_path):
+    base = {**os.environ, "DASHBOARD_PASSWORD": ""}
+    with LocalStack.on_free_ports(log_dir=tmp_path / "logs", base_env=base) as stack:
+        secret = stack.secrets["TV_WEBHOOK_SECRET"]
+        url = stack.url
+        first = requests.post(f"{url}/tv_renko_main", json={"secret": secret, "asset": "ES", "color": "green"},
+                              timeout=30)
+        assert first.status_code == 200
+        export = tmp_path / "export"
+        export.mkdir()
+        address = f"127.0.0.1:{stack.firestore_port}"
+        saved = requests.post(f"http://{address}/emulator/v1/projects/{stack.project}:export",
+                              json={"database": f"projects/{stack.project}/databases/(default)",
+                                    "export_directory": str(export)}, timeout=30)
+        assert saved.status_code == 200, saved.text
+        firestore = next(p for p in stack.processes if p.name == "firestore")
+        firestore.stop()
+
+        started = time.monotonic()
+        down = requests.post(f"{url}/tv_renko_main", json={"secret": secret, "asset": "ES", "color": "red"},
+                             timeout=30)
+        elapsed = time.monotonic() - started
+        assert down.status_code == 503 and elapsed < 10.0  # answers, never hangs for minutes
+        assert down.json()["ok"] is False and "retry" in down.json()["error"]
+        state = requests.get(f"{url}/api/state", timeout=30)
+        assert state.status_code == 503
+
+        metadata = next(export.rglob("*.overall_export_metadata"))
+        restarted = start_firestore(stack.firestore_port, tmp_path / "logs2", rules=ROOT / "firestore.rules",
+                                    import_data=metadata)
+        stack.processes[stack.processes.index(firestore)] = restarted
+        es = requests.get(f"{url}/api/state", timeout=30).json()["assets"]["ES"]
+        assert es["main_renko_color"] == "green"  # the refused red bar left no trace
+        again = requests.post(f"{url}/tv_renko_main", json={"secret": secret, "asset": "ES", "color": "red"},
+                              timeout=30)
+        assert again.status_code == 200
+        assert requests.get(f"{url}/api/state", timeout=30).json()["assets"]["ES"]["main_renko_color"] == "red"
