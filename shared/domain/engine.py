@@ -101,9 +101,20 @@ def decide(world: World, inp: Input, now: float, config: Config, request_id: str
 def orders_needed(world: World, inp: Input) -> set[str]:
     """Orders a decision must see besides what the input names: an asset's in-flight order for the daily-stop
     cancellation on a snapshot (D11) and for the operator's view of it."""
-    if isinstance(inp, PnlSnapshot):
+    if isinstance(inp, PnlSnapshot) and _may_flatten(world, inp):
         return {a.pending_order_id for a in world.assets.values() if a.pending_order_id}
     return set()
+
+
+def _may_flatten(world: World, snap: PnlSnapshot) -> bool:
+    """Whether this snapshot can find the daily stop triggered (conservative: a rollover may still clear it)."""
+    g = world.glob
+    if g.daily_stop_triggered:
+        return True
+    start, balance = g.daily_start_equity, snap.account_balance
+    if not g.daily_stop_enabled or start is None or balance is None or start <= 0:
+        return False
+    return (start - balance) / start * 100 >= g.daily_stop_limit_pct
 
 
 def audit_record(inp: Input, now: float, request_id: str, decision: Decision) -> dict[str, Any]:

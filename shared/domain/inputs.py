@@ -194,9 +194,12 @@ AnyInput = Annotated[
     Field(discriminator="type"),
 ]
 
-INPUT_ADAPTER: TypeAdapter[AnyInput] = TypeAdapter(AnyInput)
+_ADAPTER: list[TypeAdapter[AnyInput]] = []
 
 
 def input_from_dict(data: dict[str, Any]) -> AnyInput:
-    """Rebuild an input from its logged form (`model_dump()`), for replay."""
-    return INPUT_ADAPTER.validate_python(data)
+    """Rebuild an input from its logged form (`model_dump()`), for replay. The union's validator is built on first
+    use: it is the costliest part of importing this module, and no request path needs it."""
+    if not _ADAPTER:
+        _ADAPTER.append(TypeAdapter(AnyInput))
+    return _ADAPTER[0].validate_python(data)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict
 from typing import Any
 
 from .clock import candle_bucket, ny_date, trading_day
@@ -28,7 +27,7 @@ from .core import (
     tempo_ready,
     trades_remaining,
 )
-from .state import AssetState, GlobalState, World
+from .state import AssetState, GlobalState, World, to_doc
 
 SECRET_KEYS = ("secret", "password", "token")
 
@@ -43,7 +42,7 @@ def normalise_world(world: World, now: float, config: Config) -> None:
 
 
 def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, config: Config) -> dict[str, Any]:
-    out = asdict(g)
+    out = to_doc(g)
     out.pop("rithmic_bridge", None)
     out["rithmic_bridge"] = _scrub(g.rithmic_bridge)
     candle_left = candle_lock_remaining(g, now, config)
@@ -78,7 +77,7 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
 
 
 def asset_view(a: AssetState, now: float, config: Config) -> dict[str, Any]:
-    out = asdict(a)
+    out = to_doc(a)
     out.pop("recent_bar_ids", None)
     zone = compute_zone(a)
     in_trade = a.position != 0

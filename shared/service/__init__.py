@@ -117,7 +117,7 @@ def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], o
     if decision.status not in UNLOGGED_STATUSES:
         record = audit_record(inp, now, request_id, decision)
         record["revs"] = revs
-        record["read_revs"] = {path: revision(reads.docs, path) for path in reads.docs if not path.startswith("orders/")}
+        record["read_revs"] = {p: revision(reads.docs, p) for p in reads.docs if not p.startswith("orders/")}
         record["expire_at"] = _expire_at(now, services.config)
         writes.append(Write(event_path(request_id), "set", record))
     state = state_view(decision.world, now, services.config) if decision.include_state else None

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from shared.domain import default_config, replay
-from shared.domain.state import to_doc
+from shared.store.documents import stored
 
 pytestmark = pytest.mark.emulator
 
@@ -170,12 +170,12 @@ class TestConcurrency:
         # serial order: by the ES revision each input read; a writer of rev r+1 after the readers of r
         events.sort(key=lambda e: (e["read_revs"].get("assets/ES", 0), "assets/ES" in e["revs"]))
         replayed = replay(events, CONFIG)
-        stored = fresh.docs("assets")["assets/ES"]
-        stored.pop("_rev")
-        assert to_doc(replayed.assets["ES"]) == stored
+        es_doc = fresh.docs("assets")["assets/ES"]
+        es_doc.pop("_rev")
+        assert stored(replayed.assets["ES"]) == es_doc
         glob = fresh.docs("console")["console/global"]
         glob.pop("_rev")
-        assert to_doc(replayed.glob) == glob
+        assert stored(replayed.glob) == glob
         orders = {p.split("/", 1)[1] for p in fresh.docs("orders")}
         assert orders == set(replayed.orders)
 
@@ -251,7 +251,7 @@ class TestTimers:
             time.sleep(0.2)
         assert fired, "the candle_lock_end task never arrived"
         assert fired[0]["decisions"][0]["detail"]["outcome"] == "released"
-        assert fresh.docs("console")["console/global"]["five_min_trade_bucket"] is None
+        assert fresh.docs("console")["console/global"].get("five_min_trade_bucket") is None
 
 
 class TestDevRoutes:

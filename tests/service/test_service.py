@@ -106,7 +106,7 @@ class TestEntry:
 
             def transact(self, paths, decide, **kwargs):
                 def racing(reads):
-                    decided.append(reads.get(asset_path("ES"))["pending_order_id"])
+                    decided.append(reads.get(asset_path("ES")).get("pending_order_id"))
                     if len(decided) == 1:
                         doc = store.dump()[asset_path("ES")]
                         store.put(asset_path("ES"), {**doc, "pending_order_id": "ES-other-1"})
@@ -168,7 +168,7 @@ class TestBridge:
         docs = svc.store.dump()
         assert docs[GLOBAL_PATH]["daily_stop_triggered"] is True
         assert docs[order_path(order_id)]["status"] == "CANCELLED"
-        assert docs[asset_path("ES")]["pending_order_id"] is None
+        assert "pending_order_id" not in docs[asset_path("ES")]  # back at its default: not stored
         assert out.decision.status == 200
 
 
@@ -185,4 +185,5 @@ def test_entry_not_filled_re_arms_tempo(status):
     order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS).decision.body["order"]["id"]
     execute(svc, ExecutionReport(order_id=order_id, status=status), assets=["ES"], order_ids=[order_id])
     doc = svc.store.dump()[asset_path("ES")]
-    assert doc["tempo_spent_ts"] is None and doc["pending_order_id"] is None
+    assert doc.get("tempo_spent_ts") is None and doc.get("pending_order_id") is None
+    assert doc["main_renko_color"] == "green"  # stored because it differs from the default
