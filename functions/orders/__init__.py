@@ -9,7 +9,7 @@ from flask import redirect
 from shared.domain.clock import session_window
 from shared.domain.config import normalise_asset
 from shared.domain.core import parse_direction
-from shared.domain.gates import GateInput, checklist
+from shared.domain.gates import GateInput, checklist, sides_open
 from shared.domain.inputs import (
     CancelIntent,
     CancelOrder,
@@ -120,9 +120,10 @@ def get_gates(request: Any) -> dict[str, Any]:
         raise BadInput("Unknown asset")
     world, now = read_world(services(), _all_assets())
     normalise_world(world, now, services().config)
-    rows = checklist(GateInput(world.glob, world.assets[key], now, services().config),
-                     parse_direction(query_param(request, "direction")))
-    return {"ok": True, "asset": key, "can_enter": all(r["pass"] for r in rows), "gates": rows}
+    x = GateInput(world.glob, world.assets[key], now, services().config)
+    rows = checklist(x, parse_direction(query_param(request, "direction")))
+    return {"ok": True, "asset": key, "can_enter": all(r["pass"] for r in rows), "sides": sides_open(x),
+            "gates": rows}
 
 
 @router.route("GET", "/api/session-window")

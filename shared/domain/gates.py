@@ -160,6 +160,16 @@ def checklist(x: GateInput, direction: str | None = None) -> list[dict[str, obje
     return rows
 
 
+def sides_open(x: GateInput) -> dict[str, bool]:
+    """For each side, whether a market entry would pass every gate now (a FREE zone allows a choice)."""
+    locks_pass = first_refusal(x) is None
+    sides: dict[str, bool] = {}
+    for side in ("BUY", "SELL"):
+        chosen, refusal = market_direction(x, override=False, direction=side)
+        sides[side] = locks_pass and refusal is None and chosen == side  # NORMAL picks its own side
+    return sides
+
+
 def _row(name: str, refusal: Refusal | None) -> dict[str, object]:
     return {
         "gate": name,

@@ -152,8 +152,12 @@ def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
     for failed, code, text in checks:
         if failed:
             raise Refusal(403, code, text)
+    direction = parse_direction(cmd.direction)
+    if direction is None:
+        # D8: a READY intent lets an entry in its direction through; without one it could never do anything
+        raise Refusal(403, "INTENT_DIRECTION_REQUIRED", "Intent requires direction=BUY/SELL")
     a.intent_active = True
-    a.intent_direction = parse_direction(cmd.direction)
+    a.intent_direction = direction
     a.intent_created_ts = ctx.now
     a.intent_bar_base_ts = a.main_renko_ts
     a.intent_ready_bar_ts = None

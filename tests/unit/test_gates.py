@@ -286,3 +286,17 @@ def test_candle_lock_full_candle_text() -> None:
     world.assets["ES"].pending_order_id = None
     assert_refused(place(world, T0), 403, "CANDLE_LOCK_ACTIVE",
                    "5 MIN LOCK ACTIVE — one trade already used this candle (05:00 remaining)")
+
+
+def test_sides_open_tells_which_direction_a_free_zone_allows():
+    from shared.domain.gates import GateInput, sides_open
+
+    world = ready_to_enter(fresh_world(), T0)
+    a = world.assets["ES"]
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": True, "SELL": False}  # NORMAL, 8pt green
+    a.macro_renko_color = "red"  # FREE zone: the 2.5pt colour (green) picks the side
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": True, "SELL": False}
+    a.two_half_renko_color = "red"
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": False, "SELL": True}
+    a.last_heartbeat_ts = None  # any lock gate closes both sides
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": False, "SELL": False}

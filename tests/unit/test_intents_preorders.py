@@ -302,7 +302,7 @@ def test_intent_unknown_asset_comes_first() -> None:
 def test_intent_heartbeat_600_seconds_is_still_fresh() -> None:
     world = ready()
     world.assets["ES"].last_heartbeat_ts = T0 - 600
-    assert run(world, CreateIntent(asset="ES"), T0).status == 201
+    assert run(world, CreateIntent(asset="ES", direction="BUY"), T0).status == 201
 
 
 @pytest.mark.parametrize("breaker", [
@@ -314,7 +314,7 @@ def test_intent_heartbeat_600_seconds_is_still_fresh() -> None:
 def test_intent_is_not_blocked_by_candle_tempo_limit_or_structure(breaker: Callable[[World], None]) -> None:
     world = ready()
     breaker(world)
-    assert run(world, CreateIntent(asset="ES"), T0).status == 201
+    assert run(world, CreateIntent(asset="ES", direction="BUY"), T0).status == 201
 
 
 def test_intent_becomes_ready_on_the_next_6pt_bar_and_expires_on_the_one_after() -> None:
@@ -379,13 +379,6 @@ def test_pending_intent_does_not_pass_structure() -> None:
     world = intent("sell")
     world.assets["ES"].two_half_renko_color = "red"
     assert_refused(place(world, T0 + 10), 409, "ZONE_BLOCKED", "Blocked by 2.5pt Renko: red")
-
-
-def test_intent_without_direction_does_not_pass_structure() -> None:
-    world = bar(intent(None), "6pt", "green", T0 + 100).world
-    world.assets["ES"].two_half_renko_color = "red"
-    assert world.assets["ES"].intent_status == "READY"
-    assert_refused(place(world, T0 + 110), 409, "ZONE_BLOCKED")
 
 
 @pytest.mark.parametrize(("at", "ok"), [(T0 + 899, True), (T0 + 900, False)])
@@ -476,3 +469,12 @@ def test_ready_intent_in_the_other_direction_is_not_recorded_as_consumed() -> No
     decision = place(world, T0 + 110, direction="buy")
     assert decision.body["order"]["side"] == "BUY"
     assert decision.world.assets["ES"].intent_status is None
+
+
+def test_an_intent_needs_a_direction():
+    """D8: the intent's direction is what a READY intent lets through; none is refused after the state checks."""
+    world = fresh_world()
+    ready_to_enter(world, T0)
+    assert_refused(run(world, CreateIntent(asset="ES"), T0), 403, "INTENT_DIRECTION_REQUIRED",
+                   "Intent requires direction=BUY/SELL")
+    assert run(world, CreateIntent(asset="ES", direction="green"), T0).status == 201
