@@ -104,11 +104,30 @@ def _first(body: dict[str, Any], *names: str) -> Any:
 # ---- reads -------------------------------------------------------------------------------------------------------
 
 
+TV_TYPES = frozenset({"renko_bar", "tv_heartbeat", "level_exit"})
+STATE_EXTRAS = frozenset({"history", "logs"})
+
+
 @router.route("GET", "/api/state")
 def get_state(request: Any) -> dict[str, Any]:
+    """{global, assets} — a handful of reads for the 1 s poll. `?include=history,logs` adds the original's full
+    shape (§3.6: history newest first; logs split TradingView / Rithmic, 100 each) at the cost of those reads."""
     auth.require_session(request)
+    extras = {x.strip() for x in (query_param(request, "include") or "").split(",") if x.strip()}
+    if extras - STATE_EXTRAS:
+        raise BadInput(f"include: expected any of history,logs, got {sorted(extras - STATE_EXTRAS)}")
     world, now = read_world(services(), _all_assets())
-    return state_view(world, now, services().config)
+    state = state_view(world, now, services().config)
+    store = services().store
+    if "history" in extras:
+        rows = store.query(Query("trades", order_by="exit_ts", descending=True, limit=100))
+        state["history"] = [dict(data) for _, data in rows]
+    if "logs" in extras:
+        rows = store.query(Query("events", order_by="ts", descending=True, limit=200))
+        events = [_public_event(data) for _, data in rows]
+        state["logs"] = {"tradingview": [e for e in events if e.get("type") in TV_TYPES][:100],
+                         "rithmic": [e for e in events if e.get("type") not in TV_TYPES][:100]}
+    return state
 
 
 @router.route("GET", "/api/gates")

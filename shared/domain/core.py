@@ -121,8 +121,13 @@ def trades_remaining(g: GlobalState) -> int:
 
 
 def fresh_main_bar_since_entry(a: AssetState) -> bool:
-    main, entry = a.main_renko_ts, a.entry_main_renko_ts
-    return main is not None and entry is not None and main > entry
+    """A 6pt bar newer than the one seen at the entry fill; if none had been seen, any 6pt bar after the fill
+    (the original compared with a missing bar and so never released the initial exit lock, §13.3.16)."""
+    main = a.main_renko_ts
+    if main is None:
+        return False
+    reference = a.entry_main_renko_ts if a.entry_main_renko_ts is not None else a.last_entry_ts
+    return reference is not None and main > reference
 
 
 def six_next_bar_exit_allowed(a: AssetState) -> bool:

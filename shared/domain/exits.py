@@ -54,8 +54,8 @@ def high_next_bar_exit(ctx: Ctx, asset: str) -> bool:
     a = ctx.world.assets[asset]
     if a.position == 0 or not a.high_next_bar_exit_enabled:
         return False
-    if a.high_next_bar_exit_base_ts is None or a.high_next_bar_exit_base_ts == a.high_renko_ts:
-        return False
+    if a.high_next_bar_exit_base_ts is not None and a.high_next_bar_exit_base_ts == a.high_renko_ts:
+        return False  # armed before any 8pt bar (base None): the first one fires it (§13.3.15 trap fixed)
     if create_exit(ctx, asset, "HIGH_NEXT_BAR_EXIT", reason="high_next_bar_exit") is None:
         return False
     a.high_next_bar_exit_enabled = False

@@ -119,8 +119,8 @@ def _advance_intent(ctx: Ctx, asset: str, a: AssetState) -> None:
     if not a.intent_active:
         return
     base = a.intent_bar_base_ts
-    if base is None or ctx.now == base:
-        return
+    if base is not None and ctx.now == base:
+        return  # (base None: set before any 6pt bar, so this first bar is the next one; §13.3.15 trap fixed)
     if a.intent_ready_bar_ts is None:
         a.intent_ready_bar_ts = ctx.now
         a.intent_status = "READY"
@@ -132,7 +132,7 @@ def _advance_intent(ctx: Ctx, asset: str, a: AssetState) -> None:
 
 def _trigger_preorder(ctx: Ctx, asset: str, a: AssetState, color: str) -> None:
     """§5.8: on the next 6pt bar the pre-order enters if the colour matches and the asset is free; else it ends."""
-    if not a.preorder_active or a.preorder_bar_base_ts is None or ctx.now == a.preorder_bar_base_ts:
+    if not a.preorder_active or (a.preorder_bar_base_ts is not None and ctx.now == a.preorder_bar_base_ts):
         return
     if preorder_expired_by_age(a, ctx.now, ctx.config):
         clear_preorder(a, "EXPIRED")

@@ -164,12 +164,13 @@ def test_preorder_is_not_triggered_by_a_bar_at_its_base_time() -> None:
     assert decision.world.assets["ES"].preorder_active is True
 
 
-def test_preorder_with_no_base_bar_never_fires() -> None:
+def test_preorder_made_before_any_6pt_bar_fires_on_the_first_one() -> None:
+    """§13.3.15 trap fixed: with no base bar, the first 6pt bar is the next one."""
     world = preorder("buy")
     world.assets["ES"].preorder_bar_base_ts = None
     decision = bar(world, "6pt", "green", T0 + 120)
-    assert decision.world.orders == {}
-    assert decision.world.assets["ES"].preorder_status == "PENDING"
+    assert [o.source for o in decision.world.orders.values()] == ["PREORDER_TRIGGER"]
+    assert decision.world.assets["ES"].preorder_status == "FILLED"
 
 
 @pytest.mark.parametrize(("age", "fires"), [(899, True), (900, False)])
@@ -326,12 +327,14 @@ def test_intent_becomes_ready_on_the_next_6pt_bar_and_expires_on_the_one_after()
     assert (expired.intent_active, expired.intent_status, expired.intent_direction) == (False, "EXPIRED", None)
 
 
-def test_intent_created_before_any_6pt_bar_stays_pending() -> None:
+def test_intent_created_before_any_6pt_bar_is_ready_on_the_first_one() -> None:
+    """§13.3.15 trap fixed: D8's "READY on the next 6pt bar" holds even when no bar existed yet."""
     world = ready()
     world.assets["ES"].main_renko_ts = None
     world = intent(world=world)
+    assert world.assets["ES"].intent_bar_base_ts is None
     a = bar(world, "6pt", "red", T0 + 100).world.assets["ES"]
-    assert (a.intent_active, a.intent_status) == (True, "PENDING")
+    assert (a.intent_active, a.intent_status, a.intent_ready_bar_ts) == (True, "READY", T0 + 100)
 
 
 def _ready_intent(direction: str = "sell") -> World:

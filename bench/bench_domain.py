@@ -1,0 +1,108 @@
+"""Micro-benchmark of the pure rules: µs per `decide` over a synthetic trading day of mixed inputs.
+
+Run: .venv/bin/python bench/bench_domain.py [--inputs 12000] [--seed 7]
+Prints the median and p99 latency per decision and the decisions per second (one core, no I/O).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared.domain import World, decide, default_config, initial_world
+from shared.domain.inputs import (
+    BridgeHeartbeat,
+    ExecutionReport,
+    Input,
+    LevelExit,
+    PlaceOrder,
+    PnlSnapshot,
+    PollPending,
+    RenkoBar,
+    SymbolPosition,
+    TimerFired,
+    TvHeartbeat,
+)
+
+CONFIG = default_config()
+DAY_START = 1768347000.0   # Tuesday 2026-01-13 18:30 New York: a whole Globex session follows
+STREAMS = ("1pt_small", "1pt_one", "2.5pt", "4pt", "6pt", "8pt", "12pt")
+CONTRACT = {"ES": "MESH6", "NQ": "MNQH6"}
+
+
+def next_input(rng: random.Random, world: World, now: float) -> Input:
+    """A plausible mix: bars and heartbeats dominate, the bridge polls and snapshots, entries and exits follow."""
+    asset = rng.choice(("ES", "NQ"))
+    a = world.assets[asset]
+    roll = rng.random()
+    live = [o for o in world.orders.values() if o.status in ("PENDING", "CLAIMED", "WORKING", "PARTIALLY_FILLED")]
+    if live and roll < 0.12:
+        order = rng.choice(live)
+        status = rng.choice(("WORKING", "FILLED", "FILLED", "PARTIALLY_FILLED", "REJECTED"))
+        qty = 1 if status == "PARTIALLY_FILLED" else None
+        return ExecutionReport(order_id=order.id, status=status, qty=qty,  # type: ignore[arg-type]
+                               fill_price=5000.0 + rng.uniform(-20, 20))
+    if roll < 0.45:
+        color = rng.choice(("green", "red", "green", "red", "neutral"))
+        return RenkoBar(stream=rng.choice(STREAMS), asset=asset, color=color,  # type: ignore[arg-type]
+                        bar_id=f"b{rng.randrange(10**6)}" if rng.random() < 0.5 else None)
+    if roll < 0.58:
+        return TvHeartbeat(asset=asset, price=5000.0 + rng.uniform(-20, 20))
+    if roll < 0.70:
+        return PollPending(owner="bridge-1", limit=10)
+    if roll < 0.78:
+        pos = a.position if rng.random() < 0.9 else 0
+        return PnlSnapshot(account_balance=50000.0 + rng.uniform(-3000, 3000), unrealized=rng.uniform(-200, 200),
+                           symbols=(SymbolPosition(symbol=CONTRACT[asset], position=pos,
+                                                   open_pnl=rng.uniform(-400, 400)),))
+    if roll < 0.82:
+        return BridgeHeartbeat(info={"tsConnected": True, "mdConnected": True, "account": "A1"})
+    if roll < 0.92:
+        color = a.high_renko_color if a.high_renko_color in ("green", "red") else "green"
+        return PlaceOrder(asset=asset, trade_mode="SCALP", direction="buy" if color == "green" else "sell")
+    if roll < 0.96:
+        return LevelExit(asset=asset)
+    return TimerFired(kind=rng.choice(("candle_lock_end", "cooldown_end", "lease_end")),  # type: ignore[arg-type]
+                      key=rng.choice([*world.orders, "x"]) if world.orders else "x", at=now)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=int, default=12_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    world = initial_world(CONFIG)
+    now = DAY_START
+    spacing = 23 * 3600 / args.inputs        # spread over a whole session
+    samples: list[float] = []
+    outcomes: dict[str, int] = {}
+    for i in range(args.inputs):
+        now += rng.uniform(0.2, 2 * spacing)
+        inp = next_input(rng, world, now)
+        started = time.perf_counter_ns()
+        decision = decide(world, inp, now, CONFIG, f"b{i}")
+        samples.append((time.perf_counter_ns() - started) / 1000.0)
+        world = decision.world
+        key = "ok" if decision.ok else f"refused:{decision.code}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    samples.sort()
+    median = statistics.median(samples)
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    total_s = sum(samples) / 1e6
+    print(f"inputs: {len(samples)}  orders created: {len(world.orders)}  "
+          f"accepted: {outcomes.get('ok', 0)}  refused: {len(samples) - outcomes.get('ok', 0)}")
+    print(f"median: {median:.1f} µs/decision")
+    print(f"p99:    {p99:.1f} µs/decision")
+    print(f"max:    {samples[-1]:.1f} µs/decision")
+    print(f"throughput: {len(samples) / total_s:,.0f} decisions/s")
+
+
+if __name__ == "__main__":
+    main()
