@@ -11,7 +11,7 @@ from shared.service.wiring import services
 from shared.store.api import Query
 from shared.web.auth import check_shared_secret
 from shared.web.errors import BadInput, NotFound
-from shared.web.request import json_body, query_param
+from shared.web.request import json_body, query_param, to_float
 from shared.web.routing import Router, annotate
 
 router = Router()
@@ -38,20 +38,11 @@ def pending(request: Any) -> tuple[dict[str, Any], int]:
     return answer(execute(services(), PollPending(owner=owner, limit=limit), assets=[], queries=[query]))
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
 
 def _whole(value: Any, name: str) -> int | None:
     if value is None:
         return None
-    number = _number(value)
+    number = to_float(value)
     if number is None or number != int(number) or number <= 0:
         raise BadInput(f"{name}: expected a positive whole number, got {value!r}")
     return int(number)
@@ -73,7 +64,7 @@ def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     inp = ExecutionReport(
         order_id=order_id, status=status,
         qty=_whole(pick("qty"), "qty"), cum_qty=_whole(pick("cum_qty"), "cum_qty"),
-        fill_price=_number(pick("fill_price")) or _number(pick("avg_price")) or _number(pick("price")),
+        fill_price=to_float(pick("fill_price")) or to_float(pick("avg_price")) or to_float(pick("price")),
         fill_id=None if pick("fill_id") is None else str(pick("fill_id"))[:200],
         reason=None if pick("reason") is None else str(pick("reason"))[:500],
     )
@@ -102,12 +93,13 @@ def pnl_snapshot(request: Any) -> tuple[dict[str, Any], int]:
     for i, entry in enumerate(raw_symbols):
         if not isinstance(entry, dict) or not isinstance(entry.get("symbol"), str):
             raise BadInput(f"symbols[{i}]: expected an object with a string symbol")
-        position = _number(entry.get("position")) or 0.0
+        position = to_float(entry.get("position")) or 0.0
         if position != int(position):
             raise BadInput(f"symbols[{i}].position: expected a whole number, got {entry.get('position')!r}")
         symbols.append(SymbolPosition(symbol=entry["symbol"], position=int(position),
-                                      open_pnl=_number(entry.get("openPnl")) or 0.0,
-                                      avg_open_fill=_number(entry.get("avgOpenFill"))))
-    inp = PnlSnapshot(realized=_number(body.get("realized")) or 0.0, unrealized=_number(body.get("unrealized")) or 0.0,
-                      account_balance=_number(body.get("accountBalance")), symbols=tuple(symbols))
+                                      open_pnl=to_float(entry.get("openPnl")) or 0.0,
+                                      avg_open_fill=to_float(entry.get("avgOpenFill"))))
+    inp = PnlSnapshot(realized=to_float(body.get("realized")) or 0.0,
+                      unrealized=to_float(body.get("unrealized")) or 0.0,
+                      account_balance=to_float(body.get("accountBalance")), symbols=tuple(symbols))
     return answer(execute(services(), inp, assets=_all_assets()))

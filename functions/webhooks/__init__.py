@@ -11,7 +11,7 @@ from shared.service.http import answer
 from shared.service.wiring import services
 from shared.web.auth import check_shared_secret
 from shared.web.errors import BadInput
-from shared.web.request import json_body
+from shared.web.request import json_body, to_float
 from shared.web.routing import Router, annotate
 
 router = Router()
@@ -57,15 +57,6 @@ def _bar_id(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
 
 def _renko(request: Any, stream: str) -> tuple[dict[str, Any], int]:
     body = _authenticated_body(request)
@@ -86,7 +77,7 @@ def tv_heartbeat(request: Any) -> tuple[dict[str, Any], int]:
     if asset is None:
         raise BadInput(f"Unknown symbol {raw if raw is not None else ''}")
     annotate(asset=asset)
-    inp = TvHeartbeat(asset=asset, price=_number(body.get("price")), client_ts=_number(body.get("timestamp")))
+    inp = TvHeartbeat(asset=asset, price=to_float(body.get("price")), client_ts=to_float(body.get("timestamp")))
     return answer(execute(services(), inp, assets=[asset]), asset)
 
 

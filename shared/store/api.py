@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -167,6 +168,14 @@ def check_writes(writes: Sequence[Write]) -> None:
         check_path(write.path)
 
 
+def unique_paths(paths: Sequence[str]) -> list[str]:
+    """The paths in order without repeats, each checked."""
+    unique = list(dict.fromkeys(paths))
+    for path in unique:
+        check_path(path)
+    return unique
+
+
 def check_path(path: str) -> None:
     parts = path.split("/")
     if len(parts) % 2 or not all(parts):
@@ -245,6 +254,16 @@ class StatsRecorder:
         if stack is None:
             stack = self._local.stack = []
         return stack
+
+    @contextmanager
+    def _measured(self, stats: StoreStats) -> Iterator[StoreStats]:
+        """Times one call and records its stats, whatever the call ends with."""
+        started = time.monotonic()
+        try:
+            yield stats
+        finally:
+            stats.elapsed_s = time.monotonic() - started
+            self._record(stats)
 
     def _record(self, stats: StoreStats) -> None:
         self._local.last = stats

@@ -10,7 +10,6 @@ left out, ties by document id, as Firestore does), limit.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from shared.store.api import (
     deadline_seconds,
     plain,
     retry_until_deadline,
+    unique_paths,
 )
 
 _MISSING = object()
@@ -77,46 +77,30 @@ class FakeStore(StatsRecorder):
         deadline_s: float | None = None,
     ) -> T:
         stats = StoreStats()
-        started = time.monotonic()
-        paths = list(dict.fromkeys(paths))
-        for path in paths:
-            check_path(path)
-        try:
+        paths = unique_paths(paths)
+        with self._measured(stats):
             self._check_available()
             return retry_until_deadline(
                 lambda: self._attempt(paths, queries, decide, stats),
                 deadline_seconds(deadline_s if deadline_s is not None else self._deadline_s),
                 stats, str(paths or [q.collection for q in queries]),
             )
-        finally:
-            stats.elapsed_s = time.monotonic() - started
-            self._record(stats)
 
     def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
         stats = StoreStats(attempts=1)
-        started = time.monotonic()
-        paths = list(dict.fromkeys(paths))
-        for path in paths:
-            check_path(path)
-        try:
+        paths = unique_paths(paths)
+        with self._measured(stats):
             self._check_available()
             with self._lock:
                 docs, _ = self._read_docs(paths, stats)
             return docs
-        finally:
-            stats.elapsed_s = time.monotonic() - started
-            self._record(stats)
 
     def query(self, query: Query) -> Sequence[tuple[str, Mapping[str, Any]]]:
         stats = StoreStats(attempts=1)
-        started = time.monotonic()
-        try:
+        with self._measured(stats):
             self._check_available()
             with self._lock:
                 return [(path, data) for path, data, _ in self._run_query(query, stats)]
-        finally:
-            stats.elapsed_s = time.monotonic() - started
-            self._record(stats)
 
     # --- one attempt ---------------------------------------------------------------------------------------
 

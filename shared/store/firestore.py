@@ -33,11 +33,11 @@ from shared.store.api import (
     StoreStats,
     T,
     Write,
-    check_path,
     check_writes,
     deadline_seconds,
     plain,
     retry_until_deadline,
+    unique_paths,
 )
 
 if TYPE_CHECKING:
@@ -96,42 +96,26 @@ class FirestoreStore(StatsRecorder):
         deadline_s: float | None = None,
     ) -> T:
         stats = StoreStats()
-        started = time.monotonic()
-        paths = list(dict.fromkeys(paths))
-        for path in paths:
-            check_path(path)
-        try:
+        paths = unique_paths(paths)
+        with self._measured(stats):
             client = self._ready_client()
             return retry_until_deadline(
                 lambda: self._attempt(client, paths, queries, decide, stats),
                 deadline_seconds(deadline_s if deadline_s is not None else self._deadline_s),
                 stats, str(paths or [q.collection for q in queries]),
             )
-        finally:
-            stats.elapsed_s = time.monotonic() - started
-            self._record(stats)
 
     def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
         stats = StoreStats(attempts=1)
-        started = time.monotonic()
-        paths = list(dict.fromkeys(paths))
-        for path in paths:
-            check_path(path)
-        try:
+        paths = unique_paths(paths)
+        with self._measured(stats):
             docs, _ = self._read_docs(self._ready_client(), paths, stats)
             return docs
-        finally:
-            stats.elapsed_s = time.monotonic() - started
-            self._record(stats)
 
     def query(self, query: Query) -> Sequence[tuple[str, Mapping[str, Any]]]:
         stats = StoreStats(attempts=1)
-        started = time.monotonic()
-        try:
+        with self._measured(stats):
             return [(path, data) for path, data, _ in self._run_query(self._ready_client(), query, stats)]
-        finally:
-            stats.elapsed_s = time.monotonic() - started
-            self._record(stats)
 
     # --- one attempt ---------------------------------------------------------------------------------------
 

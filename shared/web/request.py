@@ -86,7 +86,8 @@ def require_str(body: Mapping[str, Any], name: str, *, error: str | None = None)
     return value
 
 
-def _to_float(value: object) -> float | None:
+def to_float(value: object) -> float | None:
+    """A finite number from a JSON number or a numeric string; anything else (booleans included) is None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -108,7 +109,7 @@ def opt_float(
     value = _present(body, name)
     if value is _MISSING:
         return default
-    number = _to_float(value)
+    number = to_float(value)
     if number is None:
         raise _fail(name, "a number", value, error)
     return number
@@ -128,7 +129,7 @@ def opt_int(
     value = _present(body, name)
     if value is _MISSING:
         return default
-    number = _to_float(value)
+    number = to_float(value)
     if number is None or not number.is_integer():
         raise _fail(name, "a whole number", value, error)
     return int(number)
