@@ -6,7 +6,6 @@ polling (the original only re-armed the tempo token when the dashboard polled).
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -27,7 +26,7 @@ from .core import (
     tempo_ready,
     trades_remaining,
 )
-from .state import AssetState, GlobalState, World, to_doc
+from .state import AssetState, GlobalState, World, shallow_copy, to_doc
 
 SECRET_KEYS = ("secret", "password", "token")
 
@@ -109,7 +108,7 @@ def asset_view(a: AssetState, now: float, config: Config) -> dict[str, Any]:
 
 def state_view(world: World, now: float, config: Config) -> dict[str, Any]:
     """The whole `state` object: {global, assets}; the shell adds `history` and `logs` from the audit trail."""
-    shown = World(glob=copy.copy(world.glob), assets={k: copy.copy(v) for k, v in world.assets.items()})
+    shown = World(glob=shallow_copy(world.glob), assets={k: shallow_copy(v) for k, v in world.assets.items()})
     normalise_world(shown, now, config)
     body = {
         "global": global_view(shown.glob, shown.assets, now, config),

@@ -54,3 +54,18 @@ def test_login_required_and_logout(app):
     assert orders.post("/api/logout").get_json() == {"ok": True}
     assert orders.get("/api/state").status_code == 401
     assert SECRETS_TV not in orders.get("/api/auth/status").get_data(as_text=True)
+
+
+def test_dev_routes_exist_only_on_the_local_stack(app, tmp_path):
+    orders = app.client("orders")
+    for method, path in (("GET", "/_dev/clock"), ("POST", "/_dev/clock"), ("DELETE", "/_dev/clock"),
+                         ("POST", "/_dev/reset")):
+        response = orders.open(path, method=method, json={"now": 1})
+        assert response.status_code == 404, (method, path)
+    import os
+
+    os.environ["LOCAL_DEV"] = "1"
+    os.environ["DEV_CLOCK_FILE"] = str(tmp_path / "clock.json")
+    moved = orders.post("/_dev/clock", json={"now": 1_900_000_000}).get_json()
+    assert moved["ok"] is True and 1_900_000_000 <= moved["now"] < 1_900_000_005
+    assert orders.delete("/_dev/clock").status_code == 200
