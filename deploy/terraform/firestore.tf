@@ -29,6 +29,18 @@ resource "google_firestore_field" "events_expire_at" {
   index_config {}
 }
 
+# Timer de-duplication keys (shared/scheduler) carry expire_at = due time + 2 days: expire them the same way.
+resource "google_firestore_field" "task_keys_expire_at" {
+  project    = var.project_id
+  database   = google_firestore_database.default.name
+  collection = "task_keys"
+  field      = "expire_at"
+
+  ttl_config {}
+
+  index_config {}
+}
+
 # orders: WHERE status == ... ORDER BY created_at (the bridge's pending poll, the dashboard's lists).
 resource "google_firestore_index" "orders_status_created_at" {
   project     = var.project_id

@@ -368,10 +368,10 @@ def test_firestore_is_a_native_database(tf: Terraform) -> None:
     assert database["name"] == "(default)"
 
 
-def test_ttl_policy_is_on_events_expire_at(tf: Terraform) -> None:
+def test_ttl_policy_is_on_events_and_task_keys_expire_at(tf: Terraform) -> None:
     ttl_fields = {(body["collection"], body["field"]): body
                   for body in tf.of_type("google_firestore_field").values() if body.get("ttl_config")}
-    assert set(ttl_fields) == {("events", "expire_at")}
+    assert set(ttl_fields) == {("events", "expire_at"), ("task_keys", "expire_at")}
     expected = {(o["collectionGroup"], o["fieldPath"]) for o in _indexes_json().get("fieldOverrides", [])
                 if o.get("ttl")}
     assert set(ttl_fields) == expected, "Terraform's TTL fields must match firestore.indexes.json"
