@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import urllib.request
 from typing import Any, Literal
 
 from flask import redirect
 
 from shared.domain.clock import session_window
 from shared.domain.config import normalise_asset
-from shared.domain.core import parse_direction
+from shared.domain.core import Ctx, parse_direction
 from shared.domain.gates import GateInput, checklist, sides_open
 from shared.domain.inputs import (
     CancelIntent,
@@ -28,8 +30,11 @@ from shared.domain.inputs import (
     SetTakeProfit,
     ToggleExit,
 )
+from shared.domain.operator import risk_view
+from shared.domain.orders import effective_status, order_public
+from shared.domain.state import Order, from_doc
 from shared.domain.view import normalise_world, state_view
-from shared.service import execute, read_world
+from shared.service import clock, execute, read_world
 from shared.service.http import answer
 from shared.service.wiring import services
 from shared.store.api import Query
@@ -173,8 +178,6 @@ def get_logs(request: Any) -> dict[str, Any]:
 @router.route("GET", "/api/orders")
 def list_orders(request: Any) -> dict[str, Any]:
     auth.require_session(request)
-    from shared.domain.orders import effective_status, order_public
-    from shared.domain.state import Order, from_doc
 
     limit = _limit(request, 20)
     rows = services().store.query(Query("orders", order_by="created_at", descending=True, limit=limit))
@@ -337,8 +340,6 @@ def set_env(request: Any) -> tuple[dict[str, Any], int]:
 @router.route("GET", "/api/risk")
 def get_risk(request: Any) -> dict[str, Any]:
     auth.require_session(request)
-    from shared.domain.core import Ctx
-    from shared.domain.operator import risk_view
 
     world, now = read_world(services(), [])
     normalise_world(world, now, services().config)
@@ -361,25 +362,19 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
 
 
 def _dev_only() -> None:
-    from shared.service.clock import local_dev
-
-    if not local_dev():
+    if not clock.local_dev():
         raise NotFound()
 
 
 @router.route("GET", "/_dev/clock")
 def dev_clock_get(request: Any) -> dict[str, Any]:
     _dev_only()
-    from shared.service import clock
-
     return {"ok": True, "now": clock.now()}
 
 
 @router.route("POST", "/_dev/clock")
 def dev_clock_set(request: Any) -> dict[str, Any]:
     _dev_only()
-    from shared.service import clock
-
     body = json_body(request, strict=True)
     if "now" in body:
         return {"ok": True, "now": clock.set_now(_dev_number(body, "now"))}
@@ -398,8 +393,6 @@ def _dev_number(body: dict[str, Any], name: str) -> float:
 @router.route("DELETE", "/_dev/clock")
 def dev_clock_reset(request: Any) -> dict[str, Any]:
     _dev_only()
-    from shared.service import clock
-
     return {"ok": True, "now": clock.reset()}
 
 
@@ -407,11 +400,6 @@ def dev_clock_reset(request: Any) -> dict[str, Any]:
 def dev_reset(request: Any) -> dict[str, Any]:
     """Wipe every document of the local project (pending timers then find nothing to do) and the clock."""
     _dev_only()
-    import os
-    import urllib.request
-
-    from shared.service import clock
-
     host = os.environ.get("FIRESTORE_EMULATOR_HOST")
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not host or not project:
