@@ -178,7 +178,6 @@ def get_logs(request: Any) -> dict[str, Any]:
 @router.route("GET", "/api/orders")
 def list_orders(request: Any) -> dict[str, Any]:
     auth.require_session(request)
-
     limit = _limit(request, 20)
     rows = services().store.query(Query("orders", order_by="created_at", descending=True, limit=limit))
     now = services().clock()
@@ -340,7 +339,6 @@ def set_env(request: Any) -> tuple[dict[str, Any], int]:
 @router.route("GET", "/api/risk")
 def get_risk(request: Any) -> dict[str, Any]:
     auth.require_session(request)
-
     world, now = read_world(services(), [])
     normalise_world(world, now, services().config)
     return {"ok": True, **risk_view(Ctx(world, now, services().config, "read"))}
