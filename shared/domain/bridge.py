@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .config import normalise_asset, point_value
+from .config import is_traded_contract, normalise_asset, point_value
 from .core import Ctx, clear_pending, close_trade, create_exit, evaluate_two_half_lock
 from .decision import Timer
 from .exits import points_take_profit_exit, protect_exit
@@ -45,7 +45,9 @@ def pnl_snapshot(ctx: Ctx, cmd: PnlSnapshot) -> tuple[int, Body]:
     broker: dict[str, tuple[int, float, float | None, str]] = {}
     for entry in cmd.symbols:
         key = normalise_asset(entry.symbol, ctx.config)
-        if key is None or key not in ctx.world.assets:
+        if key is None or key not in ctx.world.assets or not is_traded_contract(entry.symbol, ctx.config.assets[key]):
+            # the bridge lists every symbol it has seen: a full-size ES beside the traded MES is another instrument
+            # (10x the point value) and must neither add to the MES position nor set the point value
             continue
         pos, pnl, avg = broker.get(key, (0, 0.0, None, entry.symbol))[:3]
         broker[key] = (pos + entry.position, pnl + (_finite(entry.open_pnl) or 0.0),

@@ -109,6 +109,13 @@ def contract_for(asset: str, day: date, config: Config) -> str:
     return f"{spec.traded_root}{code}{year % 10}"
 
 
+def is_traded_contract(symbol: str, spec: AssetSpec) -> bool:
+    """Whether a broker symbol is a month of the contract the asset trades (MESZ6, MESH7 for ES; not ESZ6)."""
+    text = symbol.strip().upper()
+    rest = text[len(spec.traded_root):]
+    return text.startswith(spec.traded_root) and (not rest or rest[0] in MONTH_CODES)
+
+
 def point_value(contract: str | None) -> float:
     """Dollars per point of a contract by its root (MES 5, MNQ 2, ES 50, NQ 20); unknown → 1.0."""
     if not contract:

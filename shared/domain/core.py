@@ -8,7 +8,7 @@ from typing import Any
 
 from .clock import candle_bucket, ny_date, trading_day
 from .config import Config, contract_for, point_value
-from .decision import Event, Refusal, Timer
+from .decision import Event, Timer
 from .state import AssetState, GlobalState, Order, World
 
 GREEN_RED = ("green", "red")
@@ -30,12 +30,6 @@ class Ctx:
     @property
     def glob(self) -> GlobalState:
         return self.world.glob
-
-    def asset(self, key: str) -> AssetState:
-        try:
-            return self.world.assets[key]
-        except KeyError:  # pragma: no cover - the shell always loads the asset a command names
-            raise Refusal(400, "UNKNOWN_ASSET", "Unknown asset") from None
 
     def emit(self, kind: str, asset: str | None = None, code: str | None = None, **detail: Any) -> None:
         self.events.append(Event(kind, asset, code, detail))
@@ -277,11 +271,15 @@ def create_entry(ctx: Ctx, asset: str, *, side: str, qty: int, source: str, trad
     return order
 
 
-def create_exit(ctx: Ctx, asset: str, source: str, *, reason: str | None = None) -> Order | None:
-    """§8.3: one EXIT order for the whole position, opposite side; None when flat or anything is pending."""
+def may_exit(a: AssetState) -> bool:
+    """§8.3: an EXIT needs an open position and nothing in flight; every caller of `create_exit` checks this."""
+    return a.position != 0 and a.pending_order_id is None
+
+
+def create_exit(ctx: Ctx, asset: str, source: str, *, reason: str | None = None) -> Order:
+    """§8.3: one EXIT order for the whole position, opposite side."""
     a = ctx.world.assets[asset]
-    if a.position == 0 or a.pending_order_id is not None:
-        return None
+    assert may_exit(a), f"EXIT for {asset} while flat or with an order in flight"  # noqa: S101 - callers check
     side = "SELL" if a.position > 0 else "BUY"
     contract = a.rithmic_symbol or current_contract(ctx, asset)
     env = (a.env or ctx.glob.env).upper()
@@ -292,6 +290,8 @@ def create_exit(ctx: Ctx, asset: str, source: str, *, reason: str | None = None)
 
 
 def clear_pending(a: AssetState, order_id: str) -> None:
+    """The order ended or filled: if it is the asset's live order, the asset has nothing in flight now. A report
+    for any other order (e.g. a late fill of a cancelled STALE order) never clears the live one."""
     if a.pending_order_id != order_id:
         return
     a.pending_order_id = None
@@ -315,8 +315,7 @@ def close_trade(
 ) -> None:
     """§7.6: history row (contract point value, D7), every reset of list A, and the post-exit cooldown."""
     a = ctx.world.assets[asset]
-    if a.position == 0:
-        return
+    assert a.position != 0, f"closing a trade on flat {asset}"  # noqa: S101 - callers close open trades only
     size = size if size is not None else abs(a.position)
     sign = 1 if a.position > 0 else -1
     entry = a.avg_price if a.avg_price is not None else (a.entry_price if a.entry_price is not None else a.last_price)
@@ -371,8 +370,7 @@ def reset_after_close(a: AssetState, now: float, config: Config) -> None:
     a.two_half_tp_lock_started_ts = a.two_half_tp_lock_released_ts = None
     a.scale_in_available, a.scale_in_used, a.scale_in_stage, a.scale_in_last_ts = False, False, None, None
     a.broker_flat_streak = 0
-    if not a.tp_target:
-        a.tp_target = config.tp_target_default
+    # §7.6's "tp_target = 3 if falsy" has nothing to do: every writer keeps tp_target in 1..50
 
 
 def clear_intent(a: AssetState, status: str | None) -> None:

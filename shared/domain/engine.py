@@ -10,7 +10,6 @@ from .config import Config
 from .core import Ctx
 from .decision import Decision, Event, Refusal
 from .inputs import (
-    AnyInput,
     BridgeHeartbeat,
     CancelIntent,
     CancelOrder,
@@ -37,7 +36,7 @@ from .inputs import (
     TvHeartbeat,
     input_from_dict,
 )
-from .state import AssetState, World, new_asset
+from .state import World, new_asset
 from .view import normalise_world
 
 Handler = Callable[[Ctx, Any], tuple[int, dict[str, object]]]
@@ -118,14 +117,15 @@ def _may_flatten(world: World, snap: PnlSnapshot) -> bool:
 
 
 def audit_record(inp: Input, now: float, request_id: str, decision: Decision) -> dict[str, Any]:
-    """The audit event of one input (D13): what came in, when, and what was decided. `replay` reads it back."""
-    asset = getattr(inp, "asset", None)
+    """The audit event of one input (D13): what came in, when, and what was decided. `replay` reads it back.
+    Inputs carry no secrets (the shell checks and drops them before it builds one), so the input is logged whole."""
+    data = inp.model_dump(mode="json")
     return {
         "request_id": request_id,
         "ts": now,
-        "type": inp.model_dump()["type"],
-        "asset": asset,
-        "input": _redacted(inp.model_dump(mode="json")),
+        "type": data["type"],
+        "asset": getattr(inp, "asset", None),
+        "input": data,
         "status": decision.status,
         "code": decision.code,
         "duplicate": decision.duplicate,
@@ -133,10 +133,6 @@ def audit_record(inp: Input, now: float, request_id: str, decision: Decision) ->
             {"kind": e.kind, "asset": e.asset, "code": e.code, "detail": e.detail} for e in decision.events
         ],
     }
-
-
-def _redacted(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in ("secret", "password")}
 
 
 def replay(records: Iterable[Mapping[str, Any]], config: Config, world: World | None = None) -> World:
@@ -147,9 +143,3 @@ def replay(records: Iterable[Mapping[str, Any]], config: Config, world: World | 
         current = decide(current, inp, float(record["ts"]), config, str(record["request_id"])).world
     return current
 
-
-def asset_of(world: World, key: str) -> AssetState | None:
-    return world.assets.get(key)
-
-
-_ = AnyInput

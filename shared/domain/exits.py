@@ -4,29 +4,27 @@ trade closed locally with no broker order, §13.3.13) cannot happen here and is 
 
 from __future__ import annotations
 
-from .core import Ctx, create_exit, opposite_color
+from .core import Ctx, create_exit, may_exit, opposite_color
 
 
 def points_take_profit_exit(ctx: Ctx, asset: str) -> bool:
     a = ctx.world.assets[asset]
-    if a.position == 0 or a.pending_order_id is not None or not a.points_tp_enabled:
+    if not may_exit(a) or not a.points_tp_enabled:
         return False
     if a.points_tp_target <= 0 or a.rithmic_open_points < a.points_tp_target:
         return False
-    if create_exit(ctx, asset, "TAKE_PROFIT_POINTS", reason="points_take_profit") is None:  # pragma: no cover
-        return False
+    create_exit(ctx, asset, "TAKE_PROFIT_POINTS", reason="points_take_profit")
     a.points_tp_hit_ts = ctx.now
     return True
 
 
 def protect_exit(ctx: Ctx, asset: str) -> bool:
     a = ctx.world.assets[asset]
-    if a.position == 0 or a.pending_order_id is not None or not a.protect_enabled:
+    if not may_exit(a) or not a.protect_enabled:
         return False
     if a.two_half_tp_lock_enabled or a.rithmic_open_points > a.protect_threshold_points:
         return False
-    if create_exit(ctx, asset, "PROTECT", reason="protect") is None:  # pragma: no cover
-        return False
+    create_exit(ctx, asset, "PROTECT", reason="protect")
     a.protect_hit_ts = ctx.now
     return True
 
@@ -34,30 +32,31 @@ def protect_exit(ctx: Ctx, asset: str) -> bool:
 def signal_count_take_profit_exit(ctx: Ctx, asset: str) -> bool:
     """6PT NEXT: exit once `tp_count` reaches `tp_target`; the only rule the initial exit lock blocks."""
     a = ctx.world.assets[asset]
-    if a.position == 0 or a.pending_order_id is not None or not a.tp_armed or a.initial_exit_lock_active:
+    if not may_exit(a) or not a.tp_armed or a.initial_exit_lock_active:
         return False
     if a.tp_target <= 0 or a.tp_count < a.tp_target:
         return False
-    return create_exit(ctx, asset, "TAKE_PROFIT", reason="signal_count_take_profit") is not None
+    create_exit(ctx, asset, "TAKE_PROFIT", reason="signal_count_take_profit")
+    return True
 
 
 def main_flip_exit(ctx: Ctx, asset: str) -> bool:
     a = ctx.world.assets[asset]
-    if a.position == 0 or a.exit_mode != "A" or not (a.exit_tf == "main" or a.main_flip_exit_enabled):
+    if not may_exit(a) or a.exit_mode != "A" or not (a.exit_tf == "main" or a.main_flip_exit_enabled):
         return False
     if a.main_renko_color != opposite_color(a.position):
         return False
-    return create_exit(ctx, asset, "EXIT_ENGINE", reason="renko_main_flip") is not None
+    create_exit(ctx, asset, "EXIT_ENGINE", reason="renko_main_flip")
+    return True
 
 
 def high_next_bar_exit(ctx: Ctx, asset: str) -> bool:
     a = ctx.world.assets[asset]
-    if a.position == 0 or not a.high_next_bar_exit_enabled:
+    if not may_exit(a) or not a.high_next_bar_exit_enabled:
         return False
     if a.high_next_bar_exit_base_ts is not None and a.high_next_bar_exit_base_ts == a.high_renko_ts:
         return False  # armed before any 8pt bar (base None): the first one fires it (§13.3.15 trap fixed)
-    if create_exit(ctx, asset, "HIGH_NEXT_BAR_EXIT", reason="high_next_bar_exit") is None:
-        return False
+    create_exit(ctx, asset, "HIGH_NEXT_BAR_EXIT", reason="high_next_bar_exit")
     a.high_next_bar_exit_enabled = False
     a.high_next_bar_exit_started_ts = a.high_next_bar_exit_base_ts = None
     return True
@@ -65,17 +64,19 @@ def high_next_bar_exit(ctx: Ctx, asset: str) -> bool:
 
 def high_flip_exit(ctx: Ctx, asset: str) -> bool:
     a = ctx.world.assets[asset]
-    if a.position == 0 or a.exit_mode != "A" or a.exit_tf != "high":
+    if not may_exit(a) or a.exit_mode != "A" or a.exit_tf != "high":
         return False
     if a.high_renko_color != opposite_color(a.position):
         return False
-    return create_exit(ctx, asset, "EXIT_ENGINE_HIGH", reason="renko_high_flip") is not None
+    create_exit(ctx, asset, "EXIT_ENGINE_HIGH", reason="renko_high_flip")
+    return True
 
 
 def four_pt_invalidation_exit(ctx: Ctx, asset: str) -> bool:
     a = ctx.world.assets[asset]
-    if a.position == 0 or a.exit_mode != "A" or not a.four_pt_invalidation_enabled:
+    if not may_exit(a) or a.exit_mode != "A" or not a.four_pt_invalidation_enabled:
         return False
     if a.renko_color != opposite_color(a.position):
         return False
-    return create_exit(ctx, asset, "EXIT_ENGINE_4PT", reason="renko_4pt_invalidation") is not None
+    create_exit(ctx, asset, "EXIT_ENGINE_4PT", reason="renko_4pt_invalidation")
+    return True

@@ -15,7 +15,7 @@ from .core import (
 )
 from .decision import Refusal
 from .inputs import ExecutionReport
-from .orders import TERMINAL, IllegalTransition, transition
+from .orders import STALE_CANCEL_REASON, TERMINAL, IllegalTransition, transition
 from .state import AssetState, Order
 
 Body = dict[str, object]
@@ -89,6 +89,9 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
         raise Refusal(409, "OVERFILL", f"fill of {qty} exceeds the {order.remaining_qty} remaining on order {order.id}")
     price = cmd.fill_price if cmd.fill_price else (a.last_price or 0.0)
     first_fill = order.filled_qty == 0
+    if order.status == "CANCELLED" and order.reason == STALE_CANCEL_REASON:
+        order.status = "STALE"  # the broker did execute it: the fill is evidence, the cancel was not
+        ctx.emit("late_fill_after_cancel", order.asset, "LATE_FILL", order_id=order.id)
     try:
         transition(order, "FILL" if qty == order.remaining_qty else "PARTIAL_FILL", ctx.now)
     except IllegalTransition as exc:

@@ -38,7 +38,7 @@ from .inputs import (
     SetTakeProfit,
     ToggleExit,
 )
-from .orders import transition
+from .orders import STALE_CANCEL_REASON, transition
 from .state import AssetState
 
 Body = dict[str, object]
@@ -195,7 +195,6 @@ def manual_exit(ctx: Ctx, cmd: ManualExit) -> tuple[int, Body]:
     if a.initial_exit_lock_active and not cmd.force:
         raise Refusal(409, "INITIAL_EXIT_LOCK_ACTIVE", "INITIAL_EXIT_LOCK_ACTIVE — wait for fresh 6pt bar after entry")
     order = create_exit(ctx, cmd.asset, "MANUAL_EXIT_FORCE" if cmd.force else "MANUAL_EXIT", reason="manual_exit")
-    assert order is not None  # noqa: S101 - position and pending were checked above
     return 201, {"ok": True, "order": order_view(order)}
 
 
@@ -212,7 +211,6 @@ def exit_all(ctx: Ctx, force: bool) -> tuple[int, Body]:
             skipped.append({"asset": key, "reason": "initial_exit_lock_active"})
         else:
             order = create_exit(ctx, key, "MANUAL_EXIT_ALL_FORCE" if force else "MANUAL_EXIT_ALL", reason="exit_all")
-            assert order is not None  # noqa: S101 - checked just above
             orders.append({"asset": key, "order_id": order.id, "side": order.side, "qty": order.qty})
     if not orders:
         raise Refusal(409, "NO_POSITIONS", "No open positions available to exit", skipped=skipped)
@@ -433,13 +431,13 @@ def cancel_order(ctx: Ctx, cmd: CancelOrder) -> tuple[int, Body]:
         raise Refusal(409, "ORDER_NOT_CANCELLABLE", f"Order is {status}; only PENDING or STALE orders can be cancelled")
     order.status = status
     transition(order, "cancel", ctx.now)
-    a = ctx.world.assets.get(order.asset)
-    if a is not None:
-        from .fills import after_entry_cancelled
+    if status == "STALE":
+        order.reason = STALE_CANCEL_REASON  # a fill may still come: the bridge may have sent it (see fills.py)
+    from .fills import after_entry_cancelled
 
-        clear_pending(a, order.id)
-        if order.kind == "ENTRY" and order.filled_qty == 0:
-            after_entry_cancelled(ctx, order)
+    clear_pending(ctx.world.assets[order.asset], order.id)  # the shell loads every asset for a cancel
+    if order.kind == "ENTRY" and order.filled_qty == 0:
+        after_entry_cancelled(ctx, order)
     ctx.emit("order_cancelled", order.asset, "CANCELLED_BY_OPERATOR", order_id=order.id)
     return 200, {"ok": True, "order": order_view(order)}
 

@@ -7,6 +7,9 @@ from typing import Any
 from .state import Order
 
 TERMINAL = frozenset({"FILLED", "REJECTED", "CANCELLED"})
+# An operator's cancel of a STALE order rests on missing evidence: the bridge may have sent it to the broker after
+# all. A fill reported later for such an order is applied, never dropped (fills.py).
+STALE_CANCEL_REASON = "cancelled_while_stale"
 
 # (state, trigger) -> next state. Reports for STALE or PENDING orders are accepted: evidence of an execution at the
 # broker must never be dropped because a lease ran out or a claim was missed.

@@ -14,6 +14,7 @@ from .core import (
     color_changed,
     compute_zone,
     create_entry,
+    create_exit,
     evaluate_two_half_lock,
     fresh_main_bar_since_entry,
     opposite_color,
@@ -77,8 +78,7 @@ def _four(ctx: Ctx, asset: str, a: AssetState, color: str) -> tuple[int, Body]:
         a.tempo_4pt_unlock_ts = now
     if a.position != 0 and fresh_main_bar_since_entry(a) and changed and color == opposite_color(a.position):
         a.runner_4pt_unlocked = True
-    if a.pending_order_id is None:
-        four_pt_invalidation_exit(ctx, asset)
+    four_pt_invalidation_exit(ctx, asset)
     return 200, {"ok": True}
 
 
@@ -109,8 +109,7 @@ def _main(ctx: Ctx, asset: str, a: AssetState, color: str) -> tuple[int, Body]:
     if a.position != 0 and a.tp_armed:
         a.tp_count += 1
         signal_count_take_profit_exit(ctx, asset)
-    if a.pending_order_id is None:
-        main_flip_exit(ctx, asset)
+    main_flip_exit(ctx, asset)  # not if the signal-count exit just fired: one exit order at a time
     return 200, {"ok": True, "asset": asset, "main_renko_color": color, "main_renko_ts": now}
 
 
@@ -155,10 +154,8 @@ def _trigger_preorder(ctx: Ctx, asset: str, a: AssetState, color: str) -> None:
 
 def _high(ctx: Ctx, asset: str, a: AssetState, color: str) -> tuple[int, Body]:
     a.high_renko_color, a.high_renko_ts = color, ctx.now
-    if a.pending_order_id is None:
-        high_next_bar_exit(ctx, asset)
-    if a.pending_order_id is None:
-        high_flip_exit(ctx, asset)
+    high_next_bar_exit(ctx, asset)
+    high_flip_exit(ctx, asset)  # not if the next-bar exit just fired: one exit order at a time
     return 200, {"ok": True, "asset": asset, "high_renko_color": color, "high_renko_ts": ctx.now}
 
 
@@ -194,7 +191,5 @@ def level_exit(ctx: Ctx, cmd: LevelExit) -> tuple[int, Body]:
         return 200, {"ok": True, "ignored": "no_position"}
     if a.pending_order_id is not None:
         return 200, {"ok": True, "ignored": "pending_exit_exists"}
-    from .core import create_exit
-
     create_exit(ctx, cmd.asset, "TV_LEVEL_EXIT", reason="tv_level_exit")
     return 200, {"ok": True, "action": "exit_order_created"}

@@ -326,3 +326,31 @@ class TestPollClaiming:
         d = run(stale, ExecutionReport(order_id=order_id, status="FILLED", fill_price=5000.0), T0 + 301)
         assert d.status == 200 and es(d).position == 5
         assert d.world.orders[order_id].lease_owner is None and d.world.orders[order_id].lease_until is None
+
+
+class TestBrokerSymbolsOfOtherInstruments:
+    """The bridge lists every symbol it has ever seen, flat ones included (§9.2)."""
+
+    def _snapshot(self, symbols):
+        from shared.domain.inputs import PnlSnapshot, SymbolPosition
+
+        return PnlSnapshot(symbols=tuple(SymbolPosition(symbol=s, position=p, open_pnl=o) for s, p, o in symbols))
+
+    @pytest.mark.parametrize("order", [0, 1])
+    def test_a_flat_full_size_contract_does_not_change_the_micro_point_value(self, order):
+        world = in_long_trade(fresh_world())
+        listed = [("MESM6", 5, 375.0), ("ESM6", 0, 0.0)]
+        if order:
+            listed.reverse()
+        a = run(world, self._snapshot(listed), T0).world.assets["ES"]
+        assert a.rithmic_point_value == 5.0 and a.rithmic_open_points == 15.0  # 375 / (5 × $5)
+
+    def test_a_full_size_position_is_not_added_to_the_micro_position(self):
+        world = in_long_trade(fresh_world())
+        a = run(world, self._snapshot([("MESM6", 5, 0.0), ("ESM6", 1, 0.0)]), T0).world.assets["ES"]
+        assert a.broker_position == 5 and a.mismatch_streak == 0
+
+    def test_two_months_of_the_micro_during_the_roll_add_up(self):
+        world = in_long_trade(fresh_world())
+        a = run(world, self._snapshot([("MESM6", 3, 0.0), ("MESU6", 2, 0.0)]), T0).world.assets["ES"]
+        assert a.broker_position == 5

@@ -685,3 +685,23 @@ def test_cancel_pending_exit_keeps_the_position_and_the_tempo() -> None:
     decision = run(world, CancelOrder(order_id="ES-x-1"), NOW + 1)
     a = decision.world.assets["ES"]
     assert (a.position, a.pending_order_id, a.tempo_spent_ts) == (5, None, T0 - 30)
+
+
+def test_a_fill_reported_after_a_stale_order_was_cancelled_is_applied() -> None:
+    """The cancel of a STALE order rests on missing evidence; a later fill is evidence and opens the trade."""
+    world = run(entered(), PollPending(), T0 + 1).world
+    world = run(world, CancelOrder(order_id="ES-r-1"), T0 + 300).world
+    assert world.orders["ES-r-1"].status == "CANCELLED"
+    decision = run(world, ExecutionReport(order_id="ES-r-1", status="FILLED", fill_price=5001.0), T0 + 310)
+    assert decision.status == 200
+    assert decision.world.orders["ES-r-1"].status == "FILLED"
+    assert decision.world.assets["ES"].position == 5
+    assert "late_fill_after_cancel" in [e.kind for e in decision.events]
+
+
+def test_a_fill_after_a_pending_order_was_cancelled_is_refused() -> None:
+    """A PENDING order was never handed to the bridge: a fill for it cannot be genuine."""
+    world = run(entered(), CancelOrder(order_id="ES-r-1"), NOW).world
+    decision = run(world, ExecutionReport(order_id="ES-r-1", status="FILLED", fill_price=5001.0), NOW + 1)
+    assert decision.status == 409 and decision.code == "ILLEGAL_TRANSITION"
+    assert decision.world.assets["ES"].position == 0

@@ -9,7 +9,7 @@ import pytest
 from builders import CONFIG, T0, fresh_world, place, ready_to_enter, run
 
 from shared.domain import Decision, World
-from shared.domain.inputs import ExecutionReport, Input, ManualExit, ScaleIn, TvHeartbeat
+from shared.domain.inputs import ConsumeTradeLimit, ExecutionReport, Input, ManualExit, ScaleIn, TvHeartbeat
 from shared.domain.state import AssetState
 
 
@@ -145,6 +145,16 @@ class TestEntryFill:
         oid = f.enter()
         f.report(oid)
         assert f.es.avg_price == 4321.5 and f.world.orders[oid].avg_fill_price == 4321.5
+
+    def test_a_fill_after_the_limit_was_used_up_meanwhile_opens_the_trade_without_counting_it(self) -> None:
+        """The limit is judged when the entry is placed; the broker's fill is a fact that is kept regardless."""
+        f = Flow()
+        f.world.glob.trades_taken_today = f.world.glob.max_trades_per_day - 1
+        oid = f.enter()
+        assert f(ConsumeTradeLimit()).status == 200 and f.world.glob.trades_taken_today == 6
+        d = f.report(oid, fill_price=5000.0)
+        assert d.status == 200 and f.es.position == 5 and f.world.glob.trades_taken_today == 6
+        assert ("trade_limit_exceeded", "DAILY_TRADE_LIMIT") in [(e.kind, e.code) for e in d.events]
 
     def test_partial_fills_accumulate_with_a_volume_weighted_price(self) -> None:
         f = Flow()
@@ -420,6 +430,15 @@ class TestExitFillAndClose:
         f.open_long()
         f.report(f.exit_order(), fill_price=5000.0)
         assert f.es.last_trade_had_new_main_bar_after_entry is False
+
+    def test_exit_fill_with_no_price_anywhere_closes_at_zero_and_keeps_last_price_unknown(self) -> None:
+        """§7.2: the fill price falls back to the last price, then 0.0 (as the original); 0.0 is no price."""
+        f = Flow()
+        f.open_long(5000.0)
+        assert f.es.last_price is None
+        d = f.report(f.exit_order())
+        (row,) = d.trades
+        assert f.es.position == 0 and f.es.last_price is None and row["exit_price"] == 0.0
 
     def test_exit_fill_while_flat_records_only_the_order(self) -> None:
         f = Flow()

@@ -277,6 +277,15 @@ class TestMainSixPoint:
         d = bar(d.world, "6pt", "red", T0 + 60)
         assert (es(d).intent_status, es(d).intent_active, es(d).intent_ready_bar_ts) == ("EXPIRED", False, None)
 
+    def test_a_second_bar_at_the_ready_instant_keeps_the_intent_ready(self) -> None:
+        """Two 6pt webhooks with the same receive time are one bar for D8: READY, not READY then EXPIRED."""
+        w = flat_world(intent_active=True, intent_status="PENDING", intent_bar_base_ts=T0 - 60,
+                       intent_created_ts=T0 - 30, intent_direction="BUY", main_renko_ts=T0 - 60)
+        ready = bar(w, "6pt", "green", T0)
+        again = bar(ready.world, "6pt", "green", T0)
+        assert (es(again).intent_status, es(again).intent_active, es(again).intent_ready_bar_ts) == ("READY", True, T0)
+        assert [e.kind for e in again.events] == []
+
     def test_intent_without_a_base_bar_is_ready_on_the_first_bar(self) -> None:
         w = flat_world(intent_active=True, intent_status="PENDING", intent_bar_base_ts=None,
                        intent_created_ts=T0 - 30)
@@ -401,6 +410,14 @@ class TestHighEightPoint:
         w = long_world(high_next_bar_exit_enabled=True, high_next_bar_exit_base_ts=None)
         d = bar(w, "8pt", "green", T0)
         assert only_order(w, d).source == "HIGH_NEXT_BAR_EXIT" and es(d).high_next_bar_exit_enabled is False
+
+    def test_a_bar_at_the_arming_base_time_is_not_the_next_bar(self) -> None:
+        """Armed on the 8pt bar received at T0: another webhook with the same receive time is that bar again."""
+        w = long_world(high_next_bar_exit_enabled=True, high_next_bar_exit_base_ts=T0, high_renko_ts=T0)
+        same = bar(w, "8pt", "green", T0)
+        assert new_orders(w, same) == [] and es(same).high_next_bar_exit_enabled is True
+        later = bar(same.world, "8pt", "green", T0 + 1)
+        assert only_order(same.world, later).source == "HIGH_NEXT_BAR_EXIT"
 
     def test_next_bar_then_flip_inside_one_webhook(self) -> None:
         w = long_world(high_next_bar_exit_enabled=True, high_next_bar_exit_base_ts=T0 - 120)
