@@ -311,9 +311,14 @@ def start_cooldown(ctx: Ctx) -> None:
 
 
 def close_trade(
-    ctx: Ctx, asset: str, reason: str, exit_price: float | None = None, size: int | None = None
+    ctx: Ctx, asset: str, reason: str, exit_price: float | None = None, size: int | None = None,
+    realized_points_qty: float | None = None,
 ) -> None:
-    """§7.6: history row (contract point value, D7), every reset of list A, and the post-exit cooldown."""
+    """§7.6: history row (contract point value, D7), every reset of list A, and the post-exit cooldown.
+
+    Closed by exit fills, `realized_points_qty` is the exact result (each fill against the average entry price in
+    force when it filled, so scale-ins between partial exits count right); otherwise (broker flat) the row uses
+    the last known price against the average entry."""
     a = ctx.world.assets[asset]
     assert a.position != 0, f"closing a trade on flat {asset}"  # noqa: S101 - callers close open trades only
     size = size if size is not None else abs(a.position)
@@ -322,7 +327,7 @@ def close_trade(
     exit_px = exit_price if exit_price is not None else (a.last_price if a.last_price is not None else entry)
     entry_f = float(entry) if entry is not None else float(exit_px or 0.0)
     exit_f = float(exit_px) if exit_px is not None else entry_f
-    points = (exit_f - entry_f) * sign
+    points = realized_points_qty / size if realized_points_qty is not None else (exit_f - entry_f) * sign
     contract = a.rithmic_symbol or current_contract(ctx, asset)
     row = {
         "id": f"{asset}-{ctx.request_id}-trade",
@@ -350,7 +355,7 @@ def reset_after_close(a: AssetState, now: float, config: Config) -> None:
     a.tempo_4pt_unlock_ts = None
     a.color_changed = False
     a.env = None
-    a.exit_filled_qty, a.exit_fill_value = 0, 0.0
+    a.exit_filled_qty, a.exit_fill_value, a.realized_points_qty = 0, 0.0, 0.0
     a.tp_count, a.tp_armed = 0, False
     a.high_next_bar_exit_enabled = False
     a.high_next_bar_exit_started_ts = a.high_next_bar_exit_base_ts = None

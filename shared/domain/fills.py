@@ -15,7 +15,7 @@ from .core import (
 )
 from .decision import Refusal
 from .inputs import ExecutionReport
-from .orders import STALE_CANCEL_REASON, TERMINAL, IllegalTransition, transition
+from .orders import STALE_CANCEL_REASON, TERMINAL, IllegalTransition, renew_lease, transition
 from .state import AssetState, Order
 
 Body = dict[str, object]
@@ -43,6 +43,7 @@ def _working(ctx: Ctx, order: Order) -> tuple[int, Body]:
         # reports are fire-and-forget and may arrive out of order: a late WORKING changes nothing
         return 200, {"ok": True, "ignored": "late_working_report"}
     transition(order, "WORKING", ctx.now)
+    renew_lease(order, ctx.now, ctx.config.order_lease_s)
     ctx.emit("order_working", order.asset, None, order_id=order.id)
     return 200, {"ok": True}
 
@@ -76,19 +77,30 @@ def after_entry_cancelled(ctx: Ctx, order: Order) -> None:
         ctx.emit("lock_released", None, "CANDLE_LOCK_ACTIVE", why="entry_not_filled")
 
 
-def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[int, Body]:
+def _fill_qty(order: Order, cmd: ExecutionReport) -> int | None:
+    """The quantity this report fills; None when it repeats what the order already has (D9)."""
+    if order.status == "FILLED" and cmd.status == "FILLED" and cmd.cum_qty in (None, order.filled_qty):
+        return None  # the order is complete: a FILLED report again is the same report
+    if cmd.status == "PARTIALLY_FILLED" and cmd.qty is None and cmd.cum_qty is None:
+        raise Refusal(400, "INVALID_QTY", "qty or cum_qty is required for a partial fill")
     if cmd.cum_qty is not None:
         qty = cmd.cum_qty - order.filled_qty
+        if qty <= 0:
+            return None
     else:
         qty = cmd.qty if cmd.qty is not None else order.remaining_qty
-    if qty <= 0 and (order.status == "FILLED" or cmd.cum_qty is not None):
-        return DUPLICATE
     if qty <= 0:
         raise Refusal(400, "INVALID_QTY", "qty must be a positive integer")
     if qty > order.remaining_qty:
         raise Refusal(409, "OVERFILL", f"fill of {qty} exceeds the {order.remaining_qty} remaining on order {order.id}")
+    return qty
+
+
+def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[int, Body]:
+    qty = _fill_qty(order, cmd)
+    if qty is None:
+        return DUPLICATE
     price = cmd.fill_price if cmd.fill_price else (a.last_price or 0.0)
-    first_fill = order.filled_qty == 0
     if order.status == "CANCELLED" and order.reason == STALE_CANCEL_REASON:
         order.status = "STALE"  # the broker did execute it: the fill is evidence, the cancel was not
         ctx.emit("late_fill_after_cancel", order.asset, "LATE_FILL", order_id=order.id)
@@ -102,16 +114,24 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
     if cmd.fill_id is not None:
         order.fill_ids = [*order.fill_ids, cmd.fill_id]
     order.last_report = {"status": cmd.status, "qty": qty, "fill_price": price}
-    done = order.status == "FILLED"
-    if done:
+    if order.status == "FILLED":
         clear_pending(a, order.id)
+    else:
+        renew_lease(order, ctx.now, ctx.config.order_lease_s)
     signed = qty if order.side == "BUY" else -qty
     ctx.emit("fill", order.asset, order.kind, order_id=order.id, qty=qty, price=price, cumulative=order.filled_qty)
     if order.kind == "EXIT":
         return _exit_fill(ctx, order, a, signed, price)
     if order.source == "SCALE_IN":
         return _scale_in_fill(ctx, a, signed, price)
-    if first_fill and a.position == 0:
+    if a.position != 0 and (a.position > 0) != (signed > 0):
+        # an entry filling against an open opposite trade (e.g. a late fill of a cancelled STALE order): it
+        # reduces that trade, closes it at zero, and any rest opens a trade of its own; position math only adds
+        left = _reduce(ctx, order, a, signed, price)
+        if left == 0:
+            return 200, {"ok": True}
+        signed = left if signed > 0 else -left
+    if a.position == 0:
         _open_trade(ctx, order, a, signed, price)
     else:
         _add_to_position(a, signed, price)
@@ -148,7 +168,7 @@ def _open_trade(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float
     a.order_count += 1
     a.exit_mode = order.mode or "A"
     a.env = order.env
-    a.exit_filled_qty, a.exit_fill_value = 0, 0.0
+    a.exit_filled_qty, a.exit_fill_value, a.realized_points_qty = 0, 0.0, 0.0
     mode = (order.trade_mode or a.pending_trade_mode or "").upper()
     a.trade_mode = mode if mode in ("SCALP", "RUNNER") else None
     zone = compute_zone(a)
@@ -194,16 +214,27 @@ def _exit_fill(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float)
     if (a.position > 0) == (signed > 0):
         ctx.emit("exit_fill_same_direction", order.asset, "IGNORED", order_id=order.id)
         return 200, {"ok": True}
+    left = _reduce(ctx, order, a, signed, price)
+    if left:
+        ctx.emit("exit_fill_beyond_position", order.asset, "EXIT_OVERFILL", order_id=order.id, extra_qty=left)
+    return 200, {"ok": True}
+
+
+def _reduce(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float) -> int:
+    """A fill against the open position: reduce it, close the trade at zero; returns the quantity left over."""
     if price:
         a.last_price = price
     q = min(abs(signed), abs(a.position))
+    side = 1 if a.position > 0 else -1
+    average = a.avg_price if a.avg_price is not None else price
     a.exit_filled_qty += q
     a.exit_fill_value += q * price
+    a.realized_points_qty += q * (price - average) * side
     if q < abs(a.position):
-        a.position += q if a.position < 0 else -q
-        return 200, {"ok": True}
+        a.position -= side * q
+        return abs(signed) - q
     a.last_trade_had_new_main_bar_after_entry = fresh_main_bar_since_entry(a)
-    exit_price = a.exit_fill_value / a.exit_filled_qty if a.exit_filled_qty else price
-    size = abs(a.position) + a.exit_filled_qty - q
-    close_trade(ctx, order.asset, order.reason or "exit_order_filled", exit_price=exit_price, size=size)
-    return 200, {"ok": True}
+    close_trade(ctx, order.asset, order.reason or "exit_order_filled",
+                exit_price=a.exit_fill_value / a.exit_filled_qty, size=a.exit_filled_qty,
+                realized_points_qty=a.realized_points_qty)
+    return abs(signed) - q

@@ -48,11 +48,21 @@ def transition(order: Order, trigger: str, now: float) -> str:
     return nxt
 
 
+LEASED = frozenset({"CLAIMED", "WORKING", "PARTIALLY_FILLED"})
+
+
 def effective_status(order: Order, now: float) -> str:
-    """STALE is derived: a CLAIMED order whose lease has ended is STALE whether or not the timer ran."""
-    if order.status == "CLAIMED" and order.lease_until is not None and now >= order.lease_until:
+    """STALE is derived: an order at the bridge whose lease ended with no report since (CLAIMED with no report at
+    all, or WORKING / PARTIALLY_FILLED whose final report never came) is STALE whether or not the timer ran. Every
+    report renews the lease, so the operator can cancel a stuck order instead of it blocking the asset forever."""
+    if order.status in LEASED and order.lease_until is not None and now >= order.lease_until:
         return "STALE"
     return order.status
+
+
+def renew_lease(order: Order, now: float, lease_s: float) -> None:
+    if order.lease_until is not None:
+        order.lease_until = now + lease_s
 
 
 def claim(order: Order, owner: str, now: float, lease_s: float) -> None:

@@ -65,6 +65,7 @@ class AssetState:
     env: str | None = None
     exit_filled_qty: int = 0
     exit_fill_value: float = 0.0
+    realized_points_qty: float = 0.0   # Σ closed qty × (exit − average entry) × side, over the trade's exits
     # TradingView heartbeat (server receive time; the client's timestamp is kept, never trusted)
     last_heartbeat_ts: float | None = None
     heartbeat_client_ts: float | None = None

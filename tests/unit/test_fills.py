@@ -6,10 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import CONFIG, T0, fresh_world, place, ready_to_enter, run
+from builders import CONFIG, T0, fresh_world, in_short_trade, place, ready_to_enter, run
 
 from shared.domain import Decision, World
-from shared.domain.inputs import ConsumeTradeLimit, ExecutionReport, Input, ManualExit, ScaleIn, TvHeartbeat
+from shared.domain.inputs import (
+    CancelOrder,
+    ConsumeTradeLimit,
+    ExecutionReport,
+    Input,
+    ManualExit,
+    PollPending,
+    ScaleIn,
+    TvHeartbeat,
+)
+from shared.domain.orders import effective_status
 from shared.domain.state import AssetState
 
 
@@ -247,7 +257,7 @@ class TestEntryFill:
         oid = f.enter()
         f.report(oid, first, fill_price=5000.0)
         before = f.world
-        d = f.report(oid, second, fill_price=5000.0)
+        d = f.report(oid, second, fill_price=5000.0, qty=1)
         assert (d.status, d.code) == (409, "ILLEGAL_TRANSITION")
         assert_unchanged(before, d)
 
@@ -478,3 +488,84 @@ class TestExitFillAndClose:
         d = f(ManualExit(asset="NQ", force=True))
         (row,) = f.report(str(d.body["order"]["id"]), fill_price=20010.0).trades  # type: ignore[index]
         assert (row["symbol"], row["pnl_usd"]) == ("MNQH6", 100.0)
+
+
+class TestReviewFindings:
+    """Fill math that only adds (D9), stuck orders that can be recovered, exact realized P&L."""
+
+    def test_a_working_order_with_no_final_report_goes_stale_and_can_be_cancelled(self) -> None:
+        f = Flow()
+        oid = f.enter()
+        f(PollPending(owner="b"))                      # lease: 200 s
+        f.report(oid, "WORKING", dt=150)               # a report renews the lease
+        assert effective_status(f.world.orders[oid], f.now + 199) == "WORKING"
+        assert effective_status(f.world.orders[oid], f.now + 200) == "STALE"
+        d = f(CancelOrder(order_id=oid), dt=200)
+        assert d.status == 200 and f.es.pending_order_id is None
+
+    def test_a_late_opposite_entry_fill_closes_the_open_trade_with_its_history_row(self) -> None:
+        f = Flow()
+        oid = f.enter()
+        f(PollPending(owner="b"))
+        f(CancelOrder(order_id=oid), dt=201)          # STALE, cancelled by the operator
+        short = in_short_trade(f.world)               # meanwhile a short of 5 at 4990 is open
+        short.assets["ES"].avg_price = short.assets["ES"].entry_price = 4990.0
+        f.world = short
+        d = f.report(oid, fill_price=5000.0)          # the broker did fill the BUY 5 after all
+        assert d.status == 200 and f.es.position == 0
+        (row,) = d.trades
+        assert (row["side"], row["size"], row["pnl_points"], row["pnl_usd"]) == ("SHORT", 5, -10.0, -250.0)
+        assert f.world.glob.post_exit_lock_expires_ts == f.now + 180
+
+    def test_the_rest_of_a_late_fill_beyond_the_open_trade_opens_a_new_one(self) -> None:
+        f = Flow()
+        oid = f.enter()                               # BUY 5
+        f(PollPending(owner="b"))
+        f(CancelOrder(order_id=oid), dt=201)
+        f.world = in_short_trade(f.world, qty=3)
+        d = f.report(oid, fill_price=5000.0)
+        assert len(d.trades) == 1 and f.es.position == 2 and f.es.avg_price == 5000.0
+        assert f.es.initial_exit_lock_active is True  # the rest is a managed trade of its own
+
+    def test_a_filled_report_repeated_with_its_qty_is_a_duplicate(self) -> None:
+        f = Flow()
+        oid = f.open_long()
+        before = f.world
+        d = f.report(oid, fill_price=5000.0, qty=5)
+        assert d.body == {"ok": True, "duplicate": True}
+        assert_unchanged(before, d)
+
+    def test_a_partial_fill_needs_its_quantity(self) -> None:
+        f = Flow()
+        oid = f.enter()
+        d = f.report(oid, "PARTIALLY_FILLED", fill_price=5000.0)
+        assert (d.status, d.code) == (400, "INVALID_QTY") and f.es.position == 0
+
+    def test_realized_pnl_counts_a_scale_in_between_partial_exits(self) -> None:
+        """5@5000, exit 2@5010, rest cancelled, scale-in 5@5020, exit 8@5030: 2×10 + 8×17.5 = 160 pts = $800."""
+        f = Flow()
+        f.open_long(5000.0)
+        exit1 = f.exit_order()
+        f.report(exit1, "PARTIALLY_FILLED", fill_price=5010.0, qty=2)
+        f.report(exit1, "CANCELLED")
+        assert f.es.position == 3
+        f.world.assets["ES"].scale_in_available = True
+        scale = f(ScaleIn(asset="ES")).body["order"]["id"]  # type: ignore[index]
+        f.report(scale, fill_price=5020.0)
+        assert f.es.position == 8 and f.es.avg_price == pytest.approx((3 * 5000 + 5 * 5020) / 8)
+        exit2 = f.exit_order()
+        d = f.report(exit2, fill_price=5030.0)
+        (row,) = d.trades
+        assert row["size"] == 10 and row["pnl_usd"] == pytest.approx(800.0)
+        assert row["pnl_points"] == pytest.approx(16.0)
+
+    def test_an_exit_fill_beyond_the_position_closes_it_and_reports_the_rest(self) -> None:
+        """The rest is not booked as a new trade: D10's reconciliation flags what the broker holds."""
+        f = Flow()
+        f.open_long()
+        exit_id = f.exit_order()
+        f.world.assets["ES"].position = 3            # something else already reduced the trade
+        d = f.report(exit_id, fill_price=5010.0)
+        assert f.es.position == 0 and len(d.trades) == 1
+        assert [(e.kind, e.detail["extra_qty"]) for e in d.events if e.code == "EXIT_OVERFILL"] == [
+            ("exit_fill_beyond_position", 2)]
