@@ -226,7 +226,7 @@ def current_contract(ctx: Ctx, asset: str) -> str:
     return contract_for(asset, ny_date(ctx.now), ctx.config)
 
 
-def _new_order(ctx: Ctx, asset: str, *, side: str, qty: int, kind: str, source: str, env: str,
+def new_order(ctx: Ctx, asset: str, *, side: str, qty: int, kind: str, source: str, env: str,
                contract: str, trade_mode: str | None = None, mode: str = "A", reason: str | None = None) -> Order:
     order = Order(
         id=ctx.next_order_id(asset), asset=asset, symbol=contract, side=side, qty=qty, kind=kind, source=source,
@@ -257,7 +257,7 @@ def create_entry(ctx: Ctx, asset: str, *, side: str, qty: int, source: str, trad
     """A new entry: the order, the pending fields, the candle lock, the spent tempo token and the trade resets."""
     a = ctx.world.assets[asset]
     contract = current_contract(ctx, asset)
-    order = _new_order(ctx, asset, side=side, qty=qty, kind="ENTRY", source=source, env=ctx.glob.env.upper(),
+    order = new_order(ctx, asset, side=side, qty=qty, kind="ENTRY", source=source, env=ctx.glob.env.upper(),
                        contract=contract, trade_mode=trade_mode)
     a.exit_tf = "high"
     a.rithmic_symbol = contract
@@ -283,7 +283,7 @@ def create_exit(ctx: Ctx, asset: str, source: str, *, reason: str | None = None)
     side = "SELL" if a.position > 0 else "BUY"
     contract = a.rithmic_symbol or current_contract(ctx, asset)
     env = (a.env or ctx.glob.env).upper()
-    order = _new_order(ctx, asset, side=side, qty=abs(a.position), kind="EXIT", source=source, env=env,
+    order = new_order(ctx, asset, side=side, qty=abs(a.position), kind="EXIT", source=source, env=env,
                        contract=contract, mode=a.exit_mode or "A", reason=reason)
     ctx.emit("exit_fired", asset, source, order_id=order.id)
     return order

@@ -11,17 +11,21 @@ from .core import (
     clear_preorder,
     create_entry,
     create_exit,
+    current_contract,
     eight_next_bar_exit_allowed,
     entry_qty,
     intent_expired_by_age,
     intent_ready,
+    new_order,
     parse_direction,
     preorder_expired_by_age,
     six_next_bar_exit_allowed,
     trades_remaining,
 )
 from .decision import Refusal, Timer
-from .gates import DAILY_STOP_TEXT, GateInput, first_refusal, market_direction
+from .exits import points_take_profit_exit, protect_exit
+from .fills import after_entry_cancelled
+from .gates import DAILY_STOP_TEXT, GateInput, first_refusal, market_direction, post_exit_cooldown
 from .inputs import (
     CancelIntent,
     CancelOrder,
@@ -38,7 +42,7 @@ from .inputs import (
     SetTakeProfit,
     ToggleExit,
 )
-from .orders import STALE_CANCEL_REASON, transition
+from .orders import STALE_CANCEL_REASON, effective_status, order_public, transition
 from .state import AssetState
 
 Body = dict[str, object]
@@ -101,7 +105,7 @@ def place_order(ctx: Ctx, cmd: PlaceOrder) -> tuple[int, Body]:
     clear_intent(a, "CONSUMED" if used_intent else None)
     a.two_half_tp_lock_enabled, a.two_half_tp_lock_base_color, a.two_half_tp_lock_released = False, None, False
     a.two_half_tp_lock_started_ts = a.two_half_tp_lock_released_ts = None
-    return 201, {"ok": True, "order": order_view(order)}
+    return 201, {"ok": True, "order": order_public(order)}
 
 
 def _create_preorder(ctx: Ctx, cmd: PlaceOrder, a: AssetState, direction: str | None,
@@ -135,8 +139,6 @@ def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
     x = GateInput(g, a, ctx.now, ctx.config)
     if g.daily_stop_triggered:
         raise Refusal(403, "DAILY_STOP", DAILY_STOP_TEXT)
-    from .gates import post_exit_cooldown  # the cooldown text is shared with entries
-
     refusal = post_exit_cooldown(x)
     if refusal is not None:
         raise refusal
@@ -195,7 +197,7 @@ def manual_exit(ctx: Ctx, cmd: ManualExit) -> tuple[int, Body]:
     if a.initial_exit_lock_active and not cmd.force:
         raise Refusal(409, "INITIAL_EXIT_LOCK_ACTIVE", "INITIAL_EXIT_LOCK_ACTIVE — wait for fresh 6pt bar after entry")
     order = create_exit(ctx, cmd.asset, "MANUAL_EXIT_FORCE" if cmd.force else "MANUAL_EXIT", reason="manual_exit")
-    return 201, {"ok": True, "order": order_view(order)}
+    return 201, {"ok": True, "order": order_public(order)}
 
 
 def exit_all(ctx: Ctx, force: bool) -> tuple[int, Body]:
@@ -234,14 +236,12 @@ def scale_in(ctx: Ctx, cmd: ScaleIn) -> tuple[int, Body]:
     for failed, status, code, text in checks:
         if failed:
             raise Refusal(status, code, text)
-    from .core import _new_order, current_contract
-
-    order = _new_order(ctx, cmd.asset, side="BUY" if a.position > 0 else "SELL", qty=ctx.config.scale_in_qty,
+    order = new_order(ctx, cmd.asset, side="BUY" if a.position > 0 else "SELL", qty=ctx.config.scale_in_qty,
                        kind="ENTRY", source="SCALE_IN", env=(a.env or g.env).upper(),
                        contract=a.rithmic_symbol or current_contract(ctx, cmd.asset), mode=a.exit_mode or "A",
                        trade_mode=a.trade_mode)
     a.scale_in_available, a.scale_in_used, a.scale_in_stage, a.scale_in_last_ts = False, True, None, ctx.now
-    return 201, {"ok": True, "order": order_view(order), "asset": cmd.asset}
+    return 201, {"ok": True, "order": order_public(order), "asset": cmd.asset}
 
 
 # ---- trade-management controls -----------------------------------------------------------------------------------
@@ -260,8 +260,6 @@ def set_protect(ctx: Ctx, cmd: SetProtect) -> tuple[int, Body]:
         threshold = value
     a.protect_enabled = (not a.protect_enabled) if cmd.enabled is None else bool(cmd.enabled)
     a.protect_threshold_points = threshold
-    from .exits import protect_exit
-
     protect_exit(ctx, cmd.asset)
     return 200, {"ok": True, "asset": cmd.asset, "protect_enabled": a.protect_enabled,
                  "protect_threshold_points": a.protect_threshold_points,
@@ -284,8 +282,6 @@ def set_points_take_profit(ctx: Ctx, cmd: SetPointsTakeProfit) -> tuple[int, Bod
     if cmd.enabled is not None:
         a.points_tp_enabled = bool(cmd.enabled)
     a.points_tp_target = target
-    from .exits import points_take_profit_exit
-
     points_take_profit_exit(ctx, cmd.asset)
     return 200, {"ok": True, "asset": cmd.asset, "points_tp_enabled": a.points_tp_enabled,
                  "points_tp_target": a.points_tp_target, "rithmic_open_points": a.rithmic_open_points,
@@ -424,8 +420,6 @@ def cancel_order(ctx: Ctx, cmd: CancelOrder) -> tuple[int, Body]:
     order = ctx.world.orders.get(cmd.order_id)
     if order is None:
         raise Refusal(404, "UNKNOWN_ORDER", "Unknown order")
-    from .orders import effective_status
-
     status = effective_status(order, ctx.now)
     if status not in ("PENDING", "STALE"):
         raise Refusal(409, "ORDER_NOT_CANCELLABLE", f"Order is {status}; only PENDING or STALE orders can be cancelled")
@@ -433,19 +427,11 @@ def cancel_order(ctx: Ctx, cmd: CancelOrder) -> tuple[int, Body]:
     transition(order, "cancel", ctx.now)
     if status == "STALE":
         order.reason = STALE_CANCEL_REASON  # a fill may still come: the bridge may have sent it (see fills.py)
-    from .fills import after_entry_cancelled
-
     clear_pending(ctx.world.assets[order.asset], order.id)  # the shell loads every asset for a cancel
     if order.kind == "ENTRY" and order.filled_qty == 0:
         after_entry_cancelled(ctx, order)
     ctx.emit("order_cancelled", order.asset, "CANCELLED_BY_OPERATOR", order_id=order.id)
-    return 200, {"ok": True, "order": order_view(order)}
-
-
-def order_view(order: object) -> dict[str, object]:
-    from .orders import order_public
-
-    return order_public(order)
+    return 200, {"ok": True, "order": order_public(order)}
 
 
 def _float(raw: object) -> float | None:
