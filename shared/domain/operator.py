@@ -14,6 +14,7 @@ from .core import (
     current_contract,
     eight_next_bar_exit_allowed,
     entry_qty,
+    heartbeat_fresh,
     intent_expired_by_age,
     intent_ready,
     new_order,
@@ -148,7 +149,7 @@ def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
         (a.pending_order_id is not None, "PENDING_ORDER", "Pending order already exists"),
         (a.preorder_active, "PREORDER_ACTIVE", "Pre-order already active"),
         (a.intent_active, "INTENT_ACTIVE", "Intent already active"),
-        (a.last_heartbeat_ts is None or ctx.now - a.last_heartbeat_ts > ctx.config.heartbeat_fresh_s,
+        (not heartbeat_fresh(a, ctx.now, ctx.config),
          "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot set intent"),
     )
     for failed, code, text in checks:
@@ -230,7 +231,7 @@ def scale_in(ctx: Ctx, cmd: ScaleIn) -> tuple[int, Body]:
         (a.pending_order_id is not None, 409, "PENDING_ORDER", "Pending order already exists"),
         (a.scale_in_used, 409, "SCALE_IN_USED", "Scale-in already used for this trade"),
         (not a.scale_in_available, 403, "SCALE_IN_NOT_AVAILABLE", "Scale-in not available yet"),
-        (a.last_heartbeat_ts is None or ctx.now - a.last_heartbeat_ts > ctx.config.heartbeat_fresh_s,
+        (not heartbeat_fresh(a, ctx.now, ctx.config),
          403, "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot scale in"),
     )
     for failed, status, code, text in checks:
