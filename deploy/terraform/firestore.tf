@@ -16,12 +16,15 @@ resource "google_firestore_database" "default" {
   depends_on = [google_project_service.apis]
 }
 
-# D13: old audit events expire through a TTL on events.expire_at. The field is not queried, so its
-# single-field indexes are dropped (as fieldOverrides in firestore.indexes.json says): cheaper writes.
-resource "google_firestore_field" "events_expire_at" {
+# TTL: old audit events expire through a TTL on events.expire_at (D13); timer de-duplication keys
+# (shared/scheduler) carry expire_at = due time + 2 days and expire the same way. The field is not queried, so
+# its single-field indexes are dropped (as fieldOverrides in firestore.indexes.json says): cheaper writes.
+resource "google_firestore_field" "expire_at" {
+  for_each = toset(["events", "task_keys"])
+
   project    = var.project_id
   database   = google_firestore_database.default.name
-  collection = "events"
+  collection = each.key
   field      = "expire_at"
 
   ttl_config {}
@@ -29,50 +32,62 @@ resource "google_firestore_field" "events_expire_at" {
   index_config {}
 }
 
-# Timer de-duplication keys (shared/scheduler) carry expire_at = due time + 2 days: expire them the same way.
-resource "google_firestore_field" "task_keys_expire_at" {
-  project    = var.project_id
-  database   = google_firestore_database.default.name
-  collection = "task_keys"
-  field      = "expire_at"
-
-  ttl_config {}
-
-  index_config {}
-}
-
-# orders: WHERE status == ... ORDER BY created_at (the bridge's pending poll, the dashboard's lists).
-resource "google_firestore_index" "orders_status_created_at" {
-  project     = var.project_id
-  database    = google_firestore_database.default.name
-  collection  = "orders"
-  query_scope = "COLLECTION"
-
-  fields {
-    field_path = "status"
-    order      = "ASCENDING"
-  }
-
-  fields {
-    field_path = "created_at"
-    order      = "ASCENDING"
+# Composite indexes, each field in index order.
+locals {
+  firestore_indexes = {
+    # orders: WHERE status == ... ORDER BY created_at (the bridge's pending poll, the dashboard's lists).
+    orders_status_created_at = {
+      collection = "orders"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
+      ]
+    }
+    # events: WHERE asset == ... ORDER BY ts DESC (the dashboard's log tabs, newest first).
+    events_asset_ts = {
+      collection = "events"
+      fields = [
+        { field_path = "asset", order = "ASCENDING" },
+        { field_path = "ts", order = "DESCENDING" },
+      ]
+    }
   }
 }
 
-# events: WHERE asset == ... ORDER BY ts DESC (the dashboard's log tabs, newest first).
-resource "google_firestore_index" "events_asset_ts" {
+resource "google_firestore_index" "this" {
+  for_each = local.firestore_indexes
+
   project     = var.project_id
   database    = google_firestore_database.default.name
-  collection  = "events"
+  collection  = each.value.collection
   query_scope = "COLLECTION"
 
-  fields {
-    field_path = "asset"
-    order      = "ASCENDING"
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
   }
+}
 
-  fields {
-    field_path = "ts"
-    order      = "DESCENDING"
-  }
+# Declared one by one before the move to for_each: keep the TTL policies and indexes in place.
+moved {
+  from = google_firestore_field.events_expire_at
+  to   = google_firestore_field.expire_at["events"]
+}
+
+moved {
+  from = google_firestore_field.task_keys_expire_at
+  to   = google_firestore_field.expire_at["task_keys"]
+}
+
+moved {
+  from = google_firestore_index.orders_status_created_at
+  to   = google_firestore_index.this["orders_status_created_at"]
+}
+
+moved {
+  from = google_firestore_index.events_asset_ts
+  to   = google_firestore_index.this["events_asset_ts"]
 }

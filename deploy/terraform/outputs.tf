@@ -1,11 +1,6 @@
 output "function_urls" {
   description = "HTTPS address of every function."
-  value = {
-    webhooks = google_cloudfunctions2_function.webhooks.url
-    orders   = google_cloudfunctions2_function.orders.url
-    bridge   = google_cloudfunctions2_function.bridge.url
-    timers   = google_cloudfunctions2_function.timers.url
-  }
+  value       = { for name, fn in google_cloudfunctions2_function.this : name => fn.url }
 }
 
 output "timers_url" {

@@ -2,6 +2,8 @@
 
 Nothing here reaches Google Cloud or the Terraform registry: `terraform validate`/`plan` need the providers,
 which cannot be downloaded here, so these tests parse the HCL and check what the design requires of it.
+Resources with `for_each` over a local (or a `toset([...])` literal) and their `dynamic` blocks are expanded
+into one body per instance (`Terraform.instances`), so the checks read what each instance would get.
 """
 
 from __future__ import annotations
@@ -63,6 +65,99 @@ def _normalise(value: Any) -> Any:
     return _unquote(value)
 
 
+# --- expanding for_each and dynamic blocks -------------------------------------------------------------------
+# A deliberately small evaluator: it knows `local.NAME`, `toset([...string literals...])`, `each.key`,
+# `each.value[.attr...]` and a dynamic block's `<iterator>.key`/`.value[.attr...]`. Anything else in a
+# for_each fails the test, so a construct it cannot read is never silently checked as nothing.
+
+_ITERATOR_REF = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*)\.(key|value)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?![\w\[])")
+_TOSET_LITERAL = re.compile(r"\$\{toset\(\[([^\]]*)\]\)\}")
+_LOCAL_REF = re.compile(r"\$\{local\.([A-Za-z_][A-Za-z0-9_]*)\}")
+Scope = dict[str, tuple[Any, Any]]  # iterator name -> (key, value)
+
+
+def _lookup(scope: Scope, match: re.Match[str]) -> Any:
+    key, value = scope[match.group(1)]
+    if match.group(2) == "key":
+        assert not match.group(3), f"{match.group(0)}: a key has no attributes"
+        return key
+    for attr in filter(None, match.group(3).split(".")):
+        assert isinstance(value, dict) and attr in value, f"{match.group(0)}: no attribute {attr!r} in {value!r}"
+        value = value[attr]
+    return value
+
+
+def _substitute(text: str, scope: Scope) -> Any:
+    """Replace iterator references in one parsed value: a whole `${ref}` becomes the referenced value itself,
+    a reference inside a larger expression becomes the HCL literal of a scalar."""
+    whole = re.fullmatch(r"\$\{(.*)\}", text)
+    if whole:
+        match = _ITERATOR_REF.fullmatch(whole.group(1))
+        if match and match.group(1) in scope:
+            return _lookup(scope, match)
+    if "${" not in text:
+        return text
+
+    def literal(match: re.Match[str]) -> str:
+        if match.group(1) not in scope:
+            return match.group(0)
+        value = _lookup(scope, match)
+        assert isinstance(value, str | int | float) and "${" not in str(value), f"{match.group(0)} = {value!r}"
+        return json.dumps(value)
+
+    return _ITERATOR_REF.sub(literal, text)
+
+
+def _iterate(tf: Terraform, for_each: Any, where: str) -> list[tuple[Any, Any]]:
+    """(key, value) pairs of a for_each value: a map/object by its keys, a set of strings as key = value."""
+    if isinstance(for_each, str):
+        local = _LOCAL_REF.fullmatch(for_each)
+        if local:
+            assert local.group(1) in tf.locals, f"{where}: for_each on undeclared local.{local.group(1)}"
+            return _iterate(tf, tf.locals[local.group(1)], where)
+        literal = _TOSET_LITERAL.fullmatch(for_each)
+        assert literal, f"{where}: for_each = {for_each!r} is beyond this test's evaluator"
+        members = re.findall(r'"([^"]*)"', literal.group(1))
+        assert len(members) == len(set(members)), f"{where}: duplicate members in {for_each}"
+        return [(m, m) for m in members]
+    if isinstance(for_each, dict):
+        return list(for_each.items())
+    assert isinstance(for_each, list), f"{where}: for_each = {for_each!r} is beyond this test's evaluator"
+    return list(enumerate(for_each))  # a dynamic block over a list: key = index
+
+
+def _render(tf: Terraform, value: Any, scope: Scope, where: str) -> Any:
+    if isinstance(value, dict):
+        out = {k: _render(tf, v, scope, where) for k, v in value.items() if k != "dynamic"}
+        for dynamic in value.get("dynamic", []):
+            for name, spec in dynamic.items():
+                iterator = _unquote(spec.get("iterator", name)).removeprefix("${").removesuffix("}")
+                for_each = _render(tf, spec["for_each"], scope, where)
+                blocks = out.setdefault(name, [])
+                for key, item in _iterate(tf, for_each, f"{where}: dynamic {name}"):
+                    blocks.append(_render(tf, _block(spec, "content"), {**scope, iterator: (key, item)}, where))
+        return out
+    if isinstance(value, list):
+        return [_render(tf, v, scope, where) for v in value]
+    if isinstance(value, str):
+        return _substitute(value, scope)
+    return value
+
+
+def _expand(tf: Terraform, type_: str, name: str, body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Instance address (`name` or `name["key"]`) -> the body that instance gets."""
+    where = f"{type_}.{name}"
+    if "for_each" not in body:
+        return {name: _render(tf, body, {}, where)}
+    instances = {}
+    for key, value in _iterate(tf, body["for_each"], where):
+        rendered = _render(tf, body, {"each": (key, value)}, where)
+        for path, leaf in _walk(rendered):
+            assert not (isinstance(leaf, str) and re.search(r"(?<![\w.])each\.", leaf)), f"{where}: {path} = {leaf}"
+        instances[f'{name}["{key}"]'] = rendered
+    return instances
+
+
 @dataclass
 class Terraform:
     resources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -70,14 +165,32 @@ class Terraform:
     locals: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moved: list[dict[str, Any]] = field(default_factory=list)
     terraform_blocks: list[dict[str, Any]] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
 
+    def instances(self, type_: str) -> dict[str, dict[str, Any]]:
+        """Every instance of a resource type, for_each and dynamic blocks expanded: address -> body."""
+        found: dict[str, dict[str, Any]] = {}
+        for (t, name), body in self.resources.items():
+            if t == type_:
+                found.update(_expand(self, t, name, body))
+        return found
+
     def of_type(self, type_: str) -> dict[str, dict[str, Any]]:
-        return {name: body for (t, name), body in self.resources.items() if t == type_}
+        return self.instances(type_)
+
+    def functions(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Deployed function name -> (resource address, instance body)."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for address, body in self.instances("google_cloudfunctions2_function").items():
+            assert body["name"] not in found, f"two functions named {body['name']!r}"
+            found[body["name"]] = (f"google_cloudfunctions2_function.{address}", body)
+        return found
 
     def function(self, name: str) -> dict[str, Any]:
-        return self.resources[("google_cloudfunctions2_function", name)]
+        return self.functions()[name][1]
 
 
 def _load_terraform() -> Terraform:
@@ -102,6 +215,9 @@ def _load_terraform() -> Terraform:
             tf.variables.update(block)
         for block in parsed.get("output", []):
             tf.outputs.update(block)
+        for block in parsed.get("check", []):
+            tf.checks.update(block)
+        tf.moved.extend(parsed.get("moved", []))
         tf.terraform_blocks.extend(parsed.get("terraform", []))
     return tf
 
@@ -182,10 +298,11 @@ def test_variables_have_the_documented_defaults(tf: Terraform) -> None:
 # --- functions ----------------------------------------------------------------------------------------------
 
 def test_one_function_resource_per_entry_point(tf: Terraform) -> None:
-    functions = tf.of_type("google_cloudfunctions2_function")
+    functions = tf.functions()
     assert set(functions) == set(ENTRY_POINTS)
+    assert len(tf.instances("google_cloudfunctions2_function")) == len(ENTRY_POINTS)
     for name in ENTRY_POINTS:
-        body = functions[name]
+        body = functions[name][1]
         assert body["name"] == name
         assert body["location"] == "${var.region}"
         build = _block(body, "build_config")
@@ -225,7 +342,7 @@ def test_firebase_rewrites_land_on_deployed_functions(tf: Terraform) -> None:
     region = tf.variables["region"]["default"]
     for target in rewrites:
         function_id = target["functionId"] if isinstance(target, dict) else target
-        assert ("google_cloudfunctions2_function", function_id) in tf.resources, f"no function {function_id!r}"
+        assert function_id in tf.functions(), f"no function {function_id!r}"
         if isinstance(target, dict) and "region" in target:
             assert target["region"] == region, f"{function_id}: rewrite region {target['region']} != {region}"
 
@@ -308,15 +425,17 @@ def test_each_function_mounts_exactly_its_secrets(tf: Terraform) -> None:
 # --- who can call what --------------------------------------------------------------------------------------
 
 def _iam_grants(tf: Terraform) -> list[tuple[str, dict[str, Any]]]:
-    return [(f"{t}.{n}", body) for (t, n), body in tf.resources.items() if "_iam_" in t]
+    types = sorted({t for t, _ in tf.resources if "_iam_" in t})
+    return [(f"{t}.{address}", body) for t in types for address, body in tf.instances(t).items()]
 
 
-def _targets_function(body: dict[str, Any], function: str) -> bool:
-    return any(f"google_cloudfunctions2_function.{function}." in str(v) for v in body.values())
+def _targets_function(tf: Terraform, body: dict[str, Any], function: str) -> bool:
+    address = tf.functions()[function][0]
+    return any(f"{address}." in str(v) for v in body.values())
 
 
 def test_timers_can_be_invoked_by_the_tasks_invoker_only(tf: Terraform) -> None:
-    grants = [(where, body) for where, body in _iam_grants(tf) if _targets_function(body, "timers")]
+    grants = [(where, body) for where, body in _iam_grants(tf) if _targets_function(tf, body, "timers")]
     assert grants, "no invoker grant on the timers function"
     for where, body in grants:
         members = set(body.get("members", [])) | ({body["member"]} if "member" in body else set())
@@ -330,7 +449,7 @@ def test_only_the_self_authenticating_functions_are_public(tf: Terraform) -> Non
     for where, body in _iam_grants(tf):
         members = set(body.get("members", [])) | ({body["member"]} if "member" in body else set())
         if members & PUBLIC_MEMBERS:
-            targets = [f for f in ENTRY_POINTS if _targets_function(body, f)]
+            targets = [f for f in ENTRY_POINTS if _targets_function(tf, body, f)]
             assert len(targets) == 1 and targets[0] in PUBLIC_FUNCTIONS, f"{where} makes {targets or body} public"
             assert body["role"] == "roles/run.invoker", where
             public_targets.add(targets[0])
@@ -339,9 +458,13 @@ def test_only_the_self_authenticating_functions_are_public(tf: Terraform) -> Non
 
 def test_tasks_invoker_holds_no_other_role(tf: Terraform) -> None:
     tasks_member = "serviceAccount:${google_service_account.tasks_invoker.email}"
-    holders = [where for where, body in _iam_grants(tf) if body.get("member") == tasks_member
+    holders = [(where, body) for where, body in _iam_grants(tf) if body.get("member") == tasks_member
                or tasks_member in body.get("members", [])]
-    assert holders == ["google_cloud_run_v2_service_iam_member.timers_tasks_invoker"], holders
+    assert len(holders) == 1, [where for where, _ in holders]
+    where, body = holders[0]
+    assert where.startswith("google_cloud_run_v2_service_iam_member."), where
+    assert body["role"] == "roles/run.invoker", where
+    assert [f for f in ENTRY_POINTS if _targets_function(tf, body, f)] == ["timers"], where
 
 
 def test_runtime_identity_can_enqueue_and_sign_as_the_tasks_invoker(tf: Terraform) -> None:
@@ -412,10 +535,81 @@ def test_hosting_site_and_outputs(tf: Terraform) -> None:
     site = tf.resources[("google_firebase_hosting_site", "dashboard")]
     assert site["provider"] in ("google-beta", "${google-beta}")
     assert site["site_id"] == "${var.hosting_site_id}"
+    # A for expression over the one for_each resource: its keys are the instance keys, so each instance key
+    # must be its function's name.
     urls = tf.outputs["function_urls"]["value"]
-    for name in ENTRY_POINTS:
-        assert urls[name] == f"${{google_cloudfunctions2_function.{name}.url}}"
+    match = re.fullmatch(r"\$\{\{for (\w+), (\w+) in google_cloudfunctions2_function\.(\w+) ?: \1 => \2\.url\}\}", urls)
+    assert match, urls
+    assert {n for t, n in tf.resources if t == "google_cloudfunctions2_function"} == {match.group(3)}, urls
+    for name, (address, _) in tf.functions().items():
+        assert address == f'google_cloudfunctions2_function.{match.group(3)}["{name}"]', address
     assert "hosting_site_id" in tf.outputs and "hosting_url" in tf.outputs
+
+
+# --- references (what `terraform validate` would catch, as far as resource addresses go) -------------------
+
+_RESOURCE_REF = re.compile(r'(?<![\w.])(google_[a-z0-9_]+)\.([a-z0-9_]+)(?:\[("[^"]*"|[^\]]*)\])?')
+
+
+def test_every_resource_reference_resolves(tf: Terraform) -> None:
+    addresses: dict[tuple[str, str], set[str] | None] = {}
+    for (type_, name), body in tf.resources.items():
+        keys = {address[len(name):] for address in tf.instances(type_) if address.startswith(f"{name}[")}
+        addresses[(type_, name)] = keys if "for_each" in body else None
+    checked = 0
+    places: list[tuple[str, Any]] = [(f"{t}.{a}", b) for (t, _) in tf.resources for a, b in tf.instances(t).items()]
+    places += [(f"data.{t}.{n}", b) for (t, n), b in tf.data.items()]
+    places += [(f"local.{k}", v) for k, v in tf.locals.items()]
+    places += [(f"output.{k}", v) for k, v in tf.outputs.items()]
+    places += [(f"check.{k}", v) for k, v in tf.checks.items()]
+    for where, body in places:
+        for path, value in _walk(body, where):
+            for type_, name, index in _RESOURCE_REF.findall(str(value)):
+                checked += 1
+                assert (type_, name) in addresses, f"{path}: {type_}.{name} is not declared"
+                instance_keys = addresses[(type_, name)]
+                if index:
+                    assert instance_keys is not None, f"{path}: {type_}.{name}[{index}], but it has no for_each"
+                    assert f"[{index}]" in instance_keys, f"{path}: {type_}.{name} has no instance [{index}]"
+    assert checked > 20, "the reference scan found almost nothing: is the parser output still as expected?"
+
+
+def test_moved_blocks_keep_the_deployed_resources(tf: Terraform) -> None:
+    # Every address the resources had before they moved to for_each, so the first apply after the move renames
+    # them in the state instead of destroying and re-creating functions, invoker grants, TTL policies and
+    # indexes. Delete an entry (and its moved block) only once every state has been applied past the move.
+    old_to_new = {
+        **{f"google_cloudfunctions2_function.{f}": f"google_cloudfunctions2_function.{f}" for f in ENTRY_POINTS},
+        "google_cloud_run_v2_service_iam_member.webhooks_public": "webhooks",
+        "google_cloud_run_v2_service_iam_member.orders_public": "orders",
+        "google_cloud_run_v2_service_iam_member.bridge_public": "bridge",
+        "google_cloud_run_v2_service_iam_member.timers_tasks_invoker": "timers",
+        "google_firestore_field.events_expire_at": ("events", "expire_at"),
+        "google_firestore_field.task_keys_expire_at": ("task_keys", "expire_at"),
+        "google_firestore_index.orders_status_created_at": ("orders", "status"),
+        "google_firestore_index.events_asset_ts": ("events", "asset"),
+    }
+    moves: dict[str, str] = {}
+    for block in tf.moved:
+        source, target = (str(block[k]).removeprefix("${").removesuffix("}") for k in ("from", "to"))
+        assert source not in moves, f"{source} moved twice"
+        moves[source] = target
+    assert set(moves) == set(old_to_new), sorted(set(moves) ^ set(old_to_new))
+    for source, target in moves.items():
+        type_, _, rest = target.partition(".")
+        instances = tf.instances(type_)
+        assert rest in instances, f"moved {source} -> {target}, which is not declared"
+        source_name = source.partition(".")[2]
+        assert (type_, source_name) not in tf.resources, f"{source} is still declared and also moved"
+        body, expected = instances[rest], old_to_new[source]
+        if type_ == "google_cloudfunctions2_function":
+            assert f"google_cloudfunctions2_function.{body['name']}" == expected, (source, target)
+        elif type_ == "google_cloud_run_v2_service_iam_member":
+            assert [f for f in ENTRY_POINTS if _targets_function(tf, body, f)] == [expected], (source, target)
+        elif type_ == "google_firestore_field":
+            assert (body["collection"], body["field"]) == expected, (source, target)
+        else:
+            assert (body["collection"], body["fields"][0]["field_path"]) == expected, (source, target)
 
 
 # --- the bundle builder -------------------------------------------------------------------------------------
