@@ -8,7 +8,6 @@ group.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -102,12 +101,14 @@ class Managed:
                 self.proc.wait(timeout=timeout)
 
 
-def set_parent_death_signal() -> None:
-    """Runs in the child before exec: SIGTERM it when the process that started it dies, even by SIGKILL
-    (Linux only; elsewhere a no-op). Only for children started from a long-lived thread."""
-    with contextlib.suppress(OSError, AttributeError):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+PDEATHSIG = Path(__file__).with_name("pdeathsig.py")
+
+
+def dying_with_parent(cmd: list[str]) -> list[str]:
+    """`cmd`, run so that it gets SIGTERM when the process that started it dies, even by SIGKILL (Linux; see
+    pdeathsig.py for why this is a wrapper and not a preexec_fn). Only for children started from a long-lived
+    thread: the signal follows the thread that forked."""
+    return [sys.executable, str(PDEATHSIG), str(os.getpid()), *cmd]
 
 
 def _spawn(cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
@@ -115,8 +116,8 @@ def _spawn(cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(  # noqa: S603 - argv built here, never from input
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=env, preexec_fn=set_parent_death_signal if die_with_parent else None,
+            dying_with_parent(cmd) if die_with_parent else cmd, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, env=env,
         )
 
 

@@ -27,9 +27,9 @@ from types import FrameType, TracebackType
 from devstack.emulators import (
     EmulatorError,
     Managed,
+    dying_with_parent,
     free_port,
     port_open,
-    set_parent_death_signal,
     start_firestore,
     start_tasks,
 )
@@ -169,8 +169,8 @@ class LocalStack:
         with open(log_path, "wb") as log:
             output = None if self.console else log
             proc = subprocess.Popen(  # noqa: S603 - argv built here, never from input
-                cmd, stdout=output, stderr=subprocess.STDOUT if output else None, stdin=subprocess.DEVNULL,
-                start_new_session=True, env=env, preexec_fn=set_parent_death_signal,
+                dying_with_parent(cmd), stdout=output, stderr=subprocess.STDOUT if output else None,
+                stdin=subprocess.DEVNULL, start_new_session=True, env=env,
             )
         return Managed("web", HOST, self.port, proc, log_path, ready_timeout=30)
 
