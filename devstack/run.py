@@ -38,6 +38,7 @@ from devstack.router import FUNCTION_TARGETS
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 PROJECT = "demo-operatorlock"
+PASSWORD_NAME = "DASHBOARD_PASSWORD"  # noqa: S105 - the variable's name; its value is never printed
 LOCATION = "us-central1"
 QUEUE = "timers"
 DEFAULT_PORT = 5000
@@ -219,8 +220,8 @@ def describe(stack: LocalStack) -> str:
         "",
         "Dev secrets of this run (export any of them before `make run` to choose your own):",
         *(f"  {name}={value}" for name, value in stack.secrets.items()),
-        "  DASHBOARD_PASSWORD=" + ("(set from your environment)" if stack.env["DASHBOARD_PASSWORD"]
-                                   else "(empty: the dashboard is open, ALLOW_OPEN_DASHBOARD=1)"),
+        f"  {PASSWORD_NAME}: " + ("set from your environment" if stack.env[PASSWORD_NAME]
+                                   else "empty: the dashboard is open (ALLOW_OPEN_DASHBOARD=1)"),
         "",
         "Ctrl-C stops everything.",
     ]
