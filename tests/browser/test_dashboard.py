@@ -305,8 +305,9 @@ def test_a_stale_order_is_listed_and_the_operator_can_cancel_it(stack: LocalStac
     requests.post(f"{stack.url}/_dev/clock", json={"advance": 230}, timeout=10).raise_for_status()
     row = f'#stale-orders .stale-row[data-id="{order_id}"]'
     wait_until(driver, lambda d: first(d, row) is not None, "the STALE order listed")
-    assert "STALE" in text(driver, "#banners")
-    assert "STALE" in text(driver, "#card-ES .pending")
+    # the card and the banner follow on their own polls (state every 1 s, orders every 3 s)
+    wait_until(driver, lambda d: has_text(d, "#banners", "STALE"), "the STALE banner")
+    wait_until(driver, lambda d: has_text(d, "#card-ES .pending", "STALE"), "the card's order marked STALE")
     first(driver, f"{row} button").click()
     wait_until(driver, lambda d: first(d, row) is None, "the STALE order gone after Cancel")
     wait_until(driver, lambda d: not text(d, "#card-ES .pending"), "the card free of the order")
