@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.core import order_asset
 from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, PollPending, SymbolPosition
 from shared.service import execute
 from shared.service.http import answer
-from shared.service.wiring import services
+from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web.auth import check_shared_secret
 from shared.web.errors import BadInput, NotFound
-from shared.web.request import json_body, query_param, to_float
+from shared.web.request import json_body, query_int, query_param, to_float
 from shared.web.routing import Router, annotate
 
 router = Router()
@@ -20,19 +21,10 @@ REPORT_STATUSES = ("WORKING", "FILLED", "PARTIALLY_FILLED", "REJECTED", "CANCELL
 MAX_POLL = 100
 
 
-def _all_assets() -> list[str]:
-    return sorted(services().config.assets)
-
-
 @router.route("GET", "/api/orders/pending")
 def pending(request: Any) -> tuple[dict[str, Any], int]:
     check_shared_secret(query_param(request, "secret"), SECRET)
-    raw_limit = query_param(request, "limit")
-    try:
-        limit = 20 if raw_limit is None else int(raw_limit)
-    except ValueError:
-        raise BadInput(f"limit: expected a whole number, got {raw_limit!r}") from None
-    limit = max(1, min(limit, MAX_POLL))
+    limit = query_int(request, "limit", 20, low=1, high=MAX_POLL)
     owner = (query_param(request, "owner") or "bridge")[:200]
     query = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=limit)
     return answer(execute(services(), PollPending(owner=owner, limit=limit), assets=[], queries=[query]))
@@ -68,7 +60,7 @@ def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
         fill_id=None if pick("fill_id") is None else str(pick("fill_id"))[:200],
         reason=None if pick("reason") is None else str(pick("reason"))[:500],
     )
-    asset = order_id.split("-", 1)[0]
+    asset = order_asset(order_id)
     if asset not in services().config.assets:
         raise NotFound("Unknown order")
     annotate(asset=asset)
@@ -102,4 +94,4 @@ def pnl_snapshot(request: Any) -> tuple[dict[str, Any], int]:
     inp = PnlSnapshot(realized=to_float(body.get("realized")) or 0.0,
                       unrealized=to_float(body.get("unrealized")) or 0.0,
                       account_balance=to_float(body.get("accountBalance")), symbols=tuple(symbols))
-    return answer(execute(services(), inp, assets=_all_assets()))
+    return answer(execute(services(), inp, assets=asset_keys()))

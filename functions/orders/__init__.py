@@ -10,7 +10,7 @@ from flask import redirect
 
 from shared.domain.clock import session_window
 from shared.domain.config import normalise_asset
-from shared.domain.core import Ctx, parse_direction
+from shared.domain.core import Ctx, order_asset, parse_direction
 from shared.domain.gates import GateInput, checklist, sides_open
 from shared.domain.inputs import (
     CancelIntent,
@@ -32,15 +32,15 @@ from shared.domain.inputs import (
 )
 from shared.domain.operator import risk_view
 from shared.domain.orders import effective_status, order_public
-from shared.domain.state import Order, from_doc
 from shared.domain.view import normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
-from shared.service.wiring import services
+from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
+from shared.store.documents import order_from_doc
 from shared.web import auth
 from shared.web.errors import BadInput, NotFound
-from shared.web.request import json_body, opt_bool, opt_float, opt_int, query_param
+from shared.web.request import json_body, opt_bool, opt_float, opt_int, query_int, query_param
 from shared.web.respond import json_response
 from shared.web.routing import Router, annotate
 
@@ -74,10 +74,6 @@ def auth_status(request: Any) -> dict[str, Any]:
 # ---- helpers -----------------------------------------------------------------------------------------------------
 
 
-def _all_assets() -> list[str]:
-    return sorted(services().config.assets)
-
-
 def _asset_key(body: dict[str, Any], default: str | None = None) -> str:
     raw = body.get("asset", default)
     key = normalise_asset(raw, services().config)
@@ -92,7 +88,7 @@ def _run(request: Any, make: Any) -> tuple[dict[str, Any], int]:
     inp: Input = make(body)
     asset = getattr(inp, "asset", None)
     annotate(asset=asset)
-    return answer(execute(services(), inp, assets=_all_assets()), asset)
+    return answer(execute(services(), inp, assets=asset_keys()), asset)
 
 
 def _truthy(body: dict[str, Any], *names: str) -> bool:
@@ -121,15 +117,12 @@ def get_state(request: Any) -> dict[str, Any]:
     extras = {x.strip() for x in (query_param(request, "include") or "").split(",") if x.strip()}
     if extras - STATE_EXTRAS:
         raise BadInput(f"include: expected any of history,logs, got {sorted(extras - STATE_EXTRAS)}")
-    world, now = read_world(services(), _all_assets())
+    world, now = read_world(services(), asset_keys())
     state = state_view(world, now, services().config)
-    store = services().store
     if "history" in extras:
-        rows = store.query(Query("trades", order_by="exit_ts", descending=True, limit=100))
-        state["history"] = [dict(data) for _, data in rows]
+        state["history"] = _history(100)
     if "logs" in extras:
-        rows = store.query(Query("events", order_by="ts", descending=True, limit=200))
-        events = [_public_event(data) for _, data in rows]
+        events = _events(200)
         state["logs"] = {"tradingview": [e for e in events if e.get("type") in TV_TYPES][:100],
                          "rithmic": [e for e in events if e.get("type") not in TV_TYPES][:100]}
     return state
@@ -142,7 +135,7 @@ def get_gates(request: Any) -> dict[str, Any]:
     key = _asset_key({"asset": query_param(request, "asset") or "ES"})
     if key not in services().config.assets:
         raise BadInput("Unknown asset")
-    world, now = read_world(services(), _all_assets())
+    world, now = read_world(services(), asset_keys())
     normalise_world(world, now, services().config)
     x = GateInput(world.glob, world.assets[key], now, services().config)
     rows = checklist(x, parse_direction(query_param(request, "direction")))
@@ -159,50 +152,44 @@ def get_session_window(request: Any) -> dict[str, Any]:
 @router.route("GET", "/api/history")
 def get_history(request: Any) -> dict[str, Any]:
     auth.require_session(request)
-    limit = _limit(request, 50)
-    rows = services().store.query(Query("trades", order_by="exit_ts", descending=True, limit=limit))
-    return {"ok": True, "history": [dict(data) for _, data in rows]}
+    return {"ok": True, "history": _history(query_int(request, "limit", 50, low=1, high=MAX_LIST))}
 
 
 @router.route("GET", "/api/logs")
 def get_logs(request: Any) -> dict[str, Any]:
     """D13: the audit trail, newest first, bounded; optionally one asset's."""
     auth.require_session(request)
-    limit = _limit(request, 100)
-    asset = query_param(request, "asset")
-    where = (("asset", "==", asset.upper()),) if asset else ()
-    rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
-    return {"ok": True, "events": [_public_event(data) for _, data in rows]}
+    limit = query_int(request, "limit", 100, low=1, high=MAX_LIST)
+    return {"ok": True, "events": _events(limit, query_param(request, "asset"))}
 
 
 @router.route("GET", "/api/orders")
 def list_orders(request: Any) -> dict[str, Any]:
     auth.require_session(request)
-    limit = _limit(request, 20)
+    limit = query_int(request, "limit", 20, low=1, high=MAX_LIST)
     rows = services().store.query(Query("orders", order_by="created_at", descending=True, limit=limit))
     now = services().clock()
     out = []
     for _, data in rows:
-        order = from_doc(Order, {k: v for k, v in data.items() if not k.startswith("_")})
+        order = order_from_doc(data)
         view = order_public(order)
         view["status"] = effective_status(order, now)
         out.append(view)
     return {"ok": True, "orders": out}
 
 
-def _limit(request: Any, default: int) -> int:
-    raw = query_param(request, "limit")
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadInput(f"limit: expected a whole number, got {raw!r}") from None
-    return max(1, min(value, 500))
+MAX_LIST = 500
 
 
-def _public_event(data: Any) -> dict[str, Any]:
-    return {k: v for k, v in dict(data).items() if k not in ("expire_at", "revs")}
+def _history(limit: int) -> list[dict[str, Any]]:
+    rows = services().store.query(Query("trades", order_by="exit_ts", descending=True, limit=limit))
+    return [dict(data) for _, data in rows]
+
+
+def _events(limit: int, asset: str | None = None) -> list[dict[str, Any]]:
+    where = (("asset", "==", asset.upper()),) if asset else ()
+    rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
+    return [{k: v for k, v in data.items() if k not in ("expire_at", "revs")} for _, data in rows]
 
 
 # ---- entries and intents ------------------------------------------------------------------------------------------
@@ -248,8 +235,8 @@ def cancel_preorder(request: Any) -> tuple[dict[str, Any], int]:
 @router.route("POST", "/api/orders/<order_id>/cancel")
 def cancel_order(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     auth.require_session(request)
-    key = order_id.split("-", 1)[0]
-    assets = _all_assets() if key in services().config.assets else []
+    key = order_asset(order_id)
+    assets = asset_keys() if key in services().config.assets else []
     if not assets:
         raise NotFound("Unknown order")
     return answer(execute(services(), CancelOrder(order_id=order_id), assets=assets, order_ids=[order_id]), key)
@@ -333,7 +320,7 @@ def consume_trade_limit(request: Any) -> tuple[dict[str, Any], int]:
 def set_env(request: Any) -> tuple[dict[str, Any], int]:
     auth.require_session(request)
     body = json_body(request, strict=True)
-    return answer(execute(services(), SetEnv(env=str(body.get("env") or "")), assets=_all_assets()))
+    return answer(execute(services(), SetEnv(env=str(body.get("env") or "")), assets=asset_keys()))
 
 
 @router.route("GET", "/api/risk")
@@ -353,7 +340,7 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
         daily_stop_enabled=opt_bool(body, "daily_stop_enabled"),
         daily_stop_limit_pct=opt_float(body, "daily_stop_limit_pct"),
     )
-    return answer(execute(services(), inp, assets=_all_assets()))
+    return answer(execute(services(), inp, assets=asset_keys()))
 
 
 # ---- the local stack's clock and reset (LOCAL_DEV=1 only) ------------------------------------------------------------

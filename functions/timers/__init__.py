@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.core import order_asset
 from shared.domain.inputs import TimerFired
 from shared.scheduler import TaskAuthError, verify_task_request
 from shared.service import execute
@@ -31,7 +32,7 @@ def _fire(request: Any) -> tuple[dict[str, Any], int]:
     order_ids: list[str] = []
     if kind == "lease_end":
         order_ids = [key]
-        assets = [key.split("-", 1)[0]] if key.split("-", 1)[0] in config.assets else []
+        assets = [order_asset(key)] if order_asset(key) in config.assets else []
     elif kind in ("intent_expiry", "preorder_expiry"):
         asset = key.split(":", 1)[0]
         if asset not in config.assets:

@@ -39,6 +39,12 @@ class Ctx:
         return f"{asset}-{self.request_id}-{self._order_seq}"
 
 
+def order_asset(order_id: str) -> str:
+    """The asset key an order id starts with (see `Ctx.next_order_id`): lets the shell load the right asset
+    before it has read the order."""
+    return order_id.split("-", 1)[0]
+
+
 # ---- colours, zone, direction --------------------------------------------------------------------------------
 
 def opposite_color(position: int) -> str | None:

@@ -19,7 +19,7 @@ from shared.domain import Config, Decision, decide
 from shared.domain.decision import Timer
 from shared.domain.engine import audit_record, orders_needed
 from shared.domain.inputs import Input
-from shared.domain.state import Order, World, from_doc, to_doc
+from shared.domain.state import World, to_doc
 from shared.domain.view import state_view
 from shared.store.api import Plan, Query, Reads, Store, Write
 from shared.store.documents import (
@@ -27,6 +27,7 @@ from shared.store.documents import (
     asset_path,
     event_path,
     load_world,
+    order_from_doc,
     order_path,
     revision,
     trade_path,
@@ -102,7 +103,7 @@ def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], o
     queried: dict[str, dict[str, Any] | None] = {}
     for query in queries:
         for path, data in reads.queries.get(query, ()):
-            order = from_doc(Order, {k: v for k, v in data.items() if not k.startswith("_")})
+            order = order_from_doc(data)
             world.orders.setdefault(order.id, order)
             queried[path] = dict(data)
     missing = orders_needed(world, inp) - set(world.orders)

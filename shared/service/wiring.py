@@ -26,6 +26,11 @@ def config_from_env() -> Config:
     return default_config(overrides)
 
 
+def asset_keys() -> list[str]:
+    """Every configured asset key, sorted: what an operator command or a snapshot loads."""
+    return sorted(services().config.assets)
+
+
 def _log_schedule_error(exc: BaseException, timers: Sequence[Timer]) -> None:
     log_json("ERROR", "timer enqueue failed; state does not depend on it", error=str(exc),
              timers=[f"{t.kind}:{t.key}" for t in timers])

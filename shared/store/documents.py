@@ -42,15 +42,19 @@ def _clean(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+def order_from_doc(data: Mapping[str, Any]) -> Order:
+    return from_doc(Order, _clean(data))
+
+
 def load_world(docs: Mapping[str, Mapping[str, Any] | None], asset_keys: list[str], order_ids: list[str]) -> World:
     world = World(glob=from_doc(GlobalState, _clean(docs.get(GLOBAL_PATH))))
     for key in asset_keys:
         data = _clean(docs.get(asset_path(key)))
         world.assets[key] = from_doc(AssetState, data, symbol=key) if data else new_asset(key)
     for order_id in order_ids:
-        data = _clean(docs.get(order_path(order_id)))
-        if data is not None:
-            world.orders[order_id] = from_doc(Order, data)
+        order_doc = docs.get(order_path(order_id))
+        if order_doc is not None:
+            world.orders[order_id] = order_from_doc(order_doc)
     return world
 
 

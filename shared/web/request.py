@@ -196,6 +196,19 @@ def require_choice(
     return value
 
 
+def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:
+    """A whole-number query parameter, clamped to [low, high]; absent gives `default`; anything else is a
+    BadInput (the original answered 500 to a non-integer `limit`)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"{name}: expected a whole number, got {raw!r}") from None
+    return max(low, min(value, high))
+
+
 def query_param(request: Request, name: str) -> str | None:
     """A query-string parameter, or None when absent."""
     return request.args.get(name)

@@ -250,3 +250,12 @@ class TestTimers:
         assert [e.code for e in d.events] == [kind.upper()]
 
 
+
+
+def test_an_order_id_names_its_asset() -> None:
+    """The shell loads an order's asset before reading the order: the id must carry it (Ctx.next_order_id)."""
+    from shared.domain.core import order_asset
+
+    decision = place(ready_to_enter(fresh_world(), asset="NQ"), T0, asset="NQ")
+    order_id = decision.body["order"]["id"]  # type: ignore[index]
+    assert order_asset(order_id) == "NQ" and decision.world.orders[order_id].asset == "NQ"
