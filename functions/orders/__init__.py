@@ -354,18 +354,23 @@ def _dev_only() -> None:
 @router.route("GET", "/_dev/clock")
 def dev_clock_get(request: Any) -> dict[str, Any]:
     _dev_only()
-    return {"ok": True, "now": clock.now()}
+    return {"ok": True, **clock.state()}
 
 
 @router.route("POST", "/_dev/clock")
 def dev_clock_set(request: Any) -> dict[str, Any]:
     _dev_only()
     body = json_body(request, strict=True)
-    if "now" in body:
-        return {"ok": True, "now": clock.set_now(_dev_number(body, "now"))}
-    if "advance" in body:
-        return {"ok": True, "now": clock.advance(_dev_number(body, "advance"))}
-    raise BadInput("body: expected {\"now\": <epoch seconds>} or {\"advance\": <seconds>}")
+    try:
+        if "now" in body:
+            clock.set_now(_dev_number(body, "now"), tick=bool(opt_bool(body, "tick", False)))
+        elif "advance" in body:
+            clock.advance(_dev_number(body, "advance"))
+        else:
+            raise BadInput("body: expected {\"now\": <epoch seconds>[, \"tick\": true]} or {\"advance\": <seconds>}")
+    except ValueError as exc:
+        raise BadInput(f"clock: {exc}") from None
+    return {"ok": True, **clock.state()}
 
 
 def _dev_number(body: dict[str, Any], name: str) -> float:
@@ -378,7 +383,8 @@ def _dev_number(body: dict[str, Any], name: str) -> float:
 @router.route("DELETE", "/_dev/clock")
 def dev_clock_reset(request: Any) -> dict[str, Any]:
     _dev_only()
-    return {"ok": True, "now": clock.reset()}
+    clock.reset()
+    return {"ok": True, **clock.state()}
 
 
 @router.route("POST", "/_dev/reset")

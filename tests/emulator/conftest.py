@@ -78,8 +78,10 @@ class Live:
 
         return {path: dict(data) for path, data in self.store().query(Query(collection))}
 
-    def set_clock(self, now: float) -> None:
-        assert self.http.post(f"{self.url}/_dev/clock", json={"now": now}, timeout=30).status_code == 200
+    def set_clock(self, now: float, *, tick: bool = False) -> None:
+        """Freeze the stack's clock at `now` (or let it tick from there)."""
+        body = {"now": now, "tick": tick}
+        assert self.http.post(f"{self.url}/_dev/clock", json=body, timeout=30).status_code == 200
 
 
 @pytest.fixture(scope="session")

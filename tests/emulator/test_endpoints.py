@@ -77,7 +77,7 @@ class Api:
         return response
 
     def clock(self, now: float) -> None:
-        self.live.set_clock(now)
+        self.live.set_clock(now, tick=True)  # these scenarios let time run between their requests
 
     def advance(self, seconds: float) -> None:
         response = self.live.http.post(f"{self.url}/_dev/clock", json={"advance": seconds}, timeout=T)
@@ -182,7 +182,7 @@ def refused_like(response, status: int, regex: re.Pattern[str], code: str) -> in
 
 @pytest.fixture
 def api(fresh) -> Api:
-    fresh.set_clock(BASE)
+    fresh.set_clock(BASE, tick=True)  # the scenarios let time run between their requests
     return Api(fresh)
 
 

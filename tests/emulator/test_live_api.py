@@ -238,7 +238,7 @@ class TestAuth:
 class TestTimers:
     def test_a_candle_lock_end_fires_through_the_tasks_emulator_and_tidies_up(self, fresh):
         boundary = (int(time.time() // 300) + 10) * 300.0
-        fresh.set_clock(boundary - 2.0)
+        fresh.set_clock(boundary - 2.0, tick=True)  # the task arrives 2 real seconds later: time must move
         ready_for_entry(fresh)
         operator = fresh.operator()
         placed = operator.post(f"{fresh.url}/api/orders", json={"asset": "ES", "trade_mode": "SCALP"}, timeout=30)
@@ -255,12 +255,18 @@ class TestTimers:
 
 
 class TestDevRoutes:
-    def test_dev_clock_moves_and_returns(self, fresh):
-        assert fresh.http.post(f"{fresh.url}/_dev/clock", json={"now": 1_800_000_000}, timeout=30).json()["ok"]
-        now = fresh.http.get(f"{fresh.url}/_dev/clock", timeout=30).json()["now"]
-        assert 1_800_000_000 <= now < 1_800_000_005
-        advanced = fresh.http.post(f"{fresh.url}/_dev/clock", json={"advance": 600}, timeout=30).json()["now"]
-        assert 1_800_000_600 <= advanced < 1_800_000_605
-        real = fresh.http.delete(f"{fresh.url}/_dev/clock", timeout=30).json()["now"]
+    def test_dev_clock_freezes_moves_ticks_and_returns(self, fresh):
+        http, url = fresh.http, fresh.url
+        assert http.post(f"{url}/_dev/clock", json={"now": 1_800_000_000}, timeout=30).json()["frozen"] is True
+        time.sleep(0.3)
+        assert http.get(f"{url}/_dev/clock", timeout=30).json() == {"ok": True, "now": 1_800_000_000, "frozen": True}
+        # every function decides at the frozen time: a bar's stored time is exactly it
+        body = {"secret": fresh.secrets["TV_WEBHOOK_SECRET"], "asset": "ES", "color": "green"}
+        assert http.post(f"{url}/tv_renko_main", json=body, timeout=30).json()["main_renko_ts"] == 1_800_000_000
+        assert http.post(f"{url}/_dev/clock", json={"advance": 600}, timeout=30).json()["now"] == 1_800_000_600
+        ticking = http.post(f"{url}/_dev/clock", json={"now": 1_800_000_000, "tick": True}, timeout=30).json()
+        assert ticking["frozen"] is False and 1_800_000_000 <= ticking["now"] < 1_800_000_005
+        real = http.delete(f"{url}/_dev/clock", timeout=30).json()["now"]
         assert abs(real - time.time()) < 5
-        assert fresh.http.post(f"{fresh.url}/_dev/clock", json={"later": 1}, timeout=30).status_code == 400
+        assert http.post(f"{url}/_dev/clock", json={"now": 1e308}, timeout=30).status_code == 400
+        assert http.post(f"{url}/_dev/clock", json={"later": 1}, timeout=30).status_code == 400
