@@ -33,11 +33,19 @@ $(STAMPS)/system: scripts/check_system.sh
 	scripts/check_system.sh
 	@mkdir -p $(@D) && touch $@
 
-install: $(PIP_STAMP) $(STAMPS)/system
+# the dashboard's charting library: pinned by package-lock.json, copied next to the page (no CDN; git-ignored)
+CHARTS_JS := node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p hosting/public/vendor && cp $(CHARTS_JS) hosting/public/vendor/
+	@mkdir -p $(@D) && touch $@
+
+install: $(PIP_STAMP) $(STAMPS)/system $(STAMPS)/npm
 	@# cheap re-checks: a stamp must not hide a machine that lost java, the jar or chromium
 	@command -v java >/dev/null || { rm -f $(STAMPS)/system; echo "java disappeared: run make install again" >&2; exit 1; }
 	@test -x /usr/bin/chromium || { rm -f $(STAMPS)/system; $(MAKE) --no-print-directory $(STAMPS)/system; }
 	@test -x $(VENV)/bin/gcloud-tasks-emulator || { rm -f $(PIP_STAMP); $(MAKE) --no-print-directory $(PIP_STAMP); }
+	@test -f hosting/public/vendor/lightweight-charts.standalone.production.js || { rm -f $(STAMPS)/npm; $(MAKE) --no-print-directory $(STAMPS)/npm; }
 
 # --- the two commands ---------------------------------------------------------------------------------------
 
