@@ -8,8 +8,10 @@ with AlreadyExists, which wins when both occur in one batch; both (and Aborted) 
 and re-decide".
 
 Every RPC runs with `retry=None` and an explicit timeout: the library's default retry turns an unreachable
-server into minutes of waiting. google.cloud.firestore is imported when the first client is built, not at
-import time (cold starts).
+server into minutes of waiting. Inside a request the timeout is also capped by what is left of the request's
+storage budget (shared.store.budget), and so is the commit protocol's retry loop: a frozen database (a process
+stopped, not dead, whose port still accepts connections) answers StorageUnavailable within the budget.
+google.cloud.firestore is imported when the first client is built, not at import time (cold starts).
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ from shared.store.api import (
     retry_until_deadline,
     unique_paths,
 )
+from shared.store.budget import remaining as budget_remaining
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
 
 DEFAULT_RPC_TIMEOUT_S = 5.0
 _PORT_CHECK_TTL_S = 1.0
+_MIN_RPC_S = 0.05  # less than this left of a request's budget: no RPC could answer in time
 
 
 def _emulator_address() -> tuple[str, int] | None:
@@ -99,10 +103,13 @@ class FirestoreStore(StatsRecorder):
         paths = unique_paths(paths)
         with self._measured(stats):
             client = self._ready_client()
+            deadline = deadline_seconds(deadline_s if deadline_s is not None else self._deadline_s)
+            left = budget_remaining()
+            if left is not None:  # re-deciding after a conflict stops with the request's budget too
+                deadline = max(0.0, min(deadline, left))
             return retry_until_deadline(
                 lambda: self._attempt(client, paths, queries, decide, stats),
-                deadline_seconds(deadline_s if deadline_s is not None else self._deadline_s),
-                stats, str(paths or [q.collection for q in queries]),
+                deadline, stats, str(paths or [q.collection for q in queries]),
             )
 
     def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
@@ -228,16 +235,30 @@ class FirestoreStore(StatsRecorder):
     # --- the client ----------------------------------------------------------------------------------------
 
     def _rpc_timeout(self) -> float:
+        """The deadline of the next RPC: the configured timeout, capped by the request's remaining budget."""
         if self._rpc_timeout_s is not None:
-            return self._rpc_timeout_s
-        return float(os.environ.get("STORE_RPC_TIMEOUT_S", DEFAULT_RPC_TIMEOUT_S))
+            timeout = self._rpc_timeout_s
+        else:
+            try:
+                timeout = float(os.environ.get("STORE_RPC_TIMEOUT_S", DEFAULT_RPC_TIMEOUT_S))
+            except ValueError:
+                timeout = DEFAULT_RPC_TIMEOUT_S
+        left = budget_remaining()
+        if left is None:
+            return timeout
+        if left < _MIN_RPC_S:
+            raise StorageUnavailable(
+                f"Firestore did not answer within the request's storage budget "
+                f"(STORE_REQUEST_BUDGET_S); {max(left, 0.0):.2f} s left is too little for another call")
+        return min(timeout, left)
 
     def _ready_client(self) -> Client:
         """The lazily built client; with an emulator, first a cheap check that its port is open (a call to a
         stopped emulator would otherwise wait for the connection instead of failing)."""
         emulator = _emulator_address()
         if emulator is not None and time.monotonic() - self._port_checked_at > _PORT_CHECK_TTL_S:
-            if not _port_open(*emulator):
+            left = budget_remaining()
+            if not _port_open(*emulator, timeout=0.5 if left is None else max(0.05, min(0.5, left))):
                 host, port = emulator
                 raise StorageUnavailable(f"Firestore emulator at {host}:{port} is not listening")
             self._port_checked_at = time.monotonic()

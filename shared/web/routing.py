@@ -29,6 +29,7 @@ from typing import Any
 from flask import Response
 from werkzeug.wrappers import Request
 
+from shared.store.budget import close_budget, open_budget
 from shared.web.errors import WebError, error_code, error_response
 from shared.web.respond import json_response, log_request
 
@@ -130,6 +131,7 @@ class Router:
         started = time.perf_counter()
         ctx = _LogContext()
         token = _current.set(ctx)
+        budget = open_budget()  # every storage call of this request ends within the budget from now
         path = _normalise(request.path)
         route_name = path
         failed = True
@@ -152,13 +154,16 @@ class Router:
                 code, failed = None, False
         except Exception as exc:
             body, status = error_response(exc)
-            response = json_response(body, status)
+            response = json_response(body, status, _error_headers(exc, status))
             outcome, code = _outcome(exc), error_code(exc)
+            if 500 < status < 600:  # the log names the cause (storage, configuration); the body does not
+                ctx.fields["cause"] = f"{type(exc).__name__}: {exc}"
             if status == 500:
                 ctx.fields["error_type"] = type(exc).__name__
                 ctx.fields["traceback"] = traceback.format_exc()
         finally:
             _current.reset(token)
+            close_budget(budget)
         if not failed:  # an error's own outcome and code win over what the handler annotated before raising
             outcome, code = ctx.outcome or outcome, ctx.code or code
         log_request(
@@ -171,6 +176,14 @@ class Router:
             **{**ctx.fields, "method": request.method, "path": path},
         )
         return response
+
+
+def _error_headers(exc: BaseException, status: int) -> dict[str, str]:
+    """`Retry-After` on every 429 and 503 (the error may say how long; storage trouble: 2 s)."""
+    if status not in (429, 503):
+        return {}
+    seconds = getattr(exc, "retry_after_s", None)
+    return {"Retry-After": str(max(1, int(seconds)) if isinstance(seconds, int | float) else 2)}
 
 
 def _as_response(result: Any) -> Response:
