@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import os
 import time
+from datetime import datetime
 from typing import Any
 
 from flask import Response
@@ -35,6 +36,10 @@ PASSWORD_ENV = "DASHBOARD_PASSWORD"  # noqa: S105 (a variable name)
 ALLOW_OPEN_ENV = "ALLOW_OPEN_DASHBOARD"
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _SESSION_VALUE = b"operator"
+# Secret rotation: the previous value of a secret and the end of the window in which it is still accepted.
+PREVIOUS_SUFFIX = "_PREVIOUS"
+PREVIOUS_UNTIL_SUFFIX = "_PREVIOUS_UNTIL"
+_previous_logged: dict[str, float] = {}
 
 
 def get_secret(name: str) -> str:
@@ -54,14 +59,71 @@ def _equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-def check_shared_secret(given: object, env_name: str) -> None:
-    """Raise Unauthorized("unauthorized") unless `given` equals the secret in `env_name` (constant time).
+def previous_secret(name: str, *, now: float | None = None) -> str | None:
+    """The previous value of secret `name` while its rotation window is open, else None.
+
+    Rotation (deploy/README.md): `<name>_PREVIOUS` holds the old value and `<name>_PREVIOUS_UNTIL` the end of
+    the window (ISO 8601 with a zone, or epoch seconds). Callers switch to the new value within the window; after
+    it the old value is refused even if still mounted. A previous value without a readable end is refused and
+    logged: an open-ended window would keep a retired secret alive.
+    """
+    value = os.environ.get(name + PREVIOUS_SUFFIX, "")
+    if not value:
+        return None
+    until = _window_end(os.environ.get(name + PREVIOUS_UNTIL_SUFFIX, ""))
+    if until is None:
+        log_json(
+            "ERROR",
+            f"{name}{PREVIOUS_SUFFIX} is set without a valid {name}{PREVIOUS_UNTIL_SUFFIX}: "
+            "the previous value is refused",
+            config_invalid=name + PREVIOUS_UNTIL_SUFFIX,
+        )
+        return None
+    return value if (time.time() if now is None else now) < until else None
+
+
+def _window_end(raw: str) -> float | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return float(raw) if raw.replace(".", "", 1).isdigit() else _aware(datetime.fromisoformat(raw)).timestamp()
+    except ValueError:
+        return None
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a rotation window end needs a time zone (e.g. 2026-12-07T12:00:00Z)")
+    return moment
+
+
+def _note_previous_used(name: str) -> None:
+    """One log line a minute per secret while callers still send the previous value (the bridge polls each
+    second): the operator watches these lines die out before closing the window."""
+    now = time.monotonic()
+    if now - _previous_logged.get(name, -3600.0) >= 60.0:
+        _previous_logged[name] = now
+        log_json("WARNING", f"a caller used the previous value of {name}; switch it to the new value",
+                 previous_secret_used=name)
+
+
+def check_shared_secret(given: object, env_name: str, *, now: float | None = None) -> None:
+    """Raise Unauthorized("unauthorized") unless `given` equals the secret in `env_name` (constant time), or its
+    previous value while the rotation window is open (`previous_secret`).
 
     A missing configured secret raises Unavailable (503) first: the caller is not at fault.
     """
     expected = get_secret(env_name)
-    if not isinstance(given, str) or not given or not _equal(given, expected):
+    if not isinstance(given, str) or not given:
         raise Unauthorized("unauthorized")
+    if _equal(given, expected):
+        return
+    previous = previous_secret(env_name, now=now)
+    if previous is not None and _equal(given, previous):
+        _note_previous_used(env_name)
+        return
+    raise Unauthorized("unauthorized")
 
 
 # ---- operator password ----------------------------------------------------------------------
@@ -130,8 +192,8 @@ def session_max_age_s() -> int:
     return value
 
 
-def _signer(now: float | None) -> _ClockSigner:
-    key = get_secret(SESSION_SECRET_ENV)
+def _signer(now: float | None, key: str | None = None) -> _ClockSigner:
+    key = key or get_secret(SESSION_SECRET_ENV)
     # Binding the signature to the password logs every session out when the password changes; the password
     # only enters through an HMAC, so the cookie reveals nothing about it.
     password = os.environ.get(PASSWORD_ENV, "").encode("utf-8")
@@ -192,7 +254,14 @@ def session_authenticated(request: Request, *, now: float | None = None) -> bool
     try:
         value = signer.unsign(cookie, max_age=max_age)
     except BadSignature:  # includes SignatureExpired
-        return False
+        # A cookie signed before a SESSION_SECRET rotation stays valid while the rotation window is open.
+        previous = previous_secret(SESSION_SECRET_ENV, now=now)
+        if previous is None:
+            return False
+        try:
+            value = _signer(now, previous).unsign(cookie, max_age=max_age)
+        except BadSignature:
+            return False
     return hmac.compare_digest(value, _SESSION_VALUE)
 
 
