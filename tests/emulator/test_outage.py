@@ -51,3 +51,51 @@ def test_outage_answers_503_and_leaves_state_whole(tmp_path):
                               timeout=30)
         assert again.status_code == 200
         assert requests.get(f"{url}/api/state", timeout=30).json()["assets"]["ES"]["main_renko_color"] == "red"
+
+
+def _frozen(process):
+    """SIGSTOP a child (its port keeps accepting connections, nothing answers), SIGCONT on exit."""
+    import contextlib
+    import signal
+
+    @contextlib.contextmanager
+    def frozen():
+        os.kill(process.proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(process.proc.pid, signal.SIGCONT)
+
+    return frozen()
+
+
+def test_a_frozen_database_answers_503_within_2_s_with_retry_after(tmp_path):
+    """A stopped (not dead) Firestore: the old client waited 5 s per RPC, past TradingView's 3 s timeout."""
+    base = {**os.environ, "DASHBOARD_PASSWORD": ""}
+    with LocalStack.on_free_ports(log_dir=tmp_path / "logs", base_env=base) as stack:
+        secret = stack.secrets["TV_WEBHOOK_SECRET"]
+        bar = {"secret": secret, "asset": "ES", "color": "green"}
+        assert requests.post(f"{stack.url}/tv_renko_main", json=bar, timeout=30).status_code == 200
+        firestore = next(p for p in stack.processes if p.name == "firestore")
+        timings = {}
+        with _frozen(firestore):
+            for name, call in (
+                ("webhook", lambda: requests.post(f"{stack.url}/tv_renko_main", json={**bar, "color": "red"},
+                                                  timeout=30)),
+                ("state", lambda: requests.get(f"{stack.url}/api/state?include=history,logs", timeout=30)),
+                ("order", lambda: requests.post(f"{stack.url}/api/orders", json={"asset": "ES"}, timeout=30)),
+            ):
+                started = time.monotonic()
+                response = call()
+                timings[name] = time.monotonic() - started
+                assert response.status_code == 503, (name, response.text)
+                assert int(response.headers["Retry-After"]) >= 1
+                assert "retry" in response.json()["error"]
+        assert max(timings.values()) < 2.0, timings
+        log = (tmp_path / "logs" / "web.log").read_text() if (tmp_path / "logs" / "web.log").exists() else ""
+        causes = [line for line in log.splitlines() if '"cause"' in line and "Firestore" in line]
+        assert causes, "the 503's log line names the storage failure"
+        # thawed: the refused red bar left no trace and the stack answers again
+        es = requests.get(f"{stack.url}/api/state", timeout=30).json()["assets"]["ES"]
+        assert es["main_renko_color"] == "green"
+        print(f"frozen Firestore: 503 after {timings}")
