@@ -51,6 +51,18 @@ locals {
         { field_path = "ts", order = "DESCENDING" },
       ]
     }
+    # events: WHERE type == "renko_bar" AND asset == ... AND input.stream == ... AND duplicate == false
+    # ORDER BY ts DESC (GET /api/bars).
+    events_type_asset_stream_ts = {
+      collection = "events"
+      fields = [
+        { field_path = "type", order = "ASCENDING" },
+        { field_path = "asset", order = "ASCENDING" },
+        { field_path = "input.stream", order = "ASCENDING" },
+        { field_path = "duplicate", order = "ASCENDING" },
+        { field_path = "ts", order = "DESCENDING" },
+      ]
+    }
   }
 }
 

@@ -11,7 +11,6 @@ from flask import redirect
 from shared.domain.clock import session_window
 from shared.domain.config import normalise_asset
 from shared.domain.core import Ctx, order_asset, parse_direction
-from shared.domain.gates import GateInput, checklist, sides_open
 from shared.domain.inputs import (
     CancelIntent,
     CancelOrder,
@@ -32,7 +31,7 @@ from shared.domain.inputs import (
 )
 from shared.domain.operator import risk_view
 from shared.domain.orders import effective_status, order_public
-from shared.domain.view import normalise_world, state_view
+from shared.domain.view import gates_view, normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
 from shared.service.wiring import asset_keys, services
@@ -136,11 +135,7 @@ def get_gates(request: Any) -> dict[str, Any]:
     if key not in services().config.assets:
         raise BadInput("Unknown asset")
     world, now = read_world(services(), asset_keys())
-    normalise_world(world, now, services().config)
-    x = GateInput(world.glob, world.assets[key], now, services().config)
-    rows = checklist(x, parse_direction(query_param(request, "direction")))
-    return {"ok": True, "asset": key, "can_enter": all(r["pass"] for r in rows), "sides": sides_open(x),
-            "gates": rows}
+    return gates_view(world, key, now, services().config, parse_direction(query_param(request, "direction")))
 
 
 @router.route("GET", "/api/session-window")
@@ -174,6 +169,7 @@ def list_orders(request: Any) -> dict[str, Any]:
         order = order_from_doc(data)
         view = order_public(order)
         view["status"] = effective_status(order, now)
+        view["reason"] = order.reason  # the bridge's words for a reject or cancel: the dashboard announces them
         out.append(view)
     return {"ok": True, "orders": out}
 
@@ -190,6 +186,56 @@ def _events(limit: int, asset: str | None = None) -> list[dict[str, Any]]:
     where = (("asset", "==", asset.upper()),) if asset else ()
     rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
     return [{k: v for k, v in data.items() if k not in ("expire_at", "revs")} for _, data in rows]
+
+
+# The renko streams by webhook route (functions/webhooks STREAMS; the templates test posts to every one of them).
+BAR_STREAMS = {
+    "4pt": "/tv_renko", "2.5pt": "/tv_renko_two_half", "6pt": "/tv_renko_main", "8pt": "/tv_renko_high",
+    "12pt": "/tv_renko_macro", "1pt_small": "/tv_renko_small", "1pt_one": "/tv_renko_one",
+}
+MAX_BARS = 1000
+
+
+@router.route("GET", "/api/bars")
+def get_bars(request: Any) -> dict[str, Any]:
+    """The recent bars of one asset's stream, read back from the audit events (a bar is one `renko_bar` input):
+    bounded, oldest first, for the dashboard's chart. Replays the webhook deduplicated are left out."""
+    auth.require_session(request)
+    raw_asset = query_param(request, "asset")
+    key = normalise_asset(raw_asset, services().config)
+    if key is None:
+        raise BadInput(f"asset: expected one of {asset_keys()}, got {raw_asset!r}")
+    stream = query_param(request, "stream")
+    if stream not in BAR_STREAMS:
+        raise BadInput(f"stream: expected one of {sorted(BAR_STREAMS)}, got {stream!r}")
+    limit = query_int(request, "limit", 200, low=1, high=MAX_BARS)
+    where = (("type", "==", "renko_bar"), ("asset", "==", key), ("input.stream", "==", stream),
+             ("duplicate", "==", False))
+    rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
+    bars = [{"ts": data.get("ts"), "color": (data.get("input") or {}).get("color"),
+             "bar_id": (data.get("input") or {}).get("bar_id")} for _, data in rows]
+    bars.reverse()
+    return {"ok": True, "asset": key, "stream": stream, "bars": bars}
+
+
+@router.route("GET", "/api/alert-templates")
+def alert_templates(request: Any) -> dict[str, Any]:
+    """What to paste into TradingView: every webhook route and its message. The webhook secret is sent only when
+    the operator asks for it (`?reveal=1`); otherwise the messages carry a placeholder."""
+    auth.require_session(request)
+    reveal = query_param(request, "reveal")
+    if reveal not in (None, "", "0", "1"):
+        raise BadInput(f"reveal: expected 0 or 1, got {reveal!r}")
+    body: dict[str, Any] = {
+        "ok": True,
+        "assets": asset_keys(),
+        "streams": [{"stream": stream, "path": path} for stream, path in BAR_STREAMS.items()],
+        "heartbeat_path": "/tv_heartbeat",
+        "revealed": reveal == "1",
+    }
+    if reveal == "1":
+        body["secret"] = auth.get_secret("TV_WEBHOOK_SECRET")
+    return body
 
 
 # ---- entries and intents ------------------------------------------------------------------------------------------
