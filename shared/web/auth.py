@@ -37,8 +37,10 @@ ALLOW_OPEN_ENV = "ALLOW_OPEN_DASHBOARD"
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _SESSION_VALUE = b"operator"
 # Secret rotation: the previous value of a secret and the end of the window in which it is still accepted.
-PREVIOUS_SUFFIX = "_PREVIOUS"
-PREVIOUS_UNTIL_SUFFIX = "_PREVIOUS_UNTIL"
+# The prefix keeps the names ending in SECRET/PASSWORD, so the log and storage scrubbing (shared.web.respond)
+# masks the previous value like the current one.
+PREVIOUS_PREFIX = "PREVIOUS_"
+UNTIL_SUFFIX = "_UNTIL"
 _previous_logged: dict[str, float] = {}
 
 
@@ -62,21 +64,21 @@ def _equal(given: str, expected: str) -> bool:
 def previous_secret(name: str, *, now: float | None = None) -> str | None:
     """The previous value of secret `name` while its rotation window is open, else None.
 
-    Rotation (deploy/README.md): `<name>_PREVIOUS` holds the old value and `<name>_PREVIOUS_UNTIL` the end of
+    Rotation (deploy/README.md): `PREVIOUS_<name>` holds the old value and `PREVIOUS_<name>_UNTIL` the end of
     the window (ISO 8601 with a zone, or epoch seconds). Callers switch to the new value within the window; after
     it the old value is refused even if still mounted. A previous value without a readable end is refused and
     logged: an open-ended window would keep a retired secret alive.
     """
-    value = os.environ.get(name + PREVIOUS_SUFFIX, "")
+    previous_name = PREVIOUS_PREFIX + name
+    value = os.environ.get(previous_name, "")
     if not value:
         return None
-    until = _window_end(os.environ.get(name + PREVIOUS_UNTIL_SUFFIX, ""))
+    until = _window_end(os.environ.get(previous_name + UNTIL_SUFFIX, ""))
     if until is None:
         log_json(
             "ERROR",
-            f"{name}{PREVIOUS_SUFFIX} is set without a valid {name}{PREVIOUS_UNTIL_SUFFIX}: "
-            "the previous value is refused",
-            config_invalid=name + PREVIOUS_UNTIL_SUFFIX,
+            f"{previous_name} is set without a valid {previous_name}{UNTIL_SUFFIX}: the previous value is refused",
+            config_invalid=previous_name + UNTIL_SUFFIX,
         )
         return None
     return value if (time.time() if now is None else now) < until else None

@@ -1,5 +1,5 @@
 """Secret rotation without downtime (issue 10): each function accepts the current value of its secret and, while
-the stated window is open, the previous one (`<NAME>_PREVIOUS` + `<NAME>_PREVIOUS_UNTIL`, mounted by Terraform from
+the stated window is open, the previous one (`PREVIOUS_<NAME>` + `PREVIOUS_<NAME>_UNTIL`, mounted by Terraform from
 pinned Secret Manager versions). After the window the old value is refused even if still mounted."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from werkzeug.test import EnvironBuilder
 
 from shared.web import auth
 from shared.web.errors import Unauthorized, Unavailable
+from shared.web.respond import log_json
 
 T0 = 1_780_000_000.0
 UNTIL = T0 + 3600
@@ -24,14 +25,14 @@ UNTIL_ISO = datetime.fromtimestamp(UNTIL, UTC).isoformat().replace("+00:00", "Z"
 def _fresh_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "_previous_logged", {})
     for name in ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET"):
-        for suffix in ("", "_PREVIOUS", "_PREVIOUS_UNTIL"):
-            monkeypatch.delenv(name + suffix, raising=False)
+        for variable in (name, f"PREVIOUS_{name}", f"PREVIOUS_{name}_UNTIL"):
+            monkeypatch.delenv(variable, raising=False)
 
 
 def _rotating(monkeypatch: pytest.MonkeyPatch, name: str, until: str) -> None:
     monkeypatch.setenv(name, "new-value")
-    monkeypatch.setenv(name + "_PREVIOUS", "old-value")
-    monkeypatch.setenv(name + "_PREVIOUS_UNTIL", until)
+    monkeypatch.setenv(f"PREVIOUS_{name}", "old-value")
+    monkeypatch.setenv(f"PREVIOUS_{name}_UNTIL", until)
 
 
 def _logs(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -70,13 +71,13 @@ def test_a_previous_value_without_a_valid_end_is_refused_and_logged(monkeypatch:
     with pytest.raises(Unauthorized):
         auth.check_shared_secret("old-value", "BRIDGE_HEARTBEAT_SECRET", now=T0)
     logs = _logs(capsys)
-    assert [line.get("config_invalid") for line in logs] == ["BRIDGE_HEARTBEAT_SECRET_PREVIOUS_UNTIL"]
+    assert [line.get("config_invalid") for line in logs] == ["PREVIOUS_BRIDGE_HEARTBEAT_SECRET_UNTIL"]
     assert "old-value" not in json.dumps(logs) and "new-value" not in json.dumps(logs)
 
 
 def test_the_previous_value_never_stands_in_for_a_missing_current_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TV_WEBHOOK_SECRET_PREVIOUS", "old-value")
-    monkeypatch.setenv("TV_WEBHOOK_SECRET_PREVIOUS_UNTIL", str(int(UNTIL)))
+    monkeypatch.setenv("PREVIOUS_TV_WEBHOOK_SECRET", "old-value")
+    monkeypatch.setenv("PREVIOUS_TV_WEBHOOK_SECRET_UNTIL", str(int(UNTIL)))
     with pytest.raises(Unavailable):
         auth.check_shared_secret("old-value", "TV_WEBHOOK_SECRET", now=T0)
 
@@ -90,6 +91,13 @@ def test_use_of_the_previous_value_is_logged_once_a_minute_without_the_value(
     logs = _logs(capsys)
     assert [line.get("previous_secret_used") for line in logs] == ["BRIDGE_HEARTBEAT_SECRET"]
     assert "old-value" not in json.dumps(logs)
+
+
+def test_the_previous_value_is_scrubbed_from_logs_like_the_current_one(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _rotating(monkeypatch, "TV_WEBHOOK_SECRET", UNTIL_ISO)
+    log_json("INFO", "caller sent old-value in a bar id", bar_id="x-old-value-y")
+    assert "old-value" not in capsys.readouterr().out
 
 
 # ---- SESSION_SECRET: sessions signed with the previous key survive the rotation window -----------------------
@@ -119,5 +127,5 @@ def test_a_session_signed_with_the_previous_key_lives_until_the_window_ends(monk
     assert auth.session_authenticated(_request(_cookie(T0 + 10)), now=T0 + 20)
     assert not auth.session_authenticated(_request(old_cookie), now=UNTIL + 1)
     # No rotation configured: the old key's cookie is refused at once.
-    monkeypatch.delenv("SESSION_SECRET_PREVIOUS")
+    monkeypatch.delenv("PREVIOUS_SESSION_SECRET")
     assert not auth.session_authenticated(_request(old_cookie), now=T0 + 10)
