@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared.scheduler.auth import verify_task_request
+from shared.scheduler.bounded import BoundedScheduler
 from shared.scheduler.config import LOCAL_TOKEN_HEADER, SchedulerConfig
 from shared.scheduler.errors import EnqueueError, SchedulerConfigError, SchedulerError, TaskAuthError
 from shared.scheduler.fake import FakeScheduler
@@ -32,6 +33,7 @@ from shared.scheduler.timer import (
 __all__ = [
     "LOCAL_TOKEN_HEADER",
     "TIMER_KINDS",
+    "BoundedScheduler",
     "EnqueueError",
     "FakeScheduler",
     "Scheduler",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from shared.domain.config import Config, default_config
-from shared.domain.decision import Timer
+from shared.scheduler.timer import TimerLike
 from shared.service import Services
 from shared.service import clock as dev_clock
+from shared.store.api import Plan, Query, Reads, Store, T
+from shared.web.errors import Unavailable
 from shared.web.respond import log_json
 
 _lock = threading.Lock()
@@ -31,23 +34,50 @@ def asset_keys() -> list[str]:
     return sorted(services().config.assets)
 
 
-def _log_schedule_error(exc: BaseException, timers: Sequence[Timer]) -> None:
+def _log_schedule_error(exc: BaseException, timers: Sequence[TimerLike]) -> None:
     log_json("ERROR", "timer enqueue failed; state does not depend on it", error=str(exc),
              timers=[f"{t.kind}:{t.key}" for t in timers])
+
+
+class _WritesNeedScheduler:
+    """The store while timer scheduling is not configured: reads work, a unit of work (every route that may
+    schedule a timer) answers 503 naming the missing variables before anything is read or written."""
+
+    def __init__(self, inner: Store, problem: str) -> None:
+        self._inner = inner
+        self.problem = problem
+
+    def transact(self, paths: Sequence[str], decide: Callable[[Reads], Plan[T]], *,
+                 queries: Sequence[Query] = (), deadline_s: float | None = None) -> T:
+        raise Unavailable(f"server not configured: {self.problem}")
+
+    def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
+        return self._inner.get(paths)
+
+    def query(self, query: Query) -> Sequence[tuple[str, Mapping[str, Any]]]:
+        return self._inner.query(query)
 
 
 def services() -> Services:
     global _services
     with _lock:
         if _services is None:
-            from shared.scheduler import build_scheduler
+            from shared.scheduler import BoundedScheduler, SchedulerConfigError, build_scheduler
             from shared.store.firestore import FirestoreStore
 
+            store: Store = FirestoreStore()
+            scheduler: BoundedScheduler | None = None
+            try:
+                scheduler = BoundedScheduler(build_scheduler(), on_error=_log_schedule_error)
+            except SchedulerConfigError as exc:
+                log_json("ERROR", f"{exc}: routes that write answer 503 until it is configured; reads work",
+                         config_missing=str(exc))
+                store = _WritesNeedScheduler(store, str(exc))
             _services = Services(
-                store=FirestoreStore(),
+                store=store,
                 config=config_from_env(),
                 clock=dev_clock.now,
-                scheduler=build_scheduler(),
+                scheduler=scheduler,
                 clock_offset=dev_clock.offset,
                 on_schedule_error=_log_schedule_error,
             )

@@ -1,0 +1,141 @@
+"""Stuck dependencies answer fast: enqueueing a timer holds an answer at most 0.3 s, its failure is logged and
+never fatal; missing scheduler settings refuse only the routes that write (503 naming the variables)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import functions_framework
+import pytest
+
+from shared.scheduler import BoundedScheduler, EnqueueError, FakeScheduler, Timer
+from shared.scheduler.timer import TimerLike
+from shared.service import wiring
+from shared.store.fake import FakeStore
+
+SOURCE = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
+TIMER = Timer("cooldown_end", "ES", 1_764_000_100.0)
+
+
+class SlowScheduler:
+    """Blocks until released (a Cloud Tasks emulator that is gone, a frozen key store), then maybe fails."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.release = threading.Event()
+        self.fail = fail
+        self.done = threading.Event()
+
+    def schedule(self, timers: Sequence[TimerLike]) -> list[str]:
+        self.release.wait(10)
+        self.done.set()
+        if self.fail:
+            raise EnqueueError("create_task failed: ServiceUnavailable: connection refused")
+        return ["late"]
+
+
+class TestBoundedScheduler:
+    def test_a_stuck_enqueue_holds_the_answer_at_most_the_wait(self) -> None:
+        inner = SlowScheduler()
+        bounded = BoundedScheduler(inner, wait_s=0.3)
+        started = time.monotonic()
+        assert bounded.schedule([TIMER]) == []
+        assert time.monotonic() - started < 0.4
+        assert bounded.pending == 1  # still running, off the answer path
+        inner.release.set()
+        assert inner.done.wait(5)
+        bounded.close()
+
+    def test_a_late_failure_is_reported_not_raised(self) -> None:
+        reported: list[tuple[BaseException, list[Any]]] = []
+        inner = SlowScheduler(fail=True)
+        bounded = BoundedScheduler(inner, wait_s=0.05,
+                                   on_error=lambda exc, timers: reported.append((exc, list(timers))))
+        assert bounded.schedule([TIMER]) == []
+        inner.release.set()
+        deadline = time.monotonic() + 5
+        while not reported and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert reported and isinstance(reported[0][0], EnqueueError) and reported[0][1] == [TIMER]
+        bounded.close()
+
+    def test_a_fast_answer_and_a_fast_failure_reach_the_caller(self) -> None:
+        fake = FakeScheduler()
+        bounded = BoundedScheduler(fake, wait_s=0.3)
+        names = bounded.schedule([TIMER])
+        assert names == fake.names and len(names) == 1
+        fake.fail_with = EnqueueError("queue full")
+        with pytest.raises(EnqueueError, match="queue full"):
+            bounded.schedule([TIMER])
+        bounded.close()
+
+    def test_a_full_backlog_refuses_at_once(self) -> None:
+        inner = SlowScheduler()
+        bounded = BoundedScheduler(inner, wait_s=0.01, workers=1, max_backlog=2)
+        bounded.schedule([TIMER])
+        bounded.schedule([TIMER])
+        started = time.monotonic()
+        with pytest.raises(EnqueueError, match="still being enqueued"):
+            bounded.schedule([TIMER])
+        assert time.monotonic() - started < 0.05
+        inner.release.set()
+        bounded.close()
+
+
+# ---- the wiring: missing scheduler settings ------------------------------------------------------------------
+
+SCHEDULER_VARS = ("CLOUD_TASKS_LOCATION", "CLOUD_TASKS_QUEUE", "TIMERS_URL", "CLOUD_TASKS_EMULATOR_HOST",
+                  "TASKS_LOCAL_TOKEN", "TASKS_SERVICE_ACCOUNT")
+
+
+@pytest.fixture
+def unconfigured(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStore]:
+    """The real wiring (as a cold start builds it) with no scheduler settings and a fake Firestore."""
+    for name in SCHEDULER_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-unconfigured")
+    monkeypatch.setenv("ALLOW_OPEN_DASHBOARD", "1")
+    monkeypatch.setenv("DASHBOARD_PASSWORD", "")
+    monkeypatch.setenv("TV_WEBHOOK_SECRET", "tv-test-secret")
+    store = FakeStore()
+    import shared.store.firestore as firestore_module
+
+    monkeypatch.setattr(firestore_module, "FirestoreStore", lambda: store)
+    wiring.install(None)
+    try:
+        yield store
+    finally:
+        wiring.install(None)
+
+
+def test_missing_scheduler_settings_refuse_writes_with_503_and_keep_reads(
+        unconfigured: FakeStore, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = functions_framework.create_app(target="orders", source=SOURCE).test_client()
+    webhooks = functions_framework.create_app(target="webhooks", source=SOURCE).test_client()
+    assert orders.get("/api/state").status_code == 200
+    assert orders.get("/api/orders").status_code == 200
+    refused = webhooks.post("/tv_renko_main", json={"secret": "tv-test-secret", "asset": "ES", "color": "green"})
+    assert refused.status_code == 503
+    assert "CLOUD_TASKS_QUEUE" in refused.get_json()["error"] and "TIMERS_URL" in refused.get_json()["error"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert not unconfigured.dump()  # refused before anything was written
+    entry = orders.post("/api/orders", json={"asset": "ES"})
+    assert entry.status_code == 503 and "CLOUD_TASKS_QUEUE" in entry.get_json()["error"]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any("CLOUD_TASKS_QUEUE" in str(line.get("config_missing", "")) for line in lines)
+
+
+def test_the_wiring_bounds_enqueueing(unconfigured: FakeStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUD_TASKS_LOCATION", "us-central1")
+    monkeypatch.setenv("CLOUD_TASKS_QUEUE", "timers")
+    monkeypatch.setenv("TIMERS_URL", "http://127.0.0.1:1/")
+    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", "127.0.0.1:1")
+    monkeypatch.setenv("TASKS_LOCAL_TOKEN", "local-token")
+    wiring.install(None)
+    scheduler = wiring.services().scheduler
+    assert isinstance(scheduler, BoundedScheduler)
+    assert wiring.services().store is unconfigured
