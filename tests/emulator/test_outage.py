@@ -99,3 +99,27 @@ def test_a_frozen_database_answers_503_within_2_s_with_retry_after(tmp_path):
         es = requests.get(f"{stack.url}/api/state", timeout=30).json()["assets"]["ES"]
         assert es["main_renko_color"] == "green"
         print(f"frozen Firestore: 503 after {timings}")
+
+
+def test_with_the_tasks_emulator_gone_an_answer_waits_at_most_the_enqueue_bound(tmp_path):
+    """Enqueueing used to hold the answer for the client's whole timeout (an entry took 2.4 s)."""
+    base = {**os.environ, "DASHBOARD_PASSWORD": ""}
+    with LocalStack.on_free_ports(log_dir=tmp_path / "logs", base_env=base) as stack:
+        tasks = next(p for p in stack.processes if p.name == "tasks")
+        tasks.stop()
+        timings = []
+        for asset in ("ES", "NQ"):
+            beat = {"secret": stack.secrets["TV_WEBHOOK_SECRET"], "symbol": f"{asset}1!", "price": 5250.25}
+            assert requests.post(f"{stack.url}/tv_heartbeat", json=beat, timeout=30).status_code == 200
+            started = time.monotonic()
+            response = requests.post(f"{stack.url}/api/intent", json={"asset": asset, "direction": "BUY"},
+                                     timeout=30)
+            timings.append(time.monotonic() - started)
+            assert response.status_code == 201, response.text  # committed: state never depends on a timer
+        assert max(timings) < 0.3 + 0.5, timings
+        deadline = time.monotonic() + 10
+        logged = ""
+        while "timer enqueue failed" not in logged and time.monotonic() < deadline:
+            time.sleep(0.2)
+            logged = (tmp_path / "logs" / "web.log").read_text()
+        assert "timer enqueue failed" in logged  # the failure off the answer path is logged
