@@ -26,6 +26,7 @@ from .core import (
     tempo_ready,
     trades_remaining,
 )
+from .gates import GateInput, checklist, sides_open
 from .state import AssetState, GlobalState, World, shallow_copy, to_doc
 
 SECRET_KEYS = ("secret", "password", "token")
@@ -116,6 +117,16 @@ def state_view(world: World, now: float, config: Config) -> dict[str, Any]:
     }
     scrubbed: dict[str, Any] = scrub_non_finite(body)
     return scrubbed
+
+
+def gates_view(world: World, asset: str, now: float, config: Config, direction: str | None) -> dict[str, Any]:
+    """D2's whole checklist for one asset (`GET /api/gates`): every gate evaluated, no short cut. Normalises the
+    given world in place: pass a copy when it must stay as it is."""
+    normalise_world(world, now, config)
+    x = GateInput(world.glob, world.assets[asset], now, config)
+    rows = checklist(x, direction)
+    return {"ok": True, "asset": asset, "can_enter": all(r["pass"] for r in rows), "sides": sides_open(x),
+            "gates": rows}
 
 
 def scrub_non_finite(value: Any) -> Any:

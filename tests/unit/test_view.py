@@ -215,3 +215,16 @@ def test_non_finite_numbers_inside_lists_are_scrubbed_too() -> None:
     world = fresh_world()
     world.glob.rithmic_bridge = {"note": [1.5, float("inf")], "lastPnlMsgUtc": ("a", float("nan"))}
     assert glob(world)["rithmic_bridge"] == {"note": [1.5, None], "lastPnlMsgUtc": ["a", None]}
+
+
+# ---- the gates checklist (GET /api/gates, D2) --------------------------------------------------------------------
+
+def test_gates_view_passes_every_gate_when_ready_and_names_the_first_failure_otherwise() -> None:
+    from shared.domain.view import gates_view
+
+    ready = gates_view(ready_to_enter(fresh_world(), T0), "ES", T0, CONFIG, None)
+    assert ready["can_enter"] is True and ready["sides"] == {"BUY": True, "SELL": False}
+    assert all(row["pass"] for row in ready["gates"])
+    busy = gates_view(in_long_trade(fresh_world(), T0), "ES", T0, CONFIG, None)
+    assert busy["can_enter"] is False and busy["sides"] == {"BUY": False, "SELL": False}
+    assert [row["code"] for row in busy["gates"] if not row["pass"]][0] == "POSITION_OPEN"

@@ -1,0 +1,341 @@
+"""The paper bridge: the reference client of the bridge contract (D9, D16) and a broker that fills at market.
+
+It does what the VPS bridge does — polls for pending orders with an owner and a limit, reports WORKING /
+PARTIALLY_FILLED / FILLED (with `fill_id` and `cum_qty`) / REJECTED, heartbeats every 10 s and sends PnL snapshots
+every 2 s with its positions per contract and their open P&L at the current price — against any venue: the pure
+domain for the backtest, the local stack, or a deployed control plane for a smoke test.
+
+Fills are market fills at the market's current price, moved against the order by `slippage_ticks` ticks of 0.25;
+partial fills and rejects come at configured rates from a seeded generator, so a run is repeatable. Only DEMO
+orders are filled unless `allow_live` is set: a LIVE order is rejected with a reason that says so.
+
+    python -m sim.paper --url http://127.0.0.1:5000 --price 6000      # BRIDGE_HEARTBEAT_SECRET from the environment
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.domain.config import point_value
+from sim.venue import Fill, Http, Position, Venue, VenueError
+
+TICK = 0.25
+START_BALANCE = 50_000.0
+
+
+class Market:
+    """The market's time and price, shared by the replay that moves them and the bridge that fills at them."""
+
+    def __init__(self, now: float | None = None, price: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self._now = now
+        self._price = price
+
+    def move(self, now: float, price: float) -> None:
+        with self._lock:
+            self._now, self._price = now, price
+
+    @property
+    def now(self) -> float:
+        with self._lock:
+            return self._now if self._now is not None else time.time()
+
+    @property
+    def price(self) -> float | None:
+        with self._lock:
+            return self._price
+
+
+class RealTimeMarket(Market):
+    """A market whose clock is the real one and whose price is fixed (a smoke test of a deployed stack)."""
+
+    @property
+    def now(self) -> float:
+        return time.time()
+
+
+@dataclass(frozen=True)
+class Faults:
+    """What a bad network or a flaky bridge does to reports (the soak's fault injection). Rates are per report."""
+
+    drop: float = 0.0          # lost in transit; the bridge re-sends it `resend_after` steps later
+    duplicate: float = 0.0     # sent twice
+    reorder: float = 0.0       # a fill's WORKING arrives after its FILLED
+    resend_after: int = 3
+    outage: tuple[float, float] | None = None   # real-time seconds [start, end) after the first step: silent
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    owner: str = "paper-1"
+    limit: int = 10
+    slippage_ticks: int = 1
+    latency_s: float = 0.0          # real seconds between a claim and its reports (threaded runs)
+    partial_rate: float = 0.0
+    reject_rate: float = 0.0
+    heartbeat_every: float = 10.0   # market seconds
+    snapshot_every: float = 2.0     # market seconds
+    flat_snapshot_every: float = 60.0   # market seconds between snapshots while nothing is open
+    report_working: bool = True
+    allow_live: bool = False
+    seed: int = 1
+    faults: Faults = field(default_factory=Faults)
+
+
+@dataclass
+class Book:
+    """The broker account: positions per contract and realized P&L in dollars."""
+
+    balance: float = START_BALANCE
+    realized: float = 0.0
+    positions: dict[str, tuple[int, float]] = field(default_factory=dict)   # symbol → (qty signed, avg price)
+
+    def fill(self, symbol: str, side: str, qty: int, price: float) -> None:
+        signed = qty if side == "BUY" else -qty
+        held, avg = self.positions.get(symbol, (0, 0.0))
+        value = point_value(symbol)
+        if held == 0 or (held > 0) == (signed > 0):
+            total = held + signed
+            avg = (avg * abs(held) + price * abs(signed)) / abs(total)
+            self.positions[symbol] = (total, avg)
+            return
+        closing = min(abs(held), abs(signed))
+        self.realized += closing * (price - avg) * (1 if held > 0 else -1) * value
+        rest = held + signed
+        if rest == 0:
+            self.positions[symbol] = (0, 0.0)
+        elif (rest > 0) == (held > 0):
+            self.positions[symbol] = (rest, avg)
+        else:
+            self.positions[symbol] = (rest, price)
+
+    def open_pnl(self, symbol: str, price: float) -> float:
+        held, avg = self.positions.get(symbol, (0, 0.0))
+        return (price - avg) * held * point_value(symbol)
+
+    def snapshot(self, price: float) -> tuple[float, float, float, list[Position]]:
+        rows = [Position(symbol, held, round(self.open_pnl(symbol, price), 2), avg if held else None)
+                for symbol, (held, avg) in sorted(self.positions.items())]
+        unrealized = sum(p.open_pnl for p in rows)
+        return round(self.balance + self.realized + unrealized, 2), round(self.realized, 2), unrealized, rows
+
+    def is_flat(self) -> bool:
+        return all(held == 0 for held, _ in self.positions.values())
+
+
+@dataclass
+class Stats:
+    polls: int = 0
+    claimed: int = 0
+    fills: int = 0
+    rejects: int = 0
+    reports: int = 0
+    duplicates_sent: int = 0
+    dropped: int = 0
+    reordered: int = 0
+    refused_reports: int = 0
+    heartbeats: int = 0
+    snapshots: int = 0
+    outage_steps: int = 0
+    claims: dict[str, int] = field(default_factory=dict)
+
+
+class PaperBridge:
+    """One bridge. `step()` does one round (heartbeat if due, poll, fill what was claimed, snapshot if due): the
+    lock-step session calls it after every market event; `run()` loops it in real time for threaded runs."""
+
+    def __init__(self, venue: Venue, market: Market, config: PaperConfig | None = None) -> None:
+        self.venue = venue
+        self.market = market
+        self.config = config or PaperConfig()
+        self.rng = random.Random(self.config.seed)  # noqa: S311 - a repeatable simulation, not a secret
+        self.book = Book()
+        self.stats = Stats()
+        self._last_heartbeat: float | None = None
+        self._last_snapshot: float | None = None
+        self._resend: deque[tuple[int, Fill]] = deque()
+        self._steps = 0
+        self._started: float | None = None
+        self._fill_seq = 0
+
+    # --- one round --------------------------------------------------------------------------------------------
+    def step(self) -> int:
+        """One round; answers how many orders it claimed."""
+        if self._started is None:
+            self._started = time.monotonic()
+        self._steps += 1
+        if self._in_outage():
+            self.stats.outage_steps += 1
+            return 0
+        now = self.market.now
+        self.venue.set_time(now)
+        if self._last_heartbeat is None or now - self._last_heartbeat >= self.config.heartbeat_every:
+            self.heartbeat()
+        self._resend_due()
+        claimed = self.poll()
+        self.snapshot_if_due(force=claimed > 0)
+        return claimed
+
+    def heartbeat(self) -> None:
+        self.venue.bridge_heartbeat({"tsConnected": True, "pnlConnected": True, "account": "PAPER",
+                                     "owner": self.config.owner})
+        self._last_heartbeat = self.market.now
+        self.stats.heartbeats += 1
+
+    def poll(self) -> int:
+        status, body = self.venue.poll(self.config.owner, self.config.limit)
+        self.stats.polls += 1
+        orders = body.get("orders", []) if status == 200 else []
+        for order in orders:
+            self.stats.claimed += 1
+            self.stats.claims[order["id"]] = self.stats.claims.get(order["id"], 0) + 1
+            if self.config.latency_s:
+                time.sleep(self.config.latency_s)
+            self.execute(order)
+        return len(orders)
+
+    def execute(self, order: dict[str, Any]) -> None:
+        """Work one claimed order to its end: rejected, or filled (in two parts at the partial rate)."""
+        oid, qty, side, symbol = order["id"], int(order["qty"]), order["side"], order["asset"]
+        if order.get("env") == "LIVE" and not self.config.allow_live:
+            reason = "paper bridge fills DEMO orders only (start it with --allow-live)"
+            self._send([Fill(oid, "REJECTED", reason=reason)])
+            self.stats.rejects += 1
+            return
+        if self.rng.random() < self.config.reject_rate:
+            self._send([Fill(oid, "REJECTED", reason="Insufficient margin (paper bridge)")])
+            self.stats.rejects += 1
+            return
+        price = self._fill_price(side)
+        reports: list[Fill] = [Fill(oid, "WORKING")] if self.config.report_working else []
+        parts = [qty]
+        if qty > 1 and self.rng.random() < self.config.partial_rate:
+            first = self.rng.randint(1, qty - 1)
+            parts = [first, qty - first]
+        done = 0
+        for part in parts:
+            done += part
+            self._fill_seq += 1
+            status = "FILLED" if done == qty else "PARTIALLY_FILLED"
+            reports.append(Fill(oid, status, qty=part, cum_qty=done, fill_price=price,
+                                fill_id=f"{self.config.owner}-{self._fill_seq}"))
+            self.book.fill(symbol, side, part, price)
+            self.stats.fills += 1
+        self._send(reports)
+
+    def _fill_price(self, side: str) -> float:
+        price = self.market.price
+        if price is None:
+            raise VenueError("the paper bridge has no market price to fill at")
+        slip = self.config.slippage_ticks * TICK
+        return round((price + slip if side == "BUY" else price - slip) / TICK) * TICK
+
+    def snapshot_if_due(self, *, force: bool = False) -> None:
+        now = self.market.now
+        every = self.config.flat_snapshot_every if self.book.is_flat() else self.config.snapshot_every
+        if force or self._last_snapshot is None or now - self._last_snapshot >= every:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        price = self.market.price
+        if price is None:
+            return
+        balance, realized, unrealized, rows = self.book.snapshot(price)
+        self.venue.snapshot(balance, realized, unrealized, rows)
+        self._last_snapshot = self.market.now
+        self.stats.snapshots += 1
+
+    # --- reports, with the faults of a bad network ----------------------------------------------------------------
+    def _send(self, reports: list[Fill]) -> None:
+        faults = self.config.faults
+        if len(reports) > 1 and reports[0].status == "WORKING" and self.rng.random() < faults.reorder:
+            reports = [*reports[1:], reports[0]]   # the WORKING report arrives last
+            self.stats.reordered += 1
+        for report in reports:
+            if self.rng.random() < faults.drop:
+                self.stats.dropped += 1
+                self._resend.append((self._steps + faults.resend_after, report))
+                continue
+            self._report(report)
+            if self.rng.random() < faults.duplicate:
+                self.stats.duplicates_sent += 1
+                self._report(report)
+
+    def _report(self, report: Fill) -> None:
+        status, _ = self.venue.report(report)
+        self.stats.reports += 1
+        if status != 200:  # e.g. a WORKING that arrives after its FILLED
+            self.stats.refused_reports += 1
+
+    def _resend_due(self) -> None:
+        while self._resend and self._resend[0][0] <= self._steps:
+            self._report(self._resend.popleft()[1])
+
+    def flush(self) -> None:
+        """Send every report still waiting for its re-send (end of a run)."""
+        while self._resend:
+            self._report(self._resend.popleft()[1])
+
+    def _in_outage(self) -> bool:
+        window = self.config.faults.outage
+        if window is None or self._started is None:
+            return False
+        elapsed = time.monotonic() - self._started
+        return window[0] <= elapsed < window[1]
+
+    # --- real time -------------------------------------------------------------------------------------------------
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Poll every `interval` real seconds until `stop` is set (threaded runs and the command)."""
+        while not stop.is_set():
+            try:
+                self.step()
+            except VenueError as exc:
+                print(f"paper bridge: {exc}", file=sys.stderr)
+            stop.wait(interval)
+        self.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.paper", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=os.environ.get("OPERATORLOCK_URL", "http://127.0.0.1:5000"),
+                        help="the control plane (local stack or a deployed Hosting site)")
+    parser.add_argument("--price", type=float, required=True, help="the price market orders fill at")
+    parser.add_argument("--owner", default="paper-1")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    parser.add_argument("--slippage-ticks", type=int, default=1)
+    parser.add_argument("--partial-rate", type=float, default=0.0)
+    parser.add_argument("--reject-rate", type=float, default=0.0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds between a claim and its reports")
+    parser.add_argument("--allow-live", action="store_true", help="also fill LIVE orders (never on a real account)")
+    parser.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: until Ctrl-C)")
+    args = parser.parse_args(argv)
+    secret = os.environ.get("BRIDGE_HEARTBEAT_SECRET")
+    if not secret:
+        parser.error("BRIDGE_HEARTBEAT_SECRET is not set in the environment")
+    venue = Http(args.url, bridge_secret=secret, dev_clock=False)
+    config = PaperConfig(owner=args.owner, slippage_ticks=args.slippage_ticks, partial_rate=args.partial_rate,
+                         reject_rate=args.reject_rate, latency_s=args.latency, allow_live=args.allow_live)
+    bridge = PaperBridge(venue, RealTimeMarket(price=args.price), config)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.seconds:
+        threading.Timer(args.seconds, stop.set).start()
+    print(f"paper bridge {args.owner} polling {args.url} every {args.interval} s (Ctrl-C stops)")
+    bridge.run(stop, args.interval)
+    s = bridge.stats
+    print(f"polls {s.polls}, claimed {s.claimed}, fills {s.fills}, rejects {s.rejects}, snapshots {s.snapshots}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

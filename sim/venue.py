@@ -1,0 +1,383 @@
+"""One interface to the control plane, two ways to reach it.
+
+- `InProcess`: the pure domain (`shared.domain.decide`) with exactly the documents the service layer would load
+  for each input — what the backtest runs, thousands of decisions a second, no emulator.
+- `Http`: the real routes of the local or a deployed stack, with the payloads TradingView, the operator's dashboard
+  and the bridge send. On the local stack it moves the frozen dev clock to market time (`POST /_dev/clock`).
+
+Both answer `(status, body)` as the HTTP route would, so the session driver (sim/session.py), the paper bridge and
+the auto-operator run unchanged on either: that is what lets the lock-step replay prove it yields the backtest's
+trades (sim/soak.py, tests/sim).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+from shared.domain.config import Config, default_config
+from shared.domain.engine import decide, initial_world, orders_needed
+from shared.domain.inputs import (
+    BridgeHeartbeat,
+    ExecutionReport,
+    Input,
+    ManualExit,
+    PlaceOrder,
+    PnlSnapshot,
+    PollPending,
+    RenkoBar,
+    SetPointsTakeProfit,
+    SetProtect,
+    SetRisk,
+    SymbolPosition,
+    ToggleExit,
+    TvHeartbeat,
+)
+from shared.domain.orders import TERMINAL
+from shared.domain.state import Order, World, to_doc
+from shared.domain.view import gates_view, state_view
+
+Answer = tuple[int, dict[str, Any]]
+
+# TradingView stream → webhook route (README "Routes"); the 1pt bricks go to the "one" stream.
+STREAM_ROUTES: dict[str, str] = {
+    "1pt_one": "/tv_renko_one",
+    "1pt_small": "/tv_renko_small",
+    "2.5pt": "/tv_renko_two_half",
+    "4pt": "/tv_renko",
+    "6pt": "/tv_renko_main",
+    "8pt": "/tv_renko_high",
+    "12pt": "/tv_renko_macro",
+}
+TOGGLE_ROUTES: dict[str, str] = {
+    "high_next_bar": "/api/high-next-bar-exit",
+    "main_flip": "/api/main-flip-exit",
+    "four_pt": "/api/four-pt-invalidation",
+    "auto_exit": "/api/auto-exit",
+}
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution report as the bridge sends it."""
+
+    order_id: str
+    status: str
+    qty: int | None = None
+    cum_qty: int | None = None
+    fill_price: float | None = None
+    fill_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """One broker position of a PnL snapshot (`symbols[]`)."""
+
+    symbol: str
+    position: int
+    open_pnl: float
+    avg_open_fill: float | None = None
+
+
+class Venue(Protocol):
+    """What the simulator needs of the control plane. Every method answers like the route it stands for."""
+
+    def set_time(self, now: float) -> None: ...
+    # TradingView
+    def renko(self, asset: str, stream: str, color: str, bar_id: str | None) -> Answer: ...
+    def tv_heartbeat(self, asset: str, price: float) -> Answer: ...
+    # operator
+    def gates(self, asset: str) -> Answer: ...
+    def state(self) -> Answer: ...
+    def asset(self, asset: str) -> dict[str, Any]: ...
+    def place_order(self, asset: str, trade_mode: str, direction: str | None, size_mode: str) -> Answer: ...
+    def points_take_profit(self, asset: str, target: float) -> Answer: ...
+    def protect(self, asset: str, threshold: float) -> Answer: ...
+    def toggle(self, asset: str, toggle: str) -> Answer: ...
+    def exit(self, asset: str, force: bool) -> Answer: ...
+    def risk(self, max_trades_per_day: int | None, daily_stop_limit_pct: float | None) -> Answer: ...
+    # bridge
+    def poll(self, owner: str, limit: int) -> Answer: ...
+    def report(self, fill: Fill) -> Answer: ...
+    def bridge_heartbeat(self, info: dict[str, Any]) -> Answer: ...
+    def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer: ...
+    # results
+    def trades(self) -> list[dict[str, Any]]: ...
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# In process: the domain, loading what the service layer loads
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InProcess:
+    """The control plane as a pure function of its inputs. Orders live beside the world, as documents do in the
+    store, and each decision sees only the orders the service layer would load for that input (the ones it names,
+    the pending poll's query, a snapshot's in-flight orders), so both venues decide on the same facts."""
+
+    config: Config = field(default_factory=default_config)
+    now: float = 0.0
+    world: World = field(init=False)
+    orders: dict[str, Order] = field(default_factory=dict, init=False)
+    closed: list[dict[str, Any]] = field(default_factory=list, init=False)
+    decisions: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.world = initial_world(self.config)
+
+    def set_time(self, now: float) -> None:
+        self.now = now
+
+    def _decide(self, inp: Input, order_ids: Iterable[str] = ()) -> Answer:
+        self.decisions += 1
+        world = self.world
+        world.orders = self._orders_for(inp, order_ids)
+        needed = orders_needed(world, inp) - set(world.orders)
+        world.orders.update({i: self.orders[i] for i in needed if i in self.orders})
+        decision = decide(world, inp, self.now, self.config, f"sim{self.decisions}")
+        self.world = decision.world
+        self.orders.update(decision.world.orders)
+        self.world.orders = {}
+        self.closed.extend(dict(row) for row in decision.trades)
+        body = dict(decision.body)
+        if decision.include_state:
+            body["state"] = state_view(decision.world, self.now, self.config)
+        return decision.status, body
+
+    def _orders_for(self, inp: Input, named: Iterable[str]) -> dict[str, Order]:
+        if isinstance(inp, PollPending):
+            pending = sorted((o for o in self.orders.values() if o.status == "PENDING"),
+                             key=lambda o: (o.created_at, o.id))[: inp.limit]
+            return {o.id: o for o in pending}
+        return {i: self.orders[i] for i in named if i in self.orders}
+
+    def renko(self, asset: str, stream: str, color: str, bar_id: str | None) -> Answer:
+        return self._decide(RenkoBar(stream=stream, asset=asset, color=color, bar_id=bar_id))  # type: ignore[arg-type]
+
+    def tv_heartbeat(self, asset: str, price: float) -> Answer:
+        return self._decide(TvHeartbeat(asset=asset, price=price))
+
+    def gates(self, asset: str) -> Answer:
+        return 200, gates_view(self.world.clone(), asset, self.now, self.config, None)
+
+    def state(self) -> Answer:
+        return 200, state_view(self.world, self.now, self.config)
+
+    def asset(self, asset: str) -> dict[str, Any]:
+        """The asset's stored facts (the operator reads facts only; no derived flag)."""
+        return to_doc(self.world.assets[asset])
+
+    def place_order(self, asset: str, trade_mode: str, direction: str | None, size_mode: str) -> Answer:
+        return self._decide(PlaceOrder(asset=asset, trade_mode=trade_mode, direction=direction,
+                                       entry_size_mode=size_mode))
+
+    def points_take_profit(self, asset: str, target: float) -> Answer:
+        return self._decide(SetPointsTakeProfit(asset=asset, enabled=True, target=target))
+
+    def protect(self, asset: str, threshold: float) -> Answer:
+        return self._decide(SetProtect(asset=asset, enabled=True, threshold=threshold))
+
+    def toggle(self, asset: str, toggle: str) -> Answer:
+        return self._decide(ToggleExit(asset=asset, toggle=toggle))  # type: ignore[arg-type]
+
+    def exit(self, asset: str, force: bool) -> Answer:
+        return self._decide(ManualExit(asset=asset, force=force))
+
+    def risk(self, max_trades_per_day: int | None, daily_stop_limit_pct: float | None) -> Answer:
+        return self._decide(SetRisk(max_trades_per_day=max_trades_per_day,
+                                    daily_stop_limit_pct=daily_stop_limit_pct))
+
+    def poll(self, owner: str, limit: int) -> Answer:
+        if not any(o.status == "PENDING" for o in self.orders.values()):
+            return 200, {"ok": True, "orders": []}   # an empty poll changes nothing (and writes nothing)
+        return self._decide(PollPending(owner=owner, limit=limit))
+
+    def report(self, fill: Fill) -> Answer:
+        if fill.order_id not in self.orders:
+            return 404, {"ok": False, "error": "Unknown order"}
+        return self._decide(ExecutionReport(
+            order_id=fill.order_id, status=fill.status, qty=fill.qty, cum_qty=fill.cum_qty,  # type: ignore[arg-type]
+            fill_price=fill.fill_price, fill_id=fill.fill_id, reason=fill.reason,
+        ), [fill.order_id])
+
+    def bridge_heartbeat(self, info: dict[str, Any]) -> Answer:
+        return self._decide(BridgeHeartbeat(info=info))
+
+    def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
+        symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
+                                       avg_open_fill=p.avg_open_fill) for p in positions)
+        return self._decide(PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance,
+                                        symbols=symbols))
+
+    def trades(self) -> list[dict[str, Any]]:
+        return list(self.closed)
+
+    def open_orders(self) -> list[Order]:
+        return [o for o in self.orders.values() if o.status not in TERMINAL]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Over HTTP: the real routes
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class VenueError(RuntimeError):
+    """The control plane answered something a client cannot go on from (5xx, a refused secret, no route)."""
+
+
+@dataclass
+class Http:
+    """A client of the real routes. `tv_secret`/`bridge_secret` as TradingView and the bridge hold them; the
+    operator signs in with `password` (an open local dashboard needs none). `dev_clock=True` moves the stack's
+    frozen clock to market time before each input (local stack only)."""
+
+    url: str
+    tv_secret: str = ""
+    bridge_secret: str = ""
+    password: str | None = None
+    dev_clock: bool = True
+    timeout: float = 30.0
+    tv_symbol: dict[str, str] = field(default_factory=lambda: {"ES": "CME_MINI:MES1!", "NQ": "CME_MINI:MNQ1!"})
+    now: float | None = field(default=None, init=False)
+    requests_sent: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        self.tv = requests.Session()
+        self.bridge = requests.Session()
+        self.operator = requests.Session()
+        self._clock_at: float | None = None
+        self._signed_in = False
+
+    # --- plumbing ---------------------------------------------------------------------------------------------
+    def _send(self, session: requests.Session, method: str, path: str, **kwargs: Any) -> Answer:
+        self.requests_sent += 1
+        try:
+            response = session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise VenueError(f"{method} {path}: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"ok": False, "error": response.text[:200]}
+        if response.status_code >= 500 or response.status_code == 401:
+            raise VenueError(f"{method} {path} answered {response.status_code}: {body.get('error', body)}")
+        return response.status_code, body if isinstance(body, dict) else {"ok": False, "body": body}
+
+    def _tv(self, path: str, body: dict[str, Any]) -> Answer:
+        self._sync_clock()
+        # TradingView posts the alert message as text/plain (D6)
+        data = json.dumps({"secret": self.tv_secret, **body})
+        return self._send(self.tv, "POST", path, data=data, headers={"Content-Type": "text/plain"})
+
+    def _op(self, method: str, path: str, body: dict[str, Any] | None = None,
+            params: dict[str, Any] | None = None) -> Answer:
+        self._sync_clock()
+        if not self._signed_in:
+            self.sign_in()
+        return self._send(self.operator, method, path, json=body, params=params)
+
+    def _br(self, method: str, path: str, body: dict[str, Any] | None = None,
+            params: dict[str, Any] | None = None) -> Answer:
+        self._sync_clock()
+        headers = {"X-Bridge-Secret": self.bridge_secret}
+        payload = None if body is None else {"secret": self.bridge_secret, **body}
+        return self._send(self.bridge, method, path, json=payload, params=params, headers=headers)
+
+    def sign_in(self) -> None:
+        status, body = self._send(self.operator, "POST", "/api/login", json={"password": self.password or ""})
+        if status != 200:
+            raise VenueError(f"operator sign-in refused ({status}): {body.get('error')}")
+        self._signed_in = True
+
+    def set_time(self, now: float) -> None:
+        self.now = now
+
+    def _sync_clock(self) -> None:
+        if self.dev_clock and self.now is not None and self.now != self._clock_at:
+            self._send(self.operator, "POST", "/_dev/clock", json={"now": self.now})
+            self._clock_at = self.now
+
+    def release_clock(self) -> None:
+        """Give the stack its real clock back."""
+        if self.dev_clock:
+            self._send(self.operator, "DELETE", "/_dev/clock")
+            self._clock_at = None
+
+    # --- TradingView -------------------------------------------------------------------------------------------
+    def renko(self, asset: str, stream: str, color: str, bar_id: str | None) -> Answer:
+        body: dict[str, Any] = {"asset": self.tv_symbol.get(asset, asset), "color": color}
+        if bar_id is not None:
+            body["bar_id"] = bar_id
+        return self._tv(STREAM_ROUTES[stream], body)
+
+    def tv_heartbeat(self, asset: str, price: float) -> Answer:
+        return self._tv("/tv_heartbeat", {"symbol": self.tv_symbol.get(asset, asset), "price": price})
+
+    # --- operator ----------------------------------------------------------------------------------------------
+    def gates(self, asset: str) -> Answer:
+        return self._op("GET", "/api/gates", params={"asset": asset})
+
+    def state(self) -> Answer:
+        return self._op("GET", "/api/state")
+
+    def asset(self, asset: str) -> dict[str, Any]:
+        _, body = self.state()
+        shown: dict[str, Any] = body["assets"][asset]
+        return shown
+
+    def place_order(self, asset: str, trade_mode: str, direction: str | None, size_mode: str) -> Answer:
+        body: dict[str, Any] = {"asset": asset, "trade_mode": trade_mode, "order_type": "market",
+                                "entry_size_mode": size_mode}
+        if direction is not None:
+            body["direction"] = direction
+        return self._op("POST", "/api/orders", body)
+
+    def points_take_profit(self, asset: str, target: float) -> Answer:
+        return self._op("POST", "/api/points-take-profit", {"asset": asset, "enabled": True, "target": target})
+
+    def protect(self, asset: str, threshold: float) -> Answer:
+        return self._op("POST", "/api/protect", {"asset": asset, "enabled": True, "threshold": threshold})
+
+    def toggle(self, asset: str, toggle: str) -> Answer:
+        return self._op("POST", TOGGLE_ROUTES[toggle], {"asset": asset})
+
+    def exit(self, asset: str, force: bool) -> Answer:
+        return self._op("POST", "/api/exit", {"asset": asset, "force": force})
+
+    def risk(self, max_trades_per_day: int | None, daily_stop_limit_pct: float | None) -> Answer:
+        body = {k: v for k, v in (("max_trades_per_day", max_trades_per_day),
+                                  ("daily_stop_limit_pct", daily_stop_limit_pct)) if v is not None}
+        return self._op("POST", "/api/risk", body)
+
+    # --- bridge -------------------------------------------------------------------------------------------------
+    def poll(self, owner: str, limit: int) -> Answer:
+        return self._br("GET", "/api/orders/pending", params={"owner": owner, "limit": limit})
+
+    def report(self, fill: Fill) -> Answer:
+        body: dict[str, Any] = {"status": fill.status}
+        for name in ("qty", "cum_qty", "fill_price", "fill_id", "reason"):
+            value = getattr(fill, name)
+            if value is not None:
+                body[name] = value
+        return self._br("POST", f"/api/orders/{fill.order_id}/execution-report", body)
+
+    def bridge_heartbeat(self, info: dict[str, Any]) -> Answer:
+        return self._br("POST", "/api/bridge/heartbeat", info)
+
+    def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
+        symbols = [{"symbol": p.symbol, "position": p.position, "openPnl": p.open_pnl,
+                    **({"avgOpenFill": p.avg_open_fill} if p.avg_open_fill is not None else {})} for p in positions]
+        return self._br("POST", "/api/rithmic/pnl-snapshot", {"accountBalance": balance, "realized": realized,
+                                                               "unrealized": unrealized, "symbols": symbols})
+
+    # --- results ------------------------------------------------------------------------------------------------
+    def trades(self) -> list[dict[str, Any]]:
+        _, body = self._op("GET", "/api/history", params={"limit": 500})
+        return sorted(body.get("history", []), key=lambda row: (row.get("exit_ts") or 0, row.get("asset") or ""))
