@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -227,6 +227,10 @@ def _create_function_app(target: str, source: str) -> WSGIApp:
     return app
 
 
+# Rewrites the local stack adds after firebase.json's own: `/_dev/**` (the dev clock and reset, LOCAL_DEV only).
+LOCAL_ONLY_REWRITES = (("/_dev/**", "orders"),)
+
+
 class HostingRouter:
     """The WSGI app. `root` is the repo root; `config` and `source` default to its firebase.json and
     functions/main.py. `targets` are the targets reachable at /__fn/ (the rewrites' ones are added)."""
@@ -234,7 +238,10 @@ class HostingRouter:
     def __init__(self, root: Path = ROOT, *, config: Path | None = None, source: Path | None = None,
                  targets: Iterable[str] = FUNCTION_TARGETS) -> None:
         self.root = Path(root).resolve()
-        self.config = HostingConfig.load(Path(config) if config else self.root / "firebase.json")
+        loaded = HostingConfig.load(Path(config) if config else self.root / "firebase.json")
+        # The dev routes are the local stack's own: firebase.json (production Hosting) never routes them.
+        local_only = tuple(Rewrite(glob_to_regex(source), target) for source, target in LOCAL_ONLY_REWRITES)
+        self.config = replace(loaded, rewrites=loaded.rewrites + local_only)
         self.functions = FunctionLoader(Path(source) if source else self.root / "functions" / "main.py")
         self.targets = set(targets) | self.config.function_ids()
 
