@@ -1,9 +1,17 @@
-"""The VPS bridge (§6, §7, §9, D9–D11): claims pending orders, reports executions, heartbeats and PnL snapshots."""
+"""The VPS bridge (§6, §7, §9, D9–D11): claims pending orders, reports executions, heartbeats and PnL snapshots.
+
+Every field is checked before anything is decided: an explicit invalid value is a 400 naming the field (never
+silently replaced); only a missing one takes its documented default. Heartbeats and snapshots keep their known
+fields only, and nothing that names or equals a secret is stored.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
+from shared.domain.bridge import BRIDGE_FIELDS
 from shared.domain.core import order_asset
 from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, PollPending, SymbolPosition
 from shared.service import execute
@@ -12,86 +20,148 @@ from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web.auth import check_shared_secret
 from shared.web.errors import BadInput, NotFound
-from shared.web.request import json_body, query_int, query_param, to_float
+from shared.web.request import (
+    bounded_number,
+    bounded_str,
+    json_body,
+    opt_bool,
+    query_int,
+    query_param,
+    whole_number,
+)
+from shared.web.respond import mask_secrets
 from shared.web.routing import Router, annotate
 
 router = Router()
 SECRET = "BRIDGE_HEARTBEAT_SECRET"  # noqa: S105 - the variable's name
+SECRET_HEADER = "X-Bridge-Secret"  # noqa: S105 - a header name
 REPORT_STATUSES = ("WORKING", "FILLED", "PARTIALLY_FILLED", "REJECTED", "CANCELLED")
 MAX_POLL = 100
+# Broker-plausible bounds: no account of this desk holds 1000 contracts or a billion dollars; a price of an index
+# future is positive and far below ten million points. Anything outside is a broken or hostile bridge.
+MAX_CONTRACTS = 1000
+MAX_USD = 1e9
+MAX_PRICE = 1e7
+MAX_SYMBOLS = 64
+# An order id as the domain makes them ("ES-<request id>-<n>"): anything else names no order.
+ORDER_ID = re.compile(r"[A-Z0-9]{1,12}-[A-Za-z0-9_-]{1,100}")
+BOOL_FIELDS = frozenset({"tsConnected", "mdConnected", "repoOk"})
+TEXT_LIMITS = {"note": 500}  # the other text fields are ids and ISO-8601 times
+TEXT_LIMIT = 100
+
+
+def _secret(request: Any, body: Mapping[str, Any] | None = None) -> None:
+    """The bridge's secret from the X-Bridge-Secret header (kept out of URLs and access logs), else the body, else
+    the query string (the original's poll, kept for compatibility)."""
+    given = request.headers.get(SECRET_HEADER)
+    if not given and body is not None:
+        given = body.get("secret")
+    if not given:
+        given = query_param(request, "secret")
+    check_shared_secret(given, SECRET)
 
 
 @router.route("GET", "/api/orders/pending")
 def pending(request: Any) -> tuple[dict[str, Any], int]:
-    check_shared_secret(query_param(request, "secret"), SECRET)
+    _secret(request)
     limit = query_int(request, "limit", 20, low=1, high=MAX_POLL)
-    owner = (query_param(request, "owner") or "bridge")[:200]
+    owner = mask_secrets(bounded_str({"owner": query_param(request, "owner")}, "owner", 200) or "bridge")
     query = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=limit)
     return answer(execute(services(), PollPending(owner=owner, limit=limit), assets=[], queries=[query]))
 
 
-
-def _whole(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    number = to_float(value)
-    if number is None or number != int(number) or number <= 0:
-        raise BadInput(f"{name}: expected a positive whole number, got {value!r}")
-    return int(number)
+def _fill_price(body: Mapping[str, Any], extra: Mapping[str, Any]) -> float | None:
+    """The first of fill_price / avg_price / price that is given; an explicit invalid one is a 400 (it used to fall
+    back to the last price silently). The band around the last known price is the domain's check."""
+    for name in ("fill_price", "avg_price", "price"):
+        source = body if body.get(name) is not None else extra
+        if source.get(name) is not None:
+            return bounded_number(source, name, low=0.0, high=MAX_PRICE, low_open=True)
+    return None
 
 
 @router.route("POST", "/api/orders/<order_id>/execution-report")
 def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     body = json_body(request)
-    check_shared_secret(body.get("secret") or query_param(request, "secret"), SECRET)
+    _secret(request, body)
+    if not ORDER_ID.fullmatch(order_id) or order_asset(order_id) not in services().config.assets:
+        raise NotFound("Unknown order")
     status = body.get("status")
-    if status not in REPORT_STATUSES:
-        raise BadInput("invalid status")
+    if not isinstance(status, str) or status not in REPORT_STATUSES:
+        raise BadInput("status: expected one of " + "/".join(REPORT_STATUSES))
     raw_extra = body.get("extra")
-    extra: dict[str, Any] = raw_extra if isinstance(raw_extra, dict) else {}
+    if raw_extra is not None and not isinstance(raw_extra, dict):
+        raise BadInput("extra: expected an object")
+    extra: dict[str, Any] = raw_extra or {}
 
-    def pick(name: str) -> Any:
-        return body.get(name) if body.get(name) is not None else extra.get(name)
+    def source(name: str) -> Mapping[str, Any]:
+        return body if body.get(name) is not None else extra
+
+    def text(name: str, limit: int) -> str | None:
+        value = source(name).get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # the bridge may send a numeric broker fill id
+        return mask_secrets(bounded_str({name: value}, name, limit))
 
     inp = ExecutionReport(
-        order_id=order_id, status=status,
-        qty=_whole(pick("qty"), "qty"), cum_qty=_whole(pick("cum_qty"), "cum_qty"),
-        fill_price=to_float(pick("fill_price")) or to_float(pick("avg_price")) or to_float(pick("price")),
-        fill_id=None if pick("fill_id") is None else str(pick("fill_id"))[:200],
-        reason=None if pick("reason") is None else str(pick("reason"))[:500],
+        order_id=order_id, status=status,  # type: ignore[arg-type]
+        qty=whole_number(source("qty"), "qty", low=1, high=MAX_CONTRACTS),
+        cum_qty=whole_number(source("cum_qty"), "cum_qty", low=1, high=MAX_CONTRACTS),
+        fill_price=_fill_price(body, extra),
+        fill_id=text("fill_id", 200),
+        reason=text("reason", 500),
     )
     asset = order_asset(order_id)
-    if asset not in services().config.assets:
-        raise NotFound("Unknown order")
     annotate(asset=asset)
     return answer(execute(services(), inp, assets=[asset], order_ids=[order_id]), asset)
+
+
+def heartbeat_info(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The known heartbeat fields only (§9.1), each of its type and size; unknown keys (`bridge`, `version`, or a
+    caller's `password`) are dropped, and any configured secret value is masked."""
+    info: dict[str, Any] = {}
+    for name in BRIDGE_FIELDS:
+        if name in BOOL_FIELDS:
+            info[name] = opt_bool(body, name)
+        else:
+            info[name] = bounded_str(body, name, TEXT_LIMITS.get(name, TEXT_LIMIT))
+    return mask_secrets({k: v for k, v in info.items() if v is not None})  # type: ignore[no-any-return]
 
 
 @router.route("POST", "/api/bridge/heartbeat")
 def bridge_heartbeat(request: Any) -> tuple[dict[str, Any], int]:
     body = json_body(request)
-    check_shared_secret(body.get("secret"), SECRET)
-    info = {k: v for k, v in body.items() if k != "secret" and isinstance(v, str | bool | int | float | None)}
-    return answer(execute(services(), BridgeHeartbeat(info=info), assets=[]))
+    _secret(request, body)
+    return answer(execute(services(), BridgeHeartbeat(info=heartbeat_info(body)), assets=[]))
+
+
+def _symbol(i: int, entry: Any) -> SymbolPosition:
+    where = f"symbols[{i}]"
+    if not isinstance(entry, dict):
+        raise BadInput(f"{where}: expected an object with a string symbol")
+    symbol = bounded_str(entry, "symbol", 32, where=where)
+    if not symbol:
+        raise BadInput(f"{where}.symbol: a non-empty string is required")
+    position = whole_number(entry, "position", low=-MAX_CONTRACTS, high=MAX_CONTRACTS, where=where)
+    open_pnl = bounded_number(entry, "openPnl", low=-MAX_USD, high=MAX_USD, where=where)
+    avg = bounded_number(entry, "avgOpenFill", low=0.0, high=MAX_PRICE, low_open=True, where=where)
+    return SymbolPosition(symbol=mask_secrets(symbol), position=position or 0,
+                          open_pnl=open_pnl or 0.0, avg_open_fill=avg)
 
 
 @router.route("POST", "/api/rithmic/pnl-snapshot")
 def pnl_snapshot(request: Any) -> tuple[dict[str, Any], int]:
     body = json_body(request)
-    check_shared_secret(body.get("secret"), SECRET)
-    symbols = []
+    _secret(request, body)
     given = body.get("symbols")
-    raw_symbols: list[Any] = given if isinstance(given, list) else []
-    for i, entry in enumerate(raw_symbols):
-        if not isinstance(entry, dict) or not isinstance(entry.get("symbol"), str):
-            raise BadInput(f"symbols[{i}]: expected an object with a string symbol")
-        position = to_float(entry.get("position")) or 0.0
-        if position != int(position):
-            raise BadInput(f"symbols[{i}].position: expected a whole number, got {entry.get('position')!r}")
-        symbols.append(SymbolPosition(symbol=entry["symbol"], position=int(position),
-                                      open_pnl=to_float(entry.get("openPnl")) or 0.0,
-                                      avg_open_fill=to_float(entry.get("avgOpenFill"))))
-    inp = PnlSnapshot(realized=to_float(body.get("realized")) or 0.0,
-                      unrealized=to_float(body.get("unrealized")) or 0.0,
-                      account_balance=to_float(body.get("accountBalance")), symbols=tuple(symbols))
+    if given is not None and not isinstance(given, list):
+        raise BadInput("symbols: expected a list")
+    raw_symbols: list[Any] = given or []
+    if len(raw_symbols) > MAX_SYMBOLS:
+        raise BadInput(f"symbols: more than {MAX_SYMBOLS} entries")
+    symbols = tuple(_symbol(i, entry) for i, entry in enumerate(raw_symbols))
+    inp = PnlSnapshot(realized=bounded_number(body, "realized", low=-MAX_USD, high=MAX_USD) or 0.0,
+                      unrealized=bounded_number(body, "unrealized", low=-MAX_USD, high=MAX_USD) or 0.0,
+                      account_balance=bounded_number(body, "accountBalance", low=-MAX_USD, high=MAX_USD),
+                      symbols=symbols)
     return answer(execute(services(), inp, assets=asset_keys()))

@@ -35,6 +35,7 @@ class Config:
     post_exit_cooldown_s: float = 180.0
     candle_s: int = 300
     order_lease_s: float = 200.0
+    fill_price_band_pct: float = 10.0   # a reported fill price this far from the last known price is refused
     intent_max_age_s: float = 900.0
     entry_qty_default: int = 5          # entry_size_mode "6pt" (or anything else)
     entry_qty_9pt: int = 3              # entry_size_mode "9pt"

@@ -39,6 +39,7 @@ class Decision:
     include_state: bool = False        # the shell adds the computed `state` view to the body
     trades: list[dict[str, Any]] = field(default_factory=list)   # closed-trade history rows to append
     duplicate: bool = False
+    assets: tuple[str, ...] = ()       # every asset the input touched (the audit record's asset filter)
 
     @property
     def ok(self) -> bool:

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import bridge, fills, operator, streams, timers
-from .config import Config
-from .core import Ctx
+from .config import Config, normalise_asset
+from .core import Ctx, order_asset
 from .decision import Decision, Event, Refusal
 from .inputs import (
     BridgeHeartbeat,
@@ -86,7 +86,8 @@ def decide(world: World, inp: Input, now: float, config: Config, request_id: str
         status, body = handler(ctx, inp)
     except Refusal as refusal:
         event = Event("refused", getattr(inp, "asset", None), refusal.code, {"status": refusal.status})
-        return Decision(world=world, status=refusal.status, body=refusal.body(), code=refusal.code, events=[event])
+        return Decision(world=world, status=refusal.status, body=refusal.body(), code=refusal.code, events=[event],
+                        assets=touched_assets(inp, [event], world, config))
     include_state = type(inp) in WITH_STATE or (
         isinstance(inp, ToggleExit) and inp.toggle in WITH_STATE_TOGGLES)
     code = body.get("code") if isinstance(body.get("code"), str) else None
@@ -94,7 +95,22 @@ def decide(world: World, inp: Input, now: float, config: Config, request_id: str
         world=new, status=status, body=body, code=code if code is None else str(code), events=ctx.events,
         timers=ctx.timers, trades=ctx.trades, include_state=include_state and 200 <= status < 300,
         duplicate=bool(body.get("duplicate")),
+        assets=touched_assets(inp, ctx.events, new, config),
     )
+
+
+def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Config) -> tuple[str, ...]:
+    """The assets an input touched (D13: the log's asset filter must show every fill, reject and cancel): its own
+    asset, the asset of the order or timer key it names, the assets of a snapshot's symbols, and those of the
+    events it caused."""
+    named: list[object] = [getattr(inp, "asset", None), *(e.asset for e in events)]
+    if isinstance(inp, ExecutionReport | CancelOrder):
+        named.append(order_asset(inp.order_id))
+    elif isinstance(inp, TimerFired):
+        named.append(order_asset(inp.key) if inp.kind == "lease_end" else inp.key.split(":", 1)[0])
+    elif isinstance(inp, PnlSnapshot):
+        named.extend(normalise_asset(entry.symbol, config) for entry in inp.symbols)
+    return tuple(sorted({key for key in named if isinstance(key, str) and key in world.assets}))
 
 
 def orders_needed(world: World, inp: Input) -> set[str]:
@@ -124,7 +140,8 @@ def audit_record(inp: Input, now: float, request_id: str, decision: Decision) ->
         "request_id": request_id,
         "ts": now,
         "type": data["type"],
-        "asset": getattr(inp, "asset", None),
+        "asset": getattr(inp, "asset", None) or (",".join(decision.assets) or None),
+        "assets": list(decision.assets),
         "input": data,
         "status": decision.status,
         "code": decision.code,

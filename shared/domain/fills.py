@@ -100,7 +100,7 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
     qty = _fill_qty(order, cmd)
     if qty is None:
         return DUPLICATE
-    price = cmd.fill_price if cmd.fill_price else (a.last_price or 0.0)
+    price = _fill_price(ctx, a, cmd)
     if order.status == "CANCELLED" and order.reason == STALE_CANCEL_REASON:
         order.status = "STALE"  # the broker did execute it: the fill is evidence, the cancel was not
         ctx.emit("late_fill_after_cancel", order.asset, "LATE_FILL", order_id=order.id)
@@ -136,6 +136,22 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
     else:
         _add_to_position(a, signed, price)
     return 200, {"ok": True}
+
+
+def _fill_price(ctx: Ctx, a: AssetState, cmd: ExecutionReport) -> float:
+    """The report's price, checked: positive and within the configured band of the last known price (a price far
+    off is a broken bridge and would poison the trade's P&L for good). Only a missing price takes the last one."""
+    if cmd.fill_price is None:
+        return a.last_price or 0.0
+    price = cmd.fill_price
+    if not price > 0:  # NaN too
+        raise Refusal(400, "INVALID_FILL_PRICE", "fill_price: expected a number > 0")
+    reference = a.last_price or a.avg_price
+    band = ctx.config.fill_price_band_pct
+    if reference and band > 0 and abs(price - reference) > reference * band / 100:
+        raise Refusal(400, "FILL_PRICE_OUT_OF_BAND",
+                      f"fill_price: {price:g} is more than {band:g}% away from the last known price {reference:g}")
+    return price
 
 
 def _add_to_position(a: AssetState, signed: int, price: float) -> None:

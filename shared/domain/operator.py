@@ -43,7 +43,7 @@ from .inputs import (
     SetTakeProfit,
     ToggleExit,
 )
-from .orders import STALE_CANCEL_REASON, effective_status, order_public, transition
+from .orders import LIVE_AT_BROKER, STALE_CANCEL_REASON, effective_status, order_public, transition
 from .state import AssetState
 
 Body = dict[str, object]
@@ -422,6 +422,10 @@ def cancel_order(ctx: Ctx, cmd: CancelOrder) -> tuple[int, Body]:
     if order is None:
         raise Refusal(404, "UNKNOWN_ORDER", "Unknown order")
     status = effective_status(order, ctx.now)
+    if status in LIVE_AT_BROKER:
+        raise Refusal(409, "ORDER_LIVE_AT_BROKER",
+                      f"Order is {status} at the broker (the bridge reported it): cancel it at the broker; only "
+                      "PENDING or STALE orders can be cancelled here")
     if status not in ("PENDING", "STALE"):
         raise Refusal(409, "ORDER_NOT_CANCELLABLE", f"Order is {status}; only PENDING or STALE orders can be cancelled")
     order.status = status

@@ -48,14 +48,15 @@ def transition(order: Order, trigger: str, now: float) -> str:
     return nxt
 
 
-LEASED = frozenset({"CLAIMED", "WORKING", "PARTIALLY_FILLED"})
+LIVE_AT_BROKER = frozenset({"WORKING", "PARTIALLY_FILLED"})
 
 
 def effective_status(order: Order, now: float) -> str:
-    """STALE is derived: an order at the bridge whose lease ended with no report since (CLAIMED with no report at
-    all, or WORKING / PARTIALLY_FILLED whose final report never came) is STALE whether or not the timer ran. Every
-    report renews the lease, so the operator can cancel a stuck order instead of it blocking the asset forever."""
-    if order.status in LEASED and order.lease_until is not None and now >= order.lease_until:
+    """STALE is derived (D9: a claimed order with NO report): a CLAIMED order whose lease ended is STALE whether or
+    not the timer ran, so the operator can cancel an order the bridge never acknowledged. An order with any report
+    (WORKING, PARTIALLY_FILLED) is live at the broker: it never turns STALE, however old, and only the broker can
+    cancel it."""
+    if order.status == "CLAIMED" and order.lease_until is not None and now >= order.lease_until:
         return "STALE"
     return order.status
 

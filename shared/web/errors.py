@@ -41,6 +41,13 @@ class BadInput(WebError):
     code = "BAD_INPUT"
 
 
+class PayloadTooLarge(WebError):
+    """The body is larger than any request of this API can be: HTTP 413. Nothing was read further or written."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
 class Unauthorized(WebError):
     """A secret or the operator session is missing or wrong: HTTP 401.
 

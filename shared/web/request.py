@@ -13,31 +13,105 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from shared.web.errors import BadInput
+from shared.web.errors import BadInput, PayloadTooLarge
 from shared.web.respond import is_sensitive_key
 
-MAX_BODY_BYTES = 1 << 20  # every payload of this API is a few hundred bytes; a megabyte is not a payload
+MAX_BODY_BYTES = 64 * 1024  # every payload of this API is a few hundred bytes; 64 KiB is not a payload
+MAX_DEPTH = 8  # the deepest legitimate body is a snapshot: {symbols: [{...}]}
+MAX_STRING = 4096  # no field of this API is longer; each field has its own, tighter bound
+INT64 = 1 << 63  # Firestore stores 64-bit integers: anything wider cannot be written (it was a 500)
 _MISSING = object()
+_NOT_JSON = object()
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 parses to inf
+        raise ValueError(f"number {text[:20]} out of range")
+    return number
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN / Infinity are not prices
 
 
+def field_label(name: object) -> str:
+    """A field name as an error text may show it: printable, short (the name is caller input too)."""
+    text = str(name).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{field_label(key)}" if where else field_label(key)
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") is valid JSON but no text: it cannot be stored
+        raise BadInput(f"{where or 'body'}: not valid Unicode text") from None
+    if len(text) > MAX_STRING:
+        raise BadInput(f"{where or 'body'}: longer than {MAX_STRING} characters")
+
+
+def check_json_value(value: Any, where: str = "", depth: int = 0) -> None:
+    """Reject what parsed as JSON but no field of this API can hold: nesting deeper than MAX_DEPTH, text that is
+    not valid Unicode, numbers that are not finite or do not fit 64 bits. The message names the field."""
+    if depth > MAX_DEPTH:
+        raise BadInput(f"{where or 'body'}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not -INT64 <= value < INT64:
+            raise BadInput(f"{where or 'body'}: number out of range")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadInput(f"{where or 'body'}: number out of range")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, _join(where, "(key)"))
+            check_json_value(item, _join(where, key), depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_json_value(item, f"{where or 'body'}[{i}]", depth + 1)
+
+
+def parse_json(raw: bytes) -> Any:
+    """`raw` parsed as JSON with the limits above; `_NOT_JSON` when it is not JSON at all (empty, not UTF-8 text,
+    a syntax error). Size is the caller's check. Hostile JSON (too deep, a lone surrogate, a number out of range)
+    raises BadInput: it is never silently turned into something else."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _NOT_JSON
+    try:
+        parsed = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except json.JSONDecodeError:
+        return _NOT_JSON
+    except RecursionError:  # '[' * 100000: the C scanner gives up before we could count
+        raise BadInput(f"body: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # a constant, an infinite float, an integer of more than 4300 digits
+        raise BadInput(f"body: {'number out of range' if 'NaN' not in str(exc) else 'NaN is not a number'}") from None
+    check_json_value(parsed)
+    return parsed
+
+
 def json_body(request: Request, *, strict: bool = False) -> dict[str, Any]:
     """The body parsed as a JSON object, whatever the content type (TradingView sends text/plain).
 
-    Lenient (default, the original's behaviour): an empty, unparsable, oversized or non-object body is `{}`.
+    A body over MAX_BODY_BYTES is a 413; hostile JSON (see `parse_json`) is a 400 naming the field, in both modes.
+    Lenient (default, the original's behaviour): an empty, unparsable or non-object body is `{}`.
     Strict: the same cases raise BadInput("body must be a JSON object").
     """
     length = request.content_length
-    raw = b"" if length is not None and length > MAX_BODY_BYTES else request.get_data(cache=True)
-    parsed: Any = None
-    if raw and len(raw) <= MAX_BODY_BYTES:
-        try:
-            parsed = json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-            parsed = None
+    if length is not None and length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body: larger than {MAX_BODY_BYTES} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body: larger than {MAX_BODY_BYTES} bytes")
+    parsed = parse_json(raw) if raw else _NOT_JSON
     if isinstance(parsed, dict):
         return parsed
     if strict:
@@ -140,6 +214,61 @@ def require_int(body: Mapping[str, Any], name: str, *, error: str | None = None)
     if number is None:
         raise _fail(name, "a whole number", _MISSING, error)
     return number
+
+
+def _label(name: str, where: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def bounded_str(body: Mapping[str, Any], name: str, limit: int, *, where: str = "") -> str | None:
+    """A string field of at most `limit` characters (stripped); missing or null gives None. Another type or a
+    longer text is a 400 naming the field: it is never truncated or converted silently."""
+    value = _present(body, name)
+    if value is _MISSING:
+        return None
+    label = _label(name, where)
+    if not isinstance(value, str):
+        raise BadInput(f"{label}: expected a string, got a {type(value).__name__}")
+    _check_text(value, label)
+    value = value.strip()
+    if len(value) > limit:
+        raise BadInput(f"{label}: longer than {limit} characters")
+    return value
+
+
+def _range_text(low: float, high: float, low_open: bool) -> str:
+    return f"{'>' if low_open else '>='} {low:g} and <= {high:g}"
+
+
+def bounded_number(
+    body: Mapping[str, Any], name: str, *, low: float, high: float, low_open: bool = False, where: str = ""
+) -> float | None:
+    """A finite number (JSON number or numeric string) within [low, high] (`low_open`: (low, high]); missing or
+    null gives None; anything else is a 400 naming the field and the range."""
+    value = _present(body, name)
+    if value is _MISSING:
+        return None
+    label = _label(name, where)
+    number = to_float(value)
+    if number is None:
+        raise BadInput(f"{label}: expected a number, got {_shown(name, value)}")
+    if number > high or number < low or (low_open and number == low):
+        raise BadInput(f"{label}: expected a number {_range_text(low, high, low_open)}")
+    return number
+
+
+def whole_number(body: Mapping[str, Any], name: str, *, low: int, high: int, where: str = "") -> int | None:
+    """A whole number (2, 2.0 or "2") within [low, high]; missing or null gives None; anything else is a 400."""
+    value = _present(body, name)
+    if value is _MISSING:
+        return None
+    label = _label(name, where)
+    number = to_float(value)
+    if number is None or not number.is_integer():
+        raise BadInput(f"{label}: expected a whole number, got {_shown(name, value)}")
+    if not low <= number <= high:
+        raise BadInput(f"{label}: expected a whole number between {low} and {high}")
+    return int(number)
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})

@@ -8,6 +8,7 @@ a body, a query string or an exception message never gets logged.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -40,10 +41,41 @@ _MIN_SCRUB_LEN = 4
 REDACTED = "[REDACTED]"
 
 
+def json_safe(value: Any) -> Any:
+    """A copy of `value` that JSON can always encode: non-finite numbers become null (as the original answered),
+    text that is not valid Unicode has its bad code points escaped, and any other type (a Firestore timestamp, a
+    reference, bytes) becomes its text. Stored data written before the input checks, or by hand, may hold any of
+    these: a read must still answer."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, Mapping):
+        return {str(json_safe(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return json_safe(str(value))
+
+
+def to_json(body: Any) -> str:
+    """Compact JSON text that never raises: the fast path first, `json_safe` only when it is needed."""
+    try:
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError):
+        text = json.dumps(json_safe(body), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text
+
+
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A compact JSON response that no cache keeps (state changes every second)."""
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    response = Response(text, status=status, mimetype="application/json")
+    response = Response(to_json(body), status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -96,9 +128,15 @@ def log_json(severity: str, message: str, /, **fields: Any) -> None:
     """Write one structured log line: `{"severity", "message", ...fields}` (redacted and scrubbed)."""
     entry = {**redact(fields), "severity": severity, "message": message}
     entry = _scrub(entry, _secret_values())
-    line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)
-    sys.stdout.write(line + "\n")
+    sys.stdout.write(to_json(entry) + "\n")
     sys.stdout.flush()
+
+
+def mask_secrets(value: Any) -> Any:
+    """`value` as it may be stored or logged: keys that name a secret dropped, and every configured secret value
+    (any secret-like environment variable) replaced by [REDACTED] wherever it appears in a string (D12: a caller
+    that puts a secret in `bar_id`, `owner` or `account` must not get it written to Firestore)."""
+    return _scrub(redact(value), _secret_values())
 
 
 def severity_for(status: int) -> str:

@@ -671,13 +671,23 @@ def test_claimed_order_is_cancellable_only_once_stale(at: float, status: int) ->
         assert decision.world.assets["ES"].pending_order_id is None
 
 
-@pytest.mark.parametrize(("report", "state"), [("WORKING", "WORKING"), ("FILLED", "FILLED"),
-                                               ("REJECTED", "REJECTED")])
-def test_working_or_terminal_orders_are_not_cancellable(report: str, state: str) -> None:
+@pytest.mark.parametrize(("report", "state"), [("FILLED", "FILLED"), ("REJECTED", "REJECTED")])
+def test_terminal_orders_are_not_cancellable(report: str, state: str) -> None:
     world = run(entered(), ExecutionReport(order_id="ES-r-1", status=report, fill_price=5000.0),  # type: ignore[arg-type]
                 T0 + 1).world
     assert_refused(run(world, CancelOrder(order_id="ES-r-1"), NOW), 409, "ORDER_NOT_CANCELLABLE",
                    f"Order is {state}; only PENDING or STALE orders can be cancelled")
+
+
+@pytest.mark.parametrize("report", ["WORKING", "PARTIALLY_FILLED"])
+def test_an_order_live_at_the_broker_is_never_cancelled_locally(report: str) -> None:
+    """Issue 7: an order the bridge reported is live at the broker however old; a local cancel is refused (409)."""
+    world = run(entered(), ExecutionReport(order_id="ES-r-1", status=report, qty=1, fill_price=5000.0),  # type: ignore[arg-type]
+                T0 + 1).world
+    assert world.orders["ES-r-1"].status == report
+    assert_refused(run(world, CancelOrder(order_id="ES-r-1"), T0 + 10_000), 409, "ORDER_LIVE_AT_BROKER",
+                   f"Order is {report} at the broker (the bridge reported it): cancel it at the broker; only "
+                   "PENDING or STALE orders can be cancelled here")
 
 
 def test_cancel_pending_exit_keeps_the_position_and_the_tempo() -> None:

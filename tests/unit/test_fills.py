@@ -493,15 +493,15 @@ class TestExitFillAndClose:
 class TestReviewFindings:
     """Fill math that only adds (D9), stuck orders that can be recovered, exact realized P&L."""
 
-    def test_a_working_order_with_no_final_report_goes_stale_and_can_be_cancelled(self) -> None:
+    def test_a_working_order_never_goes_stale_and_is_not_cancelled_locally(self) -> None:
+        """Issue 7 (D9: STALE is a claimed order with NO report): WORKING is live at the broker however old."""
         f = Flow()
         oid = f.enter()
         f(PollPending(owner="b"))                      # lease: 200 s
-        f.report(oid, "WORKING", dt=150)               # a report renews the lease
-        assert effective_status(f.world.orders[oid], f.now + 199) == "WORKING"
-        assert effective_status(f.world.orders[oid], f.now + 200) == "STALE"
-        d = f(CancelOrder(order_id=oid), dt=200)
-        assert d.status == 200 and f.es.pending_order_id is None
+        f.report(oid, "WORKING", dt=150)
+        assert effective_status(f.world.orders[oid], f.now + 10_000) == "WORKING"
+        d = f(CancelOrder(order_id=oid), dt=10_000)
+        assert (d.status, d.code) == (409, "ORDER_LIVE_AT_BROKER") and f.es.pending_order_id == oid
 
     def test_a_late_opposite_entry_fill_closes_the_open_trade_with_its_history_row(self) -> None:
         f = Flow()

@@ -71,7 +71,8 @@ class TestTransitionTable:
 
     @pytest.mark.parametrize(("status", "now", "expected"), [
         ("CLAIMED", T0 + 199.999, "CLAIMED"), ("CLAIMED", T0 + 200, "STALE"), ("WORKING", T0 + 199, "WORKING"),
-        ("WORKING", T0 + 999, "STALE"), ("PARTIALLY_FILLED", T0 + 999, "STALE"), ("PENDING", T0 + 999, "PENDING"),
+        ("WORKING", T0 + 999, "WORKING"), ("PARTIALLY_FILLED", T0 + 999, "PARTIALLY_FILLED"),
+        ("PENDING", T0 + 999, "PENDING"),
     ])
     def test_stale_is_derived_from_the_lease(self, status: str, now: float, expected: str) -> None:
         assert effective_status(order(status), now) == expected
