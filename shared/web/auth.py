@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+import threading
 import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +28,7 @@ from flask import Response
 from itsdangerous import BadSignature, TimestampSigner
 from werkzeug.wrappers import Request
 
-from shared.web.errors import Unauthorized, Unavailable
+from shared.web.errors import Unauthorized, Unavailable, WebError
 from shared.web.request import json_body
 from shared.web.respond import json_response, log_json
 
@@ -160,8 +164,128 @@ def check_password(given: object) -> None:
             f"Dashboard password not configured: set {PASSWORD_ENV} "
             f"(or {ALLOW_OPEN_ENV}=1 on a local stack only) to allow operator login"
         )
+    check_password_strength()
     if not isinstance(given, str) or not _equal(given, expected):
         raise Unauthorized("Invalid password")
+
+
+MIN_CLOUD_PASSWORD_CHARS = 12
+
+
+def check_password_strength() -> None:
+    """Outside the local stack (LOCAL_DEV unset) a DASHBOARD_PASSWORD shorter than 12 characters is refused:
+    Unavailable (503) on the first login or session check, with one log line saying what to change. The
+    orders function also calls this at start-up, so the log says it before anyone tries."""
+    password = os.environ.get(PASSWORD_ENV, "")
+    if not password or os.environ.get("LOCAL_DEV", "") == "1" or len(password) >= MIN_CLOUD_PASSWORD_CHARS:
+        return
+    problem = (f"{PASSWORD_ENV} is shorter than {MIN_CLOUD_PASSWORD_CHARS} characters: refused outside the "
+               f"local stack; set a longer one (a passphrase)")
+    log_json("ERROR", problem, config_invalid=PASSWORD_ENV)
+    raise Unavailable(f"server misconfigured: {problem}")
+
+
+# ---- login throttling -----------------------------------------------------------------------
+
+
+class TooManyAttempts(WebError):
+    """Too many wrong passwords lately (from this address, or from everyone): HTTP 429 with Retry-After."""
+
+    status = 429
+    code = "TOO_MANY_ATTEMPTS"
+
+    def __init__(self, error: str, retry_after_s: float) -> None:
+        super().__init__(error)
+        self.retry_after_s = max(1, math.ceil(retry_after_s))
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": False, "error": self.error, "code": self.code, "retry_after_s": self.retry_after_s}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
+class LoginThrottle:
+    """Sliding windows of failed logins, per client address and overall, in this process's memory.
+
+    At most `per_address` failures from one address and `overall` failures in all within `window_s`; past
+    either, every attempt (the right password too) is refused until the oldest failure leaves the window. A
+    success clears its address. In memory on purpose: a failed login writes nothing (a 4xx never does), and
+    each instance throttling on its own still bounds guessing to (instances × overall) per window. Addresses
+    kept are bounded (the oldest forgotten first), so spoofed addresses cannot exhaust memory; the overall
+    limit is what stops a guesser who varies them.
+
+    Settings: LOGIN_MAX_FAILURES_PER_ADDRESS (5), LOGIN_MAX_FAILURES_TOTAL (20), LOGIN_THROTTLE_WINDOW_S (60).
+    """
+
+    MAX_ADDRESSES = 10_000
+
+    def __init__(self, per_address: int | None = None, overall: int | None = None,
+                 window_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_address = per_address
+        self._overall = overall
+        self._window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._by_address: OrderedDict[str, deque[float]] = OrderedDict()
+        self._all: deque[float] = deque()
+
+    def _limits(self) -> tuple[int, int, float]:
+        return (self._per_address or _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 5),
+                self._overall or _env_int("LOGIN_MAX_FAILURES_TOTAL", 20),
+                self._window_s or float(_env_int("LOGIN_THROTTLE_WINDOW_S", 60)))
+
+    def check(self, address: str) -> None:
+        """Raise TooManyAttempts if `address`, or everyone together, failed too often within the window."""
+        per_address, overall, window = self._limits()
+        now = self._clock()
+        with self._lock:
+            recent = self._by_address.get(address)
+            for times in (recent, self._all):
+                while times and times[0] <= now - window:
+                    times.popleft()
+            if recent is not None and len(recent) >= per_address:
+                wait = recent[-per_address] + window - now
+                raise TooManyAttempts(f"too many failed logins from this address; retry in {math.ceil(wait)} s",
+                                      wait)
+            if len(self._all) >= overall:
+                wait = self._all[-overall] + window - now
+                raise TooManyAttempts(f"too many failed logins; retry in {math.ceil(wait)} s", wait)
+
+    def failed(self, address: str) -> None:
+        now = self._clock()
+        with self._lock:
+            times = self._by_address.pop(address, None) or deque()
+            times.append(now)
+            self._by_address[address] = times  # most recent last: the oldest address is forgotten first
+            while len(self._by_address) > self.MAX_ADDRESSES:
+                self._by_address.popitem(last=False)
+            self._all.append(now)
+            while len(self._all) > 10 * self._limits()[1]:
+                self._all.popleft()
+        log_json("WARNING", "failed operator login", login_failed=address)
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._by_address.pop(address, None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._by_address.clear()
+            self._all.clear()
+
+
+LOGIN_THROTTLE = LoginThrottle()
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the first X-Forwarded-For entry (what Hosting and Google's front end report as the
+    client) or the socket's peer. A client can forge the header: that only moves it to another per-address
+    window, never past the overall one."""
+    forwarded = (request.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+    return (forwarded or request.remote_addr or "unknown")[:64]
 
 
 # ---- session cookie -------------------------------------------------------------------------
@@ -248,6 +372,7 @@ def session_authenticated(request: Request, *, now: float | None = None) -> bool
         return True
     if not os.environ.get(PASSWORD_ENV, ""):
         return False
+    check_password_strength()
     cookie = request.cookies.get(SESSION_COOKIE)
     signer = _signer(now)  # before the cookie check: a missing key is a 503 for everyone, not a 401
     max_age = session_max_age_s()
@@ -282,8 +407,19 @@ def auth_status(request: Request) -> dict[str, Any]:
 
 
 def login(request: Request, *, now: float | None = None) -> Response:
-    """`POST /api/login {password}` → `{"ok": true}` with a session cookie (none needed in open mode)."""
-    check_password(json_body(request).get("password"))
+    """`POST /api/login {password}` → `{"ok": true}` with a session cookie (none needed in open mode).
+
+    Throttled (`LOGIN_THROTTLE`): too many wrong passwords from one address or overall answer 429 with
+    Retry-After, before the password is even compared (the right one included) until the window has passed.
+    """
+    address = client_address(request)
+    LOGIN_THROTTLE.check(address)
+    try:
+        check_password(json_body(request).get("password"))
+    except Unauthorized:
+        LOGIN_THROTTLE.failed(address)
+        raise
+    LOGIN_THROTTLE.succeeded(address)
     response = json_response({"ok": True})
     if not open_dashboard():
         issue_session_cookie(response, request, now=now)

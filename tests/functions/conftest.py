@@ -21,7 +21,7 @@ SECRETS = {
     "TV_WEBHOOK_SECRET": "tv-test-secret",
     "BRIDGE_HEARTBEAT_SECRET": "bridge-test-secret",
     "SESSION_SECRET": "session-test-key",
-    "DASHBOARD_PASSWORD": "operator-pw",
+    "DASHBOARD_PASSWORD": "operator-passphrase",  # 12+ characters: shorter ones are refused in the cloud
 }
 
 
