@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import urllib.request
 from typing import Any, Literal
@@ -38,12 +39,25 @@ from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.store.documents import order_from_doc
 from shared.web import auth
-from shared.web.errors import BadInput, NotFound
-from shared.web.request import json_body, opt_bool, opt_float, opt_int, query_int, query_param
-from shared.web.respond import json_response
+from shared.web.errors import BadInput, NotFound, Unavailable
+from shared.web.request import (
+    bounded_str,
+    field_label,
+    is_order_id,
+    json_body,
+    opt_bool,
+    opt_float,
+    opt_int,
+    query_int,
+    query_param,
+)
+from shared.web.respond import json_response, mask_secrets
 from shared.web.routing import Router, annotate
 
 router = Router()
+
+with contextlib.suppress(Unavailable):  # logged now, at start-up; refused again on the first login
+    auth.check_password_strength()
 
 # ---- session ---------------------------------------------------------------------------------------------------
 
@@ -75,6 +89,8 @@ def auth_status(request: Any) -> dict[str, Any]:
 
 def _asset_key(body: dict[str, Any], default: str | None = None) -> str:
     raw = body.get("asset", default)
+    if raw is not None:
+        raw = bounded_str({"asset": raw}, "asset", MAX_TEXT)
     key = normalise_asset(raw, services().config)
     if key is not None:
         return key
@@ -83,7 +99,7 @@ def _asset_key(body: dict[str, Any], default: str | None = None) -> str:
 
 def _run(request: Any, make: Any) -> tuple[dict[str, Any], int]:
     auth.require_session(request)
-    body = json_body(request)
+    body = mask_secrets(json_body(request))  # a secret typed into a field is never stored in the audit record
     inp: Input = make(body)
     asset = getattr(inp, "asset", None)
     annotate(asset=asset)
@@ -94,11 +110,37 @@ def _truthy(body: dict[str, Any], *names: str) -> bool:
     return any(bool(body.get(name)) for name in names)
 
 
-def _first(body: dict[str, Any], *names: str) -> Any:
+def _first(body: dict[str, Any], *names: str) -> tuple[str, Any]:
     for name in names:
         if body.get(name):
-            return body.get(name)
-    return None
+            return name, body.get(name)
+    return names[0], None
+
+
+MAX_TEXT = 32  # an asset, a direction, a mode: short words
+# A threshold or target arrives raw: its meaning (and the order of refusals) is the rule's. Here only what no rule
+# can mean is refused: another type, a long text, or a number far outside every range the dashboard offers.
+RAW_NUMBER_BOUND = 1e6
+
+
+def _text(value: Any, name: str) -> str | None:
+    """A short text field (a number or boolean is taken as its text, as before); anything else is a 400."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return bounded_str({name: value}, name, MAX_TEXT)
+
+
+def _raw_number(body: dict[str, Any], *names: str, expected: str) -> Any:
+    name, value = next(((n, body[n]) for n in names if body.get(n) is not None), (names[0], None))
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return bounded_str({name: value}, name, MAX_TEXT)
+    if isinstance(value, int | float) and abs(value) <= RAW_NUMBER_BOUND:
+        return value
+    raise BadInput(f"{name}: expected {expected}")
 
 
 # ---- reads -------------------------------------------------------------------------------------------------------
@@ -155,7 +197,11 @@ def get_logs(request: Any) -> dict[str, Any]:
     """D13: the audit trail, newest first, bounded; optionally one asset's."""
     auth.require_session(request)
     limit = query_int(request, "limit", 100, low=1, high=MAX_LIST)
-    return {"ok": True, "events": _events(limit, query_param(request, "asset"))}
+    raw = query_param(request, "asset")
+    asset = _asset_key({"asset": raw}) if raw else None
+    if asset is not None and asset not in services().config.assets:
+        raise BadInput(f"asset: unknown asset {field_label(asset)!r}")  # bad input, never a retryable 503
+    return {"ok": True, "events": _events(limit, asset)}
 
 
 @router.route("GET", "/api/orders")
@@ -182,8 +228,19 @@ def _history(limit: int) -> list[dict[str, Any]]:
     return [dict(data) for _, data in rows]
 
 
+def _asset_labels(asset: str) -> list[str]:
+    """Every value an audit record's `asset` takes when it touched `asset`: the key alone, or the sorted keys of
+    several assets joined by commas (engine.audit_record), so one indexed `in` filter finds them all."""
+    others = sorted(k for k in services().config.assets if k != asset)
+    labels = []
+    for mask in range(1 << len(others)):
+        chosen = [k for i, k in enumerate(others) if mask >> i & 1]
+        labels.append(",".join(sorted([asset, *chosen])))
+    return labels[:30]  # Firestore's bound on `in`; with two assets there are two labels
+
+
 def _events(limit: int, asset: str | None = None) -> list[dict[str, Any]]:
-    where = (("asset", "==", asset.upper()),) if asset else ()
+    where = (("asset", "in", _asset_labels(asset)),) if asset else ()
     rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
     return [{k: v for k, v in data.items() if k not in ("expire_at", "revs")} for _, data in rows]
 
@@ -246,26 +303,21 @@ def place_order(request: Any) -> tuple[dict[str, Any], int]:
     def make(body: dict[str, Any]) -> Input:
         if "asset" not in body:
             raise BadInput("asset: required (the raw order branch without asset is not supported)")
-        order_type = body.get("order_type") or "market"
         return PlaceOrder(
             asset=_asset_key(body),
-            order_type=str(order_type),
-            trade_mode=str(body["trade_mode"]) if body.get("trade_mode") is not None else None,
-            direction=_str_or_none(_first(body, "direction", "side", "direction_override")),
+            order_type=_text(body.get("order_type") or "market", "order_type") or "market",
+            trade_mode=_text(body.get("trade_mode"), "trade_mode"),
+            direction=_text(*reversed(_first(body, "direction", "side", "direction_override"))),
             entry_override=_truthy(body, "entry_override", "override", "override_entry", "manual_entry_override"),
-            entry_size_mode=_str_or_none(body.get("entry_size_mode")),
+            entry_size_mode=_text(body.get("entry_size_mode"), "entry_size_mode"),
         )
 
     return _run(request, make)
 
 
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 @router.route("POST", "/api/intent")
 def create_intent(request: Any) -> tuple[dict[str, Any], int]:
-    return _run(request, lambda b: CreateIntent(asset=_asset_key(b), direction=_str_or_none(b.get("direction"))))
+    return _run(request, lambda b: CreateIntent(asset=_asset_key(b), direction=_text(b.get("direction"), "direction")))
 
 
 @router.route("POST", "/api/intent/cancel")
@@ -282,7 +334,7 @@ def cancel_preorder(request: Any) -> tuple[dict[str, Any], int]:
 def cancel_order(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     auth.require_session(request)
     key = order_asset(order_id)
-    assets = asset_keys() if key in services().config.assets else []
+    assets = asset_keys() if is_order_id(order_id) and key in services().config.assets else []
     if not assets:
         raise NotFound("Unknown order")
     return answer(execute(services(), CancelOrder(order_id=order_id), assets=assets, order_ids=[order_id]), key)
@@ -310,9 +362,8 @@ def scale_in(request: Any) -> tuple[dict[str, Any], int]:
 @router.route("POST", "/api/protect")
 def protect(request: Any) -> tuple[dict[str, Any], int]:
     def make(b: dict[str, Any]) -> Input:
-        enabled = b.get("enabled")
-        threshold = b.get("threshold", b.get("protect_threshold_points"))
-        return SetProtect(asset=_asset_key(b), enabled=None if enabled is None else bool(enabled), threshold=threshold)
+        threshold = _raw_number(b, "threshold", "protect_threshold_points", expected="-2.0 or 0.5 points")
+        return SetProtect(asset=_asset_key(b), enabled=opt_bool(b, "enabled"), threshold=threshold)
 
     return _run(request, make)
 
@@ -320,9 +371,8 @@ def protect(request: Any) -> tuple[dict[str, Any], int]:
 @router.route("POST", "/api/points-take-profit")
 def points_take_profit(request: Any) -> tuple[dict[str, Any], int]:
     def make(b: dict[str, Any]) -> Input:
-        enabled = bool(b["enabled"]) if "enabled" in b and b["enabled"] is not None else None
-        target = b.get("target", b.get("points_tp_target"))
-        return SetPointsTakeProfit(asset=_asset_key(b), enabled=enabled, target=target)
+        target = _raw_number(b, "target", "points_tp_target", expected="a number between 0 and 200 points")
+        return SetPointsTakeProfit(asset=_asset_key(b), enabled=opt_bool(b, "enabled"), target=target)
 
     return _run(request, make)
 
@@ -330,8 +380,8 @@ def points_take_profit(request: Any) -> tuple[dict[str, Any], int]:
 @router.route("POST", "/api/take-profit")
 def take_profit(request: Any) -> tuple[dict[str, Any], int]:
     def make(b: dict[str, Any]) -> Input:
-        target = b.get("tp_target", b.get("value"))
-        return SetTakeProfit(asset=_asset_key(b), tp_arm=_str_or_none(b.get("tp_arm")), tp_target=target,
+        target = _raw_number(b, "tp_target", "value", expected="a whole number between 1 and 50")
+        return SetTakeProfit(asset=_asset_key(b), tp_arm=_text(b.get("tp_arm"), "tp_arm"), tp_target=target,
                              reset=bool(b.get("reset")))
 
     return _run(request, make)
@@ -366,7 +416,7 @@ def consume_trade_limit(request: Any) -> tuple[dict[str, Any], int]:
 def set_env(request: Any) -> tuple[dict[str, Any], int]:
     auth.require_session(request)
     body = json_body(request, strict=True)
-    return answer(execute(services(), SetEnv(env=str(body.get("env") or "")), assets=asset_keys()))
+    return answer(execute(services(), SetEnv(env=_text(body.get("env"), "env") or ""), assets=asset_keys()))
 
 
 @router.route("GET", "/api/risk")
@@ -392,20 +442,23 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
 # ---- the local stack's clock and reset (LOCAL_DEV=1 only) ------------------------------------------------------------
 
 
-def _dev_only() -> None:
+def _dev_only(request: Any) -> None:
+    """Local stack only (404 elsewhere), and behind the operator session when a password is set: these routes
+    move every function's clock and wipe the database."""
     if not clock.local_dev():
         raise NotFound()
+    auth.require_session(request)
 
 
 @router.route("GET", "/_dev/clock")
 def dev_clock_get(request: Any) -> dict[str, Any]:
-    _dev_only()
+    _dev_only(request)
     return {"ok": True, **clock.state()}
 
 
 @router.route("POST", "/_dev/clock")
 def dev_clock_set(request: Any) -> dict[str, Any]:
-    _dev_only()
+    _dev_only(request)
     body = json_body(request, strict=True)
     try:
         if "now" in body:
@@ -428,7 +481,7 @@ def _dev_number(body: dict[str, Any], name: str) -> float:
 
 @router.route("DELETE", "/_dev/clock")
 def dev_clock_reset(request: Any) -> dict[str, Any]:
-    _dev_only()
+    _dev_only(request)
     clock.reset()
     return {"ok": True, **clock.state()}
 
@@ -436,15 +489,20 @@ def dev_clock_reset(request: Any) -> dict[str, Any]:
 @router.route("POST", "/_dev/reset")
 def dev_reset(request: Any) -> dict[str, Any]:
     """Wipe every document of the local project (pending timers then find nothing to do) and the clock."""
-    _dev_only()
+    _dev_only(request)
     host = os.environ.get("FIRESTORE_EMULATOR_HOST")
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not host or not project:
         raise NotFound()
     url = f"http://{host}/emulator/v1/projects/{project}/databases/(default)/documents"
-    with urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=10) as response:
-        if response.status != 200:
-            raise BadInput(f"reset failed: emulator answered {response.status}")
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=10) as response:
+            status = response.status
+    except OSError as exc:  # not listening yet (starting), frozen, or an error status: the caller may retry
+        raise Unavailable(f"reset failed: the Firestore emulator at {host} is not ready "
+                          f"({type(exc).__name__}); retry") from exc
+    if status != 200:
+        raise Unavailable(f"reset failed: the Firestore emulator answered {status}; retry")
     clock.reset()
     return {"ok": True}
 

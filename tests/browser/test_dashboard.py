@@ -82,8 +82,15 @@ def dashboard(stack: LocalStack, driver: Any) -> Any:
 # ---- helpers -------------------------------------------------------------------------------------------------
 
 
+def dev(stack: LocalStack) -> requests.Session:
+    """A session signed in as the operator: the dev routes need it when a password is set."""
+    session = requests.Session()
+    session.post(f"{stack.url}/api/login", json={"password": PASSWORD}, timeout=10).raise_for_status()
+    return session
+
+
 def reset(stack: LocalStack) -> None:
-    answer = requests.post(f"{stack.url}/_dev/reset", json={}, timeout=10)
+    answer = dev(stack).post(f"{stack.url}/_dev/reset", json={}, timeout=10)
     assert answer.status_code == 200, answer.text
 
 
@@ -228,7 +235,7 @@ def test_webhooks_fill_the_card_and_the_gates_board_explains_then_allows_an_entr
     wait_until(driver, lambda d: "6012.25" in text(d, "#card-ES .hb"), "heartbeat price on the card")
 
     # a heartbeat older than the freshness window is stale again (the stack's clock moves 11 minutes on)
-    requests.post(f"{stack.url}/_dev/clock", json={"advance": 660}, timeout=10).raise_for_status()
+    dev(stack).post(f"{stack.url}/_dev/clock", json={"advance": 660}, timeout=10).raise_for_status()
     wait_until(driver, lambda d: gate(d, "ES", "heartbeat") == ("fail", HEARTBEAT_STALE), "heartbeat stale again")
     assert not first(driver, "#enter-ES").is_enabled()
     tv(stack, "/tv_heartbeat", symbol="ES", price=6013.0)
@@ -302,7 +309,7 @@ def test_a_stale_order_is_listed_and_the_operator_can_cancel_it(stack: LocalStac
     assert [o["id"] for o in claimed.json()["orders"]] == [order_id]
 
     # the bridge never reports: once the 200 s lease is over the order is STALE, never handed out again
-    requests.post(f"{stack.url}/_dev/clock", json={"advance": 230}, timeout=10).raise_for_status()
+    dev(stack).post(f"{stack.url}/_dev/clock", json={"advance": 230}, timeout=10).raise_for_status()
     row = f'#stale-orders .stale-row[data-id="{order_id}"]'
     wait_until(driver, lambda d: first(d, row) is not None, "the STALE order listed")
     # the card and the banner follow on their own polls (state every 1 s, orders every 3 s)

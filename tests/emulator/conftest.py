@@ -94,7 +94,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     stack = LocalStack.on_free_ports(log_dir=tmp_path_factory.mktemp("stack"), base_env=base)
     stack.start()
     try:
-        yield Live(stack)
+        live = Live(stack)
+        # the dev routes (reset, clock) need the operator session when a password is set
+        live.http.post(f"{live.url}/api/login", json={"password": STACK_PASSWORD}, timeout=30).raise_for_status()
+        yield live
     finally:
         stack.stop()
 

@@ -66,6 +66,8 @@ def test_dev_routes_exist_only_on_the_local_stack(app, tmp_path):
 
     os.environ["LOCAL_DEV"] = "1"
     os.environ["DEV_CLOCK_FILE"] = str(tmp_path / "clock.json")
+    assert orders.post("/_dev/clock", json={"now": 1_900_000_000}).status_code == 401  # a password is set
+    assert app.login().status_code == 200
     moved = orders.post("/_dev/clock", json={"now": 1_900_000_000}).get_json()
     assert moved["ok"] is True and 1_900_000_000 <= moved["now"] < 1_900_000_005
     assert orders.delete("/_dev/clock").status_code == 200
