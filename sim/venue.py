@@ -279,9 +279,7 @@ class Http:
     def _op(self, method: str, path: str, body: dict[str, Any] | None = None,
             params: dict[str, Any] | None = None) -> Answer:
         self._sync_clock()
-        if not self._signed_in:
-            self.sign_in()
-        return self._send(self.operator, method, path, json=body, params=params)
+        return self._send(self._operator, method, path, json=body, params=params)
 
     def _br(self, method: str, path: str, body: dict[str, Any] | None = None,
             params: dict[str, Any] | None = None) -> Answer:
@@ -289,6 +287,13 @@ class Http:
         headers = {"X-Bridge-Secret": self.bridge_secret}
         payload = None if body is None else {"secret": self.bridge_secret, **body}
         return self._send(self.bridge, method, path, json=payload, params=params, headers=headers)
+
+    @property
+    def _operator(self) -> requests.Session:
+        """The operator's session, signed in on first use (the dev routes need it too when a password is set)."""
+        if not self._signed_in:
+            self.sign_in()
+        return self.operator
 
     def sign_in(self) -> None:
         status, body = self._send(self.operator, "POST", "/api/login", json={"password": self.password or ""})
@@ -301,13 +306,13 @@ class Http:
 
     def _sync_clock(self) -> None:
         if self.dev_clock and self.now is not None and self.now != self._clock_at:
-            self._send(self.operator, "POST", "/_dev/clock", json={"now": self.now})
+            self._send(self._operator, "POST", "/_dev/clock", json={"now": self.now})
             self._clock_at = self.now
 
     def release_clock(self) -> None:
         """Give the stack its real clock back."""
         if self.dev_clock:
-            self._send(self.operator, "DELETE", "/_dev/clock")
+            self._send(self._operator, "DELETE", "/_dev/clock")
             self._clock_at = None
 
     # --- TradingView -------------------------------------------------------------------------------------------
