@@ -7,7 +7,6 @@ fields only, and nothing that names or equals a secret is stored.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,8 @@ from shared.web.errors import BadInput, NotFound
 from shared.web.request import (
     bounded_number,
     bounded_str,
+    id_text,
+    is_order_id,
     json_body,
     opt_bool,
     query_int,
@@ -43,8 +44,6 @@ MAX_CONTRACTS = 1000
 MAX_USD = 1e9
 MAX_PRICE = 1e7
 MAX_SYMBOLS = 64
-# An order id as the domain makes them ("ES-<request id>-<n>"): anything else names no order.
-ORDER_ID = re.compile(r"[A-Z0-9]{1,12}-[A-Za-z0-9_-]{1,100}")
 BOOL_FIELDS = frozenset({"tsConnected", "mdConnected", "repoOk"})
 TEXT_LIMITS = {"note": 500}  # the other text fields are ids and ISO-8601 times
 TEXT_LIMIT = 100
@@ -84,7 +83,7 @@ def _fill_price(body: Mapping[str, Any], extra: Mapping[str, Any]) -> float | No
 def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     body = json_body(request)
     _secret(request, body)
-    if not ORDER_ID.fullmatch(order_id) or order_asset(order_id) not in services().config.assets:
+    if not is_order_id(order_id) or order_asset(order_id) not in services().config.assets:
         raise NotFound("Unknown order")
     status = body.get("status")
     if not isinstance(status, str) or status not in REPORT_STATUSES:
@@ -98,10 +97,7 @@ def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
         return body if body.get(name) is not None else extra
 
     def text(name: str, limit: int) -> str | None:
-        value = source(name).get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # the bridge may send a numeric broker fill id
-        return mask_secrets(bounded_str({name: value}, name, limit))
+        return mask_secrets(id_text(source(name), name, limit))  # type: ignore[no-any-return]
 
     inp = ExecutionReport(
         order_id=order_id, status=status,  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shared.domain.core import order_asset
@@ -11,10 +12,13 @@ from shared.service import execute
 from shared.service.http import answer
 from shared.service.wiring import services
 from shared.web.errors import BadInput, Unauthorized
-from shared.web.request import json_body
+from shared.web.request import field_label, is_order_id, json_body
 from shared.web.routing import Router
 
 router = Router()
+MAX_EPOCH = 1e11
+# What the domain's timers use as keys ("ES:5880123", an order id, ...): nothing that could leave a document path.
+TIMER_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end")
 
 
@@ -25,14 +29,20 @@ def _fire(request: Any) -> tuple[dict[str, Any], int]:
         raise Unauthorized("unauthorized") from None
     body = json_body(request, strict=True)
     kind, key, at = body.get("kind"), body.get("key"), body.get("at")
-    if kind not in KINDS or not isinstance(key, str) or not isinstance(at, int | float):
+    if kind not in KINDS or not isinstance(key, str) or not isinstance(at, int | float) or isinstance(at, bool):
         raise BadInput("expected {kind, key, at} of a known timer")
+    if not TIMER_KEY.fullmatch(key):
+        raise BadInput("key: expected a timer key (letters, digits, '-', '_', ':', '.'; 1 to 200)")
+    if not 0 <= at <= MAX_EPOCH:
+        raise BadInput("at: expected epoch seconds")
     config = services().config
     assets: list[str] = []
     order_ids: list[str] = []
     if kind == "lease_end":
+        if not is_order_id(key) or order_asset(key) not in config.assets:
+            raise BadInput(f"key: expected an order id, got {field_label(key)!r}")
         order_ids = [key]
-        assets = [order_asset(key)] if order_asset(key) in config.assets else []
+        assets = [order_asset(key)]
     elif kind in ("intent_expiry", "preorder_expiry"):
         asset = key.split(":", 1)[0]
         if asset not in config.assets:

@@ -11,7 +11,8 @@ from shared.service.http import answer
 from shared.service.wiring import services
 from shared.web.auth import check_shared_secret
 from shared.web.errors import BadInput
-from shared.web.request import json_body, to_float
+from shared.web.request import bounded_number, bounded_str, id_text, json_body
+from shared.web.respond import mask_secrets
 from shared.web.routing import Router, annotate
 
 router = Router()
@@ -26,17 +27,30 @@ STREAMS = {
     "/tv_renko_one": "1pt_one",
 }
 COLORS = ("green", "red", "neutral")
+MAX_ASSET = 64  # "CME_MINI:MESZ2026" and the like
+
+
+MAX_PRICE = 1e7
+MAX_EPOCH = 1e13  # TradingView's {{timenow}} in seconds or milliseconds
 
 
 def _authenticated_body(request: Any) -> dict[str, Any]:
-    """A JSON object whatever the content type (D6); anything else is a 400 before the secret is looked at."""
+    """A JSON object whatever the content type (D6); anything else is a 400 before the secret is looked at. What
+    the handlers read next is masked: a caller's secret in `bar_id` is never stored."""
     body = json_body(request, strict=True)
     check_shared_secret(body.get("secret"), "TV_WEBHOOK_SECRET")
-    return body
+    return mask_secrets(body)  # type: ignore[no-any-return]
+
+
+def _raw_asset(body: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        if body.get(name):
+            return bounded_str(body, name, MAX_ASSET)
+    return None
 
 
 def _asset(body: dict[str, Any]) -> str:
-    raw = body.get("asset") or body.get("symbol")
+    raw = _raw_asset(body, "asset", "symbol")
     key = normalise_asset(raw, services().config)
     if key is None:
         shown = str(raw or "").strip().upper().rsplit(":", 1)[-1]
@@ -45,17 +59,14 @@ def _asset(body: dict[str, Any]) -> str:
 
 
 def _color(body: dict[str, Any]) -> str:
-    color = str(body.get("color") or "").strip().lower()
+    """§4: any colour but green or red is neutral (the original's rule); only its type and size are checked."""
+    color = (bounded_str(body, "color", 32) or "").lower()
     return color if color in COLORS else "neutral"
 
 
 def _bar_id(body: dict[str, Any]) -> str | None:
-    for name in ("bar_id", "bar_ts"):
-        value = body.get(name)
-        if value is not None and str(value).strip():
-            return str(value).strip()[:200]
-    return None
-
+    bar_id = id_text(body, "bar_id", 200)
+    return bar_id if bar_id else id_text(body, "bar_ts", 200)
 
 
 def _renko(request: Any, stream: str) -> tuple[dict[str, Any], int]:
@@ -72,12 +83,13 @@ for _path, _stream in STREAMS.items():
 @router.route("POST", "/tv_heartbeat")
 def tv_heartbeat(request: Any) -> tuple[dict[str, Any], int]:
     body = _authenticated_body(request)
-    raw = body.get("symbol") or body.get("asset")
+    raw = _raw_asset(body, "symbol", "asset")
     asset = normalise_asset(raw, services().config)
     if asset is None:
         raise BadInput(f"Unknown symbol {raw if raw is not None else ''}")
     annotate(asset=asset)
-    inp = TvHeartbeat(asset=asset, price=to_float(body.get("price")), client_ts=to_float(body.get("timestamp")))
+    inp = TvHeartbeat(asset=asset, price=bounded_number(body, "price", low=0.0, high=MAX_PRICE, low_open=True),
+                      client_ts=bounded_number(body, "timestamp", low=0.0, high=MAX_EPOCH))
     return answer(execute(services(), inp, assets=[asset]), asset)
 
 

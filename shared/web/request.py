@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -269,6 +270,24 @@ def whole_number(body: Mapping[str, Any], name: str, *, low: int, high: int, whe
     if not low <= number <= high:
         raise BadInput(f"{label}: expected a whole number between {low} and {high}")
     return int(number)
+
+
+def id_text(body: Mapping[str, Any], name: str, limit: int, *, where: str = "") -> str | None:
+    """An identifier field (a bar id, a fill id): a string, or a whole number sent as one (TradingView's `bar_ts`,
+    a broker's numeric fill id); at most `limit` characters; missing gives None. Anything else is a 400."""
+    value = _present(body, name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return bounded_str({name: str(value)}, name, limit, where=where)
+    return bounded_str(body, name, limit, where=where) or None
+
+
+# An order id as the domain makes them (`Ctx.next_order_id`: "<ASSET>-<request id>-<n>"); anything else names no
+# order, and must not reach a Firestore path (an empty or 1,500-byte id was a 500).
+ORDER_ID = re.compile(r"[A-Z0-9]{1,12}-[A-Za-z0-9_-]{1,100}")
+
+
+def is_order_id(value: object) -> bool:
+    return isinstance(value, str) and ORDER_ID.fullmatch(value) is not None
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
