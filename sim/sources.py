@@ -123,7 +123,7 @@ def _read_rows(path: str | Path) -> list[Row]:
     except UnicodeDecodeError as exc:
         raise SourceError(path, data.count(b"\n", 0, exc.start) + 1, "not UTF-8 text") from exc
     rows: list[Row] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # an unclosed quote is an error
     line = 1
     try:
         for fields in reader:
@@ -141,7 +141,7 @@ def _header(path: str | Path, rows: list[Row]) -> tuple[str, ...]:
     line, fields = rows[0]
     names = tuple(f.strip().lower() for f in fields)
     if names[:5] == TV_HEADER and names[5:] not in ((), (TV_OPTIONAL,)):
-        extra = ",".join(f.strip() for f in fields[5:])
+        extra = ",".join(f.strip() for i, f in enumerate(fields[5:]) if not (i == 0 and names[5] == TV_OPTIONAL))
         raise SourceError(path, line, f"unknown column(s) {extra!r} after close: only an optional Volume column is "
                                       "allowed (export the chart without indicators)")
     return names
@@ -286,10 +286,16 @@ def make_sample(seed: int = 7) -> list[Tick]:
     return ticks
 
 
+def _plain(value: float, places: int) -> str:
+    """`value` with `places` decimals when that reads back exactly (prices in 0.25 ticks, whole seconds), else repr."""
+    text = f"{value:.{places}f}"
+    return text if float(text) == value else repr(float(value))
+
+
 def write_ticks(ticks: list[Tick], path: str | Path) -> None:
     """A tick file in the `ts,price` format (`load_ticks` reads it back to the same ticks)."""
     lines = ["ts,price"]
-    lines += [f"{int(t.ts) if t.ts.is_integer() else repr(t.ts)},{t.price:.2f}" for t in ticks]
+    lines += [f"{_plain(t.ts, 0)},{_plain(t.price, 2)}" for t in ticks]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
