@@ -1,0 +1,86 @@
+"""Renko brick throughput: the bundled sample session and a synthetic path of 10,000 bricks.
+
+Run: .venv/bin/python bench/bench_sim.py
+Prints bricks per second (best of several runs, one core, no I/O); the budget is a 10,000-brick session well under a
+second.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sim.renko import BOX_SIZES, bricks, merged
+from sim.sources import Tick, sample_session
+
+TARGET_BRICKS = 10_000
+
+
+def best_of(fn: Callable[[], object], runs: int = 5) -> float:
+    """Fastest wall time of `runs` calls: the least disturbed by the other processes on the machine."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def synthetic_path(n_bricks: int = TARGET_BRICKS, box: float = 1.0, seed: int = 11) -> list[Tick]:
+    """A 5-second MES-like walk in 0.25 ticks, cut at the tick that completes the n-th brick of `box`."""
+    rng = random.Random(seed)
+    level, ts, ticks = 24_000, 1_794_922_200.0, []
+    while True:
+        chunk = []
+        for _ in range(n_bricks * 4):
+            level += rng.choice((-3, -2, -1, -1, 0, 0, 1, 1, 2, 3))
+            ts += 5.0
+            chunk.append(Tick(ts, level / 4))
+        ticks += chunk
+        made = bricks(ticks, box)
+        if len(made) >= n_bricks:
+            last = made[n_bricks - 1].ts
+            return [t for t in ticks if t.ts <= last]
+
+
+def bench_bricks() -> dict[str, float]:
+    """Figures for bench/run.py: bricks per second and milliseconds per run."""
+    sample = sample_session()
+    sample_bricks = sum(len(bricks(sample, box)) for box in BOX_SIZES)
+    sample_s = best_of(lambda: [bricks(sample, box) for box in BOX_SIZES])
+    merged_s = best_of(lambda: sum(1 for _ in merged(sample)))
+
+    path = synthetic_path()
+    n = len(bricks(path, 1.0))
+    synthetic_s = best_of(lambda: bricks(path, 1.0))
+    return {
+        "sample_ticks": float(len(sample)),
+        "sample_bricks_all_boxes": float(sample_bricks),
+        "sample_ms_all_boxes": sample_s * 1000,
+        "sample_bricks_per_s": sample_bricks / sample_s,
+        "sample_merged_ms": merged_s * 1000,
+        "synthetic_ticks": float(len(path)),
+        "synthetic_bricks": float(n),
+        "synthetic_ms": synthetic_s * 1000,
+        "synthetic_bricks_per_s": n / synthetic_s,
+        "synthetic_ticks_per_s": len(path) / synthetic_s,
+    }
+
+
+def main() -> None:
+    f = bench_bricks()
+    print(f"renko, sample session: {f['sample_ticks']:.0f} ticks → {f['sample_bricks_all_boxes']:.0f} bricks over the "
+          f"six boxes in {f['sample_ms_all_boxes']:.1f} ms ({f['sample_bricks_per_s']:,.0f} bricks/s); "
+          f"merged(): {f['sample_merged_ms']:.1f} ms")
+    print(f"renko, synthetic path: {f['synthetic_ticks']:.0f} ticks → {f['synthetic_bricks']:.0f} bricks of 1 pt in "
+          f"{f['synthetic_ms']:.1f} ms ({f['synthetic_bricks_per_s']:,.0f} bricks/s, "
+          f"{f['synthetic_ticks_per_s']:,.0f} ticks/s)")
+
+
+if __name__ == "__main__":
+    main()
