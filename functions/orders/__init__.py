@@ -40,6 +40,7 @@ from shared.store.api import Query
 from shared.store.documents import order_from_doc
 from shared.web import auth
 from shared.web.errors import BadInput, NotFound, Unavailable
+from shared.web.openapi import openapi
 from shared.web.request import (
     bounded_str,
     field_label,
@@ -77,6 +78,12 @@ def logout_page(request: Any) -> Any:
     response = redirect("/login.html", code=302)
     auth.clear_session_cookie(response, request)  # type: ignore[arg-type]
     return response
+
+
+@router.route("GET", "/api/openapi.json")
+def openapi_description(request: Any) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every route (no session: it describes, it reveals no state)."""
+    return openapi()
 
 
 @router.route("GET", "/api/auth/status")

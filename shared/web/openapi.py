@@ -1,0 +1,291 @@
+"""The OpenAPI 3.1 description of every route, served at `GET /api/openapi.json` by the orders function.
+
+Built here as data rather than kept as a JSON file so that the shared shapes (the error body, Retry-After, the
+refusal statuses) are written once. tests/service/test_openapi.py validates it with openapi-spec-validator and
+checks that it names exactly the routes the functions register; tests/emulator/test_fuzz.py sends Schemathesis'
+requests built from it to the local stack and checks every answer against it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+VERSION = "1.0.0"
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
+_ANY_OBJECT: dict[str, Any] = {"type": "object"}
+
+_DESCRIPTIONS = {
+    "400": "Malformed input: the message names the field. Nothing was written.",
+    "401": "Missing or wrong credentials. Nothing was written.",
+    "403": "Refused by a rule (a gate, a lock, a limit); only the audit line was written.",
+    "404": "Unknown order, asset or path (or a local-only route elsewhere). Nothing was written.",
+    "409": "Refused by the current state; only the audit line was written.",
+    "413": "The body is larger than any request of this API. Nothing was read further or written.",
+    "423": "Locked (e.g. the 2.5 lock is automatic only).",
+    "429": "Too many failed logins lately; retry after Retry-After seconds.",
+    "503": "Storage unreachable or busy, or a setting missing (the log names it). Nothing was half-written; "
+           "retry after Retry-After seconds.",
+}
+
+
+def _error(status: str) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": _DESCRIPTIONS[status],
+                                "content": {"application/json": {"schema": _ERROR}}}
+    if status in ("429", "503"):
+        response["headers"] = copy.deepcopy(_RETRY_AFTER)
+    return response
+
+
+def _ok(schema: dict[str, Any] | None = None, description: str = "Done.") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema or _ANY_OBJECT}}}
+
+
+def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, tag: str, ok: dict[str, dict[str, Any]], errors: tuple[str, ...], *,
+        body: dict[str, Any] | None = None, parameters: list[dict[str, Any]] | None = None,
+        security: list[dict[str, list[str]]] | None = None, local_only: bool = False) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag], "operationId": "",
+                          "responses": {**ok, **{s: _error(s) for s in sorted(set(errors) | {"503"})}}}
+    if body is not None:
+        op["requestBody"] = body
+    if parameters:
+        op["parameters"] = parameters
+    if security is not None:
+        op["security"] = security
+    if local_only:
+        op["x-local-only"] = True
+        op["description"] = "Local stack only (LOCAL_DEV=1): 404 everywhere else."
+    return op
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+_ASSET = {"type": "string", "maxLength": 64, "description": "ES or NQ, or a TradingView/broker symbol of them",
+          "examples": ["ES", "CME_MINI:MES1!"]}
+_TV_SECRET = {"type": "string", "description": "TV_WEBHOOK_SECRET"}
+_BRIDGE_SECRET = {"type": "string", "description": "BRIDGE_HEARTBEAT_SECRET (or the X-Bridge-Secret header)"}
+_ID = {"type": ["string", "integer"], "description": "an identifier; a whole number is read as its text"}
+_NUMBER = {"type": "number"}
+_BOOL = {"type": "boolean"}
+_ORDER_ID = {"name": "order_id", "in": "path", "required": True,
+             "schema": {"type": "string", "maxLength": 200, "examples": ["ES-20261124-160000-abc123"]}}
+
+_SYMBOL = {"type": "object", "properties": {"symbol": {"type": "string"}, "position": {"type": "integer"},
+                                            "openPnl": _NUMBER, "avgOpenFill": _NUMBER}}
+Security = list[dict[str, list[str]]]
+_SESSION: Security = [{"session": []}]
+_BRIDGE: Security = [{"bridgeHeader": []}, {"bridgeQuery": []}, {}]  # {}: or the secret in the body
+_NONE: Security = []
+_OPERATOR_ERRORS = ("400", "401", "413")
+_COMMAND_ERRORS = ("400", "401", "403", "404", "409", "413", "423")
+_COMMAND_OK = {"200": _ok(), "201": _ok(description="Created (an order, an intent).")}
+
+
+def _webhooks() -> dict[str, Any]:
+    renko = _body({"secret": _TV_SECRET, "asset": _ASSET, "symbol": _ASSET,
+                   "color": {"type": "string", "maxLength": 32, "examples": ["green", "red"]},
+                   "bar_id": _ID, "bar_ts": _ID}, ("secret",))
+    paths: dict[str, Any] = {}
+    for path, brick in (("/tv_renko", "4pt"), ("/tv_renko_two_half", "2.5pt"), ("/tv_renko_main", "6pt"),
+                        ("/tv_renko_high", "8pt"), ("/tv_renko_macro", "12pt"), ("/tv_renko_small", "1pt, visual"),
+                        ("/tv_renko_one", "1pt, visual")):
+        paths[path] = {"post": _op(f"A {brick} Renko bar from TradingView (bar_id/bar_ts de-duplicates a re-send)",
+                                   "webhooks", {"200": _ok()}, ("400", "401", "403", "409", "413"), body=renko,
+                                   security=_NONE)}
+    paths["/tv_heartbeat"] = {"post": _op(
+        "TradingView's price heartbeat", "webhooks", {"200": _ok()}, ("400", "401", "403", "409", "413"),
+        body=_body({"secret": _TV_SECRET, "symbol": _ASSET, "asset": _ASSET, "price": _NUMBER,
+                    "timestamp": _NUMBER}, ("secret",)), security=_NONE)}
+    paths["/tv_level_exit"] = {"post": _op(
+        "A level-exit alert: exit the asset's position if there is one", "webhooks", {"200": _ok()},
+        ("400", "401", "403", "409", "413"), body=_body({"secret": _TV_SECRET, "asset": _ASSET, "bar_id": _ID,
+                                                          "bar_ts": _ID}, ("secret",)), security=_NONE)}
+    return paths
+
+
+def _operator() -> dict[str, Any]:
+    asset_only = _body({"asset": _ASSET})
+    limit = _query("limit", {"type": "integer"}, "how many, newest first (bounded)")
+    paths: dict[str, Any] = {
+        "/api/login": {"post": _op("Sign in: sets the __session cookie", "session",
+                                   {"200": _ok({"type": "object", "properties": {"ok": {"const": True}}})},
+                                   ("400", "401", "413", "429"),
+                                   body=_body({"password": {"type": "string"}}), security=_NONE)},
+        "/api/logout": {"post": _op("Sign out: clears the cookie", "session", {"200": _ok()}, ("400", "413"),
+                                    security=_NONE)},
+        "/logout": {"get": _op("Sign out and go to the login page", "session",
+                               {"302": {"description": "Redirect to /login.html, cookie cleared."}}, (),
+                               security=_NONE)},
+        "/api/auth/status": {"get": _op(
+            "Whether this browser is signed in", "session",
+            {"200": _ok({"type": "object", "required": ["authenticated", "password_required"],
+                         "properties": {"authenticated": _BOOL, "password_required": _BOOL}})}, (),
+            security=_NONE)},
+        "/api/openapi.json": {"get": _op("This description", "meta", {"200": _ok()}, (), security=_NONE)},
+        "/api/state": {"get": _op(
+            "Global and per-asset state with every computed flag", "reads",
+            {"200": _ok({"type": "object", "required": ["global", "assets"]})}, _OPERATOR_ERRORS,
+            parameters=[_query("include", {"type": "string"}, "any of history,logs")])},
+        "/api/gates": {"get": _op(
+            "The whole entry checklist for one asset", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+            parameters=[_query("asset", _ASSET), _query("direction", {"type": "string"})])},
+        "/api/session-window": {"get": _op("The trading session window", "reads", {"200": _ok()},
+                                           _OPERATOR_ERRORS)},
+        "/api/history": {"get": _op("Closed trades, newest first", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+                                    parameters=[limit])},
+        "/api/logs": {"get": _op("The audit trail, newest first, optionally one asset's", "reads", {"200": _ok()},
+                                 _OPERATOR_ERRORS, parameters=[_query("asset", _ASSET), limit])},
+        "/api/bars": {"get": _op("One stream's recent bars", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+                                 parameters=[_query("asset", _ASSET), _query("stream", {"type": "string"}), limit])},
+        "/api/alert-templates": {"get": _op("TradingView alert templates", "reads", {"200": _ok()},
+                                            _OPERATOR_ERRORS, parameters=[_query("reveal", {"type": "string"})])},
+        "/api/orders": {
+            "get": _op("Recent orders (STALE derived)", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+                       parameters=[limit]),
+            "post": _op("Enter through the gate chain", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+                        body=_body({"asset": _ASSET, "trade_mode": {"type": "string"},
+                                    "order_type": {"type": "string"}, "entry_size_mode": {"type": "string"},
+                                    "direction": {"type": "string"}, "entry_override": _BOOL})),
+        },
+        "/api/orders/{order_id}/cancel": {"post": _op(
+            "Cancel a PENDING or STALE order", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+            parameters=[_ORDER_ID])},
+        "/api/intent": {"post": _op("Arm an entry intent", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+                                    body=_body({"asset": _ASSET, "direction": {"type": "string"}}))},
+        "/api/exit": {"post": _op("Exit one asset", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+                                  body=_body({"asset": _ASSET, "force": _BOOL}))},
+        "/api/exit-all": {"post": _op("Exit every asset", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+                                      body=_body({"force": _BOOL}))},
+        "/api/protect": {"post": _op("Profit protection", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+                                     body=_body({"asset": _ASSET, "enabled": _BOOL, "threshold": _NUMBER}))},
+        "/api/points-take-profit": {"post": _op(
+            "Points take-profit", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+            body=_body({"asset": _ASSET, "enabled": _BOOL, "target": _NUMBER}))},
+        "/api/take-profit": {"post": _op(
+            "Arm, disarm or reset the take-profit", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+            body=_body({"asset": _ASSET, "tp_arm": {"type": "string"}, "tp_target": _NUMBER, "reset": _BOOL}))},
+        "/api/two-half-tp-lock": {"post": _op("Always 423: the 2.5 lock is automatic only", "commands", {},
+                                              ("401", "423"))},
+        "/api/trade-limit/consume": {"post": _op("Use up one trade of today's limit", "commands", _COMMAND_OK,
+                                                 _COMMAND_ERRORS)},
+        "/api/env": {"post": _op("Switch SIM/LIVE", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+                                 body=_body({"env": {"type": "string", "examples": ["SIM", "LIVE"]}}))},
+        "/api/risk": {
+            "get": _op("Risk settings (today's and the next trading day's)", "reads", {"200": _ok()},
+                       _OPERATOR_ERRORS),
+            "post": _op("Tighten now, loosen next trading day", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+                        body=_body({"max_trades_per_day": {"type": "integer"}, "daily_stop_enabled": _BOOL,
+                                    "daily_stop_limit_pct": _NUMBER})),
+        },
+    }
+    for path, summary in (("/api/intent/cancel", "Cancel the intent"), ("/api/preorder/cancel", "Cancel the pre-order"),
+                          ("/api/scale-in", "Scale in"), ("/api/high-next-bar-exit", "Toggle high next-bar exit"),
+                          ("/api/main-flip-exit", "Toggle main-flip exit"),
+                          ("/api/four-pt-invalidation", "Toggle 4pt invalidation"),
+                          ("/api/auto-exit", "Toggle auto exit")):
+        paths[path] = {"post": _op(summary, "commands", _COMMAND_OK, _COMMAND_ERRORS, body=asset_only)}
+    return paths
+
+
+def _bridge() -> dict[str, Any]:
+    text = {"type": "string", "maxLength": 100}
+    return {
+        "/api/orders/pending": {"get": _op(
+            "Claim pending orders (each once)", "bridge", {"200": _ok()}, ("400", "401"), security=_BRIDGE,
+            parameters=[_query("limit", {"type": "integer"}), _query("owner", {"type": "string"})])},
+        "/api/orders/{order_id}/execution-report": {"post": _op(
+            "An execution report for a claimed order", "bridge", {"200": _ok()},
+            ("400", "401", "403", "404", "409", "413"), parameters=[_ORDER_ID], security=_BRIDGE,
+            body=_body({"secret": _BRIDGE_SECRET,
+                        "status": {"type": "string",
+                                   "enum": ["WORKING", "FILLED", "PARTIALLY_FILLED", "REJECTED", "CANCELLED"]},
+                        "fill_price": _NUMBER, "avg_price": _NUMBER, "price": _NUMBER, "qty": {"type": "integer"},
+                        "cum_qty": {"type": "integer"}, "fill_id": _ID, "reason": {"type": "string"},
+                        "extra": {"type": "object"}}))},
+        "/api/bridge/heartbeat": {"post": _op(
+            "The bridge's heartbeat (known fields only are kept)", "bridge", {"200": _ok()},
+            ("400", "401", "403", "409", "413"), security=_BRIDGE,
+            body=_body({"secret": _BRIDGE_SECRET, "tsConnected": _BOOL, "mdConnected": _BOOL, "repoOk": _BOOL,
+                        "account": text, "note": {"type": "string", "maxLength": 500}}))},
+        "/api/rithmic/pnl-snapshot": {"post": _op(
+            "The broker's PnL and positions", "bridge", {"200": _ok()}, ("400", "401", "403", "409", "413"),
+            security=_BRIDGE,
+            body=_body({"secret": _BRIDGE_SECRET, "accountBalance": _NUMBER, "realized": _NUMBER,
+                        "unrealized": _NUMBER,
+                        "symbols": {"type": "array", "items": _SYMBOL}}))},
+    }
+
+
+def _timers_and_dev() -> dict[str, Any]:
+    return {
+        "/__fn/timers/": {"post": _op(
+            "A Cloud Tasks callback: tidies up and logs (every lock is also derived from stored times). In the "
+            "cloud this is TIMERS_URL with an OIDC token; locally the X-Local-Tasks-Token header.", "timers",
+            {"200": _ok()}, ("400", "401", "403", "404", "409", "413"), security=[{"tasksToken": []}],
+            body=_body({"kind": {"type": "string", "enum": ["candle_lock_end", "cooldown_end", "intent_expiry",
+                                                              "preorder_expiry", "lease_end"]},
+                        "key": {"type": "string"}, "at": _NUMBER, "payload": {"type": "object"}},
+                       ("kind", "key", "at")))},
+        "/_dev/clock": {
+            "get": _op("The local stack's clock", "dev", {"200": _ok()}, ("401", "404"), local_only=True),
+            "post": _op("Freeze the clock at {now} (2000-2100; {tick} lets it run) or {advance} it", "dev",
+                        {"200": _ok()}, ("400", "401", "404", "413"), local_only=True,
+                        body=_body({"now": _NUMBER, "tick": _BOOL, "advance": _NUMBER})),
+            "delete": _op("Back to the real clock", "dev", {"200": _ok()}, ("401", "404"), local_only=True),
+        },
+        "/_dev/reset": {"post": _op("Wipe every document and the clock", "dev", {"200": _ok()},
+                                    ("401", "404", "413"), local_only=True)},
+    }
+
+
+def openapi() -> dict[str, Any]:
+    """The whole description (a fresh copy each call)."""
+    paths = {**_webhooks(), **_operator(), **_bridge(), **_timers_and_dev()}
+    for path, methods in paths.items():
+        for method, op in methods.items():
+            op["operationId"] = f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}" \
+                .replace("-", "_").replace(".", "_") or method
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "OperatorLock control plane", "version": VERSION,
+                 "description": "TradingView webhooks, the operator dashboard's API, the VPS bridge, timer "
+                                "callbacks and the local stack's dev routes. Every route lives behind "
+                                "firebase.json's rewrites; bodies are JSON (webhooks: whatever the content type)."},
+        "servers": [{"url": "/"}],
+        "security": _SESSION,
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "__session",
+                            "description": "POST /api/login; the local stack with an empty DASHBOARD_PASSWORD is "
+                                           "open"},
+                "bridgeHeader": {"type": "apiKey", "in": "header", "name": "X-Bridge-Secret"},
+                "bridgeQuery": {"type": "apiKey", "in": "query", "name": "secret",
+                                "description": "kept for compatibility; prefer the header"},
+                "tasksToken": {"type": "apiKey", "in": "header", "name": "X-Local-Tasks-Token"},
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["ok", "error"],
+                          "properties": {"ok": {"const": False}, "error": {"type": "string"},
+                                         "code": {"type": "string"}}},
+            },
+            "headers": {
+                "RetryAfter": {"required": True, "description": "seconds to wait before retrying",
+                               "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+            },
+        },
+    }
