@@ -11,6 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim import sources
 from sim.renko import BOX_SIZES, bricks
@@ -270,3 +272,28 @@ def test_sample_session_timestamps_never_go_backwards() -> None:
     ts = [t.ts for t in sample_session()]
     assert ts == sorted(ts)
     assert all(math.isfinite(t) for t in ts)
+
+
+# Headers, numbers, times and junk in any mix: an importer returns ticks or refuses with SourceError, nothing else.
+_cells = st.one_of(
+    st.sampled_from(["ts", "price", "time", "open", "high", "low", "close", "Volume", "", " ", '"', "nan", "-0",
+                     "1e999", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "2026-11-17T09:30:00Z",
+                     str(T0), "6000.25", "\x00", "\ufeff"]),
+    st.text(max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+_files = st.lists(st.lists(_cells, min_size=0, max_size=7).map(",".join), min_size=0, max_size=8).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_files, st.sampled_from(["", "ts,price\n", "time,open,high,low,close\n", "TIME,Open,High,Low,Close,volume\n"]))
+def test_any_text_loads_or_is_refused_with_a_source_error(tmp_path: Path, body: str, header: str) -> None:
+    p = write(tmp_path, header + body)
+    for loader in (load, load_ticks, load_tradingview):
+        try:
+            ticks = loader(p)
+        except SourceError as err:
+            assert err.line >= 0
+            continue
+        assert ticks and all(math.isfinite(t.price) and t.price > 0 for t in ticks)
+        assert [t.ts for t in ticks] == sorted(t.ts for t in ticks)
