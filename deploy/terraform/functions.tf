@@ -6,6 +6,9 @@ data "archive_file" "bundle" {
   type        = "zip"
   source_dir  = local.bundle_dir
   output_path = "${path.module}/../.build/operatorlock-functions.zip"
+  # Fixed file modes: the zip (and so its hash, the object name) depends on the code only, not on the umask
+  # of whoever built the bundle; otherwise identical code would rebuild all four functions.
+  output_file_mode = "0644"
 }
 
 resource "google_storage_bucket" "source" {
@@ -37,32 +40,41 @@ locals {
   }
 
   # One function per route group; the key is the function's name and its entry point in main.py. What differs:
-  #   secrets: the secrets it mounts as environment variables (google_secret_manager_secret.this keys).
-  #   invoker: the one member granted roles/run.invoker on its Cloud Run service (iam below).
+  #   secrets:  the secrets it mounts as environment variables (google_secret_manager_secret.this keys); its
+  #             service account may read these and no other (secrets.tf).
+  #   rotating: those whose previous value it also accepts during a rotation window (PREVIOUS_<NAME>).
+  #   invoker:  the one member granted roles/run.invoker on its Cloud Run service (iam below).
   functions = {
     # TradingView: /tv_heartbeat, /tv_renko*, /tv_level_exit. TradingView gives up after 3 s, cold start
-    # included, so one instance is always warm.
+    # included, so one instance is always warm (and warms its imports as it starts, functions/main.py).
     webhooks = {
       description   = "TradingView webhooks (/tv_*)"
       min_instances = 1
       timeout       = 30
+      concurrency   = 4
       secrets       = ["TV_WEBHOOK_SECRET"]
+      rotating      = ["TV_WEBHOOK_SECRET"]
       invoker       = "allUsers"
     }
     # Operator API behind the dashboard: login/logout/state/gates/risk, /api/orders and every control endpoint.
+    # TV_WEBHOOK_SECRET: /api/alert-templates?reveal=1 shows it to a logged-in operator (the alert messages).
     orders = {
       description   = "Operator API (/api/**, /logout)"
       min_instances = 0
       timeout       = 60
-      secrets       = ["DASHBOARD_PASSWORD", "SESSION_SECRET"]
+      concurrency   = 4
+      secrets       = ["DASHBOARD_PASSWORD", "SESSION_SECRET", "TV_WEBHOOK_SECRET"]
+      rotating      = ["SESSION_SECRET"]
       invoker       = "allUsers"
     }
     # VPS bridge: pending poll, execution reports, heartbeat, PnL snapshots.
     bridge = {
       description   = "VPS bridge API (/api/orders/pending, execution reports, /api/bridge/**, /api/rithmic/**)"
       min_instances = 0
-      timeout       = 60
+      timeout       = var.bridge_timeout_seconds
+      concurrency   = var.bridge_concurrency
       secrets       = ["BRIDGE_HEARTBEAT_SECRET"]
+      rotating      = ["BRIDGE_HEARTBEAT_SECRET"]
       invoker       = "allUsers"
     }
     # Cloud Tasks callbacks (lock, cooldown, intent, pre-order, lease expiries). No secret: only the tasks
@@ -71,8 +83,18 @@ locals {
       description   = "Cloud Tasks callbacks (OIDC, tasks invoker only)"
       min_instances = 0
       timeout       = 60
+      concurrency   = 4
       secrets       = []
+      rotating      = []
       invoker       = "serviceAccount:${google_service_account.tasks_invoker.email}"
+    }
+  }
+
+  # The end of each rotation window, as the plain variable PREVIOUS_<NAME>_UNTIL (shared/web/auth.py).
+  rotation_env = {
+    for fn, spec in local.functions : fn => {
+      for name in spec.rotating : "PREVIOUS_${name}_UNTIL" => local.secret_version[name].previous_until
+      if local.secret_version[name].previous != null
     }
   }
 }
@@ -103,32 +125,56 @@ resource "google_cloudfunctions2_function" "this" {
     max_instance_count               = var.max_instances
     available_memory                 = "512Mi"
     available_cpu                    = "1"
-    max_instance_request_concurrency = 4
+    max_instance_request_concurrency = each.value.concurrency
     timeout_seconds                  = each.value.timeout
     # ALLOW_ALL for timers too, on purpose: whether Cloud Tasks counts as internal traffic for a 2nd-gen
     # function was not verified, and a wrong guess silently drops every timer. IAM (run.invoker for the tasks
     # invoker only) and the handler's own OIDC check gate it.
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.functions_runtime.email
-    environment_variables          = local.function_env
+    service_account_email          = google_service_account.function[each.key].email
+    environment_variables          = merge(local.function_env, local.rotation_env[each.key])
 
+    # The pinned current version of each of its secrets (never "latest": every instance of a revision sees
+    # the same value; a rotation is a new revision, which takes over without downtime).
     dynamic "secret_environment_variables" {
       for_each = each.value.secrets
       content {
         key        = secret_environment_variables.value
         project_id = var.project_id
         secret     = google_secret_manager_secret.this[secret_environment_variables.value].secret_id
-        version    = "latest"
+        version    = local.secret_version[secret_environment_variables.value].current
+      }
+    }
+
+    # During a rotation window, the previous version too, as PREVIOUS_<NAME>.
+    dynamic "secret_environment_variables" {
+      for_each = [for name in each.value.rotating : name if local.secret_version[name].previous != null]
+      content {
+        key        = "PREVIOUS_${secret_environment_variables.value}"
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.this[secret_environment_variables.value].secret_id
+        version    = local.secret_version[secret_environment_variables.value].previous
       }
     }
   }
 
-  # Grants a build and a start need.
+  lifecycle {
+    precondition {
+      condition     = length(local.firebase_regions) == 1 && contains(local.firebase_regions, var.region)
+      error_message = "firebase.json's rewrites name ${jsonencode(local.firebase_regions)} but var.region is ${var.region}: set both to the same region."
+    }
+    precondition {
+      condition     = length(setsubtract(each.value.rotating, each.value.secrets)) == 0
+      error_message = "${each.key}: a rotating secret must also be one of its secrets."
+    }
+  }
+
+  # Grants a build and a start need (the build's after their propagation wait).
   depends_on = [
-    google_project_iam_member.build,
-    google_project_iam_member.runtime_datastore_user,
-    google_secret_manager_secret_iam_member.runtime_accessor,
+    time_sleep.build_iam_propagation,
+    google_project_iam_member.function_datastore_user,
+    google_secret_manager_secret_iam_member.accessor,
   ]
 }
 

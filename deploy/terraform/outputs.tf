@@ -13,6 +13,11 @@ output "hosting_site_id" {
   value       = google_firebase_hosting_site.dashboard.site_id
 }
 
+output "firebase_target_command" {
+  description = "Binds firebase.json's hosting target to the site (run once per checkout; it writes .firebaserc)."
+  value       = "firebase target:apply hosting dashboard ${google_firebase_hosting_site.dashboard.site_id} --project ${var.project_id}"
+}
+
 output "hosting_url" {
   description = "Default address of the Hosting site (TradingView alerts and the bridge use it: /tv_*, /api/**)."
   value       = google_firebase_hosting_site.dashboard.default_url
@@ -28,9 +33,9 @@ output "tasks_service_account" {
   value       = google_service_account.tasks_invoker.email
 }
 
-output "runtime_service_account" {
-  description = "Identity every function runs as."
-  value       = google_service_account.functions_runtime.email
+output "function_service_accounts" {
+  description = "Identity of each function (each reads only its own secrets)."
+  value       = { for name, account in google_service_account.function : name => account.email }
 }
 
 output "secret_ids" {

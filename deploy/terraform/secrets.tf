@@ -6,11 +6,23 @@
 
 locals {
   secret_ids = toset([
-    "TV_WEBHOOK_SECRET",       # webhooks: the TradingView alerts' "secret"
-    "BRIDGE_HEARTBEAT_SECRET", # bridge: the VPS bridge's "secret"
+    "TV_WEBHOOK_SECRET",       # webhooks: the TradingView alerts' "secret"; orders shows it to the operator
+    "BRIDGE_HEARTBEAT_SECRET", # bridge: the VPS bridge's secret
     "DASHBOARD_PASSWORD",      # orders: operator login
     "SESSION_SECRET",          # orders: signs the __session cookie
   ])
+
+  # The version each function mounts (variables.tf, version_pins); a secret not pinned mounts version 1.
+  secret_version = {
+    for name in local.secret_ids : name => {
+      current        = tostring(try(var.version_pins[name].current, 1))
+      previous       = try(var.version_pins[name].previous, null) == null ? null : tostring(var.version_pins[name].previous)
+      previous_until = try(var.version_pins[name].previous_until, null)
+    }
+  }
+
+  # Who may read what: exactly the secrets each function mounts (local.functions[*].secrets), one grant each.
+  secret_access = merge([for fn, spec in local.functions : { for name in spec.secrets : "${fn}/${name}" => { function = fn, secret = name } }]...)
 }
 
 resource "google_secret_manager_secret" "this" {
@@ -27,11 +39,13 @@ resource "google_secret_manager_secret" "this" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_secret_manager_secret_iam_member" "runtime_accessor" {
-  for_each = local.secret_ids
+# Per secret and per reading function: the public webhook function cannot read the dashboard password or the
+# session key, and the bridge reads its own secret only.
+resource "google_secret_manager_secret_iam_member" "accessor" {
+  for_each = local.secret_access
 
   project   = var.project_id
-  secret_id = google_secret_manager_secret.this[each.value].secret_id
+  secret_id = google_secret_manager_secret.this[each.value.secret].secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.functions_runtime.email}"
+  member    = "serviceAccount:${google_service_account.function[each.value.function].email}"
 }

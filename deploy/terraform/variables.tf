@@ -4,7 +4,7 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the functions and the Cloud Tasks queue. firebase.json's rewrites name us-central1."
+  description = "Region of the functions and the Cloud Tasks queue. Must equal the region firebase.json's rewrites name (checked at plan)."
   type        = string
   default     = "us-central1"
 }
@@ -17,14 +17,16 @@ variable "firestore_location" {
 
 variable "hosting_site_id" {
   description = <<-EOT
-    Firebase Hosting site id for the operator dashboard. A new id creates a new site (then deploy with a
-    hosting target, see deploy/README.md). The project's default site (id = project id) already exists:
-    import it once before applying.
+    Firebase Hosting site of the operator dashboard, created by Terraform (default: "<project_id>-ops").
+    Globally unique; it becomes https://<id>.web.app. firebase.json deploys to it through the hosting target
+    "dashboard" (`firebase target:apply hosting dashboard <id>`, deploy/README.md). To serve from the
+    project's default site instead, set it to that site's id and import the site once.
   EOT
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$", var.hosting_site_id))
+    condition     = var.hosting_site_id == null || can(regex("^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$", var.hosting_site_id))
     error_message = "hosting_site_id must be 4-63 lowercase letters, digits or hyphens."
   }
 }
@@ -52,8 +54,103 @@ variable "max_instances" {
   }
 }
 
+variable "bridge_timeout_seconds" {
+  description = "Request timeout of the bridge function (a long-polling pending poll needs more than its wait)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.bridge_timeout_seconds >= 10 && var.bridge_timeout_seconds <= 3600
+    error_message = "bridge_timeout_seconds must be between 10 and 3600."
+  }
+}
+
+variable "bridge_concurrency" {
+  description = "Concurrent requests per bridge instance (long polls hold a request open while they wait)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.bridge_concurrency >= 1 && var.bridge_concurrency <= 1000
+    error_message = "bridge_concurrency must be between 1 and 1000."
+  }
+}
+
+# Which Secret Manager version each function mounts, per secret (deploy/README.md, "Rotate a secret").
+# Pinned numbers, never "latest": every instance of a revision sees the same value, and a new value reaches
+# the functions only through `terraform apply` (a new revision, which takes over without downtime).
+# `previous` (with `previous_until`, RFC 3339 with a zone) also mounts the old version as PREVIOUS_<NAME>:
+# the function accepts it until that moment while the callers switch over.
+variable "version_pins" {
+  description = "Secret Manager version per secret name: { current = N, previous = N-1, previous_until = \"2026-12-07T12:00:00Z\" }. A secret not listed mounts version 1."
+  type = map(object({
+    current        = number
+    previous       = optional(number)
+    previous_until = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([for name in keys(var.version_pins) : contains(
+    ["TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "DASHBOARD_PASSWORD", "SESSION_SECRET"], name)])
+    error_message = "version_pins: unknown secret name (TV_WEBHOOK_SECRET, BRIDGE_HEARTBEAT_SECRET, DASHBOARD_PASSWORD, SESSION_SECRET)."
+  }
+
+  validation {
+    condition = alltrue([for pin in values(var.version_pins) : pin.current >= 1 && floor(pin.current) == pin.current && (
+      pin.previous == null ? pin.previous_until == null : (
+        pin.previous >= 1 && pin.previous < pin.current && floor(pin.previous) == pin.previous &&
+    can(timeadd(pin.previous_until, "0s"))))])
+    error_message = "version_pins: versions are whole numbers >= 1, previous < current, and previous needs previous_until (RFC 3339, e.g. 2026-12-07T12:00:00Z); previous_until alone is refused."
+  }
+
+  # The dashboard password is not accepted in its previous value: changing it logs every session out (D12).
+  validation {
+    condition     = try(var.version_pins["DASHBOARD_PASSWORD"].previous, null) == null
+    error_message = "version_pins: DASHBOARD_PASSWORD has no previous value; a new password takes effect at once."
+  }
+}
+
 variable "labels" {
   description = "Labels added to every labelled resource."
   type        = map(string)
   default     = {}
+}
+
+# --- monitoring (monitoring.tf): everything optional --------------------------------------------------------
+
+variable "alert_email" {
+  description = "E-mail address that receives the alerts and budget notifications. null: no notification channel."
+  type        = string
+  default     = null
+}
+
+variable "enable_alerts" {
+  description = "Create the alert policies (5xx ratio, webhook p99 latency, function errors) and the refused-entries log metric."
+  type        = bool
+  default     = true
+}
+
+variable "alert_5xx_ratio" {
+  description = "Alert when this fraction of a function's requests answer 5xx over 5 minutes."
+  type        = number
+  default     = 0.05
+}
+
+variable "alert_webhook_p99_ms" {
+  description = "Alert when the webhook function's p99 request latency exceeds this many ms over 5 minutes (TradingView gives up at 3 s)."
+  type        = number
+  default     = 1000
+}
+
+variable "billing_account" {
+  description = "Billing account id (XXXXXX-XXXXXX-XXXXXX) for the monthly budget. null: no budget."
+  type        = string
+  default     = null
+}
+
+variable "monthly_budget" {
+  description = "Monthly budget of the project, in the billing account's currency (deploy/README.md estimates the cost)."
+  type        = number
+  default     = 50
 }

@@ -17,15 +17,29 @@ terraform {
       source  = "hashicorp/archive"
       version = "2.7.1"
     }
+    # time_sleep: the build account's roles must propagate before the first function build (iam.tf).
+    time = {
+      source  = "hashicorp/time"
+      version = "0.13.1"
+    }
   }
 }
 
+# The operator applies with user credentials (`gcloud auth application-default login`). Several APIs
+# (Firebase, Billing Budgets, Firebase Hosting) refuse user credentials without a quota project
+# ("Error 403 ... authenticating by using local Application Default Credentials"): every call names the
+# project itself as its quota and billing project. The caller needs serviceusage.services.use on it (Owner
+# has it).
 provider "google" {
-  project = var.project_id
-  region  = var.region
+  project               = var.project_id
+  region                = var.region
+  user_project_override = true
+  billing_project       = var.project_id
 }
 
 provider "google-beta" {
-  project = var.project_id
-  region  = var.region
+  project               = var.project_id
+  region                = var.region
+  user_project_override = true
+  billing_project       = var.project_id
 }

@@ -33,13 +33,18 @@ ENTRY_POINTS = ("webhooks", "orders", "bridge", "timers")
 PUBLIC_FUNCTIONS = ("webhooks", "orders", "bridge")
 SECRET_NAMES = frozenset({"TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "DASHBOARD_PASSWORD", "SESSION_SECRET"})
 # Which secret each function checks (spec/api-reference.txt: webhooks the TradingView secret, bridge the bridge
-# secret, orders the operator session); timers authenticates Cloud Tasks by OIDC and holds none.
+# secret, orders the operator session, and it shows the TradingView secret to a logged-in operator for the alert
+# messages); timers authenticates Cloud Tasks by OIDC and holds none. Nothing else: the public webhook function
+# must not read the dashboard password or the session key (issue 10).
 FUNCTION_SECRETS = {
     "webhooks": {"TV_WEBHOOK_SECRET"},
-    "orders": {"DASHBOARD_PASSWORD", "SESSION_SECRET"},
+    "orders": {"DASHBOARD_PASSWORD", "SESSION_SECRET", "TV_WEBHOOK_SECRET"},
     "bridge": {"BRIDGE_HEARTBEAT_SECRET"},
     "timers": set(),
 }
+# The secrets whose previous value each function accepts during a rotation window (shared/web/auth.py).
+ROTATING = {"webhooks": {"TV_WEBHOOK_SECRET"}, "orders": {"SESSION_SECRET"}, "bridge": {"BRIDGE_HEARTBEAT_SECRET"},
+            "timers": set()}
 REQUIRED_ENV = {"GOOGLE_CLOUD_PROJECT", "CLOUD_TASKS_LOCATION", "CLOUD_TASKS_QUEUE", "TIMERS_URL",
                 "TASKS_SERVICE_ACCOUNT"}
 LOCAL_ONLY_ENV = ("ALLOW_OPEN_DASHBOARD", "LOCAL_DEV", "DEV_CLOCK_FILE", "FIRESTORE_EMULATOR_HOST",
@@ -73,6 +78,16 @@ def _normalise(value: Any) -> Any:
 _ITERATOR_REF = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*)\.(key|value)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?![\w\[])")
 _TOSET_LITERAL = re.compile(r"\$\{toset\(\[([^\]]*)\]\)\}")
 _LOCAL_REF = re.compile(r"\$\{local\.([A-Za-z_][A-Za-z0-9_]*)\}")
+_INTERPOLATED_LITERAL = re.compile(r'\$\{"([^"$]*)"\}')
+# `[for x in [..literal list..] : x if COND]`: COND is not evaluated, so every member counts as a possible
+# instance (a superset: right for "mounts nothing but its own secrets").
+_FILTERED_LIST = re.compile(r"\$\{\[for (\w+) in (\[[^\]]*\]) : \1 if .+\]\}")
+# `merge([for K, V in local.L : {for X in V.A : "${K}/${X}" => {P = K, Q = X}}]...)`: one instance per (key,
+# member of its list A), the flattening idiom of secrets.tf (secret_access).
+_FLATTEN = re.compile(
+    r'\$\{merge\(\[for (\w+), (\w+) in local\.(\w+) : \{for (\w+) in \2\.(\w+) : '
+    r'"\$\{\1\}/\$\{\4\}" => \{(\w+) = \1, (\w+) = \4\}\}\] ?\.\.\.\)\}'
+)
 Scope = dict[str, tuple[Any, Any]]  # iterator name -> (key, value)
 
 
@@ -102,10 +117,13 @@ def _substitute(text: str, scope: Scope) -> Any:
         if match.group(1) not in scope:
             return match.group(0)
         value = _lookup(scope, match)
-        assert isinstance(value, str | int | float) and "${" not in str(value), f"{match.group(0)} = {value!r}"
-        return json.dumps(value)
+        items = value if isinstance(value, list) else [value]
+        scalars = all(isinstance(v, str | int | float) and "${" not in str(v) for v in items)
+        assert scalars, f"{match.group(0)} = {value!r}"
+        return json.dumps(value)  # a scalar's or a list of scalars' HCL literal
 
-    return _ITERATOR_REF.sub(literal, text)
+    # `"PREVIOUS_${x.value}"` becomes `PREVIOUS_${"NAME"}`: an interpolated literal is the literal itself.
+    return _INTERPOLATED_LITERAL.sub(lambda m: m.group(1), _ITERATOR_REF.sub(literal, text))
 
 
 def _iterate(tf: Terraform, for_each: Any, where: str) -> list[tuple[Any, Any]]:
@@ -115,6 +133,15 @@ def _iterate(tf: Terraform, for_each: Any, where: str) -> list[tuple[Any, Any]]:
         if local:
             assert local.group(1) in tf.locals, f"{where}: for_each on undeclared local.{local.group(1)}"
             return _iterate(tf, tf.locals[local.group(1)], where)
+        filtered = _FILTERED_LIST.fullmatch(for_each)
+        if filtered:
+            return list(enumerate(json.loads(filtered.group(2))))
+        flatten = _FLATTEN.fullmatch(for_each)
+        if flatten:
+            outer, source, attr = flatten.group(3), flatten.group(5), (flatten.group(6), flatten.group(7))
+            assert outer in tf.locals, f"{where}: for_each on undeclared local.{outer}"
+            return [(f"{key}/{member}", {attr[0]: key, attr[1]: member})
+                    for key, spec in tf.locals[outer].items() for member in spec[source]]
         literal = _TOSET_LITERAL.fullmatch(for_each)
         assert literal, f"{where}: for_each = {for_each!r} is beyond this test's evaluator"
         members = re.findall(r'"([^"]*)"', literal.group(1))
@@ -295,6 +322,19 @@ def test_variables_have_the_documented_defaults(tf: Terraform) -> None:
     assert "hosting_site_id" in tf.variables
 
 
+def test_providers_name_a_quota_project_for_user_credentials(tf: Terraform) -> None:
+    # The operator applies with `gcloud auth application-default login`: Firebase and the budget API refuse
+    # user credentials without a quota project (403 "authenticating by using local ADC").
+    providers = {}
+    for path in sorted(TF_DIR.glob("*.tf")):
+        for block in _normalise(hcl2.loads(path.read_text(encoding="utf-8"))).get("provider", []):
+            providers.update(block)
+    for name in ("google", "google-beta"):
+        assert name in providers, f"no provider {name!r} block"
+        assert providers[name].get("user_project_override") is True, f"{name}: user_project_override = true"
+        assert providers[name].get("billing_project") == "${var.project_id}", f"{name}: billing_project"
+
+
 # --- functions ----------------------------------------------------------------------------------------------
 
 def test_one_function_resource_per_entry_point(tf: Terraform) -> None:
@@ -335,27 +375,131 @@ def test_main_py_exports_every_deployed_entry_point() -> None:
     assert not missing, f"functions/main.py does not export {sorted(missing)}, which Terraform deploys"
 
 
-def test_firebase_rewrites_land_on_deployed_functions(tf: Terraform) -> None:
-    firebase = json.loads((REPO / "firebase.json").read_text(encoding="utf-8"))
-    rewrites = [r["function"] for r in firebase["hosting"]["rewrites"] if "function" in r]
-    assert rewrites, "firebase.json has no function rewrite"
+def _firebase() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((REPO / "firebase.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_firebase_rewrites_land_on_deployed_functions_in_the_configured_region(tf: Terraform) -> None:
+    rewrites = _firebase()["hosting"]["rewrites"]
+    assert rewrites and all("function" in r for r in rewrites), "every rewrite goes to a function"
     region = tf.variables["region"]["default"]
-    for target in rewrites:
-        function_id = target["functionId"] if isinstance(target, dict) else target
-        assert function_id in tf.functions(), f"no function {function_id!r}"
-        if isinstance(target, dict) and "region" in target:
-            assert target["region"] == region, f"{function_id}: rewrite region {target['region']} != {region}"
+    for rule in rewrites:
+        target = rule["function"]
+        # The region is named in every rewrite: Hosting would otherwise assume us-central1 whatever Terraform says.
+        assert isinstance(target, dict) and set(target) == {"functionId", "region"}, rule
+        assert target["functionId"] in tf.functions(), f"{rule['source']}: no function {target['functionId']!r}"
+        assert target["region"] == region, f"{rule['source']}: rewrite region {target['region']} != var.region {region}"
+        assert tf.function(target["functionId"])["location"] == "${var.region}"
+
+
+def test_terraform_refuses_a_region_other_than_firebase_json_s(tf: Terraform) -> None:
+    # One source of truth: Terraform reads firebase.json and a plan with another var.region fails.
+    assert re.fullmatch(r'\$\{jsondecode\(file\("\$\{path\.module\}/\.\./\.\./firebase\.json"\)\)\}',
+                        tf.locals["firebase_json"]), tf.locals["firebase_json"]
+    assert "local.firebase_json.hosting.rewrites" in tf.locals["firebase_regions"]
+    assert "rule.function.region" in tf.locals["firebase_regions"]
+    for name in ENTRY_POINTS:
+        conditions = [p["condition"] for block in tf.function(name).get("lifecycle", [])
+                      for p in block.get("precondition", [])]
+        assert any("local.firebase_regions" in c and "var.region" in c for c in conditions), name
+    assert (TF_DIR / "../../firebase.json").resolve() == (REPO / "firebase.json").resolve()
+
+
+def test_production_hosting_has_no_dev_route() -> None:
+    hosting = _firebase()["hosting"]
+    for rule in hosting["rewrites"] + hosting.get("redirects", []):
+        assert "_dev" not in json.dumps(rule), f"{rule}: the dev routes are the local stack's only"
+
+
+def test_the_local_router_still_routes_the_dev_paths_itself() -> None:
+    from devstack.router import HostingRouter
+
+    router = HostingRouter(REPO)
+    matches = [rule.function for rule in router.config.rewrites if rule.source.match("/_dev/clock")]
+    assert matches[:1] == ["orders"], matches
+
+
+def _csp() -> dict[str, list[str]]:
+    values = [h["value"] for rule in _firebase()["hosting"]["headers"] if rule["source"] == "**"
+              for h in rule["headers"] if h["key"].lower() == "content-security-policy"]
+    assert len(values) == 1, "one Content-Security-Policy header on every response"
+    directives: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in values[0].split(";"))):
+        name, *sources = part.split()
+        assert name not in directives, f"{name} twice"
+        directives[name] = sources
+    return directives
+
+
+def test_csp_is_strict() -> None:
+    csp = _csp()
+    assert csp["default-src"] == ["'none'"]
+    assert csp["script-src"] == ["'self'"], "scripts from this origin only: no inline script, no CDN"
+    assert csp["connect-src"] == ["'self'"]
+    assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'none'"]
+    for name, sources in csp.items():
+        for source in sources:
+            assert source not in ("'unsafe-inline'", "'unsafe-eval'", "*", "http:", "https:"), f"{name} {source}"
+            assert not source.startswith(("http://", "https://")), f"{name}: {source} loads from elsewhere"
+    assert set(csp["style-src"]) - {"'self'"} <= {s for s in csp["style-src"] if s.startswith("'sha256-")}
+
+
+def test_the_dashboard_needs_no_inline_script_or_style() -> None:
+    public = REPO / "hosting" / "public"
+    for page in public.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"{page.name}: inline <script> (CSP refuses it)"
+        assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", text), f"{page.name}: inline style or handler"
+        for src in re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', text):
+            assert not src.startswith(("http://", "https://", "//")), f"{page.name}: {src} is not served by us"
+
+
+def test_each_style_a_vendored_script_injects_is_allowed_by_its_hash() -> None:
+    import base64
+    import hashlib
+
+    allowed = set(_csp()["style-src"])
+    vendor = REPO / "hosting" / "public" / "vendor"
+    scripts = sorted(vendor.glob("*.js")) if vendor.is_dir() else []
+    if not scripts:
+        pytest.skip("no vendored script in hosting/public/vendor (installed by the dashboard's build)")
+    for script in scripts:
+        text = script.read_text(encoding="utf-8")
+        for css in re.findall(r'createElement\("style"\),this\.\w+\.innerText="([^"]*)"', text):
+            digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+            assert f"'sha256-{digest}'" in allowed, f"{script.name} injects a <style> the CSP refuses"
+
+
+def test_firebase_json_targets_the_site_terraform_creates(tf: Terraform) -> None:
+    # No reliance on a default site: firebase.json deploys to the hosting target bound to Terraform's site.
+    hosting = _firebase()["hosting"]
+    assert hosting.get("target") == "dashboard" and "site" not in hosting
+    assert "hosting dashboard ${google_firebase_hosting_site.dashboard.site_id}" in \
+        tf.outputs["firebase_target_command"]["value"]
 
 
 def test_function_runtime_settings(tf: Terraform) -> None:
+    accounts = tf.instances("google_service_account")
     for name in ENTRY_POINTS:
         service = _block(tf.function(name), "service_config")
-        assert service["service_account_email"] == "${google_service_account.functions_runtime.email}"
+        # Its own identity: no two functions share a service account.
+        assert service["service_account_email"] == f'${{google_service_account.function["{name}"].email}}'
+        assert f'function["{name}"]' in accounts
         assert service["max_instance_count"], f"{name}: max instances must be bounded"
-        assert 1 <= int(service["timeout_seconds"]) <= 300, f"{name}: timeout {service['timeout_seconds']}"
+        timeout = service["timeout_seconds"]
+        if timeout == "${var.bridge_timeout_seconds}":  # bounded by the variable's validation
+            validation = tf.variables["bridge_timeout_seconds"]["validation"][0]["condition"]
+            assert "var.bridge_timeout_seconds <= 3600" in validation
+            timeout = tf.variables["bridge_timeout_seconds"]["default"]
+        assert 1 <= int(timeout) <= 3600, f"{name}: timeout {service['timeout_seconds']}"
         assert service.get("available_memory"), f"{name}: memory must be set"
     # TradingView's 3 s timeout includes a cold start: one webhook instance is always warm.
     assert int(_block(tf.function("webhooks"), "service_config")["min_instance_count"]) >= 1
+    # The bridge's timeout and concurrency are variables (the long poll will need them).
+    bridge = _block(tf.function("bridge"), "service_config")
+    assert bridge["timeout_seconds"] == "${var.bridge_timeout_seconds}"
+    assert bridge["max_instance_request_concurrency"] == "${var.bridge_concurrency}"
 
 
 def test_functions_get_the_scheduler_environment(tf: Terraform) -> None:
@@ -367,7 +511,13 @@ def test_functions_get_the_scheduler_environment(tf: Terraform) -> None:
                         tf.locals["timers_url"]), tf.locals["timers_url"]
     assert env["TIMERS_URL"] == "${local.timers_url}"
     for name in ENTRY_POINTS:
-        assert _block(tf.function(name), "service_config")["environment_variables"] == "${local.function_env}"
+        env = _block(tf.function(name), "service_config")["environment_variables"]
+        assert env == f'${{merge(local.function_env, local.rotation_env["{name}"])}}', env
+    # The rotation windows' ends, and nothing else, come on top: PREVIOUS_<NAME>_UNTIL of its rotating secrets.
+    assert re.fullmatch(
+        r'\$\{\{for fn, spec in local\.functions : fn => \{for name in spec\.rotating : "PREVIOUS_\$\{name\}_UNTIL" '
+        r'=> local\.secret_version\[name\]\.previous_until if local\.secret_version\[name\]\.previous != null\}\}\}',
+        tf.locals["rotation_env"]), tf.locals["rotation_env"]
     # D12: the open dashboard, the dev clock, the emulators and their shared token are the local stack's only.
     for name, text in tf.texts.items():
         for local_only in LOCAL_ONLY_ENV:
@@ -406,20 +556,52 @@ def test_no_secret_value_literal_in_any_tf_file(tf: Terraform) -> None:
     assert not env_keys & SECRET_NAMES, "secrets must be secret environment variables, not plain ones"
 
 
-def test_each_function_mounts_exactly_its_secrets(tf: Terraform) -> None:
+def test_each_function_mounts_exactly_its_secrets_at_pinned_versions(tf: Terraform) -> None:
     mounted: set[str] = set()
     for function, expected in FUNCTION_SECRETS.items():
         secrets = _secret_env(tf, function)
-        assert set(secrets) == expected, f"{function}: mounts {sorted(secrets)}, expected {sorted(expected)}"
+        current = {k: b for k, b in secrets.items() if not k.startswith("PREVIOUS_")}
+        previous = {k.removeprefix("PREVIOUS_"): b for k, b in secrets.items() if k.startswith("PREVIOUS_")}
+        assert set(current) == expected, f"{function}: mounts {sorted(current)}, expected {sorted(expected)}"
+        # At most: the previous value of a secret it rotates (mounted only during a window, see version_pins).
+        assert set(previous) == ROTATING[function], f"{function}: previous values of {sorted(previous)}"
         for key, block in secrets.items():
-            assert block["secret"] == f'${{google_secret_manager_secret.this["{key}"].secret_id}}', block
-            assert block["version"] == "latest"
-        mounted |= set(secrets)
+            name = key.removeprefix("PREVIOUS_")
+            assert block["secret"] == f'${{google_secret_manager_secret.this["{name}"].secret_id}}', block
+            which = "previous" if key.startswith("PREVIOUS_") else "current"
+            # Pinned, never "latest": every instance of a revision sees the same value (no intermittent 401s).
+            assert block["version"] == f'${{local.secret_version["{name}"].{which}}}', block
+        mounted |= set(current)
     assert mounted == SECRET_NAMES, f"declared but never mounted: {sorted(SECRET_NAMES - mounted)}"
-    accessor = tf.resources[("google_secret_manager_secret_iam_member", "runtime_accessor")]
-    assert accessor["for_each"] == "${local.secret_ids}"
-    assert accessor["role"] == "roles/secretmanager.secretAccessor"
-    assert accessor["member"] == "serviceAccount:${google_service_account.functions_runtime.email}"
+    for name, text in tf.texts.items():
+        assert not re.search(r'version\s*=\s*"latest"', text), f"{name}: a secret mounted at latest"
+
+
+def test_rotation_pins_are_validated(tf: Terraform) -> None:
+    pins = tf.variables["version_pins"]
+    assert pins["default"] == {}, "unpinned secrets mount version 1"
+    conditions = " ".join(v["condition"] for v in pins["validation"])
+    assert "previous_until" in conditions and "timeadd" in conditions, "a window needs a readable end"
+    assert "pin.previous < pin.current" in conditions
+    assert 'var.version_pins["DASHBOARD_PASSWORD"].previous' in conditions
+    versions = tf.locals["secret_version"]
+    assert "try(var.version_pins[name].current, 1)" in versions
+
+
+def test_each_service_account_reads_only_its_own_secrets(tf: Terraform) -> None:
+    grants = [(where, body) for where, body in _iam_grants(tf) if body["role"] == "roles/secretmanager.secretAccessor"]
+    granted: dict[str, set[str]] = {name: set() for name in ENTRY_POINTS}
+    for where, body in grants:
+        assert where.startswith("google_secret_manager_secret_iam_member."), f"{where}: secrets are granted one by one"
+        secret = re.fullmatch(r'\$\{google_secret_manager_secret\.this\["([A-Z_]+)"\]\.secret_id\}', body["secret_id"])
+        member = re.fullmatch(r'serviceAccount:\$\{google_service_account\.function\["(\w+)"\]\.email\}',
+                              body["member"])
+        assert secret and member, f"{where}: {body}"
+        granted[member.group(1)].add(secret.group(1))
+    assert granted == FUNCTION_SECRETS, granted
+    for where, body in _iam_grants(tf):
+        assert "secretmanager" not in body.get("role", "") or where.startswith("google_secret_manager_secret_iam_"), \
+            f"{where}: a project-wide secret role would let every function read every secret"
 
 
 # --- who can call what --------------------------------------------------------------------------------------
@@ -467,15 +649,28 @@ def test_tasks_invoker_holds_no_other_role(tf: Terraform) -> None:
     assert [f for f in ENTRY_POINTS if _targets_function(tf, body, f)] == ["timers"], where
 
 
-def test_runtime_identity_can_enqueue_and_sign_as_the_tasks_invoker(tf: Terraform) -> None:
-    runtime = "serviceAccount:${google_service_account.functions_runtime.email}"
+def test_each_function_identity_can_use_firestore_enqueue_and_sign_as_the_tasks_invoker(tf: Terraform) -> None:
     grants = {(body["role"], body["member"]) for _, body in _iam_grants(tf) if "member" in body}
-    assert ("roles/datastore.user", runtime) in grants
-    assert ("roles/cloudtasks.enqueuer", runtime) in grants
-    act_as = tf.resources[("google_service_account_iam_member", "runtime_acts_as_tasks_invoker")]
-    assert act_as["service_account_id"] == "${google_service_account.tasks_invoker.name}"
-    assert act_as["role"] == "roles/iam.serviceAccountUser"
-    assert act_as["member"] == runtime
+    for name in ENTRY_POINTS:
+        member = f'serviceAccount:${{google_service_account.function["{name}"].email}}'
+        assert ("roles/datastore.user", member) in grants, name
+        assert ("roles/cloudtasks.enqueuer", member) in grants, name
+        assert ("roles/iam.serviceAccountUser", member) in grants, name
+    for address, body in tf.instances("google_service_account_iam_member").items():
+        assert body["service_account_id"] == "${google_service_account.tasks_invoker.name}", address
+        assert body["role"] == "roles/iam.serviceAccountUser", address
+
+
+def test_build_account_has_the_documented_roles_and_waits_for_them(tf: Terraform) -> None:
+    build = "serviceAccount:${google_service_account.build.email}"
+    roles = {body["role"] for _, body in _iam_grants(tf) if body.get("member") == build}
+    assert roles == {"roles/artifactregistry.writer", "roles/logging.logWriter", "roles/storage.objectAdmin"}, roles
+    sleep = tf.resources[("time_sleep", "build_iam_propagation")]
+    assert int(sleep["create_duration"].removesuffix("s")) >= 60
+    assert "google_project_iam_member.build" in json.dumps(sleep), "the wait must follow the grants"
+    for name in ENTRY_POINTS:
+        assert "${time_sleep.build_iam_propagation}" in tf.function(name)["depends_on"], name
+        assert _block(tf.function(name), "build_config")["service_account"] == "${google_service_account.build.id}"
 
 
 # --- Firestore, Cloud Tasks, Hosting ------------------------------------------------------------------------
@@ -534,7 +729,9 @@ def test_timers_queue_retries_are_bounded(tf: Terraform) -> None:
 def test_hosting_site_and_outputs(tf: Terraform) -> None:
     site = tf.resources[("google_firebase_hosting_site", "dashboard")]
     assert site["provider"] in ("google-beta", "${google-beta}")
-    assert site["site_id"] == "${var.hosting_site_id}"
+    # Created here, explicitly (not assumed to exist): its id defaults to "<project>-ops".
+    assert site["site_id"] == "${local.hosting_site_id}"
+    assert tf.locals["hosting_site_id"] == '${coalesce(var.hosting_site_id, "${var.project_id}-ops")}'
     # A for expression over the one for_each resource: its keys are the instance keys, so each instance key
     # must be its function's name.
     urls = tf.outputs["function_urls"]["value"]
@@ -544,6 +741,69 @@ def test_hosting_site_and_outputs(tf: Terraform) -> None:
     for name, (address, _) in tf.functions().items():
         assert address == f'google_cloudfunctions2_function.{match.group(3)}["{name}"]', address
     assert "hosting_site_id" in tf.outputs and "hosting_url" in tf.outputs
+
+
+def test_bundle_zip_has_fixed_file_modes(tf: Terraform) -> None:
+    # Without it the umask of whoever built the bundle changes the zip's hash, and so rebuilds all four functions.
+    assert tf.data[("archive_file", "bundle")].get("output_file_mode") == "0644"
+
+
+def test_every_api_the_resources_use_is_enabled(tf: Terraform) -> None:
+    services = set(re.findall(r'"([a-z.]+\.googleapis\.com)"', tf.locals["services"]))
+    needed = {"firebaserules.googleapis.com", "firebasehosting.googleapis.com", "firebase.googleapis.com",
+              "monitoring.googleapis.com", "logging.googleapis.com", "billingbudgets.googleapis.com",
+              "cloudfunctions.googleapis.com", "cloudbuild.googleapis.com", "run.googleapis.com",
+              "artifactregistry.googleapis.com", "secretmanager.googleapis.com", "cloudtasks.googleapis.com",
+              "firestore.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"}
+    assert needed <= services, sorted(needed - services)
+
+
+_MONITORING = {
+    "google_monitoring_alert_policy": "var.enable_alerts",
+    "google_logging_metric": "var.enable_alerts",
+    "google_billing_budget": "var.billing_account",
+    "google_monitoring_notification_channel": "var.alert_email",
+}
+
+
+def test_monitoring_is_code_and_optional(tf: Terraform) -> None:
+    for type_, switch in _MONITORING.items():
+        declared = [(n, b) for (t, n), b in tf.resources.items() if t == type_]
+        assert declared, f"no {type_}"
+        for name, body in declared:
+            assert switch in str(body.get("count", "")), f"{type_}.{name}: count must follow {switch}"
+    policies = {n: b for (t, n), b in tf.resources.items() if t == "google_monitoring_alert_policy"}
+    filters = {n: _block(_block(b, "conditions"), "condition_threshold") for n, b in policies.items()}
+    for condition in filters.values():  # python-hcl2 keeps the escapes of quotes inside strings
+        condition.update({k: v.replace('\\"', '"') for k, v in condition.items() if k.endswith("filter")})
+    five_xx = filters["http_5xx_ratio"]
+    assert 'response_code_class = "5xx"' in five_xx["filter"] and "request_count" in five_xx["denominator_filter"]
+    latency = filters["webhook_latency"]
+    assert "run.googleapis.com/request_latencies" in latency["filter"] and "webhooks" in latency["filter"]
+    assert _block(latency, "aggregations")["per_series_aligner"] == "ALIGN_PERCENTILE_99"
+    assert latency["threshold_value"] == "${var.alert_webhook_p99_ms}"
+    assert tf.variables["alert_webhook_p99_ms"]["default"] == 1000
+    assert "log_entry_count" in filters["function_errors"]["filter"]
+    metric = dict(tf.resources[("google_logging_metric", "refused_entries")])
+    metric["filter"] = metric["filter"].replace('\\"', '"')
+    assert 'jsonPayload.outcome = "refused"' in metric["filter"] and "/api/orders" in metric["filter"]
+    assert metric["label_extractors"] == {"code": "EXTRACT(jsonPayload.code)"}
+    budget = tf.resources[("google_billing_budget", "monthly")]
+    assert budget["threshold_rules"], "a budget without thresholds alerts nobody"
+    for policy in policies.values():
+        assert policy["notification_channels"] == "${local.notification_channels}"
+
+
+def test_refused_entries_metric_matches_the_request_log_line() -> None:
+    # The log metric filters on fields of the one request line (shared/web/routing.py + shared/service/http.py):
+    # a renamed field would leave the metric silently empty.
+    routing = (REPO / "shared" / "web" / "routing.py").read_text(encoding="utf-8")
+    respond = (REPO / "shared" / "web" / "respond.py").read_text(encoding="utf-8")
+    http = (REPO / "shared" / "service" / "http.py").read_text(encoding="utf-8")
+    assert '"method": request.method' in routing
+    for name in ('"route": route', '"outcome": outcome', '"code": code'):
+        assert name in respond, name
+    assert 'label = "refused"' in http
 
 
 # --- references (what `terraform validate` would catch, as far as resource addresses go) -------------------
