@@ -1,0 +1,37 @@
+/* The Log tab: the audit trail (D13), newest first; a row opens its whole record. */
+import { $, h, patch } from './dom.js';
+import { fmtTs } from './format.js';
+import { api } from './api.js';
+
+export async function loadLogs() {
+  const asset = $('log-asset').value;
+  const data = await api('GET', '/api/logs?limit=100' + (asset ? '&asset=' + encodeURIComponent(asset) : ''));
+  renderLogs(Array.isArray(data.events) ? data.events : []);
+}
+
+function summariseInput(ev) {
+  const i = ev.input || {};
+  const bits = [ev.type || ''];
+  for (const k of ['stream', 'color', 'order_type', 'direction', 'trade_mode', 'status', 'order_id', 'toggle', 'env', 'price', 'reason']) {
+    if (i[k] !== undefined && i[k] !== null && i[k] !== '') bits.push(String(i[k]));
+  }
+  return bits.join(' ');
+}
+
+function renderLogs(events) {
+  patch($('log-body'), JSON.stringify(events), () => {
+    if (!events.length) return h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No events'));
+    return events.map((ev) => {
+      const decisions = (ev.decisions || []).map((d) => d.kind + (d.code ? ' ' + d.code : '')).join(', ');
+      const st = Number(ev.status) || 0;
+      const tr = h('tr', { class: 'clickable ' + (st >= 400 ? 'refused' : ''), tabindex: '0' },
+        h('td', null, fmtTs(ev.ts)), h('td', null, ev.asset || '—'), h('td', null, summariseInput(ev)),
+        h('td', null, String(ev.status ?? '') + (ev.duplicate ? ' dup' : '')), h('td', null, ev.code || ''),
+        h('td', null, decisions));
+      const show = () => { const el = $('log-detail'); el.textContent = JSON.stringify(ev, null, 2); el.hidden = false; };
+      tr.addEventListener('click', show);
+      tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') show(); });
+      return tr;
+    });
+  });
+}

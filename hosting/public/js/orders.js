@@ -1,0 +1,37 @@
+/* The Orders table (source, fill price, reason, age) and the STALE list. Cancel is offered only for an order
+ * the bridge has not reported on (PENDING, or STALE: claimed and never reported). */
+import { $, h, patch } from './dom.js';
+import { fmtAge, fmtPx, fmtTime, sourceLabel } from './format.js';
+import { S, offline, serverNow } from './store.js';
+
+const CANCELLABLE = new Set(['PENDING', 'STALE']);
+
+export function renderOrders() {
+  const orders = S.orders;
+  const down = offline();
+  const now = serverNow();
+  const stale = orders.filter((o) => o.status === 'STALE');
+  const busyIds = [...S.busy].filter((b) => b.startsWith('cancel:')).join(',');
+  patch($('stale-orders'), JSON.stringify([stale, busyIds, down]), () => stale.map((o) =>
+    h('div', { class: 'stale-row', dataset: { id: o.id } },
+      h('span', { class: 'pill stale' }, 'STALE'),
+      h('span', null, o.asset + ' ' + o.kind + ' ' + o.side + ' ' + o.qty + ' ' + (o.symbol || '') + ' · claimed by ' +
+        (o.leaseOwner || '?') + ', no report before ' + fmtTime(o.leaseUntil)),
+      h('code', { class: 'oid' }, o.id),
+      h('button', { type: 'button', class: 'btn tiny danger', dataset: { cancel: o.id },
+        disabled: down || S.busy.has('cancel:' + o.id) }, 'Cancel'))));
+  patch($('orders-body'), JSON.stringify([orders, busyIds, down, Math.floor(now / 5)]), () => {
+    if (!orders.length) return h('tr', null, h('td', { colspan: 11, class: 'empty' }, 'No orders yet'));
+    return orders.map((o) => h('tr', { class: 'st-' + String(o.status).toLowerCase(), dataset: { id: o.id } },
+      h('td', { title: fmtTime(o.createdAt) }, fmtTime(o.createdAt), h('span', { class: 'sub' }, ' ' + fmtAge(now - o.createdAt) + ' ago')),
+      h('td', null, o.asset), h('td', null, o.kind), h('td', { class: 'src' }, sourceLabel(o.source)),
+      h('td', null, o.side), h('td', null, (o.filled_qty ? o.filled_qty + '/' : '') + o.qty + ' ' + (o.symbol || '')),
+      h('td', { class: 'px' }, fmtPx(o.avg_fill_price)),
+      h('td', null, h('span', { class: 'pill st st-' + String(o.status).toLowerCase() }, o.status)),
+      h('td', { class: 'reason' }, o.reason || ''), h('td', null, h('code', { class: 'oid' }, o.id)),
+      h('td', null, CANCELLABLE.has(o.status)
+        ? h('button', { type: 'button', class: 'btn tiny', dataset: { cancel: o.id },
+          disabled: down || S.busy.has('cancel:' + o.id) }, 'Cancel')
+        : null)));
+  });
+}

@@ -1,0 +1,69 @@
+/* The page's one state object, the server clock, and whether the server is reachable.
+ *
+ * Honest connectivity: while polls fail, the clock stops at the last answer (ages and countdowns freeze),
+ * `offline()` is true, and every control that needs the server is disabled.
+ */
+
+export const S = {
+  state: null,          // last GET /api/state body
+  stateAt: 0,           // Date.now() when it arrived
+  offset: 0,            // server clock − local clock (s): the local stack's clock can be moved
+  lastOkAt: 0,          // Date.now() of the last successful state poll
+  lastFailAt: 0,        // Date.now() of the last failed one
+  gates: {},            // asset → {body, at, direction, error}
+  orders: [],
+  ordersAt: 0,
+  risk: null,
+  riskShown: null,      // the values the risk form was filled with
+  window: null,
+  windowAt: 0,
+  history: [],
+  busy: new Set(),      // actions in flight, e.g. 'exit:ES'
+  modal: null,
+};
+
+/** The server is unreachable: the last state poll failed (or none succeeded for 5 s). */
+export function offline() {
+  if (!S.lastOkAt) return S.lastFailAt > 0;
+  return S.lastFailAt > S.lastOkAt || Date.now() - S.lastOkAt > 5000;
+}
+
+/** Server time now; frozen at the last answer while offline (nothing keeps ticking on stale data). */
+export function serverNow() {
+  if (offline() && S.state) return S.state.global.server_time;
+  return Date.now() / 1000 + S.offset;
+}
+
+export const since = (at) => (Date.now() - at) / 1000;
+/** Seconds since the last good answer from the server. */
+export const lastUpdateAge = () => (S.lastOkAt ? since(S.lastOkAt) : null);
+
+/** The end (server time) of each timed lock, from one source (GET /api/state): banner, gates and header agree. */
+export function lockEnds() {
+  const g = S.state && S.state.global;
+  if (!g) return {};
+  const at = g.server_time;
+  const out = {};
+  if (g.five_min_trade_lock_active) out.candle_lock = at + (g.five_min_trade_lock_remaining_s || 0);
+  if (g.post_exit_lock_active) out.post_exit_cooldown = g.post_exit_lock_expires_ts || at + (g.post_exit_lock_remaining_s || 0);
+  return out;
+}
+export function lockLeft(name) {
+  const end = lockEnds()[name];
+  return end === undefined ? null : Math.max(0, end - serverNow());
+}
+
+/** The contract root orders are sent for (MES, MNQ): from the broker contract, else the micro of the asset. */
+export function instrument(asset) {
+  const a = S.state && S.state.assets[asset];
+  const sym = a && a.rithmic_symbol;
+  const m = sym ? /^([A-Z]+?)[FGHJKMNQUVXZ]\d{1,4}$/.exec(sym) : null;
+  if (m) return m[1];
+  return 'M' + asset;
+}
+const POINT_VALUE = { MES: 5, ES: 50, MNQ: 2, NQ: 20 };
+export function pointValue(asset) {
+  const a = S.state && S.state.assets[asset];
+  if (a && typeof a.rithmic_point_value === 'number' && a.rithmic_point_value > 0) return a.rithmic_point_value;
+  return POINT_VALUE[instrument(asset)] || null;
+}
