@@ -64,6 +64,7 @@ class LocalStack:
     base_env: dict[str, str] | None = None  # default: os.environ at start()
     console: bool = False  # the web server logs to this terminal instead of a file
     secrets: dict[str, str] = field(default_factory=dict, init=False)
+    generated: set[str] = field(default_factory=set, init=False)  # the secrets this run made up (the banner's)
     env: dict[str, str] = field(default_factory=dict, init=False)
     processes: list[Managed] = field(default_factory=list, init=False)
     started_in: float = field(default=0.0, init=False)
@@ -133,6 +134,7 @@ class LocalStack:
     def _environment(self) -> dict[str, str]:
         base = dict(os.environ if self.base_env is None else self.base_env)
         self.secrets = {name: base.get(name) or secrets.token_urlsafe(24) for name in GENERATED_SECRETS}
+        self.generated = {name for name in GENERATED_SECRETS if not base.get(name)}
         tasks_address = f"{HOST}:{self.tasks_port}"
         stack = {
             **self.secrets,
@@ -163,7 +165,8 @@ class LocalStack:
         cmd = [
             sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "8",
             "-b", f"{HOST}:{self.port}", "--chdir", str(self.root), "--graceful-timeout", "3",
-            "--no-control-socket", "--access-logfile", "-", "devstack.router:app_from_env()",
+            "--no-control-socket", "--access-logfile", "-", "--logger-class", "devstack.access_log.MaskingLogger",
+            "devstack.router:app_from_env()",
         ]
         log_path = self.logs / "web.log"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -219,7 +222,9 @@ def describe(stack: LocalStack) -> str:
         f"  Logs                 {rel_logs}/ (emulators); web requests below",
         "",
         "Dev secrets of this run (export any of them before `make run` to choose your own):",
-        *(f"  {name}={value}" for name, value in stack.secrets.items()),
+        # only what this run generated: a value the user exported is his, and a terminal is a log too
+        *(f"  {name}={value}" if name in stack.generated else f"  {name}: set from your environment"
+          for name, value in stack.secrets.items()),
         f"  {PASSWORD_NAME}: " + ("set from your environment" if stack.env[PASSWORD_NAME]
                                    else "empty: the dashboard is open (ALLOW_OPEN_DASHBOARD=1)"),
         "",

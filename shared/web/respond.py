@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -137,6 +138,17 @@ def mask_secrets(value: Any) -> Any:
     (any secret-like environment variable) replaced by [REDACTED] wherever it appears in a string (D12: a caller
     that puts a secret in `bar_id`, `owner` or `account` must not get it written to Firestore)."""
     return _scrub(redact(value), _secret_values())
+
+
+# `name=value` in a query string or request line whose name says secret, password or token (also X-Bridge-Secret)
+_SECRET_PARAM = re.compile(r"(?i)((?:^|[?&;\s])[^=&;\s]*(?:secret|password|passwd|token|api_?key)[^=&;\s]*=)[^&;\s\"]*")
+
+
+def mask_url_secrets(text: str) -> str:
+    """A request line or query string fit for an access log: the value of every secret-named parameter and every
+    configured secret value replaced by [REDACTED] (the bridge polls with `?secret=` for compatibility)."""
+    masked = _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+    return str(_scrub(masked, _secret_values()))
 
 
 def severity_for(status: int) -> str:
