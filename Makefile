@@ -8,7 +8,7 @@ STAMPS  := .local/stamps
 PYTEST_ARGS ?=
 TASKS_EMULATOR := gcloud-tasks-emulator==0.6.2
 
-.PHONY: help install run test lint bench clean-stamps
+.PHONY: help install run test lint lint-deploy bench clean-stamps
 
 help:
 	@echo "make run    start the local stack (Firestore + Cloud Tasks emulators, functions, dashboard)"
@@ -64,12 +64,25 @@ test: install lint
 # mypy gets every source root that has Python in it (tests/ and bench/ are excluded in pyproject.toml)
 MYPY_ROOTS = $(foreach d,shared functions devstack scripts,$(if $(shell find $(d) -name '*.py' 2>/dev/null),$(d)))
 
-lint: install
+lint: install lint-deploy
 	$(PY) -m ruff check .
 	$(PY) -m mypy $(MYPY_ROOTS)
+
+# The deployment's static checks: terraform fmt and checkov (suppressions are justified inline, checkov:skip=).
+# checkov has its own venv (deploy/requirements-checkov.txt says why); it is rebuilt when its pin changes.
+CHECKOV_VENV  := .local/checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.operatorlock-installed
+$(CHECKOV_STAMP): deploy/requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r deploy/requirements-checkov.txt
+	@touch $@
+
+lint-deploy: install $(CHECKOV_STAMP)
+	CHECKPOINT_DISABLE=1 $(VENV)/bin/terraform fmt -check -recursive -diff deploy/terraform
+	$(CHECKOV_VENV)/bin/checkov -d deploy/terraform --framework terraform --skip-download --quiet --compact
 
 bench: install
 	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "no bench/run.py yet"; fi
 
 clean-stamps:
-	rm -rf $(STAMPS) $(PIP_STAMP)
+	rm -rf $(STAMPS) $(PIP_STAMP) $(CHECKOV_STAMP)

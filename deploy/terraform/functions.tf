@@ -12,6 +12,7 @@ data "archive_file" "bundle" {
 }
 
 resource "google_storage_bucket" "source" {
+  # checkov:skip=CKV_GCP_62:Holds only the code bundle (the repository's own code, no data or secret). Reads and writes are already in Cloud Audit Logs; a second bucket just for access logs adds cost and nothing to inspect.
   project                     = var.project_id
   name                        = "${var.project_id}-${local.app}-source"
   location                    = upper(var.region)
@@ -19,6 +20,12 @@ resource "google_storage_bucket" "source" {
   public_access_prevention    = "enforced"
   force_destroy               = false
   labels                      = local.labels
+
+  # Objects are named by their hash and never overwritten, so versioning keeps no extra copies; it guards
+  # against an accidental delete of the object a function rebuilds from.
+  versioning {
+    enabled = true
+  }
 
   depends_on = [google_project_service.apis]
 }
@@ -100,6 +107,7 @@ locals {
 }
 
 resource "google_cloudfunctions2_function" "this" {
+  # checkov:skip=CKV_GCP_124:Ingress must be ALLOW_ALL: Firebase Hosting rewrites, TradingView and the VPS bridge call webhooks/orders/bridge from the internet, and each authenticates its caller (secret or session); timers is guarded by Cloud Run IAM (tasks invoker only) and its own OIDC check (see ingress_settings below).
   for_each = local.functions
 
   project     = var.project_id
