@@ -13,6 +13,7 @@ trades (sim/soak.py, tests/sim).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -227,6 +228,13 @@ class InProcess:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _retry_after(response: requests.Response) -> float:
+    try:
+        return max(0.05, float(response.headers.get("Retry-After", "0.2")))
+    except ValueError:
+        return 0.2
+
+
 class VenueError(RuntimeError):
     """The control plane answered something a client cannot go on from (5xx, a refused secret, no route)."""
 
@@ -244,8 +252,10 @@ class Http:
     dev_clock: bool = True
     timeout: float = 30.0
     tv_symbol: dict[str, str] = field(default_factory=lambda: {"ES": "CME_MINI:MES1!", "NQ": "CME_MINI:MNQ1!"})
+    retries: int = 5
     now: float | None = field(default=None, init=False)
     requests_sent: int = field(default=0, init=False)
+    retried: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -257,18 +267,27 @@ class Http:
 
     # --- plumbing ---------------------------------------------------------------------------------------------
     def _send(self, session: requests.Session, method: str, path: str, **kwargs: Any) -> Answer:
-        self.requests_sent += 1
-        try:
-            response = session.request(method, self.url + path, timeout=self.timeout, **kwargs)
-        except requests.RequestException as exc:
-            raise VenueError(f"{method} {path}: {exc}") from exc
+        """One request; a 503 ("nothing was written; retry") is sent again after its Retry-After, as TradingView and
+        the bridge do, at most `retries` times."""
+        for attempt in range(self.retries + 1):
+            self.requests_sent += 1
+            try:
+                response = session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+            except requests.RequestException as exc:
+                raise VenueError(f"{method} {path}: {exc}") from exc
+            if response.status_code != 503 or attempt == self.retries:
+                break
+            self.retried += 1
+            time.sleep(min(1.0, _retry_after(response)))
         try:
             body = response.json()
         except ValueError:
             body = {"ok": False, "error": response.text[:200]}
+        if not isinstance(body, dict):
+            body = {"ok": False, "body": body}
         if response.status_code >= 500 or response.status_code == 401:
             raise VenueError(f"{method} {path} answered {response.status_code}: {body.get('error', body)}")
-        return response.status_code, body if isinstance(body, dict) else {"ok": False, "body": body}
+        return response.status_code, body
 
     def _tv(self, path: str, body: dict[str, Any]) -> Answer:
         self._sync_clock()

@@ -209,12 +209,14 @@ class Backoff:
 class StoreStats:
     """Operations of one call (or of every call inside `counting()`). `reads` counts billed document reads:
     every path of a `get_all` (found or not) plus every query result (an empty query still bills one).
-    `writes` and `commits` count committed work only; `conflicts` counts commits refused by a precondition."""
+    `writes` and `commits` count committed work only; `verified` counts documents a commit pinned without writing
+    them (read by the decision, unchanged by it); `conflicts` counts commits refused by a precondition."""
 
     attempts: int = 0
     reads: int = 0
     queries: int = 0
     writes: int = 0
+    verified: int = 0
     commits: int = 0
     conflicts: int = 0
     elapsed_s: float = 0.0

@@ -206,9 +206,13 @@ class FirestoreStore(StatsRecorder):
                 write_pbs = _helpers.pbs_for_set_no_merge(ref._document_path, plain(write.data))
                 option.modify_write(write_pbs[0])
                 batch._add_write_pbs(write_pbs)
+        written = {w.path for w in writes}
+        verified = [p for p, t in versions.items() if p not in written and t is not None]
+        batch._add_write_pbs([_verify(client.document(p)._document_path, versions[p]) for p in verified])
         with _storage_errors("commit"):
             try:
                 batch.commit(retry=None, timeout=self._rpc_timeout())
+                stats.verified += len(verified)
                 return
             except (exceptions.FailedPrecondition, exceptions.Aborted) as exc:
                 raise PreconditionFailed from exc
@@ -290,3 +294,17 @@ def _storage_errors(operation: str) -> Iterator[None]:
         raise
     except (exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
         raise StorageUnavailable(f"Firestore {operation} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _verify(name: str, update_time: Any) -> Any:
+    """A write that changes nothing and fails unless the document is still at `update_time`: an update with an
+    empty field mask under a `last_update_time` precondition. Firestore keeps a document's update_time when a write
+    leaves it unchanged (WriteResult: "if the write did not actually change the document, this will be the previous
+    update_time"; measured on the emulator), so it pins a document the decision read without writing it. Without
+    it two decisions could each read what the other writes (write skew) and commit a history no serial order
+    explains."""
+    from google.cloud.firestore_v1.types import common, write
+
+    when = update_time._pb if hasattr(update_time, "_pb") else update_time
+    return write.Write(update={"name": name}, update_mask=common.DocumentMask(field_paths=[]),
+                       current_document=common.Precondition(update_time=when))
