@@ -88,6 +88,10 @@ class FirestoreStore(StatsRecorder):
         self._client: Client | None = None
         self._client_lock = threading.Lock()
         self._port_checked_at = -_PORT_CHECK_TTL_S
+        # Until the first RPC has answered, calls are not capped by the request's budget: opening the channel,
+        # fetching credentials (and, locally, the emulator's own warm-up) take about a second once per process,
+        # and a cold start must not turn into a 503. A database that froze later is caught by the budget.
+        self._answered = False
 
     # --- the Store protocol --------------------------------------------------------------------------------
 
@@ -157,6 +161,7 @@ class FirestoreStore(StatsRecorder):
         refs = [client.document(path) for path in paths]
         with _storage_errors("get_all"):
             snapshots = list(client.get_all(refs, retry=None, timeout=self._rpc_timeout()))
+        self._answered = True
         stats.reads += len(paths)
         for snap in snapshots:
             if snap.exists:
@@ -177,6 +182,7 @@ class FirestoreStore(StatsRecorder):
             ref = ref.limit(query.limit)
         with _storage_errors("query"):
             snapshots = ref.get(retry=None, timeout=self._rpc_timeout())
+        self._answered = True
         stats.queries += 1
         stats.reads += max(1, len(snapshots))
         return [(snap.reference.path, snap.to_dict(), snap.update_time) for snap in snapshots]
@@ -248,7 +254,7 @@ class FirestoreStore(StatsRecorder):
             except ValueError:
                 timeout = DEFAULT_RPC_TIMEOUT_S
         left = budget_remaining()
-        if left is None:
+        if left is None or not self._answered:
             return timeout
         if left < _MIN_RPC_S:
             raise StorageUnavailable(

@@ -71,3 +71,11 @@ def test_served_by_the_orders_function_without_a_session(monkeypatch: pytest.Mon
     assert response.status_code == 200
     assert response.get_json() == openapi()
     assert client.get("/api/state").status_code == 401  # the rest still needs the session
+
+
+def test_a_path_the_framework_cannot_route_is_answered_in_json_as_described() -> None:
+    """A newline in a path parameter never reaches an entry point: Flask's URL map answers 404 itself."""
+    client = functions_framework.create_app(target="bridge", source=SOURCE).test_client()
+    response = client.post("/api/orders/%0A%C2%97C/execution-report", json={})
+    assert response.status_code == 404 and response.content_type == "application/json"
+    assert response.get_json() == {"ok": False, "error": "not found"}
