@@ -165,6 +165,12 @@ class FakeStore(StatsRecorder):
                         current is None or current[0] != expected)
                 elif write.mode == "create":
                     stale |= current is not None
+            # like FirestoreStore's verify writes: what the decision read and did not write must be unchanged
+            written = {w.path for w in writes}
+            for path, expected in versions.items():
+                current = self._docs.get(path)
+                if path not in written and expected is not None and (current is None or current[0] != expected):
+                    stale = True
             if stale:
                 raise PreconditionFailed
             for write in writes:

@@ -295,3 +295,20 @@ def test_importing_the_firestore_adapter_does_not_import_the_client() -> None:
     code = ("import sys, shared.store.firestore, shared.store.fake; "
             f"loaded = [m for m in {heavy!r} if m in sys.modules]; assert not loaded, loaded")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+class TestWriteSkew:
+    """The fake refuses a commit whose read-only documents moved, as FirestoreStore's verify writes do."""
+
+    def test_a_read_only_document_changed_before_the_commit_reruns_the_decision(self, store: FakeStore) -> None:
+        store.transact([], lambda r: Plan(writes=[Write("a/x", "set", {"n": 0}), Write("b/y", "set", {"n": 0})]))
+        seen: list[int] = []
+
+        def decide(reads: Reads) -> Plan[None]:
+            seen.append((reads.get("b/y") or {})["n"])
+            if len(seen) == 1:
+                store.transact(["b/y"], lambda r: Plan(writes=[Write("b/y", "set", {"n": 1})]))
+            return Plan(writes=[Write("a/x", "set", {"saw": seen[-1]})])
+
+        store.transact(["a/x", "b/y"], decide)
+        assert seen == [0, 1] and store.get(["a/x"])["a/x"] == {"saw": 1}
