@@ -9,9 +9,6 @@ may spread them over workers; each worker then starts its own stack and browser 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,154 +16,23 @@ import pytest
 import requests
 
 from devstack.run import LocalStack
+from tests.browser.screen import (
+    HEARTBEAT_STALE,
+    PASSWORD,
+    dev,
+    first,
+    gate,
+    has_text,
+    reset,
+    sign_in,
+    structure,
+    text,
+    tv,
+    wait_for,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse battery staple"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROME_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1440,1100",
-)
-WAIT_S = 10.0
-HEARTBEAT_STALE = "Heartbeat stale or missing – cannot trade"
-
-
-# ---- fixtures ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    logs = tmp_path_factory.mktemp("stack-logs")
-    env = {**os.environ, "DASHBOARD_PASSWORD": PASSWORD}
-    with LocalStack.on_free_ports(log_dir=logs, base_env=env) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing:
-        pytest.fail(f"{missing} missing: `make install` (scripts/check_system.sh) installs chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="operatorlock-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    browser.set_page_load_timeout(20)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def dashboard(stack: LocalStack, driver: Any) -> Any:
-    """A wiped stack and a browser signed in on the dashboard."""
-    reset(stack)
-    driver.delete_all_cookies()
-    sign_in(driver, stack, PASSWORD)
-    wait_until(driver, lambda d: d.current_url.rstrip("/") == stack.url, "dashboard after sign-in")
-    wait_for(driver, "#card-ES")
-    return driver
-
-
-# ---- helpers -------------------------------------------------------------------------------------------------
-
-
-def dev(stack: LocalStack) -> requests.Session:
-    """A session signed in as the operator: the dev routes need it when a password is set."""
-    session = requests.Session()
-    session.post(f"{stack.url}/api/login", json={"password": PASSWORD}, timeout=10).raise_for_status()
-    return session
-
-
-def reset(stack: LocalStack) -> None:
-    answer = dev(stack).post(f"{stack.url}/_dev/reset", json={}, timeout=10)
-    assert answer.status_code == 200, answer.text
-
-
-def tv(stack: LocalStack, path: str, **body: Any) -> dict[str, Any]:
-    answer = requests.post(f"{stack.url}{path}", json={"secret": stack.secrets["TV_WEBHOOK_SECRET"], **body},
-                           timeout=10)
-    assert answer.status_code == 200, (path, answer.status_code, answer.text)
-    result: dict[str, Any] = answer.json()
-    return result
-
-
-def structure(stack: LocalStack, asset: str = "ES", color: str = "green") -> None:
-    """8pt and 12pt agree (NORMAL zone), a fresh 6pt bar (tempo READY), the 2.5pt on the same side, a 1pt and 4pt."""
-    for path in ("/tv_renko_high", "/tv_renko_macro", "/tv_renko_main", "/tv_renko_two_half", "/tv_renko",
-                 "/tv_renko_one"):
-        tv(stack, path, asset=asset, color=color)
-
-
-def wait_until(driver: Any, condition: Callable[[Any], Any], what: str, timeout: float = WAIT_S) -> Any:
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    def safe(d: Any) -> Any:
-        try:
-            return condition(d)
-        except StaleElementReferenceException:  # the dashboard re-renders between polls
-            return False
-
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(safe)
-    except Exception as exc:  # pragma: no cover - the message is what matters when it fails
-        raise AssertionError(f"timed out waiting for {what}; page text:\n{body_text(driver)[:3000]}") from exc
-
-
-def wait_for(driver: Any, css: str) -> Any:
-    return wait_until(driver, lambda d: first(d, css), f"element {css}")
-
-
-def first(driver: Any, css: str) -> Any:
-    from selenium.webdriver.common.by import By
-
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return found[0] if found else None
-
-
-def text(driver: Any, css: str) -> str:
-    element = first(driver, css)
-    return "" if element is None else str(element.text)
-
-
-def body_text(driver: Any) -> str:
-    try:
-        return str(driver.execute_script("return document.body ? document.body.innerText : ''"))
-    except Exception:  # pragma: no cover
-        return ""
-
-
-def has_text(driver: Any, css: str, wanted: str) -> bool:
-    return wanted in text(driver, css)
-
-
-def sign_in(driver: Any, stack: LocalStack, password: str) -> None:
-    driver.get(f"{stack.url}/login.html")
-    field = wait_for(driver, "#password")
-    field.clear()
-    field.send_keys(password)
-    first(driver, "#login-submit").click()
-
-
-def gate(driver: Any, asset: str, name: str) -> tuple[str, str]:
-    """(pass|fail, reason text) of one row of the asset's gates board."""
-    row = first(driver, f'#card-{asset} li.gate[data-gate="{name}"]')
-    if row is None:
-        return "", ""
-    status = "pass" if "pass" in row.get_attribute("class").split() else "fail"
-    return status, text(driver, f'#card-{asset} li.gate[data-gate="{name}"] .reason')
 
 
 # ---- tests ---------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ function baseOptions() {
     autoSize: true,
     layout: { background: { color: '#161b22' }, textColor: '#8a96a6', fontSize: 11 },
     grid: { vertLines: { color: '#222a35' }, horzLines: { color: '#222a35' } },
-    timeScale: { timeVisible: true, secondsVisible: false, borderColor: '#2a3340' },
+    timeScale: { timeVisible: true, secondsVisible: false, borderColor: '#2a3340', tickMarkFormatter: (t) => fmtTime(t).slice(0, 5) },
     rightPriceScale: { borderColor: '#2a3340' },
     localization: { timeFormatter: (t) => fmtTime(t) },
   };

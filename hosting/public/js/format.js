@@ -3,10 +3,10 @@
 export const DASH = '—';
 
 const NY_TIME = new Intl.DateTimeFormat('en-US', {
-  timeZone: 'America/New_York', hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit',
+  timeZone: 'America/New_York', hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit',
 });
 const NY_DAY_TIME = new Intl.DateTimeFormat('en-US', {
-  timeZone: 'America/New_York', hour12: false, weekday: 'short', month: 'short', day: 'numeric',
+  timeZone: 'America/New_York', hourCycle: 'h23', weekday: 'short', month: 'short', day: 'numeric',
   hour: '2-digit', minute: '2-digit', second: '2-digit',
 });
 const NY_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit',

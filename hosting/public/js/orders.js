@@ -11,6 +11,9 @@ export function renderOrders() {
   const down = offline();
   const now = serverNow();
   const stale = orders.filter((o) => o.status === 'STALE');
+  const exitAll = $('exit-all');
+  exitAll.disabled = down;
+  exitAll.title = down ? 'Offline: the server does not answer' : 'Market exit of every open position';
   const busyIds = [...S.busy].filter((b) => b.startsWith('cancel:')).join(',');
   patch($('stale-orders'), JSON.stringify([stale, busyIds, down]), () => stale.map((o) =>
     h('div', { class: 'stale-row', dataset: { id: o.id } },

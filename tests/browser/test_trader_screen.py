@@ -1,0 +1,325 @@
+"""The trader's screen (issue 9) in headless Chromium against the real local stack, at 1440×900 and 390×844: the page
+fits any screen and its dialogs stay inside the viewport; every outcome is announced after the input that caused
+it; money is in sight; controls the server would refuse are disabled with the reason; the chart draws the bricks it
+was sent; the templates page copies the exact message; the page goes grey and still when the stack stops.
+
+Screenshots of each step are saved under BROWSER_SCREENSHOT_DIR (default .local/screenshots, git-ignored).
+The offline test stops this module's stack: it is the last test of the module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.run import LocalStack
+from tests.browser.screen import (
+    SIZES,
+    claim,
+    dev,
+    first,
+    has_text,
+    outside_viewport,
+    overflow,
+    place_entry,
+    report,
+    shot,
+    snapshot,
+    structure,
+    text,
+    tv,
+    viewport,
+    wait_for,
+    wait_until,
+)
+
+pytestmark = pytest.mark.browser
+
+DIALOG_BUTTONS = ".modal-back:not([hidden]) button"
+
+
+def feed_has(driver: Any, wanted: str) -> bool:
+    return has_text(driver, "#feed", wanted)
+
+
+def open_dialog_and_check(driver: Any, opener: str, dialog: str, size: str) -> None:
+    first(driver, opener).click()
+    wait_until(driver, lambda d: first(d, dialog).is_displayed(), f"{dialog} open")
+    assert outside_viewport(driver, DIALOG_BUTTONS) == [], size
+    shot(driver, f"{size}-dialog-{dialog.lstrip('#')}")
+    # the keyboard stays inside the dialog: Tab from its last button comes back to its first one
+    buttons = [b for b in driver.find_elements("css selector", DIALOG_BUTTONS) if b.is_enabled() and b.is_displayed()]
+    driver.execute_script("arguments[0].focus()", buttons[-1])
+    from selenium.webdriver.common.keys import Keys
+
+    buttons[-1].send_keys(Keys.TAB)
+    assert driver.execute_script("return document.activeElement") == buttons[0], "focus left the dialog"
+    driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait_until(driver, lambda d: not first(d, dialog).is_displayed(), f"{dialog} closed by Escape")
+
+
+def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(stack: LocalStack, dashboard: Any) -> None:
+    driver = dashboard
+    structure(stack, "NQ", "red")
+    wait_until(driver, lambda d: text(d, "#card-NQ .pill.zone").startswith("NORMAL"), "NQ zone")
+    # no bridge ever polled this stack: a pinned red banner says so, and the entry dialog warns
+    wait_until(driver, lambda d: has_text(d, "#banners-pinned", "BRIDGE NOT CONNECTED"), "the bridge banner")
+    try:
+        for size in ("desktop", "phone"):
+            viewport(driver, size)
+            width, height = SIZES[size]
+            driver.execute_script("window.scrollTo(0, 0)")
+            wait_until(driver, lambda d, w=width: d.execute_script("return innerWidth") == w, "the new viewport")
+            assert overflow(driver) == 0, f"{size}: the page scrolls sideways"
+            shot(driver, f"{size}-console")
+
+            open_dialog_and_check(driver, "#intent-NQ", "#order-modal", size)
+            first(driver, "#intent-NQ").click()
+            wait_until(driver, lambda d: has_text(d, "#om-bridge", "bridge is not connected"), "the bridge warning")
+            assert "MNQ" in text(driver, "#om-size-5") or not first(driver, "#om-size-row").is_displayed()
+            first(driver, "#om-cancel").click()
+            open_dialog_and_check(driver, "#exit-all", "#confirm-modal", size)
+
+            # critical banners stay pinned when the page scrolls
+            driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+            banner = first(driver, "#b-bridge")
+            top = driver.execute_script("return arguments[0].getBoundingClientRect().top", banner)
+            assert 0 <= top < height / 3, (size, top)
+            sticky = driver.execute_script("return document.getElementById('top').getBoundingClientRect().height")
+            assert sticky <= height * (0.25 if size == "phone" else 0.15), (size, sticky)
+            shot(driver, f"{size}-scrolled")
+
+            if size == "phone":
+                # touch targets: every visible button and link of the page is at least 44 px tall
+                small = driver.execute_script("""
+                    return [...document.querySelectorAll('button, a.link-btn, select')]
+                      .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+                      .filter(e => e.getBoundingClientRect().height < 44)
+                      .map(e => (e.id || e.textContent.trim()) + ':' + e.getBoundingClientRect().height)""")
+                assert small == [], small
+                # the compact header shows its other figures on demand
+                assert not first(driver, "#h-candle").is_displayed()
+                first(driver, "#more-stats").click()
+                wait_until(driver, lambda d: first(d, "#h-candle").is_displayed(), "the other header figures")
+                assert first(driver, "#more-stats").get_attribute("aria-expanded") == "true"
+                assert overflow(driver) == 0
+                shot(driver, "phone-header-more")
+                first(driver, "#more-stats").click()
+    finally:
+        viewport(driver, "desktop")
+
+    # tabs are real tabs: arrow keys move the selection, one panel shows
+    from selenium.webdriver.common.keys import Keys
+
+    console = first(driver, "#tab-console")
+    assert console.get_attribute("role") == "tab" and console.get_attribute("aria-selected") == "true"
+    console.send_keys(Keys.ARROW_RIGHT)
+    wait_until(driver, lambda d: first(d, "#tab-charts").get_attribute("aria-selected") == "true", "Charts selected")
+    assert driver.execute_script("return document.activeElement.id") == "tab-charts"
+    assert first(driver, "#panel-charts").is_displayed() and not first(driver, "#panel-console").is_displayed()
+    assert first(driver, "#tab-console").get_attribute("tabindex") == "-1"
+
+
+def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(stack: LocalStack, dashboard: Any) -> None:
+    driver = dashboard
+    first(driver, "#pref-badge").click()
+    wait_until(driver, lambda d: has_text(d, "#pref-msg", "Title badge: ON"), "the badge toggle's ON/OFF message")
+    assert first(driver, "#pref-badge").get_attribute("aria-pressed") == "true"
+    structure(stack, "ES", "green")
+    tv(stack, "/tv_heartbeat", symbol="ES", price=6000.0)
+    # before the first broker snapshot the money is unknown, not $50,000.00
+    wait_until(driver, lambda d: text(d, "#h-equity") == "—", "equity unknown")
+    assert text(driver, "#h-daypnl") == "—"
+
+    # a cancel
+    cancelled = place_entry(stack)
+    wait_until(driver, lambda d: has_text(d, "#card-ES .pending", "PENDING ENTRY"), "the pending entry")
+    assert dev(stack).post(f"{stack.url}/api/orders/{cancelled['id']}/cancel", json={}, timeout=10).ok
+    wait_until(driver, lambda d: has_text(d, "#outcome-ES", "CANCELLED"), "the cancel announced on the card")
+    assert feed_has(driver, "CANCELLED")
+
+    # a fill, with its price, in the card, the feed, the title and the Orders table (source, fill price)
+    order = place_entry(stack)
+    assert [o["id"] for o in claim(stack)] == [order["id"]]
+    report(stack, order["id"], "FILLED", fill_price=6001.25, qty=5)
+    wait_until(driver, lambda d: has_text(d, "#outcome-ES", "FILLED @ 6001.25"), "the fill announced on the card")
+    assert feed_has(driver, "FILLED @ 6001.25")
+    assert driver.title.startswith("(2) "), driver.title
+    row = f'#orders-body tr[data-id="{order["id"]}"]'
+    wait_until(driver, lambda d: has_text(d, row, "6001.25"), "the fill price in the Orders table")
+    assert "operator entry" in text(driver, row) and "FILLED" in text(driver, row)
+    assert not first(driver, f"{row} button"), "no Cancel for an order the bridge reported on"
+    shot(driver, "desktop-filled")
+
+    # money: the day's P&L in $ and %, the distance to the daily stop, the position in $ and points, TP level
+    contract = order["symbol"]
+    snapshot(stack, 50_000.0, [{"symbol": contract, "position": 5, "openPnl": 0.0}])
+    tv(stack, "/tv_heartbeat", symbol="ES", price=6004.0)
+    snapshot(stack, 40_000.0, [{"symbol": contract, "position": 5, "openPnl": 68.75}], unrealized=68.75)
+    wait_until(driver, lambda d: text(d, "#h-daypnl") == "−$10,000.00 (−20.00%)", "the day's P&L")
+    assert text(driver, "#h-equity") == "$40,000.00"
+    wait_until(driver, lambda d: has_text(d, "#h-dailystop", "$5,000.00 (10.00%) left"), "distance to the stop")
+    wait_until(driver, lambda d: has_text(d, "#card-ES .money", "+$68.75"), "the open P&L in $")
+    money = text(driver, "#card-ES .money")
+    assert "+2.75 pts" in money, money
+    if "TP off" not in money:
+        assert "TP 6016.25" in money, money  # 15-point target above the 6001.25 average
+
+    # controls the server would refuse: disabled, with the reason on the card (and the way out)
+    exit_button = first(driver, '#card-ES button[data-act="exit"]')
+    assert not exit_button.is_enabled()
+    assert "FORCE EXIT" in text(driver, "#card-ES .ctl-why")
+    assert first(driver, '#card-ES button[data-act="force-exit"]').is_enabled()
+    high = first(driver, '#card-ES button[data-act="high-next"]')
+    assert not high.is_enabled() and "2.5pt management lock" in text(driver, "#card-ES .ctl-why")
+    flip = first(driver, '#card-ES button[data-act="main-flip"]')
+    assert flip.get_attribute("aria-pressed") == "false"
+    flip.click()
+    wait_until(driver, lambda d: has_text(d, "#msg-ES", "6PT FLIP: ON"), "ON in the toggle's message")
+    wait_until(driver, lambda d: first(d, '#card-ES button[data-act="main-flip"]').get_attribute("aria-pressed")
+               == "true", "the toggle pressed")
+    shot(driver, "desktop-money")
+
+    # reconciliation: the broker reports an NQ position the server does not know, twice; then agrees again
+    nq = "MNQ" + contract[3:]
+    for _ in range(2):
+        snapshot(stack, 40_000.0, [{"symbol": contract, "position": 5, "openPnl": 68.75},
+                                   {"symbol": nq, "position": 1, "openPnl": 0.0}])
+    wait_until(driver, lambda d: has_text(d, "#outcome-NQ", "POSITION MISMATCH"), "the mismatch announced")
+    assert has_text(driver, "#banners-pinned", "POSITION MISMATCH NQ")
+    snapshot(stack, 40_000.0, [{"symbol": contract, "position": 5, "openPnl": 68.75}])
+    wait_until(driver, lambda d: has_text(d, "#outcome-NQ", "Reconciled"), "the reconciliation announced")
+
+    # the daily stop: announced, pinned, and the automatic exit it fires says which rule fired; the bridge rejects it
+    snapshot(stack, 34_000.0, [{"symbol": contract, "position": 5, "openPnl": -300.0}])
+    wait_until(driver, lambda d: feed_has(d, "DAILY STOP TRIGGERED"), "the daily stop in the feed")
+    wait_until(driver, lambda d: has_text(d, "#banners-pinned", "DAILY STOP TRIGGERED"), "the pinned stop banner")
+    wait_until(driver, lambda d: feed_has(d, "AUTOMATIC EXIT — daily stop fired"), "the automatic exit and its rule")
+    exits = claim(stack)
+    assert len(exits) == 1 and exits[0]["kind"] == "EXIT", exits
+    report(stack, exits[0]["id"], "REJECTED", reason="Insufficient margin for the order")
+    wait_until(driver, lambda d: has_text(d, "#outcome-ES", "REJECTED — Insufficient margin for the order"),
+               "the reject and the bridge's reason on the card")
+    assert "err" in first(driver, "#outcome-ES").get_attribute("class").split()
+    row = f'#orders-body tr[data-id="{exits[0]["id"]}"]'
+    wait_until(driver, lambda d: has_text(d, row, "Insufficient margin"), "the reason in the Orders table")
+    assert "daily stop" in text(driver, row)
+    shot(driver, "desktop-announced")
+    viewport(driver, "phone")
+    try:
+        assert overflow(driver) == 0
+        shot(driver, "phone-announced")
+    finally:
+        viewport(driver, "desktop")
+
+
+def _pixels(driver: Any, css: str, rgb: tuple[int, int, int]) -> int:
+    """How many canvas pixels inside `css` have about this colour: what the chart actually drew."""
+    count: int = driver.execute_script("""
+        const [r0, g0, b0] = arguments[1]; let n = 0;
+        for (const c of document.querySelectorAll(arguments[0] + ' canvas')) {
+          if (!c.width || !c.height) continue;
+          const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          for (let i = 0; i < px.length; i += 4)
+            if (Math.abs(px[i] - r0) < 6 && Math.abs(px[i + 1] - g0) < 6 && Math.abs(px[i + 2] - b0) < 6) n++;
+        }
+        return n;""", css, list(rgb))
+    return count
+
+
+GREEN = (0x22, 0xC5, 0x5E)
+RED = (0xEF, 0x44, 0x44)
+
+
+def test_the_chart_draws_the_bricks_it_was_sent_and_the_templates_copy_the_exact_message(
+    stack: LocalStack, dashboard: Any
+) -> None:
+    driver = dashboard
+    for color in ("green", "green", "red", "green", "red"):
+        tv(stack, "/tv_renko_main", asset="ES", color=color)
+    first(driver, "#tab-charts").click()
+    wait_until(driver, lambda d: has_text(d, "#chart-cap-ES", "5 bricks (3 up, 2 down)"), "the ES 6pt bricks")
+    wait_until(driver, lambda d: _pixels(d, "#chart-plot-ES", GREEN) > 500 and _pixels(d, "#chart-plot-ES", RED) > 300,
+               "green and red bricks drawn on the canvas")
+    assert _pixels(driver, "#chart-plot-NQ", GREEN) == 0 and _pixels(driver, "#chart-plot-NQ", RED) == 0
+    assert has_text(driver, "#chart-cap-NQ", "0 bricks")
+    shot(driver, "desktop-charts")
+    from selenium.webdriver.support.ui import Select
+
+    Select(first(driver, "#chart-stream-ES")).select_by_value("8pt")
+    wait_until(driver, lambda d: has_text(d, "#chart-cap-ES", "8pt · 0 bricks"), "another stream, no bricks")
+    wait_until(driver, lambda d: _pixels(d, "#chart-plot-ES", GREEN) == 0, "the 6pt bricks gone")
+    viewport(driver, "phone")
+    try:
+        Select(first(driver, "#chart-stream-ES")).select_by_value("6pt")
+        wait_until(driver, lambda d: has_text(d, "#chart-cap-ES", "5 bricks"), "the bricks again")
+        assert overflow(driver) == 0
+        shot(driver, "phone-charts")
+    finally:
+        viewport(driver, "desktop")
+
+    # the templates page: the secret is not on the page until revealed; Copy gives the exact message
+    secret = stack.secrets["TV_WEBHOOK_SECRET"]
+    driver.get(f"{stack.url}/alerts.html")
+    wait_for(driver, '.tpl[data-stream="6pt"] .tpl-line[data-row="green"] button')
+    assert secret not in driver.page_source
+    driver.execute_script("""window.__copied = [];
+        navigator.clipboard.writeText = (t) => { window.__copied.push(t); return Promise.resolve(); };""")
+    first(driver, '.tpl[data-stream="6pt"] .tpl-line[data-row="url"] button').click()
+    first(driver, '.tpl[data-stream="6pt"] .tpl-line[data-row="green"] button').click()
+    copied = wait_until(driver, lambda d: len(c := d.execute_script("return window.__copied")) == 2 and c,
+                        "two copies")
+    url, message = copied
+    assert url == f"{stack.url}/tv_renko_main"
+    assert message == json.dumps({"secret": secret, "asset": "{{ticker}}", "color": "green", "bar_id": "{{time}}"},
+                                 separators=(",", ":"))
+    assert secret not in text(driver, "main"), "copying does not show the secret"
+    shot(driver, "desktop-templates")
+    # TradingView fills its placeholders and posts the message as it is: the server takes it as a 6pt bar
+    filled = message.replace("{{ticker}}", "CME_MINI:ES1!").replace("{{time}}", "2026-11-30T15:05:00Z")
+    posted = requests.post(url, data=filled, headers={"Content-Type": "text/plain"}, timeout=10)
+    assert posted.status_code == 200, posted.text
+    bars = dev(stack).get(f"{stack.url}/api/bars", params={"asset": "ES", "stream": "6pt"}, timeout=10).json()["bars"]
+    assert bars[-1]["bar_id"] == "2026-11-30T15:05:00Z"
+    first(driver, "#reveal").click()
+    wait_until(driver, lambda d: text(d, "#secret-shown") == secret, "the secret shown once revealed")
+    viewport(driver, "phone")
+    try:
+        assert overflow(driver) == 0
+        shot(driver, "phone-templates")
+    finally:
+        viewport(driver, "desktop")
+
+
+def test_zz_when_the_stack_stops_the_page_says_offline_freezes_and_disables_controls(
+    stack: LocalStack, dashboard: Any
+) -> None:
+    """Last test of the module: it stops the module's stack."""
+    driver = dashboard
+    structure(stack, "NQ", "red")
+    tv(stack, "/tv_heartbeat", symbol="NQ", price=21000.0)
+    wait_until(driver, lambda d: (b := first(d, "#intent-NQ")) is not None and b.is_enabled(), "INTENT enabled")
+    assert first(driver, "#exit-all").is_enabled()
+    stack.stop()
+    wait_until(driver, lambda d: has_text(d, "#banners-pinned", "OFFLINE"), "the offline banner", timeout=20)
+    assert text(driver, "#h-connected") == "OFFLINE"
+    assert "offline" in first(driver, "body").get_attribute("class").split()
+    for css in ("#intent-NQ", "#exit-all", "#env-live"):
+        assert not first(driver, css).is_enabled(), css
+    # nothing keeps ticking on stale data: the heartbeat age stands still, the last-update age grows
+    before = text(driver, "#card-NQ .hb")
+    time.sleep(2.5)
+    assert text(driver, "#card-NQ .hb") == before
+    wait_until(driver, lambda d: has_text(d, "#b-offline", "last update") and
+               int(text(d, "#h-updated").split("s")[0]) >= 3, "the age of the last update")
+    shot(driver, "desktop-offline")
+    viewport(driver, "phone")
+    try:
+        assert overflow(driver) == 0
+        shot(driver, "phone-offline")
+    finally:
+        viewport(driver, "desktop")
