@@ -50,9 +50,20 @@ class Live:
         self.http = requests.Session()
         self.project = stack.project
         self.firestore_address = f"127.0.0.1:{stack.firestore_port}"
+        self.secret_hits: list[str] = []
 
     def reset(self) -> None:
+        self.scan_secrets(logs=False)  # what the previous test stored, before it is wiped
         assert self.http.post(f"{self.url}/_dev/reset", timeout=30).status_code == 200
+
+    def scan_secrets(self, *, logs: bool) -> None:
+        """Record where a configured secret appears in a stored document (and, with `logs`, in a log line)."""
+        from tests.emulator.evidence import SECRET_NAMES, secret_hits
+
+        secrets = {name: self.stack.env.get(name, "") for name in SECRET_NAMES}
+        found = secret_hits(secrets, self.firestore_address, self.project,
+                            self.stack.logs if logs else Path("/nonexistent"))
+        self.secret_hits.extend(hit for hit in found if hit not in self.secret_hits)
 
     def tv(self, path: str, session=None, **body):
         return (session or self.http).post(f"{self.url}{path}",
@@ -98,6 +109,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         # the dev routes (reset, clock) need the operator session when a password is set
         live.http.post(f"{live.url}/api/login", json={"password": STACK_PASSWORD}, timeout=30).raise_for_status()
         yield live
+        # after the whole session: no stored document and no log line may hold a configured secret
+        live.scan_secrets(logs=True)
+        assert not live.secret_hits, live.secret_hits[:20]
     finally:
         stack.stop()
 
