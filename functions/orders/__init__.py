@@ -32,12 +32,12 @@ from shared.domain.inputs import (
 )
 from shared.domain.operator import risk_view
 from shared.domain.orders import effective_status, order_public
+from shared.domain.state import Order, from_doc
 from shared.domain.view import gates_view, normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
-from shared.store.documents import order_from_doc
 from shared.web import auth
 from shared.web.errors import BadInput, NotFound, Unavailable
 from shared.web.openapi import openapi
@@ -171,8 +171,9 @@ def get_state(request: Any) -> dict[str, Any]:
         state["history"] = _history(100)
     if "logs" in extras:
         events = _events(200)
-        state["logs"] = {"tradingview": [e for e in events if e.get("type") in TV_TYPES][:100],
-                         "rithmic": [e for e in events if e.get("type") not in TV_TYPES][:100]}
+        tv = [str(e.get("type")) in TV_TYPES for e in events]  # str(): a stored type may be anything
+        state["logs"] = {"tradingview": [e for e, is_tv in zip(events, tv, strict=True) if is_tv][:100],
+                         "rithmic": [e for e, is_tv in zip(events, tv, strict=True) if not is_tv][:100]}
     return state
 
 
@@ -219,7 +220,8 @@ def list_orders(request: Any) -> dict[str, Any]:
     now = services().clock()
     out = []
     for _, data in rows:
-        order = order_from_doc(data)
+        # a document with a field missing or of the wrong type (edited by hand) still lists, with the defaults
+        order = from_doc(Order, dict(data), **ORDER_READ_DEFAULTS)
         view = order_public(order)
         view["status"] = effective_status(order, now)
         view["reason"] = order.reason  # the bridge's words for a reject or cancel: the dashboard announces them
@@ -228,6 +230,7 @@ def list_orders(request: Any) -> dict[str, Any]:
 
 
 MAX_LIST = 500
+ORDER_READ_DEFAULTS: dict[str, Any] = {"symbol": "", "side": "", "qty": 0, "kind": "", "source": "", "env": ""}
 
 
 def _history(limit: int) -> list[dict[str, Any]]:

@@ -257,12 +257,50 @@ def to_doc(record: GlobalState | AssetState | Order) -> dict[str, Any]:
     return out
 
 
+_SCALARS: dict[str, tuple[type, ...]] = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,),
+                                         "None": (type(None),), "dict": (dict,), "list": (list,)}
+_ACCEPTED: dict[type, dict[str, tuple[type, ...]]] = {}
+
+
+def _accepted(cls: type) -> dict[str, tuple[type, ...]]:
+    """Field name -> the Python types a stored value of it may have, read from the annotations ("float | None")."""
+    accepted = _ACCEPTED.get(cls)
+    if accepted is None:
+        accepted = {}
+        for f in fields(cls):
+            kinds: list[type] = []
+            for part in str(f.type).split("|"):
+                kinds.extend(_SCALARS.get(part.strip().split("[", 1)[0], ()))
+            accepted[f.name] = tuple(kinds)
+        _ACCEPTED[cls] = accepted
+    return accepted
+
+
+def _fits(value: Any, kinds: tuple[type, ...]) -> Any:
+    """`value` if a field of `kinds` can hold it (a whole float in an int field becomes an int), else _UNFIT."""
+    if isinstance(value, bool):
+        return value if bool in kinds else _UNFIT
+    if isinstance(value, float) and int in kinds and float not in kinds:
+        return int(value) if value.is_integer() else _UNFIT  # inf and nan are not whole
+    return value if isinstance(value, kinds) else _UNFIT
+
+
+_UNFIT = object()
+
+
 def from_doc(cls: type[R], data: dict[str, Any] | None, **defaults: Any) -> R:
-    """Build a record from a stored document; unknown keys are ignored, missing ones take their defaults."""
+    """Build a record from a stored document; unknown keys are ignored, missing ones take their defaults, and so do
+    values of the wrong type (a document edited by hand, or written before the input checks, must not break every
+    read of the state: a string position would make each comparison raise)."""
     values = dict(defaults)
     if data:
-        names = field_names(cls)
-        values.update({key: value for key, value in data.items() if key in names})
+        accepted = _accepted(cls)
+        for key, value in data.items():
+            kinds = accepted.get(key)
+            if kinds is not None:
+                fitted = _fits(value, kinds)
+                if fitted is not _UNFIT:
+                    values[key] = fitted
     return cls(**values)
 
 

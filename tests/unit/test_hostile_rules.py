@@ -102,3 +102,26 @@ def test_a_snapshot_carries_every_asset_it_lists_joined_in_one_label() -> None:
     assert (one["asset"], one["assets"]) == ("ES", ["ES"])
     _, none = record(world, PnlSnapshot())
     assert (none["asset"], none["assets"]) == (None, [])
+
+
+# ---- stored documents of any shape load (issue 7, item 2) -----------------------------------------------------
+
+def test_a_stored_value_of_the_wrong_type_takes_the_fields_default() -> None:
+    from shared.domain.state import AssetState, GlobalState, Order, from_doc
+
+    a = from_doc(AssetState, {"position": "abc", "avg_price": [], "pnl": {}, "last_price": math.inf,
+                              "intent_active": "yes", "order_count": True, "mismatch_streak": 2.0,
+                              "broker_flat_streak": 2.5, "tp_count": math.inf, "rithmic_symbol": 5,
+                              "entry_price": 7, "main_renko_color": "green", "unknown": 1}, symbol="ES")
+    default = AssetState(symbol="ES")
+    assert (a.position, a.avg_price, a.pnl, a.intent_active, a.order_count) == (
+        default.position, default.avg_price, default.pnl, default.intent_active, default.order_count)
+    assert a.last_price == math.inf            # a float field keeps a float: the view sends it out as null
+    assert a.mismatch_streak == 2 and isinstance(a.mismatch_streak, int)  # a whole float in an int field
+    assert (a.broker_flat_streak, a.tp_count) == (default.broker_flat_streak, default.tp_count)
+    assert (a.rithmic_symbol, a.entry_price, a.main_renko_color) == (None, 7, "green")
+    g = from_doc(GlobalState, {"rithmic_bridge": "nope", "pending_risk": [1], "trade_lock": 1, "equity": None})
+    assert (g.rithmic_bridge, g.pending_risk, g.trade_lock, g.equity) == (None, {}, False, GlobalState().equity)
+    o = from_doc(Order, {"id": "ES-x-1", "asset": "ES", "status": 7, "lease_until": "soon", "fill_ids": "a",
+                         "last_report": {"qty": 1}}, symbol="", side="", qty=0, kind="", source="", env="")
+    assert (o.status, o.lease_until, o.fill_ids, o.last_report) == ("PENDING", None, [], {"qty": 1})
