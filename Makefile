@@ -8,12 +8,14 @@ STAMPS  := .local/stamps
 PYTEST_ARGS ?=
 TASKS_EMULATOR := gcloud-tasks-emulator==0.6.2
 
-.PHONY: help install run test lint lint-deploy bench clean-stamps
+.PHONY: help install run test lint lint-deploy bench demo soak backtest clean-stamps
 
 help:
 	@echo "make run    start the local stack (Firestore + Cloud Tasks emulators, functions, dashboard)"
 	@echo "make test   install, lint (ruff, mypy), then every test tier (pytest -n 2)"
-	@echo "make lint | make bench | make install"
+	@echo "make demo   the stack + paper bridge + the sample session replayed (DEMO_ARGS='--auto tp8-flip')"
+	@echo "make soak   the whole sample session through the stack with a faulty bridge, then the invariants"
+	@echo "make backtest | make lint | make bench | make install"
 
 # --- install: each step runs again only when its inputs change -----------------------------------------------
 
@@ -62,7 +64,7 @@ test: install lint
 # --- the rest -----------------------------------------------------------------------------------------------
 
 # mypy gets every source root that has Python in it (tests/ and bench/ are excluded in pyproject.toml)
-MYPY_ROOTS = $(foreach d,shared functions devstack scripts,$(if $(shell find $(d) -name '*.py' 2>/dev/null),$(d)))
+MYPY_ROOTS = $(foreach d,shared functions devstack scripts sim,$(if $(shell find $(d) -name '*.py' 2>/dev/null),$(d)))
 
 lint: install lint-deploy
 	$(PY) -m ruff check .
@@ -80,6 +82,17 @@ $(CHECKOV_STAMP): deploy/requirements-checkov.txt
 lint-deploy: install $(CHECKOV_STAMP)
 	CHECKPOINT_DISABLE=1 $(VENV)/bin/terraform fmt -check -recursive -diff deploy/terraform
 	$(CHECKOV_VENV)/bin/checkov -d deploy/terraform --framework terraform --skip-download --quiet --compact
+
+# The simulator (sim/): the whole loop without TradingView or a broker (README "Practise, replay, backtest").
+DEMO_ARGS ?=
+demo: install
+	$(PY) -m sim.demo $(DEMO_ARGS)
+
+soak: install
+	$(PY) -m sim.soak
+
+backtest: install
+	$(PY) -m sim.backtest --out .local/backtest $(BACKTEST_ARGS)
 
 bench: install
 	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "no bench/run.py yet"; fi

@@ -1,0 +1,91 @@
+"""The backtest (issue 8, item 8): the pure domain through a whole sample day with an auto-operator profile and
+the paper bridge; deterministic outputs, a summary that adds up, every profile exercising its rules."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sim import backtest
+from sim.paper import PaperConfig
+from sim.session import PROFILES
+from sim.sources import sample_session
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(scope="module")
+def results():
+    ticks = sample_session()
+    return {name: backtest.run(ticks, profile) for name, profile in PROFILES.items()}
+
+
+def test_the_same_input_gives_byte_identical_outputs(tmp_path):
+    ticks = sample_session()[:2000]
+    first = backtest.write_outputs(backtest.run(ticks, PROFILES["tp8-flip"]), tmp_path / "a")
+    second = backtest.write_outputs(backtest.run(ticks, PROFILES["tp8-flip"]), tmp_path / "b")
+    for one, two in zip(first, second, strict=True):
+        assert one.read_bytes() == two.read_bytes(), one.name
+    page = first[1].read_text()
+    assert "LightweightCharts" in page and "https://" not in page.split("<script>")[0]
+    assert "<script src" not in page   # inlined: the report opens offline
+
+
+def test_the_summary_adds_up(results):
+    result = results["tp8-flip"]
+    rows = list(csv.DictReader(io.StringIO(backtest.trades_csv(result))))
+    assert len(rows) == len(result.trades) > 0
+    assert sum(float(r["pnl_usd"]) for r in rows) == pytest.approx(result.pnl_usd)
+    curve = [total for _, total in result.curve()]
+    assert curve[-1] == pytest.approx(result.pnl_usd)
+    peak, deepest = 0.0, 0.0
+    for total in curve:
+        peak = max(peak, total)
+        deepest = max(deepest, peak - total)
+    assert result.max_drawdown == pytest.approx(deepest)
+    # every trade is worth its points at MES's $5 a point
+    for t in result.trades:
+        assert t["pnl_usd"] == pytest.approx(t["pnl_points"] * 5 * t["size"])
+
+
+def test_an_operator_who_never_hesitates_meets_every_gate(results):
+    result = results["tp8-flip"]
+    assert result.entries > 0
+    # each entry waited for what the gates ask: the cooldown after an exit and the day's trade limit
+    assert result.blocked["POST_EXIT_COOLDOWN"] > 0 and result.blocked["DAILY_TRADE_LIMIT"] > 0
+    assert {t["reason"] for t in result.trades} >= {"points_take_profit", "renko_main_flip"}
+
+
+def test_the_daily_stop_profile_trips_the_stop_and_the_rollover_opens_a_new_day(results):
+    result = results["daily-stop"]
+    reasons = [t["reason"] for t in result.trades]
+    assert "daily_stop" in reasons and result.blocked["DAILY_STOP"] > 0
+    # after 18:00 New York the stop is cleared (D4): the operator trades again on the next trading day
+    after_stop = [t for t in result.trades[reasons.index("daily_stop") + 1:]]
+    assert after_stop and all(datetime.fromtimestamp(t["entry_ts"], NY).hour >= 18 for t in after_stop)
+
+
+def test_the_runner_profile_uses_its_own_exit_set(results):
+    reasons = {t["reason"] for t in results["runner"].trades}
+    assert reasons <= {"protect", "high_next_bar_exit", "points_take_profit"} and "high_next_bar_exit" in reasons
+
+
+def test_the_seed_changes_partial_fills_not_the_trades():
+    ticks = sample_session()[:2000]
+    plain = backtest.run(ticks, PROFILES["tp8-flip"])
+    partial = backtest.run(ticks, PROFILES["tp8-flip"], PaperConfig(partial_rate=1.0, seed=9))
+    assert [t["exit_ts"] for t in partial.trades] == [t["exit_ts"] for t in plain.trades]
+
+
+def test_the_command_prints_the_summary_and_refuses_a_bad_file(tmp_path, capsys):
+    assert backtest.main(["--out", str(tmp_path / "out"), "--profile", "runner"]) == 0
+    printed = capsys.readouterr().out
+    assert "win rate" in printed and (tmp_path / "out" / "report.html").is_file()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts,price\n1794922200,6000\n1794922205,abc\n")
+    assert backtest.main(["--csv", str(bad), "--out", str(tmp_path / "x")]) == 2
+    assert "line 3" in capsys.readouterr().err and not (tmp_path / "x").exists()
