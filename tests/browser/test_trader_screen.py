@@ -82,7 +82,9 @@ def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(sta
             wait_until(driver, lambda d: has_text(d, "#om-bridge", "bridge is not connected"), "the bridge warning")
             assert "MNQ" in text(driver, "#om-size-5") or not first(driver, "#om-size-row").is_displayed()
             first(driver, "#om-cancel").click()
-            open_dialog_and_check(driver, "#exit-all", "#confirm-modal", size)
+            open_dialog_and_check(driver, "#env-live", "#confirm-modal", size)
+            assert not first(driver, "#exit-all").is_enabled(), "FLATTEN ALL with nothing open"
+            assert "No open positions" in first(driver, "#exit-all").get_attribute("title")
 
             # critical banners stay pinned when the page scrolls
             driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
@@ -153,6 +155,7 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(stac
     wait_until(driver, lambda d: has_text(d, row, "6001.25"), "the fill price in the Orders table")
     assert "operator entry" in text(driver, row) and "FILLED" in text(driver, row)
     assert not first(driver, f"{row} button"), "no Cancel for an order the bridge reported on"
+    wait_until(driver, lambda d: first(d, "#exit-all").is_enabled(), "FLATTEN ALL once a position is open")
     shot(driver, "desktop-filled")
 
     # money: the day's P&L in $ and %, the distance to the daily stop, the position in $ and points, TP level
@@ -215,6 +218,28 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(stac
         shot(driver, "phone-announced")
     finally:
         viewport(driver, "desktop")
+
+    # the next snapshot fires the daily stop's exit again; this one fills: the trade closes 1 point down
+    snapshot(stack, 34_000.0, [{"symbol": contract, "position": 5, "openPnl": -25.0}])
+    again = wait_until(driver, lambda d: claim(stack) or None, "the second daily-stop exit")
+    report(stack, again[0]["id"], "FILLED", fill_price=6000.25, qty=5)
+    wait_until(driver, lambda d: has_text(d, "#outcome-ES", "FILLED @ 6000.25 (daily stop)"), "the exit fill")
+    first(driver, "#tab-trades").click()
+    wait_until(driver, lambda d: has_text(d, "#hist-totals", "1 trade"), "the day's totals")
+    totals = text(driver, "#hist-totals")
+    assert "−$25.00" in totals and "−1.00 pts" in totals and "0 won · 1 lost" in totals, totals
+    assert has_text(driver, "#history-body", "6001.25 → 6000.25")
+    from selenium.webdriver.support.ui import Select
+
+    Select(first(driver, "#hist-asset")).select_by_value("NQ")
+    wait_until(driver, lambda d: has_text(d, "#hist-totals", "0 trades"), "the asset filter")
+    shot(driver, "desktop-trades")
+    first(driver, "#tab-charts").click()
+    wait_until(driver, lambda d: has_text(d, "#pnl-cap", "1 closed trade, −$25.00"), "the day's P&L curve")
+    assert int(first(driver, "#pnl-plot").get_attribute("data-points")) >= 2
+    # the trade's entry and exit sit on the one 6pt brick sent before them
+    wait_until(driver, lambda d: first(d, "#chart-plot-ES").get_attribute("data-markers") == "2", "IN and OUT markers")
+    shot(driver, "desktop-pnl")
 
 
 def _pixels(driver: Any, css: str, rgb: tuple[int, int, int]) -> int:
@@ -303,12 +328,11 @@ def test_zz_when_the_stack_stops_the_page_says_offline_freezes_and_disables_cont
     structure(stack, "NQ", "red")
     tv(stack, "/tv_heartbeat", symbol="NQ", price=21000.0)
     wait_until(driver, lambda d: (b := first(d, "#intent-NQ")) is not None and b.is_enabled(), "INTENT enabled")
-    assert first(driver, "#exit-all").is_enabled()
     stack.stop()
     wait_until(driver, lambda d: has_text(d, "#banners-pinned", "OFFLINE"), "the offline banner", timeout=20)
     assert text(driver, "#h-connected") == "OFFLINE"
     assert "offline" in first(driver, "body").get_attribute("class").split()
-    for css in ("#intent-NQ", "#exit-all", "#env-live"):
+    for css in ("#intent-NQ", "#env-live", "#env-demo"):
         assert not first(driver, css).is_enabled(), css
     # nothing keeps ticking on stale data: the heartbeat age stands still, the last-update age grows
     before = text(driver, "#card-NQ .hb")

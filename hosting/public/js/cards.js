@@ -109,7 +109,7 @@ function renderCard(key, a, p, now) {
   renderGates(key, p);
 
   const gate = S.gates[key];
-  const canEnter = !!(gate && gate.body && gate.body.can_enter && since(gate.at) < 8);
+  const canEnter = !!(gate && gate.body && gate.body.can_enter && !gate.error && since(gate.at) < 8);
   p.enter.disabled = down || !canEnter || S.busy.has('order:' + key);
   const blocked = gate && gate.body ? gate.body.gates.find((r) => !r.pass) : null;
   const g = S.state.global;
@@ -207,13 +207,17 @@ export function positionMoney(key, a) {
   if (a.position === 0) return null;
   const dir = a.position > 0 ? 1 : -1;
   const avg = num(a.avg_price);
-  let pts = null;
-  if (num(a.last_price) !== null && avg !== null) pts = (a.last_price - avg) * dir;
-  else if (num(a.rithmic_open_points) !== null && a.broker_position) pts = a.rithmic_open_points;
   const pv = pointValue(key);
-  // the broker's open P&L when it has reported this position, else points × size × $ per point
-  const usd = a.broker_position === a.position && a.broker_position && num(a.pnl) !== null && a.pnl !== 0 ? a.pnl
-    : pts !== null && pv ? pts * Math.abs(a.position) * pv : null;
+  let pts = null;
+  let usd = null;
+  if (a.broker_position === a.position && num(a.pnl) !== null && a.pnl !== 0 && num(a.rithmic_open_points) !== null) {
+    // the broker has reported this very position: its own figures, $ and points from one source
+    usd = a.pnl;
+    pts = a.rithmic_open_points;
+  } else if (num(a.last_price) !== null && avg !== null) {
+    pts = (a.last_price - avg) * dir;
+    usd = pv ? pts * Math.abs(a.position) * pv : null;
+  }
   const tp = a.points_tp_enabled && avg !== null && num(a.points_tp_target) !== null ? avg + dir * a.points_tp_target : null;
   const protect = a.protect_enabled && avg !== null && num(a.protect_threshold_points) !== null
     ? avg + dir * a.protect_threshold_points : null;
@@ -290,7 +294,7 @@ function renderPosition(key, a, p) {
 function renderGates(key, p) {
   const gate = S.gates[key];
   const left = (r) => (r.pass ? null : lockLeft(r.gate) ?? (num(r.remaining_s) !== null ? r.remaining_s - since(gate.at) : null));
-  const sig = gate ? JSON.stringify([gate.body, gate.error, gate.body ? gate.body.gates.map((r) => {
+  const sig = gate ? JSON.stringify([gate.body, gate.error, gate.error ? Math.floor(since(gate.at)) : 0, gate.body ? gate.body.gates.map((r) => {
     const l = left(r);
     return l === null ? 0 : Math.ceil(l);
   }) : 0]) : 'none';
@@ -300,8 +304,9 @@ function renderGates(key, p) {
     const rows = gate.body.gates;
     const failed = rows.filter((r) => !r.pass).length;
     return [
-      h('div', { class: 'gates-head ' + (gate.body.can_enter ? 'good' : 'bad') },
-        gate.body.can_enter ? 'GATES — ALL PASS, entry allowed' : 'GATES — ENTRY BLOCKED (' + failed + ')'),
+      h('div', { class: 'gates-head ' + (gate.error ? '' : gate.body.can_enter ? 'good' : 'bad') },
+        gate.error ? 'GATES — as checked ' + fmtAge(since(gate.at)) + ' ago (' + gate.error + ')'
+          : gate.body.can_enter ? 'GATES — ALL PASS, entry allowed' : 'GATES — ENTRY BLOCKED (' + failed + ')'),
       h('ul', { class: 'gate-list' }, rows.map((r) => {
         const l = left(r);
         return h('li', { class: 'gate ' + (r.pass ? 'pass' : 'fail'), dataset: { gate: r.gate, code: r.code || '' } },

@@ -2,7 +2,7 @@
  * position mismatch) live in the pinned strip under the header; the others scroll with the page. */
 import { $, h, patch, setText } from './dom.js';
 import { DASH, fmtAge, fmtDuration, fmtPct, fmtUsd, mmss, num, signClass } from './format.js';
-import { S, lastUpdateAge, lockLeft, offline, serverNow, since } from './store.js';
+import { S, lastUpdateAge, lockLeft, offline, serverNow } from './store.js';
 
 /** Day P&L and the distance to the daily stop, or nulls before the first broker snapshot of the trading day. */
 export function money() {
@@ -77,7 +77,8 @@ export function renderHeader() {
   const win = S.window;
   if (win) {
     const el = $('h-window');
-    const gone = down ? 0 : since(S.windowAt);
+    // while offline the countdown stops where the last answer left it
+    const gone = ((down ? Math.max(S.lastOkAt, S.windowAt) : Date.now()) - S.windowAt) / 1000;
     if (win.open) setText(el, 'OPEN · closes in ' + fmtDuration(win.seconds_until_close - gone), 'ok');
     else setText(el, 'CLOSED · opens in ' + fmtDuration(win.seconds_until_open - gone), 'warn');
     el.title = 'CME Globex: Sunday 18:00 to Friday 17:00 New York, daily break 17:00–18:00';
@@ -106,8 +107,8 @@ export function renderBanners() {
     if (g.daily_stop_triggered) {
       const dd = num(g.daily_stop_triggered_dd_pct);
       pinned.push(banner('red', 'DAILY STOP TRIGGERED — TRADING LOCKED' +
-        (g.daily_stop_triggered_reason ? ' · ' + g.daily_stop_triggered_reason : '') +
-        (dd !== null ? ' · drawdown ' + dd.toFixed(2) + '%' : ''), 'b-dailystop'));
+        (g.daily_stop_triggered_reason ? ' · ' + g.daily_stop_triggered_reason
+          : dd !== null ? ' · drawdown ' + dd.toFixed(2) + '%' : ''), 'b-dailystop'));
     } else if (g.trade_lock) {
       pinned.push(banner('red', 'GLOBAL TRADE LOCK' + (g.trade_lock_reason ? ' — ' + g.trade_lock_reason : ''), 'b-tradelock'));
     }

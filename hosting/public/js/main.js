@@ -85,7 +85,9 @@ async function loadGates() {
     try {
       S.gates[key] = { body: await api('GET', q), at: Date.now(), direction, error: null };
     } catch (e) {
-      S.gates[key] = { body: null, at: Date.now(), direction, error: e.message };
+      // keep the last board (shown greyed and aged) rather than blank it on one failed poll
+      const prev = S.gates[key];
+      S.gates[key] = prev && prev.body ? { ...prev, error: e.message } : { body: null, at: Date.now(), direction, error: e.message };
     }
   }));
   renderAssets();

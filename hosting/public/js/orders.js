@@ -12,8 +12,10 @@ export function renderOrders() {
   const now = serverNow();
   const stale = orders.filter((o) => o.status === 'STALE');
   const exitAll = $('exit-all');
-  exitAll.disabled = down;
-  exitAll.title = down ? 'Offline: the server does not answer' : 'Market exit of every open position';
+  const open = S.state ? Object.values(S.state.assets).some((a) => a.position !== 0) : false;
+  exitAll.disabled = down || !open;
+  exitAll.title = down ? 'Offline: the server does not answer' : open ? 'Market exit of every open position'
+    : 'No open positions to exit';
   const busyIds = [...S.busy].filter((b) => b.startsWith('cancel:')).join(',');
   patch($('stale-orders'), JSON.stringify([stale, busyIds, down]), () => stale.map((o) =>
     h('div', { class: 'stale-row', dataset: { id: o.id } },
