@@ -1,5 +1,6 @@
 """The webhook function warms its imports and its Firestore connection when a cloud instance starts (issue 10),
-while `import main` stays cheap everywhere else (tests, the local stack)."""
+while `import main` stays cheap everywhere else (tests, the local stack). The served-by-functions-framework case
+(gunicorn forks the worker after importing main) is in tests/deploy/test_bundle_serves.py."""
 
 from __future__ import annotations
 
@@ -27,38 +28,61 @@ def _logs(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
 
 
+@pytest.fixture
+def hooks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The at-fork hooks _warm_at_start registers (recorded, not installed in the test process)."""
+    registered: list[Any] = []
+    monkeypatch.setattr(main.os, "register_at_fork", lambda **kw: registered.append(kw["after_in_child"]))
+    return registered
+
+
 @pytest.mark.parametrize("environ", [
     {},                                                      # tests, the local stack
     {"FUNCTION_TARGET": "webhooks"},                         # not on Cloud Run
     {"K_SERVICE": "orders", "FUNCTION_TARGET": "orders"},    # the other functions start cold on their first request
     {"K_SERVICE": "bridge"},
 ])
-def test_no_warm_up_outside_the_cloud_webhook_function(monkeypatch: pytest.MonkeyPatch,
+def test_no_warm_up_outside_the_cloud_webhook_function(monkeypatch: pytest.MonkeyPatch, hooks: list[Any],
                                                        environ: dict[str, str]) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(main, "warm", calls.append)
+    monkeypatch.setattr(main, "warm_imports", calls.append)
     assert main._warm_at_start(environ) is None
-    assert calls == []
+    assert calls == [] and hooks == []
 
 
 @pytest.mark.parametrize("environ", [{"K_SERVICE": "webhooks", "FUNCTION_TARGET": "webhooks"},
                                      {"K_SERVICE": "webhooks"}])
-def test_the_cloud_webhook_instance_warms_in_the_background(monkeypatch: pytest.MonkeyPatch,
-                                                            environ: dict[str, str]) -> None:
-    calls: list[str] = []
-    monkeypatch.setattr(main, "warm", calls.append)
-    thread = main._warm_at_start(environ)
-    assert isinstance(thread, threading.Thread) and thread.daemon
+def test_the_cloud_webhook_instance_imports_now_and_connects_after_the_fork(
+        monkeypatch: pytest.MonkeyPatch, hooks: list[Any], environ: dict[str, str]) -> None:
+    imported: list[str] = []
+    connected: list[str] = []
+    monkeypatch.setattr(main, "warm_imports", imported.append)
+    monkeypatch.setattr(main, "connect", connected.append)
+    assert main._warm_at_start(environ) == "webhooks"
+    assert imported == ["webhooks"] and connected == [] and len(hooks) == 1
+    thread = hooks[0]()  # what the forked worker runs: the connection opens in the background, in the worker
+    assert isinstance(thread, threading.Thread) and thread.daemon and thread.name == "warm-webhooks"
     thread.join(5)
-    assert calls == ["webhooks"]
+    assert connected == ["webhooks"]
 
 
-def test_warm_builds_the_wiring_and_reads_once(capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_warm_imports_are_logged_and_register_nothing(monkeypatch: pytest.MonkeyPatch, hooks: list[Any],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(group: str) -> None:
+        raise ImportError("no module named google")
+
+    monkeypatch.setattr(main, "warm_imports", broken)
+    assert main._warm_at_start({"K_SERVICE": "webhooks"}) is None
+    assert hooks == []
+    assert [(line["severity"], line["warm_up"]) for line in _logs(capsys)] == [("WARNING", "webhooks")]
+
+
+def test_connect_builds_the_wiring_and_reads_once(capsys: pytest.CaptureFixture[str]) -> None:
     store = FakeStore()
     install(Services(store=store, config=default_config(), clock=lambda: 1_764_000_000.0))
     try:
         with store.counting() as stats:
-            main.warm("webhooks")
+            main.connect("webhooks")
     finally:
         install(None)
     assert stats.reads == 1 and stats.writes == 0
@@ -67,28 +91,25 @@ def test_warm_builds_the_wiring_and_reads_once(capsys: pytest.CaptureFixture[str
     assert logs[0]["warm_up_ms"] >= 0
 
 
-def test_a_failed_warm_up_is_logged_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_connect_is_logged_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
     class Broken(FakeStore):
         def get(self, paths: Any) -> Any:
             raise ConnectionError("no route to Firestore")
 
     install(Services(store=Broken(), config=default_config(), clock=lambda: 1_764_000_000.0))
     try:
-        main.warm("webhooks")
+        main.connect("webhooks")
     finally:
         install(None)
     assert [(line["severity"], line["warm_up"]) for line in _logs(capsys)] == [("WARNING", "webhooks")]
 
 
 def _fresh_import(environ: dict[str, str], home: Path) -> dict[str, bool]:
-    """What a fresh `import main` loads (after its warm-up thread, if any, is done). No credentials and no GCE
-    metadata server: the warm-up's read fails (logged), after the imports it exists to pay for."""
+    """What a fresh `import main` has loaded once it returns (the imports are synchronous; the connection waits
+    for a fork, which a plain import never does)."""
     script = textwrap.dedent("""
-        import json, sys, threading
+        import json, sys
         import main
-        for thread in threading.enumerate():
-            if thread.name.startswith("warm-"):
-                thread.join(30)
         print(json.dumps({"webhooks": "webhooks" in sys.modules,
                           "firestore": "google.cloud.firestore" in sys.modules}))
     """)
