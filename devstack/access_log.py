@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from shared.web.respond import mask_url_secrets
+from shared.web.respond import REDACTED, is_sensitive_key, mask_url_secrets
 
 _MASKED_ATOMS = ("r", "q", "U", "f", "a")
 
@@ -19,10 +19,11 @@ _MASKED_ATOMS = ("r", "q", "U", "f", "a")
 class MaskingLogger(Logger):  # type: ignore[misc]
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        for key in _MASKED_ATOMS:
-            if isinstance(atoms.get(key), str):
-                atoms[key] = mask_url_secrets(atoms[key])
-        for key, value in atoms.items():  # request headers ({x-bridge-secret}i) if a format ever logs them
-            if key.startswith("{") and "secret" in key.lower() and isinstance(value, str):
-                atoms[key] = "[REDACTED]"
+        for key, value in atoms.items():
+            if not isinstance(value, str):
+                continue
+            if key.startswith("{") and is_sensitive_key(key[1:].rsplit("}", 1)[0]):
+                atoms[key] = REDACTED  # a header such as {x-bridge-secret}i, if a format ever logs it
+            elif key in _MASKED_ATOMS or key.startswith("{"):  # {raw_uri}e, {query_string}e, other headers
+                atoms[key] = mask_url_secrets(value)
         return atoms
