@@ -19,8 +19,17 @@ from typing import Any
 WARM_AT_START = frozenset({"webhooks"})
 
 
+_modules: dict[str, Any] = {}
+_import_lock = threading.Lock()
+
+
 def _dispatch(group: str, request: Any) -> Any:
-    module = importlib.import_module(group)
+    module = _modules.get(group)
+    if module is None:
+        # one first import at a time: two threads importing two groups that share modules can otherwise meet a
+        # partially initialised module (Python breaks the import-lock cycle with an ImportError) and answer 500
+        with _import_lock:
+            module = _modules[group] = importlib.import_module(group)
     return module.router.dispatch(request)
 
 
