@@ -72,6 +72,49 @@ def bench_bricks() -> dict[str, float]:
     }
 
 
+def bench_backtest() -> dict[str, float]:
+    """The whole backtest in process (bricks, the domain's decisions, the auto-operator, the paper bridge): the
+    sample session and a synthetic session of 10,000 one-point bricks (every box size over the same path)."""
+    from sim import backtest
+    from sim.session import PROFILES
+
+    out: dict[str, float] = {}
+    for name, path in (("sample", sample_session()), ("synthetic", synthetic_path())):
+        seconds = best_of(lambda path=path: backtest.run(path, PROFILES["tp8-flip"]), runs=3)
+        result = backtest.run(path, PROFILES["tp8-flip"])
+        out[f"{name}_bricks"] = float(result.session.bricks)
+        out[f"{name}_decisions"] = float(result.decisions)
+        out[f"{name}_s"] = seconds
+        out[f"{name}_bricks_per_s"] = result.session.bricks / seconds
+    return out
+
+
+def bench_replay(ticks: int = 1200) -> dict[str, float]:
+    """The market replay through a local stack as fast as possible (no bridge, no operator): bricks per second."""
+    import os
+
+    from devstack.run import LocalStack
+    from sim.replay import Replay, ReplayConfig
+
+    with LocalStack.on_free_ports(base_env={**os.environ, "DASHBOARD_PASSWORD": ""}) as stack:
+        replay = Replay(ReplayConfig(url=stack.url, tv_secret=stack.secrets["TV_WEBHOOK_SECRET"]))
+        stats = replay.run(sample_session()[:ticks])
+    return {"ticks": float(stats.ticks), "bricks": float(stats.bricks), "s": stats.elapsed,
+            "bricks_per_s": stats.bricks_per_s,
+            "requests_per_s": sum(v.requests_sent for v in replay.venues) / stats.elapsed}
+
+
+def print_backtest(f: dict[str, float]) -> None:
+    for name in ("sample", "synthetic"):
+        print(f"backtest, {name}: {f[name + '_bricks']:.0f} bricks, {f[name + '_decisions']:.0f} decisions in "
+              f"{f[name + '_s'] * 1000:.0f} ms ({f[name + '_bricks_per_s']:,.0f} bricks/s)")
+
+
+def print_replay(f: dict[str, float]) -> None:
+    print(f"replay through the local stack: {f['ticks']:.0f} ticks, {f['bricks']:.0f} bricks in {f['s']:.1f} s "
+          f"({f['bricks_per_s']:,.0f} bricks/s, {f['requests_per_s']:,.0f} requests/s)")
+
+
 def main() -> None:
     f = bench_bricks()
     print(f"renko, sample session: {f['sample_ticks']:.0f} ticks → {f['sample_bricks_all_boxes']:.0f} bricks over the "
@@ -80,6 +123,9 @@ def main() -> None:
     print(f"renko, synthetic path: {f['synthetic_ticks']:.0f} ticks → {f['synthetic_bricks']:.0f} bricks of 1 pt in "
           f"{f['synthetic_ms']:.1f} ms ({f['synthetic_bricks_per_s']:,.0f} bricks/s, "
           f"{f['synthetic_ticks_per_s']:,.0f} ticks/s)")
+    print_backtest(bench_backtest())
+    if "--no-stack" not in sys.argv:
+        print_replay(bench_replay())
 
 
 if __name__ == "__main__":

@@ -148,7 +148,7 @@ def count_operations(stack: Any) -> None:
             response = clients[target].open(path, method=method, json=body)
         label = f"{method} {path.split('?')[0]}"
         print(f"  {label:34s} -> {response.status_code}  reads {stats.reads:3d}  writes {stats.writes:2d}  "
-              f"commits {stats.commits}")
+              f"verified {stats.verified}  commits {stats.commits}")
     install(None)
 
 
@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_domain()
     print("== local stack ==")
     bench_stack(args.n)
+    print("== simulator (sim/) ==")
+    subprocess.run([sys.executable, str(ROOT / "bench" / "bench_sim.py")], check=True, cwd=ROOT)
     print("== import time (median of 5 fresh interpreters) ==")
     webhook = import_seconds("import webhooks")
     firestore = import_seconds("import google.cloud.firestore")
