@@ -39,7 +39,7 @@ export function renderHistory() {
   const pts = rows.reduce((s, t) => s + (num(t.pnl_points) || 0), 0);
   const wins = rows.filter((t) => num(t.pnl_usd) > 0).length;
   const losses = rows.filter((t) => num(t.pnl_usd) < 0).length;
-  const label = $('hist-day').value === 'today' ? 'Today' : 'All loaded';
+  const label = $('hist-day').value === 'today' ? 'This trading day' : 'All loaded';
   patch($('hist-totals'), JSON.stringify([rows.length, usd, pts, wins, losses, label]), () => [
     h('span', { class: 'tot' }, label + ': ' + rows.length + ' trade' + (rows.length === 1 ? '' : 's')),
     h('span', { class: 'tot ' + signClass(usd) }, 'P&L ' + (rows.length ? fmtUsd(usd, true) : DASH)),
