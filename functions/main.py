@@ -110,4 +110,22 @@ def _warm_at_start(environ: Mapping[str, str] = os.environ) -> str | None:
     return group
 
 
+def _framework_error(error: Any) -> Any:
+    from shared.web.respond import json_response
+
+    code = int(getattr(error, "code", None) or 400)
+    return json_response({"ok": False, "error": str(getattr(error, "name", "bad request")).lower()}, code)
+
+
+def _json_framework_errors() -> None:
+    """What the framework answers before any entry point runs (a path its URL map cannot match, such as one
+    holding a newline) is JSON like every other answer, not Flask's HTML page. Outside `create_app` (a plain
+    import) functions_framework's errorhandler does nothing."""
+    import functions_framework
+    from werkzeug.exceptions import HTTPException
+
+    functions_framework.errorhandler(HTTPException)(_framework_error)
+
+
+_json_framework_errors()
 _warm_at_start()
