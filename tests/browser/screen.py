@@ -190,3 +190,8 @@ def shot(driver: Any, name: str) -> Path:
     assert driver.save_screenshot(str(path))
     assert path.stat().st_size > 5_000
     return path
+
+
+def csp_violations(driver: Any) -> list[str]:
+    """Console messages of the page about the Content-Security-Policy (read once: the log is drained)."""
+    return [str(e["message"]) for e in driver.get_log("browser") if "Content Security Policy" in str(e["message"])]

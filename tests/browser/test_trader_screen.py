@@ -20,6 +20,7 @@ from devstack.run import LocalStack
 from tests.browser.screen import (
     SIZES,
     claim,
+    csp_violations,
     dev,
     first,
     has_text,
@@ -264,6 +265,7 @@ def test_the_chart_draws_the_bricks_it_was_sent_and_the_templates_copy_the_exact
     stack: LocalStack, dashboard: Any
 ) -> None:
     driver = dashboard
+    csp_violations(driver)  # drain what earlier pages logged
     for color in ("green", "green", "red", "green", "red"):
         tv(stack, "/tv_renko_main", asset="ES", color=color)
     first(driver, "#tab-charts").click()
@@ -273,6 +275,7 @@ def test_the_chart_draws_the_bricks_it_was_sent_and_the_templates_copy_the_exact
     assert _pixels(driver, "#chart-plot-NQ", GREEN) == 0 and _pixels(driver, "#chart-plot-NQ", RED) == 0
     assert has_text(driver, "#chart-cap-NQ", "0 bricks")
     shot(driver, "desktop-charts")
+    assert csp_violations(driver) == [], "the chart library must work under the Hosting CSP"
     from selenium.webdriver.support.ui import Select
 
     Select(first(driver, "#chart-stream-ES")).select_by_value("8pt")
@@ -312,6 +315,7 @@ def test_the_chart_draws_the_bricks_it_was_sent_and_the_templates_copy_the_exact
     assert bars[-1]["bar_id"] == "2026-11-30T15:05:00Z"
     first(driver, "#reveal").click()
     wait_until(driver, lambda d: text(d, "#secret-shown") == secret, "the secret shown once revealed")
+    assert csp_violations(driver) == []
     viewport(driver, "phone")
     try:
         assert overflow(driver) == 0
