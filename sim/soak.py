@@ -2,9 +2,10 @@
 
     python -m sim.soak [--ticks N] [--profile NAME]          (make soak: the whole sample session, ≤ 5 minutes)
 
-Starts a local stack on free ports, replays the sample session as fast as possible, with the paper bridge on its
-own thread injecting faults (dropped reports re-sent later, duplicated reports, WORKING after FILLED, a 10 s
-outage) and the auto-operator on another. Afterwards it checks, from what the stack stored:
+First the one truth: the lock-step replay of the whole session through a fresh stack must yield exactly the trades
+of the in-process backtest. Then the faults: a local stack on free ports replays the session as fast as possible,
+with the paper bridge on its own thread injecting faults (dropped reports re-sent later, duplicated reports, WORKING
+after FILLED, a 10 s outage) and the auto-operator on another. Afterwards it checks, from what the stack stored:
 
 - the stored state equals the serial replay of the audit log (`shared.domain.replay` in commit order);
 - each order was handed out once;
@@ -181,7 +182,34 @@ def read_all(stack: Any) -> dict[str, dict[str, dict[str, Any]]]:
             for c in ("console", "assets", "orders", "trades", "events")}
 
 
-def soak(ticks: int, profile: str, out: Any = None) -> int:
+def one_truth(path: Sequence[Any], profile: str, figures: Figures) -> Check:
+    """Issue 8, item 9 over the whole path: the lock-step replay through a fresh stack yields the backtest's trades."""
+    from devstack.run import LocalStack
+    from sim import backtest
+    from sim.session import comparable
+
+    paper = PaperConfig(heartbeat_every=30.0, partial_rate=0.2, seed=5)
+    expected = backtest.run(list(path), PROFILES[profile], paper)
+    password = secrets.token_urlsafe(16)
+    base = {**os.environ, "DASHBOARD_PASSWORD": password}
+    with LocalStack.on_free_ports(log_dir=ROOT / ".local" / "soak-lockstep", base_env=base) as stack:
+        run = Replay(ReplayConfig(
+            url=stack.url, tv_secret=stack.secrets["TV_WEBHOOK_SECRET"],
+            bridge_secret=stack.secrets["BRIDGE_HEARTBEAT_SECRET"], password=password, lockstep=True, bridge=True,
+            profile=PROFILES[profile], paper=paper,
+        ))
+        stats = run.run(path)
+        got = comparable(run.venues[0].trades())
+    want = comparable(expected.trades)
+    figures.add("lock-step replay", f"{stats.elapsed:.1f} s, {sum(v.requests_sent for v in run.venues)} requests, "
+                                    f"{len(got)} trades (backtest: {len(want)})")
+    first = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), None)
+    detail = f"{len(want)} trades, every one equal" if got == want else (
+        f"{len(got)} vs {len(want)} trades; first difference at #{first}: {got[first] if first is not None else ''}")
+    return Check("lock-step replay through the stack == backtest", got == want and not run.errors, detail)
+
+
+def soak(ticks: int, profile: str, out: Any = None, *, lockstep: bool = True) -> int:
     from rich.console import Console
     from rich.table import Table
 
@@ -191,6 +219,7 @@ def soak(ticks: int, profile: str, out: Any = None) -> int:
     figures = Figures()
     path = sample_session()[: ticks or None]
     began = time.monotonic()
+    truth = [one_truth(path, profile, figures)] if lockstep else []
     password = secrets.token_urlsafe(16)   # the soak's own stack: a password-protected dashboard, as in the cloud
     base = {**os.environ, "DASHBOARD_PASSWORD": password}
     with LocalStack.on_free_ports(log_dir=ROOT / ".local" / "soak", base_env=base) as stack:
@@ -226,7 +255,7 @@ def soak(ticks: int, profile: str, out: Any = None) -> int:
         figures.add("audit records", len(docs["events"]))
         figures.add("errors", "; ".join(replay_run.errors[:3]) or "none")
         broker = {symbol: held for symbol, (held, _) in bridge.book.positions.items()}
-        checks = check_invariants(docs, broker, s.claims)
+        checks = truth + check_invariants(docs, broker, s.claims)
     figures.add("total", f"{time.monotonic() - began:.1f} s")
     table = Table(title="Soak", show_header=False)
     for name, value in figures.rows:
@@ -246,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ticks", type=int, default=0, help="only the first N ticks (default: the whole session)")
     parser.add_argument("--profile", default="tp8-flip", choices=sorted(PROFILES))
+    parser.add_argument("--no-lockstep", action="store_true", help="skip the lock-step == backtest phase")
     args = parser.parse_args(argv)
-    return soak(args.ticks, args.profile)
+    return soak(args.ticks, args.profile, lockstep=not args.no_lockstep)
 
 
 if __name__ == "__main__":
