@@ -152,14 +152,14 @@ def place_entry(stack: LocalStack, asset: str = "ES") -> dict[str, Any]:
 
 # ---- screen sizes and screenshots ------------------------------------------------------------------------------
 
-SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+SIZES = {"desktop": (1440, 900), "phone": (390, 844), "narrow": (360, 740)}
 
 
 def viewport(driver: Any, size: str) -> None:
     """An exact CSS viewport (the window size would include the browser's own chrome)."""
     width, height = SIZES[size]
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size == "phone"})
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size != "desktop"})
 
 
 def overflow(driver: Any) -> int:

@@ -66,7 +66,8 @@ def open_dialog_and_check(driver: Any, opener: str, dialog: str, size: str) -> N
 def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(stack: LocalStack, dashboard: Any) -> None:
     driver = dashboard
     structure(stack, "NQ", "red")
-    wait_until(driver, lambda d: text(d, "#card-NQ .pill.zone").startswith("NORMAL"), "NQ zone")
+    tv(stack, "/tv_heartbeat", symbol="NQ", price=21000.0)
+    wait_until(driver, lambda d: (b := first(d, "#enter-NQ")) is not None and b.is_enabled(), "NQ entry allowed")
     # no bridge ever polled this stack: a pinned red banner says so, and the entry dialog warns
     wait_until(driver, lambda d: has_text(d, "#banners-pinned", "BRIDGE NOT CONNECTED"), "the bridge banner")
     try:
@@ -78,10 +79,11 @@ def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(sta
             assert overflow(driver) == 0, f"{size}: the page scrolls sideways"
             shot(driver, f"{size}-console")
 
-            open_dialog_and_check(driver, "#intent-NQ", "#order-modal", size)
-            first(driver, "#intent-NQ").click()
+            open_dialog_and_check(driver, "#enter-NQ", "#order-modal", size)
+            first(driver, "#enter-NQ").click()
             wait_until(driver, lambda d: has_text(d, "#om-bridge", "bridge is not connected"), "the bridge warning")
-            assert "MNQ" in text(driver, "#om-size-5") or not first(driver, "#om-size-row").is_displayed()
+            # sizes are named by the instrument NQ orders are sent for
+            assert (text(driver, "#om-size-5"), text(driver, "#om-size-3")) == ("5 MNQ", "3 MNQ")
             first(driver, "#om-cancel").click()
             open_dialog_and_check(driver, "#env-live", "#confirm-modal", size)
             assert not first(driver, "#exit-all").is_enabled(), "FLATTEN ALL with nothing open"
@@ -112,6 +114,10 @@ def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(sta
                 assert overflow(driver) == 0
                 shot(driver, "phone-header-more")
                 first(driver, "#more-stats").click()
+        viewport(driver, "narrow")
+        wait_until(driver, lambda d: d.execute_script("return innerWidth") == 360, "a 360 px viewport")
+        assert overflow(driver) == 0, "360 px: the page scrolls sideways"
+        shot(driver, "narrow-console")
     finally:
         viewport(driver, "desktop")
 
@@ -157,6 +163,15 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(stac
     assert "operator entry" in text(driver, row) and "FILLED" in text(driver, row)
     assert not first(driver, f"{row} button"), "no Cancel for an order the bridge reported on"
     wait_until(driver, lambda d: first(d, "#exit-all").is_enabled(), "FLATTEN ALL once a position is open")
+    # one remaining time per lock: the candle lock's banner, its row on the gates board and the header agree
+    wait_until(driver, lambda d: first(d, '#card-NQ li.gate[data-gate="candle_lock"] .left'), "the lock's countdown")
+    shown = driver.execute_script("""
+        const q = (s) => document.querySelector(s).textContent;
+        return [q('#b-candle').match(/(\\d\\d):(\\d\\d) remaining/).slice(1, 3).join(':'),
+                q('#card-NQ li.gate[data-gate="candle_lock"] .left'), q('#h-candle')];""")
+    seconds = {int(m) * 60 + int(s) for m, s in (x.split(":") for x in shown)}
+    assert max(seconds) - min(seconds) <= 1, shown
+    assert "remaining)" not in text(driver, '#card-NQ li.gate[data-gate="candle_lock"] .reason')
     shot(driver, "desktop-filled")
 
     # money: the day's P&L in $ and %, the distance to the daily stop, the position in $ and points, TP level
