@@ -13,8 +13,9 @@ from typing import Any
 from shared.domain.bridge import BRIDGE_FIELDS
 from shared.domain.core import order_asset
 from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, PollPending, SymbolPosition
-from shared.service import execute
+from shared.service import Outcome, execute
 from shared.service.http import answer
+from shared.service.long_poll import client_gone, max_hold_s, parse_wait, watch_for
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web.auth import check_shared_secret
@@ -65,8 +66,20 @@ def pending(request: Any) -> tuple[dict[str, Any], int]:
     _secret(request)
     limit = query_int(request, "limit", 20, low=1, high=MAX_POLL)
     owner = mask_secrets(bounded_str({"owner": query_param(request, "owner")}, "owner", 200) or "bridge")
+    try:
+        wait = parse_wait(query_param(request, "wait"))
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     query = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=limit)
-    return answer(execute(services(), PollPending(owner=owner, limit=limit), assets=[], queries=[query]))
+    wired = services()
+
+    def claim() -> Outcome:
+        return execute(wired, PollPending(owner=owner, limit=limit), assets=[], queries=[query])
+
+    if not wait:
+        return answer(claim())
+    # The long poll (issue 11): held until an order is pending, the wait ends or the client hangs up.
+    return answer(watch_for(wired.store).hold(claim, min(wait, max_hold_s()), client_gone(request.environ)))
 
 
 def _fill_price(body: Mapping[str, Any], extra: Mapping[str, Any]) -> float | None:

@@ -46,6 +46,7 @@ class FakeStore(StatsRecorder):
         self._docs: dict[str, tuple[int, dict[str, Any]]] = {}
         self._clock = 0
         self._deadline_s = deadline_s
+        self._listeners: list[FakeListener] = []
         self.unavailable = False
         for path, data in (docs or {}).items():
             self.put(path, data)
@@ -56,11 +57,13 @@ class FakeStore(StatsRecorder):
         check_path(path)
         with self._lock:
             self._store(path, plain(data))
+        self._notify()
 
     def remove(self, path: str) -> None:
         with self._lock:
             self._docs.pop(path, None)
             self._clock += 1
+        self._notify()
 
     def dump(self) -> dict[str, dict[str, Any]]:
         with self._lock:
@@ -102,6 +105,32 @@ class FakeStore(StatsRecorder):
             with self._lock:
                 return [(path, data) for path, data, _ in self._run_query(query, stats)]
 
+    def watch(self, query: Query, on_change: Callable[[int], None]) -> FakeListener:
+        """FirestoreStore.watch in memory: `on_change(n matching documents)` at once, then after each write that
+        changed the matching set (a document entered, changed or left), on the writer's thread."""
+        listener = FakeListener(self, query, on_change)
+        with self._lock:
+            self._listeners.append(listener)
+        self._notify()
+        return listener
+
+    def _notify(self) -> None:
+        due: list[tuple[FakeListener, int]] = []
+        with self._lock:
+            for listener in self._listeners:
+                seen = frozenset((path, version) for path, (version, data) in self._docs.items()
+                                 if path.rpartition("/")[0] == listener.query.collection
+                                 and _matches(data, listener.query.where))
+                if seen != listener.seen:
+                    first = listener.seen is None
+                    listener.seen = seen
+                    due.append((listener, len(seen)))
+                    billed = StoreStats(reads=max(1, len(seen)) if first else 1, queries=1)
+                    with self._totals_lock:  # the listener's own reads: not the writing thread's counters
+                        self.totals.add(billed)
+        for listener, count in due:
+            listener.on_change(count)
+
     # --- one attempt ---------------------------------------------------------------------------------------
 
     def _attempt(self, paths: list[str], queries: Sequence[Query], decide: Callable[[Reads], Plan[T]],
@@ -122,6 +151,7 @@ class FakeStore(StatsRecorder):
             self._commit(plan.writes, versions)
             stats.commits += 1
             stats.writes += len(plan.writes)
+            self._notify()
         return plan.result  # type: ignore[return-value]  # Plan.result is Optional only for its default
 
     def _read_docs(self, paths: list[str], stats: StoreStats
@@ -187,6 +217,23 @@ class FakeStore(StatsRecorder):
     def _check_available(self) -> None:
         if self.unavailable:
             raise StorageUnavailable("FakeStore.unavailable is set")
+
+
+class FakeListener:
+    """What FakeStore.watch returns; `fail()` ends it as a broken stream would (for tests)."""
+
+    def __init__(self, store: FakeStore, query: Query, on_change: Callable[[int], None]) -> None:
+        self.store, self.query, self.on_change = store, query, on_change
+        self.seen: frozenset[tuple[str, int]] | None = None
+        self.active = True
+
+    def close(self) -> None:
+        self.active = False
+        with self.store._lock:
+            if self in self.store._listeners:
+                self.store._listeners.remove(self)
+
+    fail = close
 
 
 def _doc_id(path: str) -> str:

@@ -128,6 +128,27 @@ class FirestoreStore(StatsRecorder):
         with self._measured(stats):
             return [(path, data) for path, data, _ in self._run_query(self._ready_client(), query, stats)]
 
+    def watch(self, query: Query, on_change: Callable[[int], None]) -> Listener:
+        """A listener on `query` (equality filters only; order and limit ignored): `on_change(n)` with the number
+        of matching documents, once for the first snapshot and then after every change, on the client's own
+        thread. The stats bill what Firestore bills a listener: the first result (one read when empty), then one
+        read per document that entered, changed or left."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        ref: Any = self._ready_client().collection(query.collection)
+        for field_path, op, value in query.where:
+            ref = ref.where(filter=FieldFilter(field_path, op, value))
+        first = [True]
+
+        def snapshot(docs: Sequence[Any], changes: Sequence[Any], _read_time: Any) -> None:
+            reads = max(1, len(docs)) if first[0] else len(changes)
+            first[0] = False
+            self._record(StoreStats(reads=reads, queries=1))
+            on_change(len(docs))
+
+        with _storage_errors("listen"):
+            return Listener(ref.on_snapshot(snapshot))
+
     # --- one attempt ---------------------------------------------------------------------------------------
 
     def _attempt(self, client: Client, paths: list[str], queries: Sequence[Query],
@@ -286,6 +307,20 @@ class FirestoreStore(StatsRecorder):
             return firestore.Client(project=project)
         except Exception as exc:  # credentials or project missing: nothing can be stored
             raise StorageUnavailable(f"no Firestore client for project {project!r}: {exc}") from exc
+
+
+class Listener:
+    """A running `on_snapshot` listener: `active` until it is closed or its stream failed for good."""
+
+    def __init__(self, watch: Any) -> None:
+        self._watch = watch
+
+    @property
+    def active(self) -> bool:
+        return bool(self._watch.is_active)
+
+    def close(self) -> None:
+        self._watch.unsubscribe()
 
 
 @contextmanager

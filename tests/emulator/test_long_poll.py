@@ -1,0 +1,159 @@
+"""The long poll of the pending orders (issue 11) on the whole local stack: real Firestore emulator and its
+listener, gunicorn's threads, the Hosting router. `GET /api/orders/pending?wait=<s>` answers at once when an
+order is pending, otherwise holds the request and answers as soon as one appears, or with an empty list when the
+wait ends; without `wait` it is the plain poll; several waiting bridges never receive the same order; a client
+that hung up claims nothing."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from tests.emulator.test_endpoints import BASE, Api
+
+pytestmark = pytest.mark.emulator
+T = 60
+
+
+@pytest.fixture
+def api(fresh) -> Api:
+    fresh.set_clock(BASE, tick=True)
+    for _ in range(5):  # a cold stack on a loaded machine may answer its very first storage call with a 503
+        if fresh.tv("/tv_heartbeat", symbol="NQ", price=20000.0).status_code == 200:
+            break
+    return Api(fresh)
+
+
+def poll(api: Api, **params):
+    return requests.get(f"{api.url}/api/orders/pending", params={"secret": api.bridge_secret, **params}, timeout=T)
+
+
+def timed_poll(api: Api, **params) -> tuple[requests.Response, float]:
+    started = time.monotonic()
+    response = poll(api, **params)
+    return response, time.monotonic() - started
+
+
+def no_poll_events(api: Api) -> bool:
+    return not [e for e in api.collection("events").values() if e.get("type") == "poll_pending"]
+
+
+class TestLongPoll:
+    def test_answers_at_once_when_an_order_is_pending(self, api):
+        api.ready()
+        order_id = api.placed()
+        response, took = timed_poll(api, wait=25, owner="bridge-a")
+        assert response.status_code == 200, response.text
+        assert [o["id"] for o in response.json()["orders"]] == [order_id]
+        assert took < 5
+        stored = api.order(order_id)
+        assert stored["status"] == "CLAIMED" and stored["lease_owner"] == "bridge-a"
+
+    def test_empty_list_when_the_wait_ends_and_nothing_written(self, api):
+        api.ready()  # the trading day exists: an idle poll then changes nothing
+        before = api.written()
+        response, took = timed_poll(api, wait=1.5)
+        assert response.status_code == 200 and response.json() == {"ok": True, "orders": []}
+        assert 1.4 <= took < 5
+        assert api.written() == before
+
+    def test_wakes_as_soon_as_an_order_appears(self, api):
+        api.ready()
+        got: dict = {}
+
+        def bridge() -> None:
+            response = poll(api, wait=20, owner="bridge-w")
+            got["at"] = time.monotonic()
+            got["response"] = response
+
+        thread = threading.Thread(target=bridge)
+        thread.start()
+        time.sleep(1.0)  # the request is held (and the listener has started)
+        assert thread.is_alive()
+        order_id = api.placed()
+        placed_at = time.monotonic()
+        thread.join(T)
+        assert [o["id"] for o in got["response"].json()["orders"]] == [order_id]
+        assert got["at"] - placed_at < 1.0  # the listener woke it; a 20 s wait did not run out
+        assert api.order(order_id)["lease_owner"] == "bridge-w"
+
+    def test_without_wait_the_plain_poll_answers_at_once(self, api):
+        api.ready()
+        before = api.written()
+        for params in ({}, {"wait": 0}, {"wait": "0.0"}):
+            response, took = timed_poll(api, **params)
+            assert response.status_code == 200 and response.json() == {"ok": True, "orders": []}
+            assert took < 1.0
+        assert api.written() == before
+        order_id = api.placed()
+        assert [o["id"] for o in poll(api).json()["orders"]] == [order_id]
+        assert poll(api).json()["orders"] == []  # once (D9)
+
+    @pytest.mark.parametrize("wait", ["-1", "50.5", "51", "abc", "nan", "inf", "", "1e400"])
+    def test_bad_wait_is_a_400_naming_the_field_and_writes_nothing(self, api, wait):
+        api.ready()
+        before = api.written()
+        response, took = timed_poll(api, wait=wait)
+        assert response.status_code == 400, response.text
+        assert response.json()["ok"] is False and response.json()["error"].startswith("wait:")
+        assert took < 2
+        assert api.written() == before
+
+    def test_three_waiting_bridges_never_receive_the_same_order(self, api):
+        api.ready()
+        owners = ["bridge-1", "bridge-2", "bridge-3"]
+        received: dict[str, list[str]] = {owner: [] for owner in owners}
+        arrived = threading.Semaphore(0)
+        stop = threading.Event()
+        errors: list[str] = []
+
+        def bridge(owner: str) -> None:
+            while not stop.is_set():
+                response = poll(api, wait=5, owner=owner)
+                if response.status_code != 200:
+                    errors.append(response.text)
+                    return
+                for order in response.json()["orders"]:
+                    received[owner].append(order["id"])
+                    arrived.release()
+
+        threads = [threading.Thread(target=bridge, args=(owner,)) for owner in owners]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # all three held
+        created = []
+        for _ in range(6):
+            order_id = api.placed()
+            created.append(order_id)
+            assert arrived.acquire(timeout=10), f"no bridge received {order_id}"
+            time.sleep(0.3)  # a second (wrong) delivery of the same order would show up here
+            holders = [owner for owner in owners if order_id in received[owner]]
+            assert len(holders) == 1 and api.order(order_id)["lease_owner"] == holders[0]
+            assert api.report(order_id, "REJECTED").status_code == 200  # frees the asset for the next entry
+        stop.set()
+        for thread in threads:
+            thread.join(T)
+        assert not errors
+        handed = [order_id for owner in owners for order_id in received[owner]]
+        assert sorted(handed) == sorted(created)  # each order exactly once across the three bridges
+
+    def test_a_client_that_hung_up_claims_nothing(self, api):
+        api.ready()
+        host, port = api.url.removeprefix("http://").split(":")
+        query = urlencode({"secret": api.bridge_secret, "wait": 20, "owner": "gone"})
+        client = socket.create_connection((host, int(port)), timeout=5)
+        client.sendall(f"GET /api/orders/pending?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        time.sleep(1.0)  # held
+        client.close()
+        time.sleep(0.5)
+        order_id = api.placed()
+        time.sleep(1.0)  # the held request woke on the new order, saw the closed connection and ended
+        assert api.order(order_id)["status"] == "PENDING"
+        response = poll(api, owner="bridge-b")
+        assert [o["id"] for o in response.json()["orders"]] == [order_id]
+        assert api.order(order_id)["lease_owner"] == "bridge-b"
