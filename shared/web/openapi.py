@@ -206,7 +206,11 @@ def _bridge() -> dict[str, Any]:
     return {
         "/api/orders/pending": {"get": _op(
             "Claim pending orders (each once)", "bridge", {"200": _ok()}, ("400", "401"), security=_BRIDGE,
-            parameters=[_query("limit", {"type": "integer"}), _query("owner", {"type": "string"})])},
+            parameters=[_query("limit", {"type": "integer"}), _query("owner", {"type": "string"}),
+                        _query("wait", {"type": "number", "minimum": 0, "maximum": 50},
+                               "long poll: hold the request up to this many seconds until an order is pending "
+                               "(answers at once when one is; an empty list when the time is up; absent or 0: "
+                               "the plain poll)")])},
         "/api/orders/{order_id}/execution-report": {"post": _op(
             "An execution report for a claimed order", "bridge", {"200": _ok()},
             ("400", "401", "403", "404", "409", "413"), parameters=[_ORDER_ID], security=_BRIDGE,

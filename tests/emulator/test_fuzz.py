@@ -62,7 +62,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     from devstack.run import LocalStack
 
     log_dir = tmp_path_factory.mktemp("fuzz-stack")
-    base = {**os.environ, "DASHBOARD_PASSWORD": "", "LOGIN_MAX_FAILURES_TOTAL": "1000000"}
+    # LONG_POLL_MAX_S: a fuzzed `wait` (up to 50 s) holds a poll at most 0.2 s, so the run keeps its time
+    base = {**os.environ, "DASHBOARD_PASSWORD": "", "LOGIN_MAX_FAILURES_TOTAL": "1000000", "LONG_POLL_MAX_S": "0.2"}
     with LocalStack.on_free_ports(log_dir=log_dir, base_env=base) as stack:
         # No Cloud Tasks: a timer callback would write at a random moment between two snapshots. Enqueueing
         # then fails off the answer path (logged, never fatal), which is fuzzed along the way.
