@@ -99,6 +99,16 @@ def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(sta
             shot(driver, f"{size}-scrolled")
 
             if size == "phone":
+                # a toast (the answer to a command without a card) lands inside the viewport
+                driver.execute_script("window.scrollTo(0, 0)")
+                first(driver, "#env-live").click()
+                wait_until(driver, lambda d: first(d, "#confirm-modal").is_displayed(), "the LIVE confirmation")
+                first(driver, "#cm-ok").click()
+                wait_until(driver, lambda d: has_text(d, "#toast", "Environment: LIVE"), "the toast")
+                assert outside_viewport(driver, "#toast") == []
+                shot(driver, "phone-toast")
+                first(driver, "#env-demo").click()
+                wait_until(driver, lambda d: has_text(d, "#toast", "Environment: DEMO"), "back to DEMO")
                 # touch targets: every visible button and link of the page is at least 44 px tall
                 small = driver.execute_script("""
                     return [...document.querySelectorAll('button, a.link-btn, select')]

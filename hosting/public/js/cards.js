@@ -303,10 +303,12 @@ function renderGates(key, p) {
     if (!gate.body) return h('div', { class: 'gates-head bad' }, 'GATES — ' + gate.error);
     const rows = gate.body.gates;
     const failed = rows.filter((r) => !r.pass).length;
+    p.gates.classList.toggle('all-pass', failed === 0);
     return [
       h('div', { class: 'gates-head ' + (gate.error ? '' : gate.body.can_enter ? 'good' : 'bad') },
         gate.error ? 'GATES — as checked ' + fmtAge(since(gate.at)) + ' ago (' + gate.error + ')'
-          : gate.body.can_enter ? 'GATES — ALL PASS, entry allowed' : 'GATES — ENTRY BLOCKED (' + failed + ')'),
+          : gate.body.can_enter ? 'GATES — ALL PASS, entry allowed'
+            : 'GATES — ENTRY BLOCKED (' + failed + ' of ' + rows.length + ')'),
       h('ul', { class: 'gate-list' }, rows.map((r) => {
         const l = left(r);
         return h('li', { class: 'gate ' + (r.pass ? 'pass' : 'fail'), dataset: { gate: r.gate, code: r.code || '' } },
