@@ -59,3 +59,9 @@ def open_budget(arrived: float | None = None) -> contextvars.Token[float | None]
 
 def close_budget(token: contextvars.Token[float | None]) -> None:
     _deadline.reset(token)
+
+
+def lift() -> None:
+    """Remove the current request's budget for the rest of the request (its storage calls then use the store's
+    own timeouts): for the first request of a process, which opens the connection."""
+    _deadline.set(None)

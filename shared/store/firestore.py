@@ -41,6 +41,7 @@ from shared.store.api import (
     retry_until_deadline,
     unique_paths,
 )
+from shared.store.budget import lift as lift_budget
 from shared.store.budget import remaining as budget_remaining
 
 if TYPE_CHECKING:
@@ -88,9 +89,9 @@ class FirestoreStore(StatsRecorder):
         self._client: Client | None = None
         self._client_lock = threading.Lock()
         self._port_checked_at = -_PORT_CHECK_TTL_S
-        # Until the first RPC has answered, calls are not capped by the request's budget: opening the channel,
-        # fetching credentials (and, locally, the emulator's own warm-up) take about a second once per process,
-        # and a cold start must not turn into a 503. A database that froze later is caught by the budget.
+        # Until the first RPC has answered, requests are not capped by their budget (`_cold_start`): opening the
+        # channel, fetching credentials (and, locally, the emulator's own warm-up) take a second or more once per
+        # process, and a cold start must not turn into a 503. A database that froze later is caught by the budget.
         self._answered = False
 
     # --- the Store protocol --------------------------------------------------------------------------------
@@ -105,6 +106,7 @@ class FirestoreStore(StatsRecorder):
     ) -> T:
         stats = StoreStats()
         paths = unique_paths(paths)
+        self._cold_start()
         with self._measured(stats):
             client = self._ready_client()
             deadline = deadline_seconds(deadline_s if deadline_s is not None else self._deadline_s)
@@ -119,12 +121,14 @@ class FirestoreStore(StatsRecorder):
     def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
         stats = StoreStats(attempts=1)
         paths = unique_paths(paths)
+        self._cold_start()
         with self._measured(stats):
             docs, _ = self._read_docs(self._ready_client(), paths, stats)
             return docs
 
     def query(self, query: Query) -> Sequence[tuple[str, Mapping[str, Any]]]:
         stats = StoreStats(attempts=1)
+        self._cold_start()
         with self._measured(stats):
             return [(path, data) for path, data, _ in self._run_query(self._ready_client(), query, stats)]
 
@@ -265,6 +269,11 @@ class FirestoreStore(StatsRecorder):
 
     # --- the client ----------------------------------------------------------------------------------------
 
+    def _cold_start(self) -> None:
+        """A call before the first RPC ever answered lifts the request's budget (see __init__)."""
+        if not self._answered:
+            lift_budget()
+
     def _rpc_timeout(self) -> float:
         """The deadline of the next RPC: the configured timeout, capped by the request's remaining budget."""
         if self._rpc_timeout_s is not None:
@@ -275,7 +284,7 @@ class FirestoreStore(StatsRecorder):
             except ValueError:
                 timeout = DEFAULT_RPC_TIMEOUT_S
         left = budget_remaining()
-        if left is None or not self._answered:
+        if left is None:
             return timeout
         if left < _MIN_RPC_S:
             raise StorageUnavailable(
@@ -290,6 +299,7 @@ class FirestoreStore(StatsRecorder):
         if emulator is not None and time.monotonic() - self._port_checked_at > _PORT_CHECK_TTL_S:
             left = budget_remaining()
             if not _port_open(*emulator, timeout=0.5 if left is None else max(0.05, min(0.5, left))):
+                self._answered = False  # the emulator that comes back is a cold process: connect afresh
                 host, port = emulator
                 raise StorageUnavailable(f"Firestore emulator at {host}:{port} is not listening")
             self._port_checked_at = time.monotonic()

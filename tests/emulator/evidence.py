@@ -32,11 +32,17 @@ def _documents(firestore_address: str, project: str, *, names_only: bool) -> lis
     return [row["document"] for row in response.json() if "document" in row]
 
 
+# Written off the answer path by the timer scheduler of an earlier request (its de-duplication keys), so they may
+# change between any two snapshots; no request ever writes them on a 4xx (nothing is committed, nothing scheduled).
+BACKGROUND_COLLECTIONS = ("task_keys/",)
+
+
 def snapshot(firestore_address: str, project: str) -> dict[str, str]:
-    """{document path: update time} of every document."""
+    """{document path: update time} of every document (but the scheduler's background bookkeeping)."""
     prefix = f"projects/{project}/databases/(default)/documents/"
-    return {doc["name"].removeprefix(prefix): doc["updateTime"]
-            for doc in _documents(firestore_address, project, names_only=True)}
+    paths = ((doc["name"].removeprefix(prefix), doc["updateTime"])
+             for doc in _documents(firestore_address, project, names_only=True))
+    return {path: updated for path, updated in paths if not path.startswith(BACKGROUND_COLLECTIONS)}
 
 
 def changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:
