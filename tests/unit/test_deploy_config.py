@@ -815,18 +815,6 @@ def test_monitoring_is_code_and_optional(tf: Terraform) -> None:
         assert policy["notification_channels"] == "${local.notification_channels}"
 
 
-def test_refused_entries_metric_matches_the_request_log_line() -> None:
-    # The log metric filters on fields of the one request line (shared/web/routing.py + shared/service/http.py):
-    # a renamed field would leave the metric silently empty.
-    routing = (REPO / "shared" / "web" / "routing.py").read_text(encoding="utf-8")
-    respond = (REPO / "shared" / "web" / "respond.py").read_text(encoding="utf-8")
-    http = (REPO / "shared" / "service" / "http.py").read_text(encoding="utf-8")
-    assert '"method": request.method' in routing
-    for name in ('"route": route', '"outcome": outcome', '"code": code'):
-        assert name in respond, name
-    assert 'label = "refused"' in http
-
-
 # --- references (what `terraform validate` would catch, as far as resource addresses go) -------------------
 
 _RESOURCE_REF = re.compile(r'(?<![\w.])(google_[a-z0-9_]+)\.([a-z0-9_]+)(?:\[("[^"]*"|[^\]]*)\])?')
