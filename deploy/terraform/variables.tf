@@ -55,7 +55,7 @@ variable "max_instances" {
 }
 
 variable "bridge_timeout_seconds" {
-  description = "Request timeout of the bridge function (a long-polling pending poll needs more than its wait)."
+  description = "Request timeout of the bridge function (a long-polling pending poll needs more than its wait). Calls through Firebase Hosting (https://<site>.web.app) are cut at 60 s by Hosting whatever this says."
   type        = number
   default     = 60
 
