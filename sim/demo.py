@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             url=stack.url, tv_secret=stack.secrets["TV_WEBHOOK_SECRET"],
             bridge_secret=stack.secrets["BRIDGE_HEARTBEAT_SECRET"], password=stack.env.get("DASHBOARD_PASSWORD"),
             pace=args.speed, bridge=True, profile=PROFILES[args.auto] if args.auto else None,
-            paper=PaperConfig(heartbeat_every=10.0, latency_s=0.05),
+            paper=PaperConfig(heartbeat_every=10.0, latency_s=0.05, long_poll=25.0),
         ))
         status = run_with_progress(replay, sample_session())
         print("\nThe session is over; the stack stays up for you to look around. Ctrl-C stops it.", flush=True)

@@ -89,6 +89,9 @@ class PaperConfig:
     allow_live: bool = False
     seed: int = 1
     faults: Faults = field(default_factory=Faults)
+    # Threaded runs: > 0 = the long poll (issue 11): one request loop holding each poll up to this many seconds
+    # on a thread of its own, while heartbeats, re-sends and snapshots keep their pace on run()'s loop.
+    long_poll: float = 0.0
 
 
 @dataclass
@@ -166,24 +169,39 @@ class PaperBridge:
         self._steps = 0
         self._started: float | None = None
         self._fill_seq = 0
+        self._work = threading.RLock()  # the poll thread and run()'s loop share the book, the rng and the reports
+        self.last_poll_status: int | None = None
 
     # --- one round --------------------------------------------------------------------------------------------
     def step(self) -> int:
         """One round; answers how many orders it claimed."""
-        if self._started is None:
-            self._started = time.monotonic()
-        self._steps += 1
-        if self._in_outage():
-            self.stats.outage_steps += 1
+        if not self._tidy():
             return 0
-        now = self.market.now
-        self.venue.set_time(now)
-        if self._last_heartbeat is None or now - self._last_heartbeat >= self.config.heartbeat_every:
-            self.heartbeat()
-        self._resend_due()
         claimed = self.poll()
         self.snapshot_if_due(force=claimed > 0)
         return claimed
+
+    def _tidy(self) -> bool:
+        """A round's first half: heartbeat if due, re-sends due; False while the bridge is silent (an outage)."""
+        with self._work:
+            if self._started is None:
+                self._started = time.monotonic()
+            self._steps += 1
+            if self._in_outage():
+                self.stats.outage_steps += 1
+                return False
+            now = self.market.now
+            self.venue.set_time(now)
+            if self._last_heartbeat is None or now - self._last_heartbeat >= self.config.heartbeat_every:
+                self.heartbeat()
+            self._resend_due()
+            return True
+
+    def housekeeping(self) -> None:
+        """What the bridge does beside its long-poll loop: heartbeat, re-sends and snapshots when due."""
+        if self._tidy():
+            with self._work:
+                self.snapshot_if_due()
 
     def heartbeat(self) -> None:
         self.venue.bridge_heartbeat({"tsConnected": True, "pnlConnected": True, "account": "PAPER",
@@ -191,17 +209,19 @@ class PaperBridge:
         self._last_heartbeat = self.market.now
         self.stats.heartbeats += 1
 
-    def poll(self) -> int:
-        status, body = self.venue.poll(self.config.owner, self.config.limit)
-        self.stats.polls += 1
-        orders = body.get("orders", []) if status == 200 else []
-        for order in orders:
-            self.stats.claimed += 1
-            self.stats.claims[order["id"]] = self.stats.claims.get(order["id"], 0) + 1
-            if self.config.latency_s:
-                time.sleep(self.config.latency_s)
-            self.execute(order)
-        return len(orders)
+    def poll(self, wait: float | None = None) -> int:
+        status, body = self.venue.poll(self.config.owner, self.config.limit, wait)
+        with self._work:
+            self.last_poll_status = status
+            self.stats.polls += 1
+            orders = body.get("orders", []) if status == 200 else []
+            for order in orders:
+                self.stats.claimed += 1
+                self.stats.claims[order["id"]] = self.stats.claims.get(order["id"], 0) + 1
+                if self.config.latency_s:
+                    time.sleep(self.config.latency_s)
+                self.execute(order)
+            return len(orders)
 
     def execute(self, order: dict[str, Any]) -> None:
         """Work one claimed order to its end: rejected, or filled (in two parts at the partial rate)."""
@@ -294,14 +314,45 @@ class PaperBridge:
 
     # --- real time -------------------------------------------------------------------------------------------------
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        """Poll every `interval` real seconds until `stop` is set (threaded runs and the command)."""
+        """Until `stop` is set (threaded runs and the command): poll every `interval` real seconds, or with
+        `long_poll` one request loop on its own thread while this loop heartbeats and snapshots every `interval`."""
+        poller = None
+        if self.config.long_poll:
+            poller = threading.Thread(target=self._poll_loop, args=(stop,), name=f"{self.config.owner}-poll",
+                                      daemon=True)
+            poller.start()
         while not stop.is_set():
             try:
-                self.step()
+                if poller is None:
+                    self.step()
+                else:
+                    self.housekeeping()
             except VenueError as exc:
                 print(f"paper bridge: {exc}", file=sys.stderr)
             stop.wait(interval)
-        self.flush()
+        if poller is not None:
+            poller.join(timeout=1.0)  # a held poll ends on its own within its wait; what it claims it still works
+        with self._work:
+            self.flush()
+
+    def _poll_loop(self, stop: threading.Event) -> None:
+        """The real bridge's loop of issue 11: the next held poll as soon as the last one answered."""
+        if self._started is None:
+            self._started = time.monotonic()
+        while not stop.is_set():
+            if self._in_outage():
+                stop.wait(0.2)  # silent, as the round loop is
+                continue
+            try:
+                if self.poll(self.config.long_poll):
+                    with self._work:
+                        self.snapshot_if_due(force=True)
+                elif self.last_poll_status != 200:
+                    stop.wait(1.0)  # refused: not again at once
+            except VenueError as exc:
+                if not stop.is_set():
+                    print(f"paper bridge: {exc}", file=sys.stderr)
+                stop.wait(1.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the control plane (local stack or a deployed Hosting site)")
     parser.add_argument("--price", type=float, required=True, help="the price market orders fill at")
     parser.add_argument("--owner", default="paper-1")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    parser.add_argument("--interval", type=float, default=1.0,
+                        help="seconds between heartbeat/snapshot rounds (and between polls with --wait 0)")
+    parser.add_argument("--wait", type=float, default=25.0,
+                        help="long poll: hold each poll up to this many seconds (0: poll every --interval)")
     parser.add_argument("--slippage-ticks", type=int, default=1)
     parser.add_argument("--partial-rate", type=float, default=0.0)
     parser.add_argument("--reject-rate", type=float, default=0.0)
@@ -318,19 +372,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-live", action="store_true", help="also fill LIVE orders (never on a real account)")
     parser.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: until Ctrl-C)")
     args = parser.parse_args(argv)
+    if not 0 <= args.wait <= 50:
+        parser.error("--wait: seconds between 0 and 50 (the route's bound)")
     secret = os.environ.get("BRIDGE_HEARTBEAT_SECRET")
     if not secret:
         parser.error("BRIDGE_HEARTBEAT_SECRET is not set in the environment")
     venue = Http(args.url, bridge_secret=secret, dev_clock=False)
     config = PaperConfig(owner=args.owner, slippage_ticks=args.slippage_ticks, partial_rate=args.partial_rate,
-                         reject_rate=args.reject_rate, latency_s=args.latency, allow_live=args.allow_live)
+                         reject_rate=args.reject_rate, latency_s=args.latency, allow_live=args.allow_live,
+                         long_poll=args.wait)
     bridge = PaperBridge(venue, RealTimeMarket(price=args.price), config)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if args.seconds:
         threading.Timer(args.seconds, stop.set).start()
-    print(f"paper bridge {args.owner} polling {args.url} every {args.interval} s (Ctrl-C stops)")
+    how = f"long polls (wait={args.wait:g} s)" if args.wait else f"a poll every {args.interval} s"
+    print(f"paper bridge {args.owner} on {args.url}: {how} (Ctrl-C stops)")
     bridge.run(stop, args.interval)
     s = bridge.stats
     print(f"polls {s.polls}, claimed {s.claimed}, fills {s.fills}, rejects {s.rejects}, snapshots {s.snapshots}")

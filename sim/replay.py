@@ -47,7 +47,8 @@ class ReplayConfig:
     heartbeat_every: float = 60.0
     poll_interval: float = 1.0            # threaded bridge: real seconds between polls
     look_interval: float = 1.0            # threaded operator: real seconds between looks
-    paper: PaperConfig = field(default_factory=lambda: PaperConfig(heartbeat_every=30.0))
+    # threaded: the long poll (wait=25) as the real bridge runs it; lock-step rounds poll without waiting
+    paper: PaperConfig = field(default_factory=lambda: PaperConfig(heartbeat_every=30.0, long_poll=25.0))
 
 
 @dataclass

@@ -103,7 +103,7 @@ class Venue(Protocol):
     def exit(self, asset: str, force: bool) -> Answer: ...
     def risk(self, max_trades_per_day: int | None, daily_stop_limit_pct: float | None) -> Answer: ...
     # bridge
-    def poll(self, owner: str, limit: int) -> Answer: ...
+    def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer: ...
     def report(self, fill: Fill) -> Answer: ...
     def bridge_heartbeat(self, info: dict[str, Any]) -> Answer: ...
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer: ...
@@ -194,7 +194,8 @@ class InProcess:
         return self._decide(SetRisk(max_trades_per_day=max_trades_per_day,
                                     daily_stop_limit_pct=daily_stop_limit_pct))
 
-    def poll(self, owner: str, limit: int) -> Answer:
+    def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer:
+        """`wait` is accepted and ignored: in process, nothing else creates orders while a poll would wait."""
         if not any(o.status == "PENDING" for o in self.orders.values()):
             return 200, {"ok": True, "orders": []}   # an empty poll changes nothing (and writes nothing)
         return self._decide(PollPending(owner=owner, limit=limit))
@@ -261,6 +262,7 @@ class Http:
         self.url = self.url.rstrip("/")
         self.tv = requests.Session()
         self.bridge = requests.Session()
+        self.poller = requests.Session()
         self.operator = requests.Session()
         self._clock_at: float | None = None
         self._signed_in = False
@@ -272,7 +274,7 @@ class Http:
         for attempt in range(self.retries + 1):
             self.requests_sent += 1
             try:
-                response = session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+                response = session.request(method, self.url + path, **{"timeout": self.timeout, **kwargs})
             except requests.RequestException as exc:
                 raise VenueError(f"{method} {path}: {exc}") from exc
             if response.status_code != 503 or attempt == self.retries:
@@ -381,8 +383,15 @@ class Http:
         return self._op("POST", "/api/risk", body)
 
     # --- bridge -------------------------------------------------------------------------------------------------
-    def poll(self, owner: str, limit: int) -> Answer:
-        return self._br("GET", "/api/orders/pending", params={"owner": owner, "limit": limit})
+    def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer:
+        """The pending poll; with `wait` the long poll (held up to `wait` s until an order is pending), sent on a
+        session of its own so a held request never shares a connection with the reports of another thread."""
+        if not wait:
+            return self._br("GET", "/api/orders/pending", params={"owner": owner, "limit": limit})
+        self._sync_clock()
+        return self._send(self.poller, "GET", "/api/orders/pending", timeout=wait + self.timeout,
+                          params={"owner": owner, "limit": limit, "wait": wait},
+                          headers={"X-Bridge-Secret": self.bridge_secret})
 
     def report(self, fill: Fill) -> Answer:
         body: dict[str, Any] = {"status": fill.status}

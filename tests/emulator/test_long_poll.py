@@ -157,3 +157,31 @@ class TestLongPoll:
         response = poll(api, owner="bridge-b")
         assert [o["id"] for o in response.json()["orders"]] == [order_id]
         assert api.order(order_id)["lease_owner"] == "bridge-b"
+
+
+class TestPaperBridge:
+    def test_the_threaded_paper_bridge_long_polls_and_fills_within_a_second(self, api):
+        from sim.paper import Market, PaperBridge, PaperConfig
+        from sim.venue import Http
+
+        api.ready()
+        venue = Http(api.url, bridge_secret=api.bridge_secret, dev_clock=False)
+        bridge = PaperBridge(venue, Market(BASE, 5000.0), PaperConfig(owner="paper-lp", long_poll=20.0))
+        stop = threading.Event()
+        thread = threading.Thread(target=bridge.run, args=(stop, 1.0))
+        thread.start()
+        try:
+            time.sleep(1.5)  # heartbeat sent, the first poll held
+            polls_before = bridge.stats.polls
+            order_id = api.placed()
+            placed_at = time.monotonic()
+            while api.order(order_id)["status"] != "FILLED" and time.monotonic() - placed_at < 5:
+                time.sleep(0.05)
+            assert api.order(order_id)["status"] == "FILLED"
+            assert time.monotonic() - placed_at < 1.5
+            assert bridge.stats.polls - polls_before <= 2  # held polls, not one a second
+            assert bridge.stats.claims == {order_id: 1} and bridge.stats.heartbeats >= 1
+        finally:
+            stop.set()
+            thread.join(30)
+        assert not thread.is_alive()
