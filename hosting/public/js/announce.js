@@ -115,6 +115,8 @@ export function ordersChanged(orders) {
     if (!ordersSeeded || before === o.status) continue;
     if (before === undefined && o.kind === 'EXIT' && !isManual(o.source)) {
       announce('AUTOMATIC EXIT — ' + sourceLabel(o.source) + ' fired: ' + orderText(o), 'warn', o.asset);
+    } else if (before === undefined && o.source === 'PREORDER_TRIGGER') {
+      announce('AUTOMATIC ENTRY — the pre-order triggered: ' + orderText(o), 'warn', o.asset);
     }
     const px = fmtPx(o.avg_fill_price);
     switch (o.status) {
