@@ -4,6 +4,8 @@
 2. on one local stack (real emulators, the one local address): the webhook round trip vs a bare read-modify-write
    on the same emulator in the same run, an order entry and a bridge poll;
 3. Firestore reads/writes per route (counted by the store, in process, against the same emulator);
+   then, on the same stack, the order latency of issue 11 (input -> a waiting bridge holds the order: long poll vs
+   a 1 s poll, bench/bench_latency.py) and the reads of an idle minute of long polls;
 4. import time of the webhook function's module vs `import google.cloud.firestore` (fresh interpreters).
 """
 
@@ -53,7 +55,7 @@ def bench_domain() -> None:
     subprocess.run([sys.executable, str(path)], check=True, cwd=ROOT)
 
 
-def bench_stack(n: int) -> None:
+def bench_stack(n: int, latency_orders: int = 100) -> None:
     import requests
 
     from devstack.run import LocalStack
@@ -110,6 +112,10 @@ def bench_stack(n: int) -> None:
         print(f"order entry (POST /api/orders, all gates, 201):          {ms(entries)}")
         print(f"bridge poll (GET /api/orders/pending, claims one):       {ms(polls)}")
         count_operations(stack)
+        from bench.bench_latency import bench_idle_reads, bench_order_latency
+
+        bench_order_latency(stack, n=latency_orders, poll_n=max(1, latency_orders // 4))
+        bench_idle_reads(stack, seconds=60.0)
 
 
 def count_operations(stack: Any) -> None:
@@ -155,11 +161,13 @@ def count_operations(stack: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=300, help="round trips per measured route")
+    parser.add_argument("--latency-orders", type=int, default=100,
+                        help="orders of each kind for the long-poll latency (a quarter as many with the 1 s poll)")
     args = parser.parse_args(argv)
     print("== domain ==")
     bench_domain()
     print("== local stack ==")
-    bench_stack(args.n)
+    bench_stack(args.n, args.latency_orders)
     print("== simulator (sim/) ==")
     subprocess.run([sys.executable, str(ROOT / "bench" / "bench_sim.py")], check=True, cwd=ROOT)
     print("== import time (median of 5 fresh interpreters) ==")
