@@ -63,6 +63,38 @@ locals {
         { field_path = "ts", order = "DESCENDING" },
       ]
     }
+    # events: [asset in ... AND] actor.email == ... (or actor.uid) ORDER BY ts DESC (GET /api/logs?operator=,
+    # the Log tab's operator filter: who did what).
+    events_actor_email_ts = {
+      collection = "events"
+      fields = [
+        { field_path = "actor.email", order = "ASCENDING" },
+        { field_path = "ts", order = "DESCENDING" },
+      ]
+    }
+    events_actor_uid_ts = {
+      collection = "events"
+      fields = [
+        { field_path = "actor.uid", order = "ASCENDING" },
+        { field_path = "ts", order = "DESCENDING" },
+      ]
+    }
+    events_asset_actor_email_ts = {
+      collection = "events"
+      fields = [
+        { field_path = "asset", order = "ASCENDING" },
+        { field_path = "actor.email", order = "ASCENDING" },
+        { field_path = "ts", order = "DESCENDING" },
+      ]
+    }
+    events_asset_actor_uid_ts = {
+      collection = "events"
+      fields = [
+        { field_path = "asset", order = "ASCENDING" },
+        { field_path = "actor.uid", order = "ASCENDING" },
+        { field_path = "ts", order = "DESCENDING" },
+      ]
+    }
   }
 }
 

@@ -75,6 +75,7 @@ def logout(request: Any) -> Any:
 
 @router.route("GET", "/logout")
 def logout_page(request: Any) -> Any:
+    auth.end_session(request)  # Firebase accounts: the sessions are revoked, not only the cookie dropped
     response = redirect("/login.html", code=302)
     auth.clear_session_cookie(response, request)  # type: ignore[arg-type]
     return response
@@ -105,12 +106,12 @@ def _asset_key(body: dict[str, Any], default: str | None = None) -> str:
 
 
 def _run(request: Any, make: Any) -> tuple[dict[str, Any], int]:
-    auth.require_session(request)
+    operator = auth.require_session(request)
     body = mask_secrets(json_body(request))  # a secret typed into a field is never stored in the audit record
     inp: Input = make(body)
     asset = getattr(inp, "asset", None)
     annotate(asset=asset)
-    return answer(execute(services(), inp, assets=asset_keys()), asset)
+    return answer(execute(services(), inp, assets=asset_keys(), actor=operator.record()), asset)
 
 
 def _truthy(body: dict[str, Any], *names: str) -> bool:
@@ -202,14 +203,21 @@ def get_history(request: Any) -> dict[str, Any]:
 
 @router.route("GET", "/api/logs")
 def get_logs(request: Any) -> dict[str, Any]:
-    """D13: the audit trail, newest first, bounded; optionally one asset's."""
+    """D13: the audit trail, newest first, bounded; optionally one asset's, one operator's (`operator=`: an
+    email, or a uid, or `password` for the shared-password sessions), or both."""
     auth.require_session(request)
     limit = query_int(request, "limit", 100, low=1, high=MAX_LIST)
     raw = query_param(request, "asset")
     asset = _asset_key({"asset": raw}) if raw else None
     if asset is not None and asset not in services().config.assets:
         raise BadInput(f"asset: unknown asset {field_label(asset)!r}")  # bad input, never a retryable 503
-    return {"ok": True, "events": _events(limit, asset)}
+    who = (query_param(request, "operator") or "").strip()
+    if len(who) > MAX_OPERATOR_CHARS:
+        raise BadInput(f"operator: at most {MAX_OPERATOR_CHARS} characters (an email or a uid)")
+    return {"ok": True, "events": _events(limit, asset, who or None)}
+
+
+MAX_OPERATOR_CHARS = 254  # the longest email address
 
 
 @router.route("GET", "/api/orders")
@@ -249,8 +257,11 @@ def _asset_labels(asset: str) -> list[str]:
     return labels[:30]  # Firestore's bound on `in`; with two assets there are two labels
 
 
-def _events(limit: int, asset: str | None = None) -> list[dict[str, Any]]:
-    where = (("asset", "in", _asset_labels(asset)),) if asset else ()
+def _events(limit: int, asset: str | None = None, operator: str | None = None) -> list[dict[str, Any]]:
+    where: tuple[tuple[str, str, Any], ...] = (("asset", "in", _asset_labels(asset)),) if asset else ()
+    if operator:
+        # an email names the operator to a person; a uid stays the same when the email changes
+        where += (("actor.email" if "@" in operator else "actor.uid", "==", operator),)
     rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
     return [{k: v for k, v in data.items() if k not in ("expire_at", "revs")} for _, data in rows]
 
@@ -342,12 +353,13 @@ def cancel_preorder(request: Any) -> tuple[dict[str, Any], int]:
 
 @router.route("POST", "/api/orders/<order_id>/cancel")
 def cancel_order(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
-    auth.require_session(request)
+    operator = auth.require_session(request)
     key = order_asset(order_id)
     assets = asset_keys() if is_order_id(order_id) and key in services().config.assets else []
     if not assets:
         raise NotFound("Unknown order")
-    return answer(execute(services(), CancelOrder(order_id=order_id), assets=assets, order_ids=[order_id]), key)
+    return answer(execute(services(), CancelOrder(order_id=order_id), assets=assets, order_ids=[order_id],
+                          actor=operator.record()), key)
 
 
 # ---- exits and controls ---------------------------------------------------------------------------------------------
@@ -424,9 +436,10 @@ def consume_trade_limit(request: Any) -> tuple[dict[str, Any], int]:
 
 @router.route("POST", "/api/env")
 def set_env(request: Any) -> tuple[dict[str, Any], int]:
-    auth.require_session(request)
+    operator = auth.require_session(request)
     body = json_body(request, strict=True)
-    return answer(execute(services(), SetEnv(env=_text(body.get("env"), "env") or ""), assets=asset_keys()))
+    return answer(execute(services(), SetEnv(env=_text(body.get("env"), "env") or ""), assets=asset_keys(),
+                          actor=operator.record()))
 
 
 @router.route("GET", "/api/risk")
@@ -439,14 +452,14 @@ def get_risk(request: Any) -> dict[str, Any]:
 
 @router.route("POST", "/api/risk")
 def set_risk(request: Any) -> tuple[dict[str, Any], int]:
-    auth.require_session(request)
+    operator = auth.require_session(request)
     body = json_body(request, strict=True)
     inp = SetRisk(
         max_trades_per_day=opt_int(body, "max_trades_per_day"),
         daily_stop_enabled=opt_bool(body, "daily_stop_enabled"),
         daily_stop_limit_pct=opt_float(body, "daily_stop_limit_pct"),
     )
-    return answer(execute(services(), inp, assets=asset_keys()))
+    return answer(execute(services(), inp, assets=asset_keys(), actor=operator.record()))
 
 
 # ---- the local stack's clock and reset (LOCAL_DEV=1 only) ------------------------------------------------------------

@@ -10,7 +10,7 @@ Timers are enqueued only after the commit (deterministic task names: a re-run en
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,7 +75,10 @@ def new_request_id() -> str:
 
 
 def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids: Iterable[str] = (),
-            queries: Sequence[Query] = (), request_id: str | None = None) -> Outcome:
+            queries: Sequence[Query] = (), request_id: str | None = None,
+            actor: Mapping[str, Any] | None = None) -> Outcome:
+    """`actor`: the operator who made the request (`{uid, email, mode}`, from the shell's session check); the
+    audit record stores it as `actor`, outside the pure domain's input (replay does not need it)."""
     request_id = request_id or new_request_id()
     now = services.clock()
     asset_keys = sorted(set(assets))
@@ -85,7 +88,7 @@ def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids:
         paths = [GLOBAL_PATH, *(asset_path(k) for k in asset_keys), *(order_path(o) for o in ids)]
 
         def plan(reads: Reads, ids: list[str] = ids) -> Plan[Outcome]:
-            return _plan(services, inp, reads, asset_keys, ids, queries, now, request_id)
+            return _plan(services, inp, reads, asset_keys, ids, queries, now, request_id, actor)
 
         try:
             outcome: Outcome = services.store.transact(paths, plan, queries=queries)
@@ -98,7 +101,8 @@ def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids:
 
 
 def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], order_ids: list[str],
-          queries: Sequence[Query], now: float, request_id: str) -> Plan[Outcome]:
+          queries: Sequence[Query], now: float, request_id: str,
+          actor: Mapping[str, Any] | None = None) -> Plan[Outcome]:
     world = load_world(reads.docs, asset_keys, order_ids)
     queried: dict[str, dict[str, Any] | None] = {}
     for query in queries:
@@ -120,6 +124,8 @@ def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], o
         record["revs"] = revs
         record["read_revs"] = {p: revision(reads.docs, p) for p in reads.docs if not p.startswith("orders/")}
         record["expire_at"] = _expire_at(now, services.config)
+        if actor is not None:
+            record["actor"] = dict(actor)
         writes.append(Write(event_path(request_id), "set", record))
     state = state_view(decision.world, now, services.config) if decision.include_state else None
     return Plan(writes, Outcome(decision, request_id, now, state, [w.path for w in writes]))

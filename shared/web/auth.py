@@ -9,6 +9,9 @@
   the current DASHBOARD_PASSWORD, so changing either logs every session out.
 - An empty DASHBOARD_PASSWORD means "open" only when ALLOW_OPEN_DASHBOARD=1 (the local stack); otherwise login
   answers 503 telling the operator to configure the password, and no session is accepted.
+- A deployment chooses one sign-in mode (issue 12): `OPERATOR_AUTH=password` (the default: the above) or
+  `OPERATOR_AUTH=firebase` (operator accounts in Firebase Authentication, shared.web.firebase_auth; never open).
+  Any other value answers 503. `require_session` returns the `Operator` every audit record names.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from flask import Response
 from itsdangerous import BadSignature, TimestampSigner
 from werkzeug.wrappers import Request
 
-from shared.web.errors import Unauthorized, Unavailable, WebError
+from shared.web import firebase_auth
+from shared.web.errors import BadInput, Unauthorized, Unavailable, WebError
+from shared.web.firebase_auth import Operator
 from shared.web.request import json_body
 from shared.web.respond import json_response, log_json
 
@@ -132,12 +137,40 @@ def check_shared_secret(given: object, env_name: str, *, now: float | None = Non
     raise Unauthorized("unauthorized")
 
 
+# ---- the sign-in mode -----------------------------------------------------------------------
+
+MODE_ENV = "OPERATOR_AUTH"
+PASSWORD_MODE, FIREBASE_MODE = "password", "firebase"
+# the audit records' operator in the password modes: one shared identity, so the record says which mode it was
+PASSWORD_OPERATOR = Operator(uid="password", email=None, mode=PASSWORD_MODE)
+OPEN_OPERATOR = Operator(uid="open", email=None, mode="open")
+
+
+def _mode_setting() -> str:
+    return os.environ.get(MODE_ENV, "").strip().lower()
+
+
+def auth_mode() -> str:
+    """`password` (OPERATOR_AUTH unset or `password`) or `firebase`; anything else is a typo that must not
+    silently pick a mode: Unavailable (503) with one log line."""
+    raw = _mode_setting()
+    if raw in ("", PASSWORD_MODE):
+        return PASSWORD_MODE
+    if raw == FIREBASE_MODE:
+        return FIREBASE_MODE
+    problem = f"{MODE_ENV} must be '{FIREBASE_MODE}' or '{PASSWORD_MODE}'"
+    log_json("ERROR", problem, config_invalid=MODE_ENV)
+    raise Unavailable(f"server misconfigured: {problem}")
+
+
 # ---- operator password ----------------------------------------------------------------------
 
 
 def open_dashboard() -> bool:
-    """True when the dashboard needs no password: DASHBOARD_PASSWORD empty AND ALLOW_OPEN_DASHBOARD=1."""
-    return not os.environ.get(PASSWORD_ENV, "") and os.environ.get(ALLOW_OPEN_ENV, "") == "1"
+    """True when the dashboard needs no password: DASHBOARD_PASSWORD empty AND ALLOW_OPEN_DASHBOARD=1, in the
+    password mode only (Firebase accounts are never open)."""
+    return (_mode_setting() in ("", PASSWORD_MODE) and not os.environ.get(PASSWORD_ENV, "")
+            and os.environ.get(ALLOW_OPEN_ENV, "") == "1")
 
 
 def password_required() -> bool:
@@ -161,8 +194,8 @@ def check_password(given: object) -> None:
             config_missing=PASSWORD_ENV,
         )
         raise Unavailable(
-            f"Dashboard password not configured: set {PASSWORD_ENV} "
-            f"(or {ALLOW_OPEN_ENV}=1 on a local stack only) to allow operator login"
+            f"Operator sign-in not configured: set {PASSWORD_ENV}, or {MODE_ENV}={FIREBASE_MODE} for operator "
+            f"accounts (or {ALLOW_OPEN_ENV}=1 on a local stack only) to allow operator login"
         )
     check_password_strength()
     if not isinstance(given, str) or not _equal(given, expected):
@@ -363,11 +396,20 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 
 def session_authenticated(request: Request, *, now: float | None = None) -> bool:
-    """True in open mode or with a valid, unexpired session cookie.
+    """True in open mode or with a valid, unexpired session cookie (in the Firebase mode: a session cookie not
+    revoked, of an account that holds the operator grant).
 
     With no password configured (and not open) no session is accepted. A missing SESSION_SECRET raises
     Unavailable (503) rather than answering 'no'.
     """
+    if auth_mode() == FIREBASE_MODE:
+        try:
+            firebase_auth.verify_session(request.cookies.get(SESSION_COOKIE))
+        except Unavailable:
+            raise
+        except WebError:  # 401, or 403 without the grant
+            return False
+        return True
     if open_dashboard():
         return True
     if not os.environ.get(PASSWORD_ENV, ""):
@@ -392,18 +434,37 @@ def session_authenticated(request: Request, *, now: float | None = None) -> bool
     return hmac.compare_digest(value, _SESSION_VALUE)
 
 
-def require_session(request: Request, *, now: float | None = None) -> None:
-    """Raise Unauthorized("Authentication required") unless logged in (or the dashboard is open)."""
+def require_session(request: Request, *, now: float | None = None) -> Operator:
+    """The operator of this request, or raise Unauthorized("Authentication required") unless logged in (or the
+    dashboard is open). In the Firebase mode an account without the grant is Refused 403 NOT_AN_OPERATOR."""
+    if auth_mode() == FIREBASE_MODE:
+        return firebase_auth.verify_session(request.cookies.get(SESSION_COOKIE))
     if not session_authenticated(request, now=now):
         raise Unauthorized("Authentication required")
+    return OPEN_OPERATOR if open_dashboard() else PASSWORD_OPERATOR
 
 
 # ---- the three auth routes, ready to mount --------------------------------------------------
 
 
 def auth_status(request: Request) -> dict[str, Any]:
-    """`GET /api/auth/status` body: `{"authenticated": bool, "password_required": bool}`."""
-    return {"authenticated": session_authenticated(request), "password_required": password_required()}
+    """`GET /api/auth/status` body: `{"authenticated": bool, "password_required": bool}`; the Firebase mode adds
+    `mode: "firebase"`, the public sign-in config (`firebase`) and the signed-in `operator` (or null), and
+    `error` when the account lacks the grant. No `mode` means the password mode."""
+    if auth_mode() != FIREBASE_MODE:
+        return {"authenticated": session_authenticated(request), "password_required": password_required()}
+    body: dict[str, Any] = {"authenticated": False, "password_required": True, "mode": FIREBASE_MODE,
+                            "firebase": firebase_auth.public_config(), "operator": None}
+    try:
+        operator = firebase_auth.verify_session(request.cookies.get(SESSION_COOKIE))
+    except Unavailable:
+        raise
+    except WebError as exc:
+        if exc.status == 403:
+            body["error"] = exc.error
+        return body
+    body.update(authenticated=True, operator={"uid": operator.uid, "email": operator.email})
+    return body
 
 
 def login(request: Request, *, now: float | None = None) -> Response:
@@ -412,6 +473,8 @@ def login(request: Request, *, now: float | None = None) -> Response:
     Throttled (`LOGIN_THROTTLE`): too many wrong passwords from one address or overall answer 429 with
     Retry-After, before the password is even compared (the right one included) until the window has passed.
     """
+    if auth_mode() == FIREBASE_MODE:
+        return _firebase_login(request)
     address = client_address(request)
     LOGIN_THROTTLE.check(address)
     try:
@@ -426,8 +489,40 @@ def login(request: Request, *, now: float | None = None) -> Response:
     return response
 
 
+def _firebase_login(request: Request) -> Response:
+    """`POST /api/login {id_token}` in the Firebase mode: the Firebase session cookie as `__session`. Throttled
+    like the password (a refused token counts as a failure)."""
+    body = json_body(request)
+    if "id_token" not in body and "password" in body:
+        raise BadInput(f"id_token: this deployment signs operators in with their accounts ({MODE_ENV}="
+                       f"{FIREBASE_MODE}); the shared password is not accepted")
+    address = client_address(request)
+    LOGIN_THROTTLE.check(address)
+    try:
+        cookie, operator, max_age = firebase_auth.exchange_id_token(body.get("id_token"), session_max_age_s())
+    except Unauthorized:
+        LOGIN_THROTTLE.failed(address)
+        raise
+    LOGIN_THROTTLE.succeeded(address)
+    log_json("INFO", "operator signed in", operator_uid=operator.uid)
+    response = json_response({"ok": True, "operator": {"uid": operator.uid, "email": operator.email}})
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=max_age, path="/", secure=not is_local_request(request),
+                        httponly=True, samesite="Strict")
+    return response
+
+
+def end_session(request: Request) -> None:
+    """In the Firebase mode, revoke the signed-in account's sessions (every copy of the cookie, every device);
+    the password mode has nothing to revoke server-side."""
+    if auth_mode() == FIREBASE_MODE:
+        operator = firebase_auth.revoke_session(request.cookies.get(SESSION_COOKIE))
+        if operator is not None:
+            log_json("INFO", "operator signed out; sessions revoked", operator_uid=operator.uid)
+
+
 def logout(request: Request) -> Response:
-    """`POST /api/logout` → `{"ok": true}`, session cookie cleared."""
+    """`POST /api/logout` → `{"ok": true}`, session cookie cleared (and, with Firebase accounts, revoked)."""
+    end_session(request)
     response = json_response({"ok": True})
     clear_session_cookie(response, request)
     return response
