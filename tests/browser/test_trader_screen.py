@@ -145,9 +145,21 @@ def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(sta
 
 def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(stack: LocalStack, dashboard: Any) -> None:
     driver = dashboard
-    first(driver, "#pref-badge").click()
-    wait_until(driver, lambda d: has_text(d, "#pref-msg", "Title badge: ON"), "the badge toggle's ON/OFF message")
-    assert first(driver, "#pref-badge").get_attribute("aria-pressed") == "true"
+    # headless Chromium has no speaker and no notification permission: record what the page asks of both
+    driver.execute_script("""
+        window.__beeps = []; window.__notes = [];
+        window.AudioContext = class { constructor() { this.currentTime = 0; this.destination = {}; }
+          createOscillator() { const o = { frequency: {}, connect: (g) => g, start() {}, stop() {} };
+            window.__beeps.push(o); return o; }
+          createGain() { return { gain: {}, connect: (x) => x }; } };
+        window.Notification = class { constructor(title, opts) { window.__notes.push(title + ': ' + opts.body); } };
+        window.Notification.permission = 'granted';
+        window.Notification.requestPermission = async () => 'granted';""")
+    for pref, label in (("badge", "Title badge"), ("sound", "Sound"), ("notify", "Browser notifications")):
+        if first(driver, f"#pref-{pref}").get_attribute("aria-pressed") != "true":  # kept from an earlier test
+            first(driver, f"#pref-{pref}").click()
+            wait_until(driver, lambda d, x=label: has_text(d, "#pref-msg", x + ": ON"), f"{label}: ON")
+        assert first(driver, f"#pref-{pref}").get_attribute("aria-pressed") == "true"
     structure(stack, "ES", "green")
     tv(stack, "/tv_heartbeat", symbol="ES", price=6000.0)
     # before the first broker snapshot the money is unknown, not $50,000.00
@@ -168,6 +180,8 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(stac
     wait_until(driver, lambda d: has_text(d, "#outcome-ES", "FILLED @ 6001.25"), "the fill announced on the card")
     assert feed_has(driver, "FILLED @ 6001.25")
     assert driver.title.startswith("(2) "), driver.title
+    assert any("FILLED @ 6001.25" in n for n in driver.execute_script("return window.__notes")), "notification"
+    assert len(driver.execute_script("return window.__beeps")) >= 2, "a sound per announcement"
     row = f'#orders-body tr[data-id="{order["id"]}"]'
     wait_until(driver, lambda d: has_text(d, row, "6001.25"), "the fill price in the Orders table")
     assert "operator entry" in text(driver, row) and "FILLED" in text(driver, row)
