@@ -74,10 +74,12 @@ locals {
       rotating      = ["SESSION_SECRET"]
       invoker       = "allUsers"
     }
-    # VPS bridge: pending poll, execution reports, heartbeat, PnL snapshots.
+    # VPS bridge: pending poll, execution reports, heartbeat, PnL snapshots. A long-polling bridge keeps one
+    # request held all day, so its instance is active (and billed) anyway: one warm instance costs nothing more
+    # and spares the first poll after a deploy or an outage its cold start.
     bridge = {
       description   = "VPS bridge API (/api/orders/pending, execution reports, /api/bridge/**, /api/rithmic/**)"
-      min_instances = 0
+      min_instances = 1
       timeout       = var.bridge_timeout_seconds
       concurrency   = var.bridge_concurrency
       secrets       = ["BRIDGE_HEARTBEAT_SECRET"]
@@ -94,6 +96,16 @@ locals {
       secrets       = []
       rotating      = []
       invoker       = "serviceAccount:${google_service_account.tasks_invoker.email}"
+    }
+  }
+
+  # The long poll (GET /api/orders/pending?wait=…, issue 11): a held request answers 10 s before the function's
+  # timeout (LONG_POLL_MAX_S, at most 50), and functions-framework runs as many threads as the requests Cloud Run
+  # may send an instance (its own default is 4 per vCPU: a fifth request would queue behind the held polls).
+  function_extra_env = {
+    bridge = {
+      LONG_POLL_MAX_S = tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))
+      THREADS         = tostring(var.bridge_concurrency)
     }
   }
 
@@ -141,7 +153,7 @@ resource "google_cloudfunctions2_function" "this" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.function[each.key].email
-    environment_variables          = merge(local.function_env, local.rotation_env[each.key])
+    environment_variables          = merge(local.function_env, local.rotation_env[each.key], lookup(local.function_extra_env, each.key, {}))
 
     # The pinned current version of each of its secrets (never "latest": every instance of a revision sees
     # the same value; a rotation is a new revision, which takes over without downtime).

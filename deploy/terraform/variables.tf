@@ -66,9 +66,9 @@ variable "bridge_timeout_seconds" {
 }
 
 variable "bridge_concurrency" {
-  description = "Concurrent requests per bridge instance (long polls hold a request open while they wait)."
+  description = "Concurrent requests per bridge instance (long polls hold a request open while they wait: one per bridge, plus its reports, heartbeats and snapshots)."
   type        = number
-  default     = 4
+  default     = 8
 
   validation {
     condition     = var.bridge_concurrency >= 1 && var.bridge_concurrency <= 1000

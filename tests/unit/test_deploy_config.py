@@ -533,7 +533,14 @@ def test_functions_get_the_scheduler_environment(tf: Terraform) -> None:
     assert env["TIMERS_URL"] == "${local.timers_url}"
     for name in ENTRY_POINTS:
         env = _block(tf.function(name), "service_config")["environment_variables"]
-        assert env == f'${{merge(local.function_env, local.rotation_env["{name}"])}}', env
+        assert env == (f'${{merge(local.function_env, local.rotation_env["{name}"], '
+                       f'lookup(local.function_extra_env, "{name}", {{}}))}}'), env
+    # The long poll (issue 11): the bridge's hold ends 10 s before its timeout, and it serves as many threads as
+    # the requests an instance may get.
+    assert set(tf.locals["function_extra_env"]) == {"bridge"}
+    assert tf.locals["function_extra_env"]["bridge"] == {
+        "LONG_POLL_MAX_S": "${tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))}",
+        "THREADS": "${tostring(var.bridge_concurrency)}"}
     # The rotation windows' ends, and nothing else, come on top: PREVIOUS_<NAME>_UNTIL of its rotating secrets.
     assert re.fullmatch(
         r'\$\{\{for fn, spec in local\.functions : fn => \{for name in spec\.rotating : "PREVIOUS_\$\{name\}_UNTIL" '
