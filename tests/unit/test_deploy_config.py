@@ -822,6 +822,24 @@ def test_monitoring_is_code_and_optional(tf: Terraform) -> None:
         assert policy["notification_channels"] == "${local.notification_channels}"
 
 
+def test_the_operator_guide_names_what_exists(tf: Terraform) -> None:
+    # deploy/README.md is followed by hand: every output, variable, Makefile target and sim flag it names must exist.
+    guide = (REPO / "deploy" / "README.md").read_text(encoding="utf-8")
+    outputs = set(re.findall(r"terraform(?: -chdir=\S+)? output(?: -raw)? (\w+)", guide))
+    assert outputs and outputs <= set(tf.outputs), sorted(outputs - set(tf.outputs))
+    for variable in re.findall(r"`(\w+)`", guide):
+        if variable in {"version_pins", "bridge_timeout_seconds", "bridge_concurrency", "alert_email",
+                        "enable_alerts", "billing_account", "monthly_budget", "hosting_site_id", "region"}:
+            assert variable in tf.variables, variable
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    for target in set(re.findall(r"\bmake (\w[\w-]*)", guide)):
+        assert re.search(rf"^{re.escape(target)}:", makefile, re.MULTILINE), f"make {target}"
+    for module, args in re.findall(r"python -m sim\.(\w+) ([^\n`]*)", guide):
+        source = (REPO / "sim" / f"{module}.py").read_text(encoding="utf-8")
+        for flag in set(re.findall(r"(--[a-z][a-z-]*)", args)) - {"--help"}:
+            assert f'"{flag}"' in source, f"sim.{module} has no {flag}"
+
+
 # --- references (what `terraform validate` would catch, as far as resource addresses go) -------------------
 
 _RESOURCE_REF = re.compile(r'(?<![\w.])(google_[a-z0-9_]+)\.([a-z0-9_]+)(?:\[("[^"]*"|[^\]]*)\])?')
