@@ -227,4 +227,4 @@ def test_gates_view_passes_every_gate_when_ready_and_names_the_first_failure_oth
     assert all(row["pass"] for row in ready["gates"])
     busy = gates_view(in_long_trade(fresh_world(), T0), "ES", T0, CONFIG, None)
     assert busy["can_enter"] is False and busy["sides"] == {"BUY": False, "SELL": False}
-    assert [row["code"] for row in busy["gates"] if not row["pass"]][0] == "POSITION_OPEN"
+    assert next(row["code"] for row in busy["gates"] if not row["pass"]) == "POSITION_OPEN"
