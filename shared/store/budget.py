@@ -1,12 +1,14 @@
 """The time a request may spend on storage, counted from its arrival.
 
 TradingView gives a webhook 3 s and never re-sends after a timeout, so a stuck database must turn into a 503
-well before that: the router opens a budget when a request arrives (`request_budget()`), and every Firestore
-RPC of that request gets at most what is left of it as its deadline, retries of the commit protocol included.
+well before that: the router opens a budget when a request arrives (`open_budget()`), and every Firestore call
+of that request ends within it, the commit protocol's re-reads after a conflict included. Inside the budget one
+RPC may wait at most `rpc_cap_seconds()`: a frozen database (its port still accepting connections, nothing
+answering) is noticed that fast, while a burst of conflicting writes may keep retrying until the budget ends.
 Outside a request (scripts, tests of the store itself) there is no budget and the store's own limits apply.
 
-STORE_REQUEST_BUDGET_S sets the budget (default 1.5 s: a 503 answered within 2 s of arrival even when every
-RPC hangs, with room for the rest of the request).
+STORE_REQUEST_BUDGET_S sets the budget (default 2.5 s, under TradingView's 3 s); STORE_RPC_CAP_S the longest one
+RPC of a request may wait (default 1.5 s: a frozen database answers 503 within 2 s of arrival).
 """
 
 from __future__ import annotations
@@ -18,19 +20,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 BUDGET_ENV = "STORE_REQUEST_BUDGET_S"
-DEFAULT_BUDGET_S = 1.5
+DEFAULT_BUDGET_S = 2.5
+RPC_CAP_ENV = "STORE_RPC_CAP_S"
+DEFAULT_RPC_CAP_S = 1.5
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("store_request_deadline", default=None)
 
 
-def budget_seconds() -> float:
-    """STORE_REQUEST_BUDGET_S when it is a positive number, else the default (a typo must not remove the bound)."""
-    raw = os.environ.get(BUDGET_ENV, "").strip()
+def _seconds(name: str, default: float) -> float:
+    """A positive number of seconds below a minute from the environment, else the default (a typo must not
+    remove the bound)."""
+    raw = os.environ.get(name, "").strip()
     try:
-        value = float(raw) if raw else DEFAULT_BUDGET_S
+        value = float(raw) if raw else default
     except ValueError:
-        return DEFAULT_BUDGET_S
-    return value if 0 < value < 60 else DEFAULT_BUDGET_S
+        return default
+    return value if 0 < value < 60 else default
+
+
+def budget_seconds() -> float:
+    return _seconds(BUDGET_ENV, DEFAULT_BUDGET_S)
+
+
+def rpc_cap_seconds() -> float:
+    return _seconds(RPC_CAP_ENV, DEFAULT_RPC_CAP_S)
 
 
 @contextmanager
@@ -49,6 +62,13 @@ def remaining() -> float | None:
     """Seconds left of the current request's budget (may be <= 0), or None outside a request."""
     deadline = _deadline.get()
     return None if deadline is None else deadline - time.monotonic()
+
+
+def rpc_deadline() -> float | None:
+    """How long the next RPC of the current request may wait: what is left of the budget, at most the RPC cap;
+    None outside a request."""
+    left = remaining()
+    return None if left is None else min(left, rpc_cap_seconds())
 
 
 def open_budget(arrived: float | None = None) -> contextvars.Token[float | None]:

@@ -8,9 +8,10 @@ with AlreadyExists, which wins when both occur in one batch; both (and Aborted) 
 and re-decide".
 
 Every RPC runs with `retry=None` and an explicit timeout: the library's default retry turns an unreachable
-server into minutes of waiting. Inside a request the timeout is also capped by what is left of the request's
-storage budget (shared.store.budget), and so is the commit protocol's retry loop: a frozen database (a process
-stopped, not dead, whose port still accepts connections) answers StorageUnavailable within the budget.
+server into minutes of waiting. Inside a request each RPC is also capped by the request's storage budget
+(shared.store.budget: at most 1.5 s per RPC, 2.5 s from arrival in all), and so is the commit protocol's retry
+loop: a frozen database (a process stopped, not dead, whose port still accepts connections) answers
+StorageUnavailable within 1.5 s.
 google.cloud.firestore is imported when the first client is built, not at import time (cold starts).
 """
 
@@ -43,6 +44,7 @@ from shared.store.api import (
 )
 from shared.store.budget import lift as lift_budget
 from shared.store.budget import remaining as budget_remaining
+from shared.store.budget import rpc_deadline
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
@@ -283,7 +285,7 @@ class FirestoreStore(StatsRecorder):
                 timeout = float(os.environ.get("STORE_RPC_TIMEOUT_S", DEFAULT_RPC_TIMEOUT_S))
             except ValueError:
                 timeout = DEFAULT_RPC_TIMEOUT_S
-        left = budget_remaining()
+        left = rpc_deadline()
         if left is None:
             return timeout
         if left < _MIN_RPC_S:
@@ -297,7 +299,7 @@ class FirestoreStore(StatsRecorder):
         stopped emulator would otherwise wait for the connection instead of failing)."""
         emulator = _emulator_address()
         if emulator is not None and time.monotonic() - self._port_checked_at > _PORT_CHECK_TTL_S:
-            left = budget_remaining()
+            left = rpc_deadline()
             if not _port_open(*emulator, timeout=0.5 if left is None else max(0.05, min(0.5, left))):
                 self._answered = False  # the emulator that comes back is a cold process: connect afresh
                 host, port = emulator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -58,9 +59,17 @@ def _frozen(process):
     import contextlib
     import signal
 
+    def state() -> str:
+        status = Path(f"/proc/{process.proc.pid}/status").read_text()
+        return next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("State:"))
+
     @contextlib.contextmanager
     def frozen():
         os.kill(process.proc.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not state().startswith("T") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert state().startswith("T"), state()
         try:
             yield
         finally:

@@ -56,10 +56,19 @@ def test_a_cold_store_lifts_the_budget_of_its_first_request_only() -> None:
         assert store._rpc_timeout() <= 0.1
 
 
-@pytest.mark.parametrize("raw, expected", [("", 1.5), ("0.8", 0.8), ("abc", 1.5), ("-1", 1.5), ("1e9", 1.5)])
+@pytest.mark.parametrize("raw, expected", [("", 2.5), ("0.8", 0.8), ("abc", 2.5), ("-1", 2.5), ("1e9", 2.5)])
 def test_the_budget_setting(monkeypatch: pytest.MonkeyPatch, raw: str, expected: float) -> None:
     monkeypatch.setenv(budget.BUDGET_ENV, raw)
     assert budget.budget_seconds() == expected
+
+
+def test_one_rpc_waits_at_most_the_cap_so_a_frozen_database_is_a_503_within_2_s() -> None:
+    """Conflicting writes may retry for the whole budget (2.5 s), but no single RPC waits past 1.5 s."""
+    store = _warm_store(5.0)
+    with budget.request_budget():
+        assert store._rpc_timeout() == pytest.approx(budget.DEFAULT_RPC_CAP_S, abs=0.01)
+        left = budget.remaining()
+        assert left is not None and budget.DEFAULT_RPC_CAP_S < left <= budget.DEFAULT_BUDGET_S
 
 
 def test_a_storage_failure_answers_503_with_retry_after_and_logs_its_cause(
