@@ -36,6 +36,7 @@ $(STAMPS)/system: scripts/check_system.sh
 	@mkdir -p $(@D) && touch $@
 
 # the dashboard's charting library: pinned by package-lock.json, copied next to the page (no CDN; git-ignored)
+# and firebase-tools (devDependencies): the Authentication emulator `make run` starts (OPERATOR_AUTH=firebase)
 CHARTS_JS := node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js
 $(STAMPS)/npm: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -48,6 +49,7 @@ install: $(PIP_STAMP) $(STAMPS)/system $(STAMPS)/npm
 	@test -x /usr/bin/chromium || { rm -f $(STAMPS)/system; $(MAKE) --no-print-directory $(STAMPS)/system; }
 	@test -x $(VENV)/bin/gcloud-tasks-emulator || { rm -f $(PIP_STAMP); $(MAKE) --no-print-directory $(PIP_STAMP); }
 	@test -f hosting/public/vendor/lightweight-charts.standalone.production.js || { rm -f $(STAMPS)/npm; $(MAKE) --no-print-directory $(STAMPS)/npm; }
+	@test -x node_modules/.bin/firebase || { rm -f $(STAMPS)/npm; $(MAKE) --no-print-directory $(STAMPS)/npm; }
 
 # --- the two commands ---------------------------------------------------------------------------------------
 
