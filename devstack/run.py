@@ -3,6 +3,8 @@
 One process tree, everything on 127.0.0.1:
 - the Firestore emulator (bare JVM, `firestore.rules`),
 - the Cloud Tasks emulator with the `timers` queue (at most 5 retries, see platform-notes.md),
+- with `firebase_auth` (on in `make run`): the Firebase Authentication emulator (npm's firebase-tools) and one
+  local operator account (OPERATOR_AUTH=firebase, issue 12); tests leave it off for speed (password mode),
 - one gunicorn process serving `devstack.router`: the dashboard and every function behind `firebase.json`'s
   rewrites, exactly as Hosting routes them, plus `/__fn/<target>/` for the Cloud Tasks callbacks.
 
@@ -27,9 +29,11 @@ from types import FrameType, TracebackType
 from devstack.emulators import (
     EmulatorError,
     Managed,
+    create_operator,
     dying_with_parent,
     free_port,
     port_open,
+    start_firebase_auth,
     start_firestore,
     start_tasks,
 )
@@ -48,6 +52,7 @@ TASKS_MAX_RETRIES = 5
 
 # generated for each run unless the environment already has them
 GENERATED_SECRETS = ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET", "TASKS_LOCAL_TOKEN")
+LOCAL_OPERATOR_EMAIL = "operator@operatorlock.test"
 
 
 @dataclass
@@ -63,6 +68,11 @@ class LocalStack:
     log_dir: Path | None = None
     base_env: dict[str, str] | None = None  # default: os.environ at start()
     console: bool = False  # the web server logs to this terminal instead of a file
+    # Firebase sign-in (issue 12): the Auth emulator on three more ports, and one operator account whose
+    # credentials the banner prints (`operator`: email and password)
+    firebase_auth: bool = False
+    auth_ports: tuple[int, int, int] | None = None  # emulator, its hub, its logging; default: free ports
+    operator: dict[str, str] = field(default_factory=dict, init=False)
     secrets: dict[str, str] = field(default_factory=dict, init=False)
     generated: set[str] = field(default_factory=set, init=False)  # the secrets this run made up (the banner's)
     env: dict[str, str] = field(default_factory=dict, init=False)
@@ -80,7 +90,11 @@ class LocalStack:
 
     @property
     def ports(self) -> list[int]:
-        return [self.port, self.firestore_port, self.tasks_port]
+        return [self.port, self.firestore_port, self.tasks_port, *(self.auth_ports or ())]
+
+    @property
+    def auth_address(self) -> str | None:
+        return f"{HOST}:{self.auth_ports[0]}" if self.firebase_auth and self.auth_ports else None
 
     @property
     def logs(self) -> Path:
@@ -90,6 +104,8 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         began = time.monotonic()
+        if self.firebase_auth and self.auth_ports is None:
+            self.auth_ports = (free_port(), free_port(), free_port())
         taken = [port for port in self.ports if port_open(HOST, port)]
         if taken:
             raise EmulatorError(f"port(s) {taken} already taken on {HOST}: is another stack still running?")
@@ -104,10 +120,17 @@ class LocalStack:
                 self.tasks_port, self.project, [QUEUE], self.logs, LOCATION, TASKS_MAX_RETRIES, HOST,
                 die_with_parent=True, wait=False,
             ))
+            if self.firebase_auth and self.auth_ports is not None:
+                self.processes.append(start_firebase_auth(
+                    *self.auth_ports, self.project, self.root, self.logs, HOST, die_with_parent=True, wait=False,
+                ))
             self.processes.append(self._start_web())
             for managed in self.processes:
                 managed.wait_ready()
             self._wait_until_serving(self.processes[-1])
+            if self.auth_address is not None:
+                self.operator = {"email": LOCAL_OPERATOR_EMAIL, "password": secrets.token_urlsafe(12)}
+                self.operator["uid"] = create_operator(self.auth_address, self.project, **self.operator)
         except BaseException:
             self.stop()
             raise
@@ -151,6 +174,9 @@ class LocalStack:
             "PORT": str(self.port),
             "DEV_CLOCK_FILE": str(self.logs / "dev-clock.json"),
         }
+        if self.auth_address is not None:
+            stack.update(OPERATOR_AUTH="firebase", FIREBASE_AUTH_EMULATOR_HOST=self.auth_address,
+                         FIREBASE_PROJECT_ID=self.project)
         return {**base, **stack}
 
     def _start_web(self) -> Managed:
@@ -219,18 +245,32 @@ def describe(stack: LocalStack) -> str:
         f"  Firestore emulator   {HOST}:{stack.firestore_port}  project {stack.project}  (no persistence)",
         f"  Cloud Tasks emulator {HOST}:{stack.tasks_port}  queue projects/{stack.project}/locations/"
         f"{LOCATION}/queues/{QUEUE} -> {stack.env['TIMERS_URL']}/",
+        *([f"  Auth emulator        {stack.auth_address}  project {stack.project}  (firebase-tools; "
+           f"OPERATOR_AUTH=firebase)"] if stack.auth_address else []),
         f"  Logs                 {rel_logs}/ (emulators); web requests below",
         "",
         "Dev secrets of this run (export any of them before `make run` to choose your own):",
         # only what this run generated: a value the user exported is his, and a terminal is a log too
         *(f"  {name}={value}" if name in stack.generated else f"  {name}: set from your environment"
           for name, value in stack.secrets.items()),
-        f"  {PASSWORD_NAME}: " + ("set from your environment" if stack.env[PASSWORD_NAME]
-                                   else "empty: the dashboard is open (ALLOW_OPEN_DASHBOARD=1)"),
+        *(_operator_lines(stack) if stack.auth_address else [
+            f"  {PASSWORD_NAME}: " + ("set from your environment" if stack.env[PASSWORD_NAME]
+                                       else "empty: the dashboard is open (ALLOW_OPEN_DASHBOARD=1)")]),
         "",
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def _operator_lines(stack: LocalStack) -> list[str]:
+    return [
+        "",
+        "Sign-in: operator accounts in the Auth emulator (OPERATOR_AUTH=firebase; `--auth password` for the",
+        "shared password). This run's local operator (made up for this run, gone when it stops):",
+        f"  email {stack.operator.get('email')}  password {stack.operator.get('password')}",
+        "More operators: FIREBASE_AUTH_EMULATOR_HOST=" f"{stack.auth_address} FIREBASE_PROJECT_ID={stack.project} "
+        "python -m scripts.operators create|grant|revoke EMAIL",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,12 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or DEFAULT_PORT))
     parser.add_argument("--firestore-port", type=int, default=DEFAULT_FIRESTORE_PORT)
     parser.add_argument("--tasks-port", type=int, default=DEFAULT_TASKS_PORT)
+    parser.add_argument("--auth", choices=["firebase", "password"],
+                        default="password" if os.environ.get("OPERATOR_AUTH") == "password" else "firebase",
+                        help="operator sign-in: accounts in the Auth emulator (default) or DASHBOARD_PASSWORD")
     args = parser.parse_args(argv)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_stop)
     stack = LocalStack(port=args.port, firestore_port=args.firestore_port, tasks_port=args.tasks_port,
-                       console=True)
+                       console=True, firebase_auth=args.auth == "firebase")
     try:
         stack.start()
         print(describe(stack), flush=True)

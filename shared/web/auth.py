@@ -490,16 +490,20 @@ def login(request: Request, *, now: float | None = None) -> Response:
 
 
 def _firebase_login(request: Request) -> Response:
-    """`POST /api/login {id_token}` in the Firebase mode: the Firebase session cookie as `__session`. Throttled
-    like the password (a refused token counts as a failure)."""
+    """`POST /api/login {email, password}` or `{id_token}` in the Firebase mode: the Firebase session cookie as
+    `__session`. Throttled like the password (a refused sign-in or token counts as a failure)."""
     body = json_body(request)
-    if "id_token" not in body and "password" in body:
-        raise BadInput(f"id_token: this deployment signs operators in with their accounts ({MODE_ENV}="
-                       f"{FIREBASE_MODE}); the shared password is not accepted")
+    if "id_token" not in body and "email" not in body and "password" in body:
+        raise BadInput(f"email: this deployment signs operators in with their accounts ({MODE_ENV}="
+                       f"{FIREBASE_MODE}): send email and password (or id_token); the shared password is not "
+                       f"accepted")
     address = client_address(request)
     LOGIN_THROTTLE.check(address)
     try:
-        cookie, operator, max_age = firebase_auth.exchange_id_token(body.get("id_token"), session_max_age_s())
+        token = body.get("id_token")
+        if token is None and "email" in body:
+            token = firebase_auth.sign_in_with_password(body.get("email"), body.get("password"))
+        cookie, operator, max_age = firebase_auth.exchange_id_token(token, session_max_age_s())
     except Unauthorized:
         LOGIN_THROTTLE.failed(address)
         raise

@@ -1,0 +1,241 @@
+"""Issue 12 on the whole local stack in the Firebase mode (OPERATOR_AUTH=firebase), against the real
+Authentication emulator of npm's firebase-tools: sign-in → session cookie → operator routes; no grant → 403;
+logout revokes (the copied cookie answers 401); revoking a grant locks the operator out on the next request;
+an expired or forged cookie is 401; audit events name the operator and /api/logs filters by it.
+
+One stack for the module: the Auth emulator takes 20-75 s to start on this machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.emulators import create_operator
+from devstack.run import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not (ROOT / "node_modules/.bin/firebase").exists(),
+                       reason="firebase-tools not installed (make install)"),
+]
+
+
+class Desk:
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.url = stack.url
+        self.auth = stack.auth_address
+        self.project = stack.project
+
+    def sign_in(self, email: str, password: str) -> str:
+        """What the login page does: the Identity Toolkit's signInWithPassword → a Firebase ID token."""
+        status = requests.get(f"{self.url}/api/auth/status", timeout=30).json()
+        response = requests.post(f"{status['firebase']['sign_in_url']}?key={status['firebase']['api_key']}",
+                                 json={"email": email, "password": password, "returnSecureToken": True}, timeout=30)
+        assert response.status_code == 200, response.text
+        return str(response.json()["idToken"])
+
+    def login(self, email: str, password: str) -> requests.Session:
+        session = requests.Session()
+        response = session.post(f"{self.url}/api/login", json={"id_token": self.sign_in(email, password)}, timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.json()["operator"]["email"] == email
+        return session
+
+    def account(self, email: str, *, operator: bool) -> str:
+        password = f"pw-{email.split('@')[0]}-{int(time.time())}"
+        if operator:
+            create_operator(self.auth or "", self.project, email, password)
+        else:
+            base = f"http://{self.auth}/identitytoolkit.googleapis.com/v1/projects/{self.project}"
+            created = requests.post(f"{base}/accounts", json={"email": email, "password": password},
+                                    headers={"Authorization": "Bearer owner"}, timeout=30)
+            assert created.status_code == 200, created.text
+        return password
+
+    def operators_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "FIREBASE_AUTH_EMULATOR_HOST": self.auth or "", "FIREBASE_PROJECT_ID": self.project}
+        return subprocess.run([sys.executable, "-m", "scripts.operators", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    def events(self, session: requests.Session, **params: Any) -> list[dict[str, Any]]:
+        response = session.get(f"{self.url}/api/logs", params=params, timeout=30)
+        assert response.status_code == 200, response.text
+        return list(response.json()["events"])
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    logs = tmp_path_factory.mktemp("firebase-stack")
+    env = {k: v for k, v in os.environ.items() if k not in ("DASHBOARD_PASSWORD", "OPERATOR_AUTH")}
+    stack = LocalStack.on_free_ports(log_dir=logs, base_env=env)
+    stack.firebase_auth = True
+    began = time.monotonic()
+    with stack:
+        print(f"Firebase-mode stack up in {time.monotonic() - began:.1f} s")
+        yield Desk(stack)
+
+
+def _forge(claims: dict[str, Any]) -> str:
+    """A session cookie made up by hand (unsigned, like the emulator's own)."""
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def test_status_names_the_mode_and_the_sign_in_endpoint(desk: Desk) -> None:
+    status = requests.get(f"{desk.url}/api/auth/status", timeout=30).json()
+    assert status["mode"] == "firebase"
+    assert status["authenticated"] is False and status["operator"] is None
+    assert status["firebase"]["sign_in_url"].startswith(f"http://{desk.auth}/")
+    assert status["firebase"]["project_id"] == desk.project
+
+
+def test_local_operator_signs_in_acts_and_is_named_in_the_audit(desk: Desk) -> None:
+    session = desk.login(desk.stack.operator["email"], desk.stack.operator["password"])
+    cookie = session.cookies.get("__session")
+    assert cookie and cookie.count(".") == 2, "a Firebase session cookie (a JWT), not the password mode's"
+    status = session.get(f"{desk.url}/api/auth/status", timeout=30).json()
+    assert status["authenticated"] is True and status["operator"]["email"] == desk.stack.operator["email"]
+    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 200
+    changed = session.post(f"{desk.url}/api/env", json={"env": "LIVE"}, timeout=30)
+    assert changed.status_code < 500, changed.text
+    last = desk.events(session, limit=1)[0]
+    assert last["type"] == "set_env"
+    assert last["actor"] == {"uid": desk.stack.operator["uid"], "email": desk.stack.operator["email"],
+                             "mode": "firebase"}
+
+
+def test_login_page_path_email_and_password_through_the_server(desk: Desk) -> None:
+    """The login page posts email and password (its CSP allows only its own origin); the server signs in at
+    the Identity Toolkit and answers the same session cookie. A wrong password never says which part was wrong."""
+    email, password = desk.stack.operator["email"], desk.stack.operator["password"]
+    session = requests.Session()
+    answer = session.post(f"{desk.url}/api/login", json={"email": email, "password": password}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 200
+    for body in ({"email": email, "password": password + "x"}, {"email": "nobody@operatorlock.test",
+                                                                "password": password}, {"email": email}):
+        wrong = requests.post(f"{desk.url}/api/login", json=body, timeout=30)
+        assert wrong.status_code == 401 and wrong.json()["error"] == "Invalid email or password", body
+        assert "__session" not in wrong.cookies
+
+
+def test_without_the_grant_login_is_403_with_the_remedy(desk: Desk) -> None:
+    password = desk.account("viewer@operatorlock.test", operator=False)
+    token = desk.sign_in("viewer@operatorlock.test", password)
+    response = requests.post(f"{desk.url}/api/login", json={"id_token": token}, timeout=30)
+    assert response.status_code == 403
+    assert response.json()["code"] == "NOT_AN_OPERATOR"
+    assert "scripts.operators grant" in response.json()["error"]
+    assert "__session" not in response.cookies
+
+
+def test_bad_login_bodies_are_refused_and_set_no_cookie(desk: Desk) -> None:
+    for body, status in (({}, 401), ({"id_token": "not-a-token"}, 401), ({"id_token": 5}, 401),
+                         ({"password": "anything"}, 400)):
+        response = requests.post(f"{desk.url}/api/login", json=body, timeout=30)
+        assert response.status_code == status, (body, response.text)
+        assert "__session" not in response.cookies
+    answer = requests.post(f"{desk.url}/api/login", json={"password": "x"}, timeout=30).json()
+    assert "id_token" in answer["error"]
+
+
+def test_logout_revokes_a_copied_cookie(desk: Desk) -> None:
+    password = desk.account("trader2@operatorlock.test", operator=True)
+    session = desk.login("trader2@operatorlock.test", password)
+    copied = requests.Session()
+    copied.cookies.set("__session", session.cookies["__session"])
+    assert copied.get(f"{desk.url}/api/gates", params={"asset": "ES"}, timeout=30).status_code == 200
+    out = session.post(f"{desk.url}/api/logout", timeout=30)
+    assert out.status_code == 200
+    refused = copied.get(f"{desk.url}/api/gates", params={"asset": "ES"}, timeout=30)
+    assert refused.status_code == 401, "a cookie captured before the logout must die with it"
+    # signing in again works (a new session after the revocation)
+    again = desk.login("trader2@operatorlock.test", password)
+    assert again.get(f"{desk.url}/api/state", timeout=30).status_code == 200
+
+
+def test_revoking_the_grant_locks_the_operator_out_on_the_next_request(desk: Desk) -> None:
+    password = desk.account("trader3@operatorlock.test", operator=True)
+    session = desk.login("trader3@operatorlock.test", password)
+    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 200
+    time.sleep(1.1)  # revocation is stored in whole seconds: the cookie must be older than it
+    revoked = desk.operators_cli("revoke", "trader3@operatorlock.test")
+    assert revoked.returncode == 0, revoked.stderr
+    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 401
+    # and a fresh sign-in without the grant is refused with the reason
+    token = desk.sign_in("trader3@operatorlock.test", password)
+    assert requests.post(f"{desk.url}/api/login", json={"id_token": token}, timeout=30).status_code == 403
+    listed = desk.operators_cli("list")
+    assert listed.returncode == 0, listed.stderr
+    line = next(row for row in listed.stdout.splitlines() if row.startswith("trader3@"))
+    assert "operator" not in line.split()[2:]
+
+
+def test_grant_from_the_command_lets_an_account_in(desk: Desk) -> None:
+    password = desk.account("trader4@operatorlock.test", operator=False)
+    token = desk.sign_in("trader4@operatorlock.test", password)
+    assert requests.post(f"{desk.url}/api/login", json={"id_token": token}, timeout=30).status_code == 403
+    granted = desk.operators_cli("grant", "trader4@operatorlock.test")
+    assert granted.returncode == 0, granted.stderr
+    assert desk.login("trader4@operatorlock.test", password).get(f"{desk.url}/api/state", timeout=30).status_code == 200
+    missing = desk.operators_cli("grant", "nobody@operatorlock.test")
+    assert missing.returncode == 2 and "no account" in missing.stderr
+
+
+def test_expired_forged_and_id_token_cookies_are_401(desk: Desk) -> None:
+    uid = desk.stack.operator["uid"]
+    now = int(time.time())
+    base = {"iss": f"https://session.firebase.google.com/{desk.project}", "aud": desk.project, "sub": uid,
+            "uid": uid, "user_id": uid, "operator": True, "email": desk.stack.operator["email"],
+            "auth_time": now - 60, "firebase": {"sign_in_provider": "password"}}
+    cases = {
+        "expired": _forge({**base, "iat": now - 7200, "exp": now - 3600}),
+        "other project": _forge({**base, "aud": "demo-other", "iss": "https://session.firebase.google.com/demo-other",
+                                 "iat": now - 10, "exp": now + 3600}),
+        "unknown user": _forge({**base, "sub": "nobody", "uid": "nobody", "user_id": "nobody", "iat": now - 10,
+                                "exp": now + 3600}),
+        "garbage": "a.b.c",
+        "password-mode cookie": "b3BlcmF0b3I.aBcDeF.signature",
+    }
+    # an ID token is not a session cookie (another issuer) even though it is valid for signing in
+    cases["id token"] = desk.sign_in(desk.stack.operator["email"], desk.stack.operator["password"])
+    for name, cookie in cases.items():
+        session = requests.Session()
+        session.cookies.set("__session", cookie)
+        response = session.get(f"{desk.url}/api/state", timeout=30)
+        assert response.status_code == 401, (name, response.text)
+
+
+def test_logs_filter_by_operator(desk: Desk) -> None:
+    a_password = desk.account("alice@operatorlock.test", operator=True)
+    b_password = desk.account("bob@operatorlock.test", operator=True)
+    alice = desk.login("alice@operatorlock.test", a_password)
+    bob = desk.login("bob@operatorlock.test", b_password)
+    assert alice.post(f"{desk.url}/api/auto-exit", json={"asset": "ES"}, timeout=30).status_code < 500
+    assert bob.post(f"{desk.url}/api/exit-all", json={}, timeout=30).status_code < 500
+    assert bob.post(f"{desk.url}/api/auto-exit", json={"asset": "NQ"}, timeout=30).status_code < 500
+    by_alice = desk.events(bob, operator="alice@operatorlock.test")
+    assert by_alice and {e["actor"]["email"] for e in by_alice} == {"alice@operatorlock.test"}
+    by_bob = desk.events(alice, operator="bob@operatorlock.test")
+    assert len(by_bob) == 2 and {e["type"] for e in by_bob} == {"exit_all", "toggle_exit"}
+    uid = by_bob[0]["actor"]["uid"]
+    assert desk.events(alice, operator=uid) == by_bob
+    assert [e["actor"]["email"] for e in desk.events(alice, operator="bob@operatorlock.test", asset="NQ")] == [
+        "bob@operatorlock.test"]
+    too_long = alice.get(f"{desk.url}/api/logs", params={"operator": "x" * 300}, timeout=30)
+    assert too_long.status_code == 400 and "operator" in too_long.json()["error"]
