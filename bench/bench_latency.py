@@ -14,6 +14,7 @@ same emulator): a bridge looping `wait=25` for a minute with no order, against t
 from __future__ import annotations
 
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -81,6 +82,13 @@ class Driver:
         self.url, self.tv_secret, self.bridge_secret, self.bridge = url, tv_secret, bridge_secret, bridge
         self.http = requests.Session()
         self.answered = 0.0  # when the last request's answer was read
+        self.rng = random.Random(11)
+
+    def jitter(self) -> None:
+        """Before a measured input against the 1 s poll: a random phase. The setup ends right after a poll (its
+        entry was claimed by one), so without it every input would land just after a poll and wait a full second."""
+        if not self.bridge.wait:
+            time.sleep(self.rng.uniform(0.0, self.bridge.every))
 
     def post(self, path: str, body: dict[str, Any], expect: int = 200) -> dict[str, Any]:
         response = self.http.post(f"{self.url}{path}", json=body, timeout=30)
@@ -121,6 +129,7 @@ class Driver:
     # --- the four kinds: setup, then the measured input; answers (input sent at, the order held) ----------------
     def entry(self) -> tuple[float, Held]:
         self.fresh()
+        self.jitter()
         started = time.perf_counter()
         self.post("/api/orders", {"asset": "ES", "trade_mode": "SCALP"}, expect=201)
         return started, self.take()
@@ -129,6 +138,7 @@ class Driver:
         self.fresh()
         self.post("/api/orders", {"asset": "ES", "trade_mode": "SCALP", "order_type": "preorder",
                                   "direction": "BUY"}, expect=201)
+        self.jitter()
         started = time.perf_counter()
         self.tv("/tv_renko_main", asset="ES", color="green")
         return started, self.take()
@@ -136,6 +146,7 @@ class Driver:
     def flip_exit(self) -> tuple[float, Held]:
         self.fresh()
         self.long_position()
+        self.jitter()
         started = time.perf_counter()
         self.tv("/tv_renko_high", asset="ES", color="red")
         return started, self.take()
@@ -143,6 +154,7 @@ class Driver:
     def points_tp(self) -> tuple[float, Held]:
         self.fresh()
         symbol = self.long_position()
+        self.jitter()
         started = time.perf_counter()  # 15 points on 5 micro contracts at $5 a point
         self.post("/api/rithmic/pnl-snapshot", {"secret": self.bridge_secret, "accountBalance": 50375.0,
                                                 "symbols": [{"symbol": symbol, "position": 5, "openPnl": 375.0}]})
@@ -157,12 +169,14 @@ KINDS: dict[str, tuple[str, Callable[[Driver], tuple[float, Held]]]] = {
 }
 
 
-def measure(stack: Any, bridge: Bridge, n: int) -> tuple[dict[str, list[float]], list[float]]:
-    """Latencies per kind, and the measured inputs' own round trips (send to answer)."""
+def measure(stack: Any, bridge: Bridge, n: int) -> tuple[dict[str, list[float]], list[float], list[float]]:
+    """Latencies per kind; the measured inputs' own round trips (send to answer); and from the input's answer to
+    the bridge holding the order (negative when the bridge had it first)."""
     driver = Driver(stack.url, stack.secrets["TV_WEBHOOK_SECRET"], stack.secrets["BRIDGE_HEARTBEAT_SECRET"], bridge)
     thread = bridge.start()
     out: dict[str, list[float]] = {}
     inputs: list[float] = []
+    after: list[float] = []
     try:
         for label, (source, scenario) in KINDS.items():
             latencies = out.setdefault(label, [])
@@ -172,6 +186,7 @@ def measure(stack: Any, bridge: Bridge, n: int) -> tuple[dict[str, list[float]],
                     raise RuntimeError(f"{label}: the bridge held {held.order}, expected source {source}")
                 latencies.append(held.at - started)
                 inputs.append(driver.answered - started)
+                after.append(held.at - driver.answered)
     finally:
         bridge.stop.set()
         if bridge.wait and thread.is_alive():  # a held poll answers when an order appears: give it one
@@ -180,7 +195,7 @@ def measure(stack: Any, bridge: Bridge, n: int) -> tuple[dict[str, list[float]],
         thread.join(timeout=bridge.wait + 5)
         driver.post("/_dev/reset", {})
         driver.http.delete(f"{stack.url}/_dev/clock", timeout=30)
-    return out, inputs
+    return out, inputs, after
 
 
 def row(label: str, values: list[float]) -> str:
@@ -192,15 +207,16 @@ def bench_order_latency(stack: Any, n: int = 100, poll_n: int = 25) -> None:
     """Prints the figures; `n` orders of each kind with the long poll, `poll_n` of each with the 1 s poll."""
     secret = stack.secrets["BRIDGE_HEARTBEAT_SECRET"]
     long_bridge = Bridge(stack.url, secret, wait=WAIT)
-    held, inputs = measure(stack, long_bridge, n)
-    polled, _ = measure(stack, Bridge(stack.url, secret, every=1.0), poll_n)
+    held, inputs, after = measure(stack, long_bridge, n)
+    polled, _, _ = measure(stack, Bridge(stack.url, secret, every=1.0), poll_n)
     print(f"order latency, input sent -> a waiting bridge holds the order (long poll wait={WAIT}; "
           f"{long_bridge.requests} poll requests for {4 * n} orders):")
     for label, values in held.items():
         print(row(label, values))
     print(row("all kinds", [v for values in held.values() for v in values]))
-    print(row("(the inputs' own round trip)", inputs))
-    print("the same with a plain poll once a second (today's bridge), same run:")
+    print(row("  of which the input's own round trip", inputs))
+    print(row("  and from its answer to the bridge", after))
+    print("the same with a plain poll once a second (today's bridge), same run, each input at a random phase:")
     for label, values in polled.items():
         print(row(label, values))
     print(row("all kinds", [v for values in polled.values() for v in values]))
@@ -222,14 +238,14 @@ def bench_idle_reads(stack: Any, seconds: float = 60.0) -> None:
                  "CLOUD_TASKS_LOCATION", "CLOUD_TASKS_QUEUE", "TIMERS_URL"):
         os.environ[name] = stack.env[name]
     install(None)
-    store = services().store
+    store: Any = services().store  # FirestoreStore: counting() and totals
     source = str(Path(__file__).resolve().parents[1] / "functions" / "main.py")
     client = functions_framework.create_app(target="bridge", source=source).test_client()
     headers = {"X-Bridge-Secret": stack.secrets["BRIDGE_HEARTBEAT_SECRET"]}
     client.get("/api/orders/pending", headers=headers)  # the trading day exists and the channel is open
     with store.counting() as plain:
         client.get("/api/orders/pending", headers=headers)
-    totals = store.totals  # type: ignore[attr-defined]
+    totals = store.totals
     before, requests_sent = totals.reads, 0
     ends = time.monotonic() + seconds
     while (left := ends - time.monotonic()) > 0.05:
