@@ -115,7 +115,8 @@ def _run(request: Any, make: Any) -> tuple[dict[str, Any], int]:
 
 
 def _truthy(body: dict[str, Any], *names: str) -> bool:
-    return any(bool(body.get(name)) for name in names)
+    """Any of these flags set; each must be a boolean (or 1/0, "true"/"false"): bool("false") was True."""
+    return any(opt_bool(body, name) for name in names)
 
 
 def _first(body: dict[str, Any], *names: str) -> tuple[str, Any]:
@@ -373,7 +374,7 @@ def manual_exit(request: Any) -> tuple[dict[str, Any], int]:
 
 @router.route("POST", "/api/exit-all")
 def exit_all(request: Any) -> tuple[dict[str, Any], int]:
-    return _run(request, lambda b: ExitAll(force=bool(b.get("force", True))))
+    return _run(request, lambda b: ExitAll(force=opt_bool(b, "force", True) is not False))
 
 
 @router.route("POST", "/api/scale-in")
@@ -404,7 +405,7 @@ def take_profit(request: Any) -> tuple[dict[str, Any], int]:
     def make(b: dict[str, Any]) -> Input:
         target = _raw_number(b, "tp_target", "value", expected="a whole number between 1 and 50")
         return SetTakeProfit(asset=_asset_key(b), tp_arm=_text(b.get("tp_arm"), "tp_arm"), tp_target=target,
-                             reset=bool(b.get("reset")))
+                             reset=bool(opt_bool(b, "reset")))
 
     return _run(request, make)
 

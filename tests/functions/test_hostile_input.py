@@ -216,6 +216,10 @@ class TestWebhooksAndOperator:
         ("/api/orders", {"asset": "ES", "trade_mode": {"a": 1}}, "trade_mode: expected a string"),
         ("/api/intent", {"asset": "E" * 33, "direction": "BUY"}, "asset: longer than 32"),
         ("/api/env", {"env": "L" * 33}, "env: longer than 32"),
+        ("/api/exit-all", {"force": "maybe"}, "force: expected true or false"),
+        ("/api/exit", {"asset": "ES", "force": [1]}, "force: expected true or false"),
+        ("/api/take-profit", {"asset": "ES", "tp_target": 3, "reset": "x"}, "reset: expected true or false"),
+        ("/api/orders", {"asset": "ES", "entry_override": {"a": 1}}, "entry_override: expected true or false"),
     ])
     def test_operator_fields_are_a_400_even_when_flat(self, app, path, body, text) -> None:
         """The integer target 10^30 was a 500 even when flat (it reached the audit record)."""
