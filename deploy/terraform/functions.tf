@@ -102,7 +102,13 @@ locals {
   # The long poll (GET /api/orders/pending?wait=…, issue 11): a held request answers 10 s before the function's
   # timeout (LONG_POLL_MAX_S, at most 50), and functions-framework runs as many threads as the requests Cloud Run
   # may send an instance (its own default is 4 per vCPU: a fifth request would queue behind the held polls).
+  # The operator sign-in mode (auth.tf, issue 12); the web API key is public configuration, not a secret.
   function_extra_env = {
+    orders = {
+      OPERATOR_AUTH       = var.operator_auth
+      FIREBASE_PROJECT_ID = var.project_id
+      FIREBASE_API_KEY    = google_apikeys_key.firebase_web.key_string
+    }
     bridge = {
       LONG_POLL_MAX_S = tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))
       THREADS         = tostring(var.bridge_concurrency)

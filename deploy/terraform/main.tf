@@ -19,6 +19,7 @@ locals {
   # Every API the resources here use. firebaserules: `firebase deploy --only firestore:rules`;
   # monitoring/billingbudgets: monitoring.tf (enabled even when alerts are off: enabling costs nothing).
   services = toset([
+    "apikeys.googleapis.com",
     "artifactregistry.googleapis.com",
     "billingbudgets.googleapis.com",
     "cloudbilling.googleapis.com",
@@ -31,6 +32,7 @@ locals {
     "firebaserules.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
+    "identitytoolkit.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "run.googleapis.com",

@@ -154,3 +154,23 @@ variable "monthly_budget" {
   type        = number
   default     = 50
 }
+
+variable "operator_auth" {
+  description = "How operators sign in (issue 12): \"password\" (one shared DASHBOARD_PASSWORD) or \"firebase\" (each operator's own account in Firebase Authentication, granted with python -m scripts.operators grant EMAIL)"
+  type        = string
+  default     = "password"
+  validation {
+    condition     = contains(["password", "firebase"], var.operator_auth)
+    error_message = "operator_auth must be \"password\" or \"firebase\"."
+  }
+}
+
+variable "operator_mfa" {
+  description = "Multi-factor authentication of the operator accounts (Identity Platform): DISABLED, ENABLED (operators may enrol SMS) or MANDATORY. The dashboard's sign-in does not do the second step yet: an enrolled account is refused with SECOND_FACTOR_REQUIRED"
+  type        = string
+  default     = "DISABLED"
+  validation {
+    condition     = contains(["DISABLED", "ENABLED", "MANDATORY"], var.operator_mfa)
+    error_message = "operator_mfa must be DISABLED, ENABLED or MANDATORY."
+  }
+}

@@ -5,7 +5,9 @@ import { api } from './api.js';
 
 export async function loadLogs() {
   const asset = $('log-asset').value;
-  const data = await api('GET', '/api/logs?limit=100' + (asset ? '&asset=' + encodeURIComponent(asset) : ''));
+  const operator = $('log-operator').value.trim();
+  const data = await api('GET', '/api/logs?limit=100' + (asset ? '&asset=' + encodeURIComponent(asset) : '')
+    + (operator ? '&operator=' + encodeURIComponent(operator) : ''));
   renderLogs(Array.isArray(data.events) ? data.events : []);
 }
 

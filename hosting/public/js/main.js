@@ -195,6 +195,7 @@ function wire() {
   $('hist-day').addEventListener('change', renderHistory);
   $('log-refresh').addEventListener('click', () => loadLogs().catch(() => {}));
   $('log-asset').addEventListener('change', () => loadLogs().catch(() => {}));
+  $('log-operator').addEventListener('change', () => loadLogs().catch(() => {}));
   $('charts-refresh').addEventListener('click', () => refreshCharts().catch(() => {}));
 }
 

@@ -1,0 +1,57 @@
+# Operator accounts (issue 12): Firebase Authentication on Identity Platform, email and password only, MFA by
+# variable. The orders function signs operators in (OPERATOR_AUTH=firebase, variables.tf operator_auth) and
+# mints Firebase session cookies; an account is an operator only with the custom claim `operator: true`
+# (python -m scripts.operators grant EMAIL; deploy/README.md "The first operator"). Enabled whatever the mode,
+# so switching to accounts is one variable; it costs nothing without users.
+
+resource "google_identity_platform_config" "default" {
+  project = var.project_id
+
+  # operators are created by an administrator (scripts.operators create), never by signing up
+  client {
+    permissions {
+      disabled_user_signup   = true
+      disabled_user_deletion = true
+    }
+  }
+
+  sign_in {
+    allow_duplicate_emails = false
+
+    email {
+      enabled           = true
+      password_required = true
+    }
+  }
+
+  mfa {
+    state             = var.operator_mfa
+    enabled_providers = ["PHONE_SMS"]
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The web API key the orders function signs in with (accounts:signInWithPassword). Firebase treats it as public
+# configuration; it is restricted to the Identity Toolkit API all the same.
+resource "google_apikeys_key" "firebase_web" {
+  project      = var.project_id
+  name         = "${local.app}-firebase-web"
+  display_name = "OperatorLock operator sign-in (Identity Toolkit only)"
+
+  restrictions {
+    api_targets {
+      service = "identitytoolkit.googleapis.com"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The orders function verifies session cookies with revocation checked (a user lookup), mints them and revokes
+# them at logout: Firebase Authentication admin, for that function only.
+resource "google_project_iam_member" "orders_firebase_auth_admin" {
+  project = var.project_id
+  role    = "roles/firebaseauth.admin"
+  member  = "serviceAccount:${google_service_account.function["orders"].email}"
+}
