@@ -92,7 +92,15 @@ _BRIDGE: Security = [{"bridgeHeader": []}, {"bridgeQuery": []}, {}]  # {}: or th
 _NONE: Security = []
 _OPERATOR_ERRORS = ("400", "401", "413")
 _COMMAND_ERRORS = ("400", "401", "403", "404", "409", "413", "423")
-_COMMAND_OK = {"200": _ok(), "201": _ok(description="Created (an order, an intent).")}
+_OK_TRUE: dict[str, Any] = {"type": "object", "required": ["ok"], "properties": {"ok": {"const": True}}}
+
+
+def _list_of(name: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["ok", name],
+            "properties": {"ok": {"const": True}, name: {"type": "array", "items": {"type": "object"}}}}
+
+
+_COMMAND_OK = {"200": _ok(_OK_TRUE), "201": _ok(_OK_TRUE, "Created (an order, an intent).")}
 
 
 def _webhooks() -> dict[str, Any]:
@@ -104,14 +112,14 @@ def _webhooks() -> dict[str, Any]:
                         ("/tv_renko_high", "8pt"), ("/tv_renko_macro", "12pt"), ("/tv_renko_small", "1pt, visual"),
                         ("/tv_renko_one", "1pt, visual")):
         paths[path] = {"post": _op(f"A {brick} Renko bar from TradingView (bar_id/bar_ts de-duplicates a re-send)",
-                                   "webhooks", {"200": _ok()}, ("400", "401", "403", "409", "413"), body=renko,
+                                   "webhooks", {"200": _ok(_OK_TRUE)}, ("400", "401", "403", "409", "413"), body=renko,
                                    security=_NONE)}
     paths["/tv_heartbeat"] = {"post": _op(
-        "TradingView's price heartbeat", "webhooks", {"200": _ok()}, ("400", "401", "403", "409", "413"),
+        "TradingView's price heartbeat", "webhooks", {"200": _ok(_OK_TRUE)}, ("400", "401", "403", "409", "413"),
         body=_body({"secret": _TV_SECRET, "symbol": _ASSET, "asset": _ASSET, "price": _NUMBER,
                     "timestamp": _NUMBER}, ("secret",)), security=_NONE)}
     paths["/tv_level_exit"] = {"post": _op(
-        "A level-exit alert: exit the asset's position if there is one", "webhooks", {"200": _ok()},
+        "A level-exit alert: exit the asset's position if there is one", "webhooks", {"200": _ok(_OK_TRUE)},
         ("400", "401", "403", "409", "413"), body=_body({"secret": _TV_SECRET, "asset": _ASSET, "bar_id": _ID,
                                                           "bar_ts": _ID}, ("secret",)), security=_NONE)}
     return paths
@@ -138,23 +146,28 @@ def _operator() -> dict[str, Any]:
         "/api/openapi.json": {"get": _op("This description", "meta", {"200": _ok()}, (), security=_NONE)},
         "/api/state": {"get": _op(
             "Global and per-asset state with every computed flag", "reads",
-            {"200": _ok({"type": "object", "required": ["global", "assets"]})}, _OPERATOR_ERRORS,
+            {"200": _ok({"type": "object", "required": ["global", "assets"],
+                         "properties": {"global": _ANY_OBJECT, "assets": _ANY_OBJECT}})}, _OPERATOR_ERRORS,
             parameters=[_query("include", {"type": "string"}, "any of history,logs")])},
         "/api/gates": {"get": _op(
-            "The whole entry checklist for one asset", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+            "The whole entry checklist for one asset", "reads",
+            {"200": _ok({"type": "object", "required": ["ok", "asset", "can_enter", "gates"],
+                         "properties": {"can_enter": _BOOL, "gates": {"type": "array"}}})}, _OPERATOR_ERRORS,
             parameters=[_query("asset", _ASSET), _query("direction", {"type": "string"})])},
         "/api/session-window": {"get": _op("The trading session window", "reads", {"200": _ok()},
                                            _OPERATOR_ERRORS)},
-        "/api/history": {"get": _op("Closed trades, newest first", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+        "/api/history": {"get": _op("Closed trades, newest first", "reads", {"200": _ok(_list_of("history"))},
+                                    _OPERATOR_ERRORS,
                                     parameters=[limit])},
-        "/api/logs": {"get": _op("The audit trail, newest first, optionally one asset's", "reads", {"200": _ok()},
+        "/api/logs": {"get": _op("The audit trail, newest first, optionally one asset's", "reads",
+                                 {"200": _ok(_list_of("events"))},
                                  _OPERATOR_ERRORS, parameters=[_query("asset", _ASSET), limit])},
         "/api/bars": {"get": _op("One stream's recent bars", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
                                  parameters=[_query("asset", _ASSET), _query("stream", {"type": "string"}), limit])},
         "/api/alert-templates": {"get": _op("TradingView alert templates", "reads", {"200": _ok()},
                                             _OPERATOR_ERRORS, parameters=[_query("reveal", {"type": "string"})])},
         "/api/orders": {
-            "get": _op("Recent orders (STALE derived)", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+            "get": _op("Recent orders (STALE derived)", "reads", {"200": _ok(_list_of("orders"))}, _OPERATOR_ERRORS,
                        parameters=[limit]),
             "post": _op("Enter through the gate chain", "commands", _COMMAND_OK, _COMMAND_ERRORS,
                         body=_body({"asset": _ASSET, "trade_mode": {"type": "string"},
@@ -205,14 +218,15 @@ def _bridge() -> dict[str, Any]:
     text = {"type": "string", "maxLength": 100}
     return {
         "/api/orders/pending": {"get": _op(
-            "Claim pending orders (each once)", "bridge", {"200": _ok()}, ("400", "401"), security=_BRIDGE,
+            "Claim pending orders (each once)", "bridge", {"200": _ok(_list_of("orders"))}, ("400", "401"),
+            security=_BRIDGE,
             parameters=[_query("limit", {"type": "integer"}), _query("owner", {"type": "string"}),
                         _query("wait", {"type": "number", "minimum": 0, "maximum": 50},
                                "long poll: hold the request up to this many seconds until an order is pending "
                                "(answers at once when one is; an empty list when the time is up; absent or 0: "
                                "the plain poll)")])},
         "/api/orders/{order_id}/execution-report": {"post": _op(
-            "An execution report for a claimed order", "bridge", {"200": _ok()},
+            "An execution report for a claimed order", "bridge", {"200": _ok(_OK_TRUE)},
             ("400", "401", "403", "404", "409", "413"), parameters=[_ORDER_ID], security=_BRIDGE,
             body=_body({"secret": _BRIDGE_SECRET,
                         "status": {"type": "string",
@@ -221,12 +235,12 @@ def _bridge() -> dict[str, Any]:
                         "cum_qty": {"type": "integer"}, "fill_id": _ID, "reason": {"type": "string"},
                         "extra": {"type": "object"}}))},
         "/api/bridge/heartbeat": {"post": _op(
-            "The bridge's heartbeat (known fields only are kept)", "bridge", {"200": _ok()},
+            "The bridge's heartbeat (known fields only are kept)", "bridge", {"200": _ok(_OK_TRUE)},
             ("400", "401", "403", "409", "413"), security=_BRIDGE,
             body=_body({"secret": _BRIDGE_SECRET, "tsConnected": _BOOL, "mdConnected": _BOOL, "repoOk": _BOOL,
                         "account": text, "note": {"type": "string", "maxLength": 500}}))},
         "/api/rithmic/pnl-snapshot": {"post": _op(
-            "The broker's PnL and positions", "bridge", {"200": _ok()}, ("400", "401", "403", "409", "413"),
+            "The broker's PnL and positions", "bridge", {"200": _ok(_OK_TRUE)}, ("400", "401", "403", "409", "413"),
             security=_BRIDGE,
             body=_body({"secret": _BRIDGE_SECRET, "accountBalance": _NUMBER, "realized": _NUMBER,
                         "unrealized": _NUMBER,
