@@ -48,7 +48,7 @@ ROTATING = {"webhooks": {"TV_WEBHOOK_SECRET"}, "orders": {"SESSION_SECRET"}, "br
 REQUIRED_ENV = {"GOOGLE_CLOUD_PROJECT", "CLOUD_TASKS_LOCATION", "CLOUD_TASKS_QUEUE", "TIMERS_URL",
                 "TASKS_SERVICE_ACCOUNT"}
 LOCAL_ONLY_ENV = ("ALLOW_OPEN_DASHBOARD", "LOCAL_DEV", "DEV_CLOCK_FILE", "FIRESTORE_EMULATOR_HOST",
-                  "CLOUD_TASKS_EMULATOR_HOST", "TASKS_LOCAL_TOKEN")
+                  "CLOUD_TASKS_EMULATOR_HOST", "TASKS_LOCAL_TOKEN", "FIREBASE_AUTH_EMULATOR_HOST")
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
 _META_KEYS = {"__is_block__", "__comments__", "__inline_comments__"}
 
@@ -537,7 +537,11 @@ def test_functions_get_the_scheduler_environment(tf: Terraform) -> None:
                        f'lookup(local.function_extra_env, "{name}", {{}}))}}'), env
     # The long poll (issue 11): the bridge's hold ends 10 s before its timeout, and it serves as many threads as
     # the requests an instance may get.
-    assert set(tf.locals["function_extra_env"]) == {"bridge"}
+    assert set(tf.locals["function_extra_env"]) == {"bridge", "orders"}
+    # Issue 12: the orders function alone learns the sign-in mode and the Firebase project and web API key.
+    assert tf.locals["function_extra_env"]["orders"] == {
+        "OPERATOR_AUTH": "${var.operator_auth}", "FIREBASE_PROJECT_ID": "${var.project_id}",
+        "FIREBASE_API_KEY": "${google_apikeys_key.firebase_web.key_string}"}
     assert tf.locals["function_extra_env"]["bridge"] == {
         "LONG_POLL_MAX_S": "${tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))}",
         "THREADS": "${tostring(var.bridge_concurrency)}"}
