@@ -143,3 +143,22 @@ def test_the_audit_record_carries_the_actor_and_only_when_given() -> None:
     assert stored[event_path(with_actor.request_id)]["actor"] == actor
     assert "actor" not in stored[event_path(without.request_id)]
     assert "actor" not in stored[event_path(with_actor.request_id)]["input"], "the domain's input stays pure"
+
+
+def test_the_firebase_stack_points_the_functions_at_its_emulator_and_prints_the_operator(tmp_path: Any) -> None:
+    from devstack.run import LocalStack, describe
+
+    stack = LocalStack(port=1, firestore_port=2, tasks_port=3, log_dir=tmp_path, firebase_auth=True,
+                       auth_ports=(4, 5, 6), base_env={"DASHBOARD_PASSWORD": "operator-passphrase"})
+    stack.env = stack._environment()
+    stack.operator = {"email": "operator@operatorlock.test", "password": "generated-pw", "uid": "u1"}
+    assert stack.env["OPERATOR_AUTH"] == "firebase"
+    assert stack.env["FIREBASE_AUTH_EMULATOR_HOST"] == "127.0.0.1:4"
+    assert stack.env["FIREBASE_PROJECT_ID"] == stack.project
+    assert {4, 5, 6} <= set(stack.ports), "the emulator's ports are checked free and waited on like the others"
+    banner = describe(stack)
+    assert "operator@operatorlock.test" in banner and "generated-pw" in banner
+    assert "127.0.0.1:4" in banner and "operator-passphrase" not in banner
+    plain = LocalStack(port=1, firestore_port=2, tasks_port=3, log_dir=tmp_path, base_env={})
+    plain.env = plain._environment()
+    assert "OPERATOR_AUTH" not in plain.env and "FIREBASE_AUTH_EMULATOR_HOST" not in plain.env
