@@ -222,21 +222,30 @@ def exchange_id_token(id_token: object, max_age_s: int) -> tuple[str, Operator, 
 
 
 def verify_session(cookie: str | None) -> Operator:
-    """The operator of a session cookie, checked for revocation (Unauthorized otherwise; Refused 403 if the
-    account lost the grant without its sessions being revoked)."""
+    """The operator of a session cookie, checked against the account as it is now: Unauthorized if the cookie
+    is invalid or expired, its sessions were revoked, or the account is disabled or deleted; Refused 403 if the
+    account no longer holds the grant (removed in the console without revoking: the cookie's own copy of the
+    claims is as old as the sign-in, so the account record decides)."""
     if not cookie:
         raise Unauthorized("Authentication required")
     auth = _auth()
     from firebase_admin import exceptions
 
     try:
-        claims = auth.verify_session_cookie(cookie, check_revoked=True, app=_app)
-    except (auth.UserDisabledError, auth.RevokedSessionCookieError, auth.ExpiredSessionCookieError,
-            auth.InvalidSessionCookieError, auth.UserNotFoundError, ValueError) as exc:
+        # the revocation check is done below on the same account lookup that reads the current grant
+        claims = auth.verify_session_cookie(cookie, check_revoked=False, app=_app)
+        uid = str(claims.get("uid") or claims.get("sub") or "")
+        user = auth.get_user(uid, app=_app)
+    except (auth.ExpiredSessionCookieError, auth.InvalidSessionCookieError, auth.UserNotFoundError,
+            ValueError) as exc:
         raise Unauthorized("Authentication required") from exc
     except exceptions.FirebaseError as exc:
         raise _unavailable(exc) from exc
-    return _operator(claims)
+    issued = claims.get("iat")
+    valid_after_ms = user.tokens_valid_after_timestamp or 0
+    if user.disabled or not isinstance(issued, int | float) or float(issued) * 1000 < valid_after_ms:
+        raise Unauthorized("Authentication required")
+    return _operator({**(user.custom_claims or {}), "uid": user.uid, "email": user.email})
 
 
 def revoke_session(cookie: str | None) -> Operator | None:

@@ -55,6 +55,8 @@ def test_operator_signs_in_acts_and_signs_out(stack: LocalStack, driver: Any) ->
     wait_for(driver, "#card-ES")
     cookie = driver.get_cookie("__session")
     assert cookie and cookie["httpOnly"], "the session cookie is HttpOnly"
+    wait_until(driver, lambda d: email in (first(d, "#signout").get_attribute("title") or ""),
+               "who is signed in, on the Sign out control")
 
     # act: switch to LIVE (confirmed)
     wait_until(driver, lambda d: d.find_element("id", "env-live").is_enabled(), "the env switch")

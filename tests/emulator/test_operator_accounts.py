@@ -241,3 +241,32 @@ def test_logs_filter_by_operator(desk: Desk) -> None:
         "bob@operatorlock.test"]
     too_long = alice.get(f"{desk.url}/api/logs", params={"operator": "x" * 300}, timeout=30)
     assert too_long.status_code == 400 and "operator" in too_long.json()["error"]
+
+
+def _admin_update(desk: Desk, **fields: Any) -> None:
+    """An administrator's change made in the console (the emulator's admin API), not through scripts.operators."""
+    base = f"http://{desk.auth}/identitytoolkit.googleapis.com/v1/projects/{desk.project}"
+    response = requests.post(f"{base}/accounts:update", json=fields, headers={"Authorization": "Bearer owner"},
+                             timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def test_grant_removed_in_the_console_without_revoking_is_403_on_the_next_request(desk: Desk) -> None:
+    """The cookie carries the claims of its sign-in; the account record as it is now decides."""
+    password = desk.account("trader5@operatorlock.test", operator=True)
+    session = desk.login("trader5@operatorlock.test", password)
+    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 200
+    uid = session.get(f"{desk.url}/api/auth/status", timeout=30).json()["operator"]["uid"]
+    _admin_update(desk, localId=uid, customAttributes="{}")
+    refused = session.get(f"{desk.url}/api/state", timeout=30)
+    assert refused.status_code == 403 and refused.json()["code"] == "NOT_AN_OPERATOR"
+    status = session.get(f"{desk.url}/api/auth/status", timeout=30).json()
+    assert status["authenticated"] is False and "grant" in status["error"]
+
+
+def test_a_disabled_account_is_401_on_the_next_request(desk: Desk) -> None:
+    password = desk.account("trader6@operatorlock.test", operator=True)
+    session = desk.login("trader6@operatorlock.test", password)
+    uid = session.get(f"{desk.url}/api/auth/status", timeout=30).json()["operator"]["uid"]
+    _admin_update(desk, localId=uid, disableUser=True)
+    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 401

@@ -203,6 +203,9 @@ async function boot() {
   try {
     const status = await api('GET', '/api/auth/status');
     if (!status.authenticated) { window.location.replace('/login.html'); return; }
+    if (status.operator && status.operator.email) {  // operator accounts: who is signed in, and what Sign out does
+      $('signout').title = 'Signed in as ' + status.operator.email + '. Sign out ends this account\'s sessions on every device.';
+    }
   } catch (e) {
     if (e.status === 401) return;
   }
