@@ -20,7 +20,8 @@ _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 _DESCRIPTIONS = {
     "400": "Malformed input: the message names the field. Nothing was written.",
     "401": "Missing or wrong credentials. Nothing was written.",
-    "403": "Refused by a rule (a gate, a lock, a limit); only the audit line was written.",
+    "403": "Refused by a rule (a gate, a lock, a limit); only the audit line was written. With operator "
+           "accounts, also an account without the operator grant (NOT_AN_OPERATOR; nothing written).",
     "404": "Unknown order, asset or path (or a local-only route elsewhere). Nothing was written.",
     "409": "Refused by the current state; only the audit line was written.",
     "413": "The body is larger than any request of this API. Nothing was read further or written.",
@@ -90,7 +91,8 @@ Security = list[dict[str, list[str]]]
 _SESSION: Security = [{"session": []}]
 _BRIDGE: Security = [{"bridgeHeader": []}, {"bridgeQuery": []}, {}]  # {}: or the secret in the body
 _NONE: Security = []
-_OPERATOR_ERRORS = ("400", "401", "413")
+# 403: with operator accounts (OPERATOR_AUTH=firebase), an account that lost the operator grant
+_OPERATOR_ERRORS = ("400", "401", "403", "413")
 _COMMAND_ERRORS = ("400", "401", "403", "404", "409", "413", "423")
 _OK_TRUE: dict[str, Any] = {"type": "object", "required": ["ok"], "properties": {"ok": {"const": True}}}
 
@@ -129,10 +131,13 @@ def _operator() -> dict[str, Any]:
     asset_only = _body({"asset": _ASSET})
     limit = _query("limit", {"type": "integer"}, "how many, newest first (bounded)")
     paths: dict[str, Any] = {
-        "/api/login": {"post": _op("Sign in: sets the __session cookie", "session",
-                                   {"200": _ok({"type": "object", "properties": {"ok": {"const": True}}})},
-                                   ("400", "401", "413", "429"),
-                                   body=_body({"password": {"type": "string"}}), security=_NONE)},
+        "/api/login": {"post": _op(
+            "Sign in: sets the __session cookie (the shared password, or an operator account's email and password "
+            "or Firebase ID token, per OPERATOR_AUTH)", "session",
+            {"200": _ok({"type": "object", "properties": {"ok": {"const": True}, "operator": _ANY_OBJECT}})},
+            ("400", "401", "403", "413", "429"),
+            body=_body({"password": {"type": "string"}, "email": {"type": "string"},
+                        "id_token": {"type": "string"}}), security=_NONE)},
         "/api/logout": {"post": _op("Sign out: clears the cookie", "session", {"200": _ok()}, ("400", "413"),
                                     security=_NONE)},
         "/logout": {"get": _op("Sign out and go to the login page", "session",
@@ -141,7 +146,9 @@ def _operator() -> dict[str, Any]:
         "/api/auth/status": {"get": _op(
             "Whether this browser is signed in", "session",
             {"200": _ok({"type": "object", "required": ["authenticated", "password_required"],
-                         "properties": {"authenticated": _BOOL, "password_required": _BOOL}})}, (),
+                         "properties": {"authenticated": _BOOL, "password_required": _BOOL,
+                                        "mode": {"const": "firebase"}, "operator": {"type": ["object", "null"]},
+                                        "firebase": _ANY_OBJECT, "error": {"type": "string"}}})}, (),
             security=_NONE)},
         "/api/openapi.json": {"get": _op("This description", "meta", {"200": _ok()}, (), security=_NONE)},
         "/api/state": {"get": _op(
@@ -159,9 +166,11 @@ def _operator() -> dict[str, Any]:
         "/api/history": {"get": _op("Closed trades, newest first", "reads", {"200": _ok(_list_of("history"))},
                                     _OPERATOR_ERRORS,
                                     parameters=[limit])},
-        "/api/logs": {"get": _op("The audit trail, newest first, optionally one asset's", "reads",
-                                 {"200": _ok(_list_of("events"))},
-                                 _OPERATOR_ERRORS, parameters=[_query("asset", _ASSET), limit])},
+        "/api/logs": {"get": _op("The audit trail, newest first, optionally one asset's and/or one operator's",
+                                 "reads", {"200": _ok(_list_of("events"))}, _OPERATOR_ERRORS,
+                                 parameters=[_query("asset", _ASSET), limit,
+                                             _query("operator", {"type": "string"},
+                                                    "an operator's email or uid (the events' actor)")])},
         "/api/bars": {"get": _op("One stream's recent bars", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
                                  parameters=[_query("asset", _ASSET), _query("stream", {"type": "string"}), limit])},
         "/api/alert-templates": {"get": _op("TradingView alert templates", "reads", {"200": _ok()},
