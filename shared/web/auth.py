@@ -212,6 +212,8 @@ def check_password_strength() -> None:
     password = os.environ.get(PASSWORD_ENV, "")
     if not password or os.environ.get("LOCAL_DEV", "") == "1" or len(password) >= MIN_CLOUD_PASSWORD_CHARS:
         return
+    if _mode_setting() == FIREBASE_MODE:  # the password is not used: nothing to refuse or warn about
+        return
     problem = (f"{PASSWORD_ENV} is shorter than {MIN_CLOUD_PASSWORD_CHARS} characters: refused outside the "
                f"local stack; set a longer one (a passphrase)")
     log_json("ERROR", problem, config_invalid=PASSWORD_ENV)

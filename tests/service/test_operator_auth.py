@@ -162,3 +162,11 @@ def test_the_firebase_stack_points_the_functions_at_its_emulator_and_prints_the_
     plain = LocalStack(port=1, firestore_port=2, tasks_port=3, log_dir=tmp_path, base_env={})
     plain.env = plain._environment()
     assert "OPERATOR_AUTH" not in plain.env and "FIREBASE_AUTH_EMULATOR_HOST" not in plain.env
+
+
+def test_a_short_unused_password_is_no_error_in_the_firebase_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHBOARD_PASSWORD", "short")
+    with pytest.raises(Unavailable, match="shorter than"):
+        auth.check_password_strength()
+    monkeypatch.setenv("OPERATOR_AUTH", "firebase")
+    auth.check_password_strength()
