@@ -152,7 +152,7 @@ class FirestoreStore(StatsRecorder):
             self._record(StoreStats(reads=reads, queries=1))
             on_change(len(docs))
 
-        with _storage_errors("listen"):
+        with _storage_errors("listen", self):
             return Listener(ref.on_snapshot(snapshot))
 
     # --- one attempt ---------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class FirestoreStore(StatsRecorder):
         if not paths:
             return docs, versions
         refs = [client.document(path) for path in paths]
-        with _storage_errors("get_all"):
+        with _storage_errors("get_all", self):
             snapshots = list(client.get_all(refs, retry=None, timeout=self._rpc_timeout()))
         self._answered = True
         stats.reads += len(paths)
@@ -207,7 +207,7 @@ class FirestoreStore(StatsRecorder):
             ref = ref.order_by(query.order_by, direction="DESCENDING" if query.descending else "ASCENDING")
         if query.limit is not None:
             ref = ref.limit(query.limit)
-        with _storage_errors("query"):
+        with _storage_errors("query", self):
             snapshots = ref.get(retry=None, timeout=self._rpc_timeout())
         self._answered = True
         stats.queries += 1
@@ -242,7 +242,7 @@ class FirestoreStore(StatsRecorder):
         written = {w.path for w in writes}
         verified = [p for p, t in versions.items() if p not in written and t is not None]
         batch._add_write_pbs([_verify(client.document(p)._document_path, versions[p]) for p in verified])
-        with _storage_errors("commit"):
+        with _storage_errors("commit", self):
             try:
                 batch.commit(retry=None, timeout=self._rpc_timeout())
                 stats.verified += len(verified)
@@ -261,7 +261,7 @@ class FirestoreStore(StatsRecorder):
         blind = [w.path for w in writes if w.mode == "create" and w.path not in versions]
         if not blind:
             return
-        with _storage_errors("get_all"):
+        with _storage_errors("get_all", self):
             snapshots = list(client.get_all([client.document(p) for p in blind], retry=None,
                                             timeout=self._rpc_timeout()))
         stats.reads += len(blind)
@@ -336,8 +336,10 @@ class Listener:
 
 
 @contextmanager
-def _storage_errors(operation: str) -> Iterator[None]:
-    """Turns every google.api_core / transport failure into StorageUnavailable (keeping the cause)."""
+def _storage_errors(operation: str, store: FirestoreStore | None = None) -> Iterator[None]:
+    """Turns every google.api_core / transport failure into StorageUnavailable (keeping the cause). A server that
+    cannot be reached at all makes `store` cold again: the connection that comes back is a new one (see
+    FirestoreStore.__init__); a server that does not answer in time (frozen) does not."""
     from google.api_core import exceptions
     from google.auth import exceptions as auth_exceptions
 
@@ -346,6 +348,8 @@ def _storage_errors(operation: str) -> Iterator[None]:
     except StoreError:
         raise
     except (exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
+        if store is not None and isinstance(exc, exceptions.ServiceUnavailable):
+            store._answered = False
         raise StorageUnavailable(f"Firestore {operation} failed: {type(exc).__name__}: {exc}") from exc
 
 

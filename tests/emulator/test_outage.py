@@ -46,7 +46,9 @@ def test_outage_answers_503_and_leaves_state_whole(tmp_path):
         restarted = start_firestore(stack.firestore_port, tmp_path / "logs2", rules=ROOT / "firestore.rules",
                                     import_data=metadata)
         stack.processes[stack.processes.index(firestore)] = restarted
-        es = requests.get(f"{url}/api/state", timeout=30).json()["assets"]["ES"]
+        back = requests.get(f"{url}/api/state", timeout=30)
+        assert back.status_code == 200, back.text
+        es = back.json()["assets"]["ES"]
         assert es["main_renko_color"] == "green"  # the refused red bar left no trace
         again = requests.post(f"{url}/tv_renko_main", json={"secret": secret, "asset": "ES", "color": "red"},
                               timeout=30)
