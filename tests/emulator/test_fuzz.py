@@ -58,7 +58,9 @@ class Fuzzed:
         self.last_snapshot: dict[str, str] | None = None
 
 
-@pytest.fixture(scope="module")
+# Session-wide: under pytest-xdist a worker may run other modules between two batches of these cases, and a
+# module-scoped stack would then be started again for each batch.
+@pytest.fixture(scope="session")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     from devstack.run import LocalStack
 
