@@ -370,3 +370,44 @@ class TestOrderLifecycle:
         nq = app.client("orders").get("/api/logs?asset=NQ").get_json()["events"]
         assert [e["type"] for e in nq] == ["pnl_snapshot"]  # the snapshot listed NQ too
         assert all("ES" in e["assets"] for e in es)
+
+
+# ---- random bodies (property): no input is a 5xx, and bad input writes nothing ------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FIELDS = ["asset", "symbol", "color", "bar_id", "bar_ts", "price", "timestamp", "status", "qty", "cum_qty",
+          "fill_price", "avg_price", "fill_id", "reason", "extra", "tsConnected", "account", "note", "realized",
+          "unrealized", "accountBalance", "symbols", "position", "openPnl", "avgOpenFill", "enabled", "target",
+          "threshold", "tp_target", "tp_arm", "reset", "force", "direction", "trade_mode", "order_type",
+          "entry_size_mode", "entry_override", "env", "max_trades_per_day", "daily_stop_limit_pct",
+          "daily_stop_enabled", "kind", "key", "at", "password", "token"]
+SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30)
+           | st.sampled_from(["ES", "MESZ5", "green", "FILLED", "WORKING", "PARTIALLY_FILLED", "\ud800", "1e308",
+                              "x" * 300, "", " ", "true", "5000"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), inner, max_size=4),
+                      max_leaves=12)
+BODIES = st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=6)
+POSTS = [("webhooks", p) for p in ("/tv_renko", "/tv_renko_main", "/tv_heartbeat", "/tv_level_exit")] + [
+    ("bridge", p) for p in ("/api/bridge/heartbeat", "/api/rithmic/pnl-snapshot",
+                            "/api/orders/ES-abc-1/execution-report")] + [
+    ("orders", p) for p in ("/api/orders", "/api/intent", "/api/exit", "/api/exit-all", "/api/protect",
+                            "/api/points-take-profit", "/api/take-profit", "/api/env", "/api/risk",
+                            "/api/orders/ES-abc-1/cancel", "/api/scale-in")] + [("timers", "/")]
+NOTHING_WRITTEN = {400, 401, 404, 413}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(POSTS), body=BODIES)
+def test_random_bodies_never_answer_5xx(app, route, body) -> None:
+    target, path = route
+    secret = BRIDGE if target == "bridge" else TV
+    data = json.dumps({"secret": secret, **body}, ensure_ascii=True)  # NaN/Infinity tokens and \ud800 escapes
+    before = app.store.dump()
+    r = post_raw(app, target, path, data)
+    assert r.status_code < 500, (path, data[:300], r.get_data(as_text=True)[:300])
+    if r.status_code in NOTHING_WRITTEN:
+        assert app.store.dump() == before, (path, data[:300])
