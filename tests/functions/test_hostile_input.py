@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.functions.conftest import SECRETS
 
@@ -373,9 +375,6 @@ class TestOrderLifecycle:
 
 
 # ---- random bodies (property): no input is a 5xx, and bad input writes nothing ------------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 FIELDS = ["asset", "symbol", "color", "bar_id", "bar_ts", "price", "timestamp", "status", "qty", "cum_qty",
           "fill_price", "avg_price", "fill_id", "reason", "extra", "tsConnected", "account", "note", "realized",
