@@ -156,6 +156,8 @@ class Router:
             body, status = error_response(exc)
             response = json_response(body, status, _error_headers(exc, status))
             outcome, code = _outcome(exc), error_code(exc)
+            if 400 <= status < 500:  # the one line of a refused request says what was wrong (which field)
+                ctx.fields["error"] = body.get("error")
             if 500 < status < 600:  # the log names the cause (storage, configuration); the body does not
                 ctx.fields["cause"] = f"{type(exc).__name__}: {exc}"
             if status == 500:

@@ -108,6 +108,7 @@ class TestParser:
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
         (line,) = [x for x in lines if x.get("route") == "/api/bridge/heartbeat"]
         assert (line["status"], line["code"], line["outcome"]) == (400, "BAD_INPUT", "bad_input")
+        assert line["error"] == "account: not valid Unicode text"  # the field, named in the log line too
 
 
 class TestBridgeFields:
