@@ -181,6 +181,31 @@ class TestJsonBody:
         request = make_request(data='\ufeff{"a": 1}'.encode(), content_type="text/plain")
         assert json_body(request, strict=True) == {"a": 1}
 
+    @pytest.mark.parametrize(("data", "error"), [
+        ('{"price": NaN}', "price: number out of range"),
+        ('{"price": Infinity}', "price: number out of range"),
+        ('{"a": {"b": [1, -1e400]}}', "a.b[1]: number out of range"),
+        ('{"x": 9223372036854775808}', "x: number out of range"),
+        ('{"x": -9223372036854775809}', "x: number out of range"),
+        ('{"x": ' + "1" * 5000 + "}", "body: number out of range"),
+        ('{"asset": "\\ud800"}', "asset: not valid Unicode text"),
+        ('{"\\udfff": 1}', "(key): not valid Unicode text"),
+        ('{"a": "' + "x" * 4097 + '"}', "a: longer than 4096 characters"),
+        ("[" * 50_000, "body: nested deeper than 8 levels"),
+        ('{"a": ' * 9 + "1" + "}" * 9, "nested deeper than 8 levels"),
+    ])
+    @pytest.mark.parametrize("strict", [False, True])
+    def test_hostile_json_is_a_400_naming_the_field_in_both_modes(self, data: str, error: str, strict: bool) -> None:
+        """Issue 7: these were a 500 (RecursionError, a surrogate or a 64-bit overflow reaching storage) or were
+        silently read as {}; every one is now a 400 that says where."""
+        with pytest.raises(BadInput) as caught:
+            json_body(make_request(data=data, content_type="text/plain"), strict=strict)
+        assert error in caught.value.error
+
+    def test_the_deepest_legitimate_body_parses(self) -> None:
+        body = '{"a": ' * 8 + "1" + "}" * 8
+        assert json_body(make_request(data=body, content_type="text/plain"), strict=True)["a"]["a"]
+
     @pytest.mark.parametrize("strict", [False, True])
     def test_an_oversized_body_is_a_413_in_both_modes(self, strict: bool) -> None:
         """Issue 7: a body too large is refused as such (413), not read as an empty object."""
