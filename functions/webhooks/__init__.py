@@ -28,8 +28,6 @@ STREAMS = {
 }
 COLORS = ("green", "red", "neutral")
 MAX_ASSET = 64  # "CME_MINI:MESZ2026" and the like
-
-
 MAX_PRICE = 1e7
 MAX_EPOCH = 1e13  # TradingView's {{timenow}} in seconds or milliseconds
 
