@@ -16,5 +16,7 @@ def answer(outcome: Outcome, asset: str | None = None) -> tuple[dict[str, Any], 
         label = "applied"
     else:
         label = "refused"
-    annotate(asset=asset, outcome=label, code=decision.code, request_id=outcome.request_id)
+    # an input without an asset of its own (a report, a cancel, a snapshot) logs the assets it touched
+    annotate(asset=asset or ",".join(decision.assets) or None, outcome=label, code=decision.code,
+             request_id=outcome.request_id)
     return outcome.body(), decision.status

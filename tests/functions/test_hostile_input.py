@@ -357,7 +357,7 @@ class TestOrderLifecycle:
         assert row["status"] == "STALE"
         assert orders.post(f"/api/orders/{oid}/cancel").status_code == 200
 
-    def test_the_asset_filter_of_the_log_shows_reports_cancels_and_snapshots(self, app) -> None:
+    def test_the_asset_filter_of_the_log_shows_reports_cancels_and_snapshots(self, app, capsys) -> None:
         oid = open_entry(app)
         assert report(app, oid, status="PARTIALLY_FILLED", extra={"qty": 2, "fill_price": 5000.0}).status_code == 200
         assert report(app, oid, status="REJECTED", reason="no margin").status_code == 200
@@ -373,6 +373,10 @@ class TestOrderLifecycle:
         nq = app.client("orders").get("/api/logs?asset=NQ").get_json()["events"]
         assert [e["type"] for e in nq] == ["pnl_snapshot"]  # the snapshot listed NQ too
         assert all("ES" in e["assets"] for e in es)
+        lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+        request_assets = {x["route"]: x["asset"] for x in lines if "route" in x}
+        assert request_assets["/api/orders/<order_id>/execution-report"] == "ES"
+        assert request_assets["/api/rithmic/pnl-snapshot"] == "ES,NQ"  # the request log line names them too
 
 
 # ---- random bodies (property): no input is a 5xx, and bad input writes nothing ------------------------------------
