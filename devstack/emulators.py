@@ -113,12 +113,12 @@ def dying_with_parent(cmd: list[str]) -> list[str]:
 
 
 def _spawn(cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
-           die_with_parent: bool = False) -> subprocess.Popen[bytes]:
+           die_with_parent: bool = False, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(  # noqa: S603 - argv built here, never from input
             dying_with_parent(cmd) if die_with_parent else cmd, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+            stdin=subprocess.DEVNULL, start_new_session=True, env=env, cwd=cwd,
         )
 
 
@@ -207,7 +207,8 @@ def start_firebase_auth(port: int, hub_port: int, logging_port: int, project: st
     env.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
     cmd = [str(cli), "emulators:start", "--only", "auth", "--project", project, "--config", str(config)]
     log_path = log_dir / "auth-emulator.log"
-    proc = _spawn(cmd, log_path, env=env, die_with_parent=die_with_parent)
+    # cwd: where firebase-tools drops its firebase-debug.log, out of the repository
+    proc = _spawn(cmd, log_path, env=env, die_with_parent=die_with_parent, cwd=work)
     # firebase-tools loads slowly on a busy machine (20-75 s measured on 2 shared cores)
     managed = Managed("auth", host, port, proc, log_path, ready_timeout=180)
     if wait:
