@@ -9,7 +9,7 @@ and re-decide".
 
 Every RPC runs with `retry=None` and an explicit timeout: the library's default retry turns an unreachable
 server into minutes of waiting. Inside a request each RPC is also capped by the request's storage budget
-(shared.store.budget: at most 1.5 s per RPC, 2.5 s from arrival in all), and so is the commit protocol's retry
+(shared.store.budget: at most 1.5 s per RPC, 4 s from arrival in all), and so is the commit protocol's retry
 loop: a frozen database (a process stopped, not dead, whose port still accepts connections) answers
 StorageUnavailable within 1.5 s.
 google.cloud.firestore is imported when the first client is built, not at import time (cold starts).
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Client
 
 DEFAULT_RPC_TIMEOUT_S = 5.0
+COLD_RPC_TIMEOUT_S = 10.0  # the first RPC of a process opens the channel: seen at 6 s on a loaded 2-core machine
 _PORT_CHECK_TTL_S = 1.0
 _MIN_RPC_S = 0.05  # less than this left of a request's budget: no RPC could answer in time
 
@@ -285,6 +286,8 @@ class FirestoreStore(StatsRecorder):
                 timeout = float(os.environ.get("STORE_RPC_TIMEOUT_S", DEFAULT_RPC_TIMEOUT_S))
             except ValueError:
                 timeout = DEFAULT_RPC_TIMEOUT_S
+        if not self._answered:
+            return max(timeout, COLD_RPC_TIMEOUT_S)
         left = rpc_deadline()
         if left is None:
             return timeout

@@ -49,21 +49,21 @@ def test_a_cold_store_lifts_the_budget_of_its_first_request_only() -> None:
     store = FirestoreStore("demo-budget", rpc_timeout_s=5.0)
     with budget.request_budget(budget_s=0.1):
         store._cold_start()
-        assert budget.remaining() is None and store._rpc_timeout() == 5.0
+        assert budget.remaining() is None and store._rpc_timeout() >= 5.0
     store._answered = True
     with budget.request_budget(budget_s=0.1):
         store._cold_start()
         assert store._rpc_timeout() <= 0.1
 
 
-@pytest.mark.parametrize("raw, expected", [("", 2.5), ("0.8", 0.8), ("abc", 2.5), ("-1", 2.5), ("1e9", 2.5)])
+@pytest.mark.parametrize("raw, expected", [("", 4.0), ("0.8", 0.8), ("abc", 4.0), ("-1", 4.0), ("1e9", 4.0)])
 def test_the_budget_setting(monkeypatch: pytest.MonkeyPatch, raw: str, expected: float) -> None:
     monkeypatch.setenv(budget.BUDGET_ENV, raw)
     assert budget.budget_seconds() == expected
 
 
 def test_one_rpc_waits_at_most_the_cap_so_a_frozen_database_is_a_503_within_2_s() -> None:
-    """Conflicting writes may retry for the whole budget (2.5 s), but no single RPC waits past 1.5 s."""
+    """Conflicting writes may retry for the whole budget (4 s), but no single RPC waits past 1.5 s."""
     store = _warm_store(5.0)
     with budget.request_budget():
         assert store._rpc_timeout() == pytest.approx(budget.DEFAULT_RPC_CAP_S, abs=0.01)
