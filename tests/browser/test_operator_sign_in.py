@@ -13,7 +13,16 @@ import pytest
 import requests
 
 from devstack.run import LocalStack
-from tests.browser.screen import csp_violations, first, has_text, text, wait_for, wait_until
+from tests.browser.screen import (
+    csp_violations,
+    first,
+    has_text,
+    overflow,
+    text,
+    viewport,
+    wait_for,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -74,6 +83,10 @@ def test_operator_signs_in_acts_and_signs_out(stack: LocalStack, driver: Any) ->
     field.clear()
     field.send_keys("someone-else@operatorlock.test\n")
     wait_until(driver, lambda d: has_text(d, "#log-body", "No events"), "nothing by another operator")
+    viewport(driver, "narrow")  # the filter fits a phone: the page never scrolls sideways
+    wait_until(driver, lambda d: d.execute_script("return innerWidth") == 360, "a 360 px viewport")
+    assert overflow(driver) == 0
+    viewport(driver, "desktop")
 
     # sign out: back on the login page, and the cookie taken before is dead on the server
     first(driver, "#signout").click()
