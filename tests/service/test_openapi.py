@@ -51,7 +51,10 @@ def test_a_broken_description_would_be_caught() -> None:
 def test_every_registered_route_is_described_and_nothing_else() -> None:
     described = {(method, path.rstrip("/") or "/") for path, methods in openapi()["paths"].items()
                  for method in methods}
-    assert described == _registered()
+    registered = _registered()
+    assert not registered - described, f"routes without a description: add them to shared/web/openapi.py: " \
+                                       f"{sorted(registered - described)}"
+    assert not described - registered, f"described but not registered: {sorted(described - registered)}"
 
 
 def test_every_operation_answers_503_with_retry_after_and_names_its_errors() -> None:
