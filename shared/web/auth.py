@@ -300,7 +300,9 @@ class LoginThrottle:
             self._all.append(now)
             while len(self._all) > 10 * self._limits()[1]:
                 self._all.popleft()
-        log_json("WARNING", "failed operator login", login_failed=address)
+        from shared.web.routing import annotate  # here: routing is the caller's module, not a dependency of auth
+
+        annotate(client=address)  # on the request's own log line (one line per request)
 
     def succeeded(self, address: str) -> None:
         with self._lock:

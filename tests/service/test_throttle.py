@@ -140,3 +140,14 @@ def test_a_short_password_is_refused_outside_the_local_stack(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert any(line.get("config_invalid") == "DASHBOARD_PASSWORD" for line in lines)
     assert not any("short-pass1" in json.dumps(line) for line in lines)
+
+
+def test_a_failed_login_logs_one_line_with_the_client_and_never_the_guess(
+        orders: tuple[Any, FakeClock], capsys: pytest.CaptureFixture[str]) -> None:
+    client, _ = orders
+    capsys.readouterr()
+    assert _login(client, "my-secret-guess").status_code == 401
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert len(lines) == 1
+    assert lines[0]["client"] == "203.0.113.7" and lines[0]["status"] == 401
+    assert "my-secret-guess" not in json.dumps(lines)
