@@ -65,8 +65,9 @@ class Desk:
             assert created.status_code == 200, created.text
         return password
 
-    def operators_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "FIREBASE_AUTH_EMULATOR_HOST": self.auth or "", "FIREBASE_PROJECT_ID": self.project}
+    def operators_cli(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "FIREBASE_AUTH_EMULATOR_HOST": self.auth or "", "FIREBASE_PROJECT_ID": self.project,
+               **extra_env}
         return subprocess.run([sys.executable, "-m", "scripts.operators", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120, check=False)
 
@@ -281,3 +282,22 @@ def test_a_disabled_account_is_401_on_the_next_request(desk: Desk) -> None:
     uid = session.get(f"{desk.url}/api/auth/status", timeout=30).json()["operator"]["uid"]
     _admin_update(desk, localId=uid, disableUser=True)
     assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 401
+
+
+def test_the_first_operator_as_the_deploy_guide_adds_them(desk: Desk) -> None:
+    """deploy/README.md: create, then grant, then sign in; a short password and a second create are refused."""
+    email, password = "first@operatorlock.test", "a-first-operator-passphrase"
+    short = desk.operators_cli("create", email, OPERATOR_PASSWORD="short")
+    assert short.returncode == 2 and "12 characters" in short.stderr
+    created = desk.operators_cli("create", email, OPERATOR_PASSWORD=password)
+    assert created.returncode == 0, created.stderr
+    assert password not in created.stdout, "the command never echoes the password"
+    again = desk.operators_cli("create", email, OPERATOR_PASSWORD=password)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    token = desk.sign_in(email, password)
+    assert requests.post(f"{desk.url}/api/login", json={"id_token": token}, timeout=30).status_code == 403
+    assert desk.operators_cli("grant", email).returncode == 0
+    assert desk.login(email, password).get(f"{desk.url}/api/state", timeout=30).status_code == 200
+    listed = desk.operators_cli("list")
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(email))
+    assert row.split()[2] == "operator"
