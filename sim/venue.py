@@ -126,6 +126,7 @@ class InProcess:
     now: float = 0.0
     world: World = field(init=False)
     orders: dict[str, Order] = field(default_factory=dict, init=False)
+    pending: set[str] = field(default_factory=set, init=False)   # ids of the PENDING orders (the poll's query)
     closed: list[dict[str, Any]] = field(default_factory=list, init=False)
     decisions: int = field(default=0, init=False)
 
@@ -144,6 +145,8 @@ class InProcess:
         decision = decide(world, inp, self.now, self.config, f"sim{self.decisions}")
         self.world = decision.world
         self.orders.update(decision.world.orders)
+        for order in decision.world.orders.values():
+            (self.pending.add if order.status == "PENDING" else self.pending.discard)(order.id)
         self.world.orders = {}
         self.closed.extend(dict(row) for row in decision.trades)
         body = dict(decision.body)
@@ -153,7 +156,7 @@ class InProcess:
 
     def _orders_for(self, inp: Input, named: Iterable[str]) -> dict[str, Order]:
         if isinstance(inp, PollPending):
-            pending = sorted((o for o in self.orders.values() if o.status == "PENDING"),
+            pending = sorted((self.orders[i] for i in self.pending),
                              key=lambda o: (o.created_at, o.id))[: inp.limit]
             return {o.id: o for o in pending}
         return {i: self.orders[i] for i in named if i in self.orders}
@@ -196,7 +199,7 @@ class InProcess:
 
     def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer:
         """`wait` is accepted and ignored: in process, nothing else creates orders while a poll would wait."""
-        if not any(o.status == "PENDING" for o in self.orders.values()):
+        if not self.pending:
             return 200, {"ok": True, "orders": []}   # an empty poll changes nothing (and writes nothing)
         return self._decide(PollPending(owner=owner, limit=limit))
 
