@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             paper=PaperConfig(heartbeat_every=10.0, latency_s=0.05, long_poll=25.0),
         ))
         status = run_with_progress(replay, sample_session())
+        if replay.interrupted:   # Ctrl-C during the replay stops the whole demo
+            return status
         print("\nThe session is over; the stack stays up for you to look around. Ctrl-C stops it.", flush=True)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, request_stop)

@@ -62,6 +62,7 @@ class Replay:
     operator: AutoOperator | None = None
     venues: list[Http] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    interrupted: str | None = None        # the signal that stopped the run early (Ctrl-C, SIGTERM)
 
     def _venue(self, dev_clock: bool) -> Http:
         c = self.config
@@ -189,10 +190,8 @@ def main(argv: list[str] | None = None) -> int:
 def run_with_progress(replay: Replay, ticks: Sequence[Tick]) -> int:
     """Run with a progress bar; Ctrl-C (or SIGTERM) stops after the current tick and the clock is given back."""
 
-    interrupted: list[str] = []
-
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        interrupted.append(signal.Signals(signum).name)
+        replay.interrupted = signal.Signals(signum).name
         replay.stop.set()
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -208,8 +207,8 @@ def run_with_progress(replay: Replay, ticks: Sequence[Tick]) -> int:
             signal.signal(signum, handler)
     sent = sum(v.requests_sent for v in replay.venues)
     print(f"{stats.ticks} ticks, {stats.bricks} bricks, {stats.heartbeats} heartbeats in {stats.elapsed:.1f} s "
-          f"({stats.bricks_per_s:,.0f} bricks/s, {sent} requests)" + (f" — stopped by {interrupted[0]}"
-                                                                       if interrupted else ""))
+          f"({stats.bricks_per_s:,.0f} bricks/s, {sent} requests)" + (f" — stopped by {replay.interrupted}"
+                                                                       if replay.interrupted else ""))
     if replay.bridge is not None:
         s = replay.bridge.stats
         print(f"paper bridge: {s.claimed} orders claimed, {s.fills} fills, {s.rejects} rejects, "
