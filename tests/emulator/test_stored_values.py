@@ -5,46 +5,24 @@ JSON, and non-finite numbers go out as null."""
 from __future__ import annotations
 
 import datetime
-import math
 
 import pytest
 
 from shared.store.api import Plan, Write
 from tests.emulator.test_endpoints import BASE, Api
+from tests.hostile_documents import NON_FINITE, READS, WRONG_TYPES, with_fields
 
 pytestmark = pytest.mark.emulator
-INF = math.inf
-READS = ["/api/state", "/api/state?include=history,logs", "/api/gates?asset=ES", "/api/gates?asset=NQ",
-         "/api/history", "/api/logs", "/api/logs?asset=ES", "/api/orders", "/api/risk", "/api/session-window",
-         "/api/auth/status"]
 WHEN = datetime.datetime(2026, 4, 15, tzinfo=datetime.UTC)
 
+# the fake-store tier's documents, plus what only Firestore can hold: a huge finite float and timestamps
 SEEDS = {
-    "non-finite": {
-        "trades/t1": {"id": "t1", "asset": "ES", "pnl_usd": -INF, "exit_ts": 1.0, "pnl_points": math.nan,
-                      "exit_price": 1e308},
-        "events/e1": {"ts": 1.0, "asset": "ES", "type": "renko_bar", "status": 200,
-                      "input": {"x": INF, "stream": "6pt", "color": "green"}},
-        "orders/ES-x-1": {"id": "ES-x-1", "asset": "ES", "status": "WORKING", "created_at": 1.0, "qty": 5,
-                          "avg_fill_price": INF, "lease_until": INF, "symbol": "MESM6", "side": "BUY",
-                          "kind": "ENTRY", "source": "UI", "env": "DEMO"},
-        "console/global": {"rithmic_account_balance": INF, "equity": -INF, "daily_start_equity": math.nan,
-                           "daily_pnl_pct": INF, "rithmic_last_ts": INF},
-        "assets/ES": {"last_price": INF, "position": 5, "avg_price": -INF, "pnl": math.nan,
-                      "rithmic_open_points": INF, "last_heartbeat_ts": INF, "main_renko_ts": -INF,
-                      "points_tp_target": INF},
-    },
-    "wrong types": {
-        "trades/t1": {"id": 5, "asset": ["ES"], "pnl_usd": "x", "exit_ts": "yesterday", "when": WHEN},
-        "events/e1": {"ts": "x", "asset": "ES", "type": {"a": 1}, "input": "x", "status": "200", "when": WHEN},
-        "orders/ES-x-1": {"id": "ES-x-1", "asset": "ES", "status": 7, "created_at": WHEN, "lease_until": "soon",
-                          "qty": "abc", "filled_qty": None},
-        "console/global": {"rithmic_account_balance": "x", "equity": None, "daily_start_equity": "y",
-                           "trades_taken_today": "3", "max_trades_per_day": None, "rithmic_bridge": "nope",
-                           "post_exit_lock_expires_ts": WHEN},
-        "assets/ES": {"last_price": "x", "position": "abc", "avg_price": [], "pnl": {}, "last_heartbeat_ts": WHEN,
-                      "main_renko_ts": "x", "tempo_spent_ts": "y", "intent_active": "yes", "position_mismatch": 1},
-    },
+    "non-finite": with_fields(NON_FINITE, {"trades/t1": {"exit_price": 1e308}, "orders/ES-x-1": {"symbol": "MESM6"}}),
+    "wrong types": with_fields(WRONG_TYPES, {
+        "trades/t1": {"when": WHEN}, "events/e1": {"when": WHEN}, "orders/ES-x-1": {"created_at": WHEN},
+        "console/global": {"post_exit_lock_expires_ts": WHEN},
+        "assets/ES": {"last_heartbeat_ts": WHEN, "position_mismatch": 1},
+    }),
     "huge": {
         "trades/t1": {"id": "t1", "asset": "ES", "note": "x" * 900_000, "exit_ts": 1.0},
         "console/global": {"rithmic_bridge": {"account": "A" * 900_000}},
