@@ -27,6 +27,7 @@ from shared.web.request import (
     is_order_id,
     json_body,
     opt_bool,
+    price,
     query_int,
     query_param,
     whole_number,
@@ -39,11 +40,10 @@ SECRET = "BRIDGE_HEARTBEAT_SECRET"  # noqa: S105 - the variable's name
 SECRET_HEADER = "X-Bridge-Secret"  # noqa: S105 - a header name
 REPORT_STATUSES = ("WORKING", "FILLED", "PARTIALLY_FILLED", "REJECTED", "CANCELLED")
 MAX_POLL = 100
-# Broker-plausible bounds: no account of this desk holds 1000 contracts or a billion dollars; a price of an index
-# future is positive and far below ten million points. Anything outside is a broken or hostile bridge.
+# Broker-plausible bounds: no account of this desk holds 1000 contracts or a billion dollars (prices: request.price).
+# Anything outside is a broken or hostile bridge.
 MAX_CONTRACTS = 1000
 MAX_USD = 1e9
-MAX_PRICE = 1e7
 MAX_SYMBOLS = 64
 BOOL_FIELDS = frozenset({"tsConnected", "mdConnected", "repoOk"})
 TEXT_LIMITS = {"note": 500}  # the other text fields are ids and ISO-8601 times
@@ -88,7 +88,7 @@ def _fill_price(body: Mapping[str, Any], extra: Mapping[str, Any]) -> float | No
     for name in ("fill_price", "avg_price", "price"):
         source = body if body.get(name) is not None else extra
         if source.get(name) is not None:
-            return bounded_number(source, name, low=0.0, high=MAX_PRICE, low_open=True)
+            return price(source, name)
     return None
 
 
@@ -153,7 +153,7 @@ def _symbol(i: int, entry: Any) -> SymbolPosition:
         raise BadInput(f"{where}.symbol: a non-empty string is required")
     position = whole_number(entry, "position", low=-MAX_CONTRACTS, high=MAX_CONTRACTS, where=where)
     open_pnl = bounded_number(entry, "openPnl", low=-MAX_USD, high=MAX_USD, where=where)
-    avg = bounded_number(entry, "avgOpenFill", low=0.0, high=MAX_PRICE, low_open=True, where=where)
+    avg = price(entry, "avgOpenFill", where=where)
     return SymbolPosition(symbol=mask_secrets(symbol), position=position or 0,
                           open_pnl=open_pnl or 0.0, avg_open_fill=avg)
 

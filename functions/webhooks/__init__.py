@@ -11,7 +11,7 @@ from shared.service.http import answer
 from shared.service.wiring import services
 from shared.web.auth import check_shared_secret
 from shared.web.errors import BadInput
-from shared.web.request import bounded_number, bounded_str, id_text, json_body
+from shared.web.request import bounded_number, bounded_str, id_text, json_body, price
 from shared.web.respond import mask_secrets
 from shared.web.routing import Router, annotate
 
@@ -28,7 +28,6 @@ STREAMS = {
 }
 COLORS = ("green", "red", "neutral")
 MAX_ASSET = 64  # "CME_MINI:MESZ2026" and the like
-MAX_PRICE = 1e7
 MAX_EPOCH = 1e13  # TradingView's {{timenow}} in seconds or milliseconds
 
 
@@ -86,7 +85,7 @@ def tv_heartbeat(request: Any) -> tuple[dict[str, Any], int]:
     if asset is None:
         raise BadInput(f"Unknown symbol {raw if raw is not None else ''}")
     annotate(asset=asset)
-    inp = TvHeartbeat(asset=asset, price=bounded_number(body, "price", low=0.0, high=MAX_PRICE, low_open=True),
+    inp = TvHeartbeat(asset=asset, price=price(body, "price"),
                       client_ts=bounded_number(body, "timestamp", low=0.0, high=MAX_EPOCH))
     return answer(execute(services(), inp, assets=[asset]), asset)
 

@@ -248,6 +248,15 @@ def bounded_number(
     return number
 
 
+# A price of an index future is positive and far below ten million points: anything else is broken or hostile.
+MAX_PRICE = 1e7
+
+
+def price(body: Mapping[str, Any], name: str, *, where: str = "") -> float | None:
+    """A price: a number in (0, MAX_PRICE]; missing or null gives None; anything else is a 400 naming the field."""
+    return bounded_number(body, name, low=0.0, high=MAX_PRICE, low_open=True, where=where)
+
+
 def whole_number(body: Mapping[str, Any], name: str, *, low: int, high: int, where: str = "") -> int | None:
     """A whole number (2, 2.0 or "2") within [low, high]; missing or null gives None; anything else is a 400."""
     value = _present(body, name)
