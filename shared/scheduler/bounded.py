@@ -14,12 +14,12 @@ queueing without bound while the dependency is down.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from shared.env import env_number
 from shared.scheduler.errors import EnqueueError
 from shared.scheduler.timer import Scheduler, TimerLike
 
@@ -29,12 +29,7 @@ DEFAULT_BACKLOG = 32
 
 
 def wait_seconds() -> float:
-    raw = os.environ.get(WAIT_ENV, "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_WAIT_S
-    except ValueError:
-        return DEFAULT_WAIT_S
-    return value if 0 <= value <= DEFAULT_WAIT_S else DEFAULT_WAIT_S
+    return env_number(WAIT_ENV, DEFAULT_WAIT_S, lambda value: 0 <= value <= DEFAULT_WAIT_S)
 
 
 class BoundedScheduler:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import select
 import socket
 import threading
@@ -32,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from shared.env import env_number
 from shared.service import Outcome
 from shared.store.api import Query
 from shared.store.budget import request_budget
@@ -57,12 +57,7 @@ class Listener(Protocol):
 def max_hold_s() -> float:
     """How long this deployment holds a request at most: LONG_POLL_MAX_S when it is a number in (0, 50], else 50.
     The Terraform sets it below the function's timeout, so a hold always answers before the platform cuts it."""
-    raw = os.environ.get(CAP_ENV, "").strip()
-    try:
-        value = float(raw) if raw else MAX_WAIT_S
-    except ValueError:
-        return MAX_WAIT_S
-    return value if 0 < value <= MAX_WAIT_S else MAX_WAIT_S
+    return env_number(CAP_ENV, MAX_WAIT_S, lambda value: 0 < value <= MAX_WAIT_S)
 
 
 def parse_wait(raw: str | None) -> float | None:

@@ -16,10 +16,11 @@ within 2 s of arrival).
 from __future__ import annotations
 
 import contextvars
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from shared.env import env_number
 
 BUDGET_ENV = "STORE_REQUEST_BUDGET_S"
 DEFAULT_BUDGET_S = 4.0
@@ -30,14 +31,8 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("store_
 
 
 def _seconds(name: str, default: float) -> float:
-    """A positive number of seconds below a minute from the environment, else the default (a typo must not
-    remove the bound)."""
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        return default
-    return value if 0 < value < 60 else default
+    """A positive number of seconds below a minute from the environment, else the default."""
+    return env_number(name, default, lambda value: 0 < value < 60)
 
 
 def budget_seconds() -> float:
