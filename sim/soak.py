@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.domain import default_config, replay
-from shared.domain.state import AssetState, GlobalState, to_doc
+from shared.domain.state import AssetState, GlobalState
+from shared.store.documents import load_world, stored
 from sim.paper import Faults, PaperConfig
 from sim.replay import Replay, ReplayConfig
 from sim.session import PROFILES
@@ -97,18 +98,6 @@ def commit_order(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]
     return [records[i] for i in ordered]
 
 
-def _stored(record: GlobalState | AssetState) -> dict[str, Any]:
-    """A record as the store keeps it: sparse, only what differs from the defaults."""
-    default = to_doc(type(record)()) if isinstance(record, GlobalState) else to_doc(AssetState(symbol=record.symbol))
-    return {k: v for k, v in to_doc(record).items() if default.get(k) != v or k == "symbol"}
-
-
-def _sparse(doc: Mapping[str, Any], record: GlobalState | AssetState) -> dict[str, Any]:
-    default = to_doc(type(record)()) if isinstance(record, GlobalState) else to_doc(AssetState(symbol=record.symbol))
-    full = {**default, **{k: v for k, v in doc.items() if k != "_rev"}}
-    return {k: v for k, v in full.items() if default.get(k) != v or k == "symbol"}
-
-
 def check_invariants(docs: Mapping[str, Mapping[str, dict[str, Any]]], broker: Mapping[str, int],
                      claims: Mapping[str, int]) -> list[Check]:
     """Every invariant of the soak over the stored documents: `docs[collection][path] = data`."""
@@ -119,13 +108,14 @@ def check_invariants(docs: Mapping[str, Mapping[str, dict[str, Any]]], broker: M
         world = replay(commit_order(events), config)
     except NotSerializable as exc:
         return [Check("stored state == serial replay of the audit log", False, str(exc))]
-    glob = docs.get("console", {}).get("console/global", {})
-    diffs = [k for k, v in _stored(world.glob).items() if _sparse(glob, world.glob).get(k) != v]
-    diffs += [k for k, v in _sparse(glob, world.glob).items() if _stored(world.glob).get(k) != v]
-    for key, asset in world.assets.items():
-        doc = docs.get("assets", {}).get(f"assets/{key}", {})
-        replayed, stored = _stored(asset), _sparse(doc, asset)
-        diffs += [f"{key}.{k}" for k in set(replayed) | set(stored) if replayed.get(k) != stored.get(k)]
+    # both sides as the store keeps them (sparse: what differs from the defaults)
+    kept = load_world({**docs.get("console", {}), **docs.get("assets", {})}, sorted(config.assets), [])
+    pairs: list[tuple[str, GlobalState | AssetState, GlobalState | AssetState]] = [
+        ("global", world.glob, kept.glob), *((k, a, kept.assets[k]) for k, a in world.assets.items())]
+    diffs = []
+    for label, replayed_record, kept_record in pairs:
+        replayed, stored_doc = stored(replayed_record), stored(kept_record)
+        diffs += [f"{label}.{k}" for k in set(replayed) | set(stored_doc) if replayed.get(k) != stored_doc.get(k)]
     differs = f"; differs in {sorted(set(diffs))[:8]}" if diffs else ""
     checks.append(Check("stored state == serial replay of the audit log", not diffs,
                         f"{len(events)} records replayed{differs}"))

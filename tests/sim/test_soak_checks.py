@@ -77,3 +77,8 @@ class TestInvariants:
             docs["orders"][f"orders/ES-x-{n}"] = {"id": f"ES-x-{n}", "asset": "ES", "kind": "EXIT", "side": "SELL",
                                                  "status": "PENDING", "created_at": float(n), "filled_qty": 0}
         assert not by_name(check_invariants(docs, broker, claims))["never two exits in flight for one asset"].ok
+
+    def test_stored_state_that_the_audit_log_does_not_explain_is_caught(self):
+        docs, broker, claims = a_day()   # state written, but no audit record of how it came about
+        check = by_name(check_invariants(docs, broker, claims))["stored state == serial replay of the audit log"]
+        assert not check.ok and "ES.avg_price" in check.detail
