@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,8 +140,6 @@ def progress_bar(total: int) -> tuple[Any, Callable[[int, int], None]]:
     started: list[float] = []
 
     def update(ticks: int, bricks: int) -> None:
-        import time
-
         if not started:
             started.append(time.monotonic())
         elapsed = max(time.monotonic() - started[0], 1e-9)
