@@ -15,7 +15,6 @@ turns what was read into a Plan: the writes to commit atomically plus the value 
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -24,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from shared.env import env_number
 
 T = TypeVar("T")
 
@@ -186,10 +187,11 @@ DEFAULT_DEADLINE_S = 8.0
 
 
 def deadline_seconds(deadline_s: float | None) -> float:
-    """The total time a unit of work may spend retrying: the argument, else env STORE_DEADLINE_S, else 8 s."""
+    """The total time a unit of work may spend retrying: the argument, else env STORE_DEADLINE_S (over 0, at most
+    60 s), else 8 s."""
     if deadline_s is not None:
         return deadline_s
-    return float(os.environ.get("STORE_DEADLINE_S", DEFAULT_DEADLINE_S))
+    return env_number("STORE_DEADLINE_S", DEFAULT_DEADLINE_S, lambda value: 0 < value <= 60)
 
 
 class Backoff:

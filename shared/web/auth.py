@@ -31,6 +31,7 @@ from flask import Response
 from itsdangerous import BadSignature, TimestampSigner
 from werkzeug.wrappers import Request
 
+from shared.env import env_count
 from shared.web import firebase_auth
 from shared.web.errors import BadInput, Unauthorized, Unavailable, WebError
 from shared.web.firebase_auth import Operator
@@ -237,11 +238,6 @@ class TooManyAttempts(WebError):
         return {"ok": False, "error": self.error, "code": self.code, "retry_after_s": self.retry_after_s}
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else default
-
-
 class LoginThrottle:
     """Sliding windows of failed logins, per client address and overall, in this process's memory.
 
@@ -268,9 +264,9 @@ class LoginThrottle:
         self._all: deque[float] = deque()
 
     def _limits(self) -> tuple[int, int, float]:
-        return (self._per_address or _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 5),
-                self._overall or _env_int("LOGIN_MAX_FAILURES_TOTAL", 20),
-                self._window_s or float(_env_int("LOGIN_THROTTLE_WINDOW_S", 60)))
+        return (self._per_address or env_count("LOGIN_MAX_FAILURES_PER_ADDRESS", 5),
+                self._overall or env_count("LOGIN_MAX_FAILURES_TOTAL", 20),
+                self._window_s or float(env_count("LOGIN_THROTTLE_WINDOW_S", 60)))
 
     def check(self, address: str) -> None:
         """Raise TooManyAttempts if `address`, or everyone together, failed too often within the window."""
