@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import requests
 
 from shared.domain.config import Config, default_config
+from shared.domain.core import order_asset
 from shared.domain.engine import decide, initial_world, orders_needed
 from shared.domain.inputs import (
     BridgeHeartbeat,
@@ -119,8 +120,10 @@ class Venue(Protocol):
 @dataclass
 class InProcess:
     """The control plane as a pure function of its inputs. Orders live beside the world, as documents do in the
-    store, and each decision sees only the orders the service layer would load for that input (the ones it names,
-    the pending poll's query, a snapshot's in-flight orders), so both venues decide on the same facts."""
+    store, and each decision sees only the documents the service layer would load for that input: the assets its
+    route names (a webhook its asset, an execution report its order's, the poll and the bridge heartbeat none, an
+    operator command and a snapshot all) and the orders (the ones it names, the pending poll's query, a snapshot's
+    in-flight orders), so both venues decide on the same facts."""
 
     config: Config = field(default_factory=default_config)
     now: float = 0.0
@@ -136,22 +139,30 @@ class InProcess:
     def set_time(self, now: float) -> None:
         self.now = now
 
-    def _decide(self, inp: Input, order_ids: Iterable[str] = ()) -> Answer:
+    def _decide(self, inp: Input, order_ids: Iterable[str] = (), assets: Iterable[str] | None = None) -> Answer:
+        """One decision on what the route would load: the global record, `assets` (None: every asset, as an operator
+        command or a snapshot loads) and the orders. What the decision returns is written back, as the store does."""
         self.decisions += 1
-        world = self.world
-        world.orders = self._orders_for(inp, order_ids)
-        needed = orders_needed(world, inp) - set(world.orders)
-        world.orders.update({i: self.orders[i] for i in needed if i in self.orders})
+        current = self.world
+        loaded = current.assets if assets is None else {k: current.assets[k] for k in assets if k in current.assets}
+        world = World(glob=current.glob, assets=loaded, orders=self._orders_for(inp, order_ids))
+        needed = orders_needed(world, inp)
+        if needed:
+            world.orders.update({i: self.orders[i] for i in needed - set(world.orders) if i in self.orders})
         decision = decide(world, inp, self.now, self.config, f"sim{self.decisions}")
-        self.world = decision.world
-        self.orders.update(decision.world.orders)
-        for order in decision.world.orders.values():
-            (self.pending.add if order.status == "PENDING" else self.pending.discard)(order.id)
-        self.world.orders = {}
-        self.closed.extend(dict(row) for row in decision.trades)
+        new = decision.world
+        if new is not world:   # a refusal answers the world it was given: nothing to write back
+            current.glob = new.glob
+            current.assets.update(new.assets)
+            for order in new.orders.values():
+                self.orders[order.id] = order
+                (self.pending.add if order.status == "PENDING" else self.pending.discard)(order.id)
+        if decision.trades:
+            self.closed.extend(dict(row) for row in decision.trades)
+        if not decision.include_state:
+            return decision.status, decision.body   # a fresh dict of this decision's own
         body = dict(decision.body)
-        if decision.include_state:
-            body["state"] = state_view(decision.world, self.now, self.config)
+        body["state"] = state_view(current, self.now, self.config)
         return decision.status, body
 
     def _orders_for(self, inp: Input, named: Iterable[str]) -> dict[str, Order]:
@@ -162,10 +173,11 @@ class InProcess:
         return {i: self.orders[i] for i in named if i in self.orders}
 
     def renko(self, asset: str, stream: str, color: str, bar_id: str | None) -> Answer:
-        return self._decide(RenkoBar(stream=stream, asset=asset, color=color, bar_id=bar_id))  # type: ignore[arg-type]
+        return self._decide(RenkoBar(stream=stream, asset=asset, color=color, bar_id=bar_id),  # type: ignore[arg-type]
+                            assets=(asset,))
 
     def tv_heartbeat(self, asset: str, price: float) -> Answer:
-        return self._decide(TvHeartbeat(asset=asset, price=price))
+        return self._decide(TvHeartbeat(asset=asset, price=price), assets=(asset,))
 
     def gates(self, asset: str) -> Answer:
         return 200, gates_view(self.world.clone(), asset, self.now, self.config, None)
@@ -201,7 +213,7 @@ class InProcess:
         """`wait` is accepted and ignored: in process, nothing else creates orders while a poll would wait."""
         if not self.pending:
             return 200, {"ok": True, "orders": []}   # an empty poll changes nothing (and writes nothing)
-        return self._decide(PollPending(owner=owner, limit=limit))
+        return self._decide(PollPending(owner=owner, limit=limit), assets=())
 
     def report(self, fill: Fill) -> Answer:
         if fill.order_id not in self.orders:
@@ -209,10 +221,10 @@ class InProcess:
         return self._decide(ExecutionReport(
             order_id=fill.order_id, status=fill.status, qty=fill.qty, cum_qty=fill.cum_qty,  # type: ignore[arg-type]
             fill_price=fill.fill_price, fill_id=fill.fill_id, reason=fill.reason,
-        ), [fill.order_id])
+        ), [fill.order_id], assets=(order_asset(fill.order_id),))
 
     def bridge_heartbeat(self, info: dict[str, Any]) -> Answer:
-        return self._decide(BridgeHeartbeat(info=info))
+        return self._decide(BridgeHeartbeat(info=info), assets=())
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
         symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
