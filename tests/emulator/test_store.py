@@ -214,12 +214,11 @@ class TestConcurrency:
 
 
 class TestOutages:
-    def test_a_stopped_emulator_fails_fast(self, fs_project: str, tmp_path: Path) -> None:
+    def test_a_stopped_emulator_fails_fast(self, fs_project: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
         private = start_firestore(free_port(), tmp_path)
         try:
-            import os
-
-            os.environ["FIRESTORE_EMULATOR_HOST"] = private.address
+            monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", private.address)  # the dead address must not outlive it
             store = FirestoreStore()
             put(store, COUNTER, {"n": 1})  # client built and connected while it runs
         finally:
