@@ -6,7 +6,6 @@ never mutated in place: a rule that changes one assigns a new container, so shal
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
@@ -223,17 +222,27 @@ R = TypeVar("R", GlobalState, AssetState, Order)
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+_COPIERS: dict[type, Callable[[Any], Any]] = {}
 
 
 def shallow_copy(record: R) -> R:
-    """`copy.copy` for these slotted records, five times faster: every field goes back through the generated
-    `__init__` (straight-line assignments) in one call; every decision copies what it may change."""
+    """`copy.copy` for these slotted records, over ten times faster; every decision copies what it may change."""
     cls = type(record)
-    getter = _GETTERS.get(cls)
-    if getter is None:
-        getter = _GETTERS[cls] = operator.attrgetter(*field_names(cls))
-    return cls(*getter(record))
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _COPIERS[cls] = _copier(cls)
+    return copier(record)  # type: ignore[no-any-return]
+
+
+def _copier(cls: type) -> Callable[[Any], Any]:
+    """A straight-line copy of every slot, generated as dataclasses generate `__init__`: each `new.x = old.x` is a
+    specialised slot access, several times faster than fetching ~100 fields by name (`attrgetter`) for `__init__`."""
+    lines = "".join(f"    new.{name} = old.{name}\n" for name in field_names(cls))
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    # the source holds only the class's own field names (identifiers), never data
+    exec(f"def copy(old):\n    new = _new(_cls)\n{lines}    return new\n", namespace)  # noqa: S102
+    copier: Callable[[Any], Any] = namespace["copy"]
+    return copier
 
 
 def field_names(cls: type) -> tuple[str, ...]:
