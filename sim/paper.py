@@ -36,23 +36,21 @@ class Market:
     """The market's time and price, shared by the replay that moves them and the bridge that fills at them."""
 
     def __init__(self, now: float | None = None, price: float | None = None) -> None:
-        self._lock = threading.Lock()
-        self._now = now
-        self._price = price
+        # one tuple, replaced whole: a reader on another thread sees a time and a price that belong together without
+        # a lock (rebinding an attribute is atomic), and the backtest pays no lock on its ~250,000 reads
+        self._at: tuple[float | None, float | None] = (now, price)
 
     def move(self, now: float, price: float) -> None:
-        with self._lock:
-            self._now, self._price = now, price
+        self._at = (now, price)
 
     @property
     def now(self) -> float:
-        with self._lock:
-            return self._now if self._now is not None else time.time()
+        now = self._at[0]
+        return now if now is not None else time.time()
 
     @property
     def price(self) -> float | None:
-        with self._lock:
-            return self._price
+        return self._at[1]
 
 
 class RealTimeMarket(Market):
@@ -94,6 +92,17 @@ class PaperConfig:
     long_poll: float = 0.0
 
 
+_POINT_VALUES: dict[str, float] = {}
+
+
+def _point_value(symbol: str) -> float:
+    """`point_value`, once per contract: a snapshot asks for it at every tick while a position is open."""
+    value = _POINT_VALUES.get(symbol)
+    if value is None:
+        value = _POINT_VALUES[symbol] = point_value(symbol)
+    return value
+
+
 @dataclass
 class Book:
     """The broker account: positions per contract and realized P&L in dollars."""
@@ -105,7 +114,7 @@ class Book:
     def fill(self, symbol: str, side: str, qty: int, price: float) -> None:
         signed = qty if side == "BUY" else -qty
         held, avg = self.positions.get(symbol, (0, 0.0))
-        value = point_value(symbol)
+        value = _point_value(symbol)
         if held == 0 or (held > 0) == (signed > 0):
             total = held + signed
             avg = (avg * abs(held) + price * abs(signed)) / abs(total)
@@ -123,7 +132,7 @@ class Book:
 
     def open_pnl(self, symbol: str, price: float) -> float:
         held, avg = self.positions.get(symbol, (0, 0.0))
-        return (price - avg) * held * point_value(symbol)
+        return (price - avg) * held * _point_value(symbol)
 
     def snapshot(self, price: float) -> tuple[float, float, float, list[Position]]:
         rows = [Position(symbol, held, round(self.open_pnl(symbol, price), 2), avg if held else None)
@@ -187,14 +196,15 @@ class PaperBridge:
             if self._started is None:
                 self._started = time.monotonic()
             self._steps += 1
-            if self._in_outage():
+            if self.config.faults.outage is not None and self._in_outage():
                 self.stats.outage_steps += 1
                 return False
             now = self.market.now
             self.venue.set_time(now)
             if self._last_heartbeat is None or now - self._last_heartbeat >= self.config.heartbeat_every:
                 self.heartbeat()
-            self._resend_due()
+            if self._resend:
+                self._resend_due()
             return True
 
     def housekeeping(self) -> None:
