@@ -1,0 +1,97 @@
+"""The backtest's fast path decides exactly what the straightforward one does (issue 8's benchmark).
+
+The fast in-process venue hands each decision only the documents the service's route loads (not the whole world),
+and the domain copies records with a generated slot copy. A straightforward run — every asset loaded for every
+input, records copied by `copy.copy` — must give the same trades, the same operator counts and the same number of
+decisions; each rule of the fast path is also checked on its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import fields
+from typing import Any
+
+import pytest
+
+from bench.bench_sim import synthetic_path
+from shared.domain import state
+from shared.domain.engine import decide
+from shared.domain.state import AssetState, GlobalState, Order, World
+from sim import backtest, venue
+from sim.session import PROFILES, comparable
+from sim.sources import sample_session
+
+
+class Straightforward(venue.InProcess):
+    """The in-process venue as first written: every decision on the whole world (all assets), whatever it is."""
+
+    def _decide(self, inp: Any, order_ids: Any = (), assets: Any = None) -> venue.Answer:
+        return super()._decide(inp, order_ids, None)
+
+
+def facts(result: backtest.Result) -> dict[str, Any]:
+    s = result.session
+    return {
+        "comparable": comparable(result.trades),
+        "trades": result.trades,   # whole rows: their ids carry the request id, so every decision before counts
+        "blocked": dict(result.blocked), "refused": dict(result.refused), "entries": result.entries,
+        "decisions": result.decisions,
+        "session": (s.ticks, s.active_ticks, s.bricks, s.heartbeats, s.duplicates),
+    }
+
+
+def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: Any) -> backtest.Result:
+    with monkeypatch.context() as m:
+        m.setattr(backtest, "InProcess", Straightforward)
+        m.setattr(state, "shallow_copy", copy.copy)   # World.clone's copy, as the standard library does it
+        return backtest.run(ticks, profile)
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_the_sample_day_gives_the_same_results_both_ways(monkeypatch, name):
+    ticks = sample_session()
+    fast = backtest.run(ticks, PROFILES[name])
+    plain = straightforward_run(monkeypatch, ticks, PROFILES[name])
+    assert fast.trades and fast.decisions > 1000
+    assert facts(fast) == facts(plain)
+
+
+def test_a_slice_of_the_synthetic_session_gives_the_same_results_both_ways(monkeypatch):
+    ticks = synthetic_path(1500)   # a position open for long stretches: a snapshot decision at every tick
+    fast = backtest.run(ticks, PROFILES["tp8-flip"])
+    plain = straightforward_run(monkeypatch, ticks, PROFILES["tp8-flip"])
+    assert len(fast.trades) >= 3
+    assert facts(fast) == facts(plain)
+
+
+def test_each_decision_sees_the_assets_its_route_loads(monkeypatch):
+    """functions/: a webhook loads its asset, an execution report its order's, the pending poll and the bridge
+    heartbeat none, a snapshot and an operator command every asset."""
+    seen: dict[str, set[tuple[str, ...]]] = {}
+
+    def spy(world: World, inp: Any, *args: Any) -> Any:
+        seen.setdefault(type(inp).__name__, set()).add(tuple(sorted(world.assets)))
+        return decide(world, inp, *args)
+
+    monkeypatch.setattr(venue, "decide", spy)
+    backtest.run(sample_session()[:6000], PROFILES["runner"])
+    every = tuple(sorted(venue.InProcess().config.assets))
+    assert len(every) > 1
+    assert seen == {
+        "RenkoBar": {("ES",)}, "TvHeartbeat": {("ES",)}, "ExecutionReport": {("ES",)},
+        "PollPending": {()}, "BridgeHeartbeat": {()},
+        "PnlSnapshot": {every}, "PlaceOrder": {every}, "SetProtect": {every}, "ToggleExit": {every},
+    }
+
+
+@pytest.mark.parametrize("cls", [GlobalState, AssetState, Order])
+def test_a_shallow_copy_carries_every_field_and_is_a_record_of_its_own(cls):
+    values = [object() for _ in fields(cls)]   # a distinct value per field: a field left out or swapped shows
+    record = cls(*values)
+    twin = state.shallow_copy(record)
+    assert type(twin) is cls and twin is not record
+    assert [getattr(twin, f.name) for f in fields(cls)] == values
+    twin_field = fields(cls)[0].name
+    setattr(twin, twin_field, "changed")
+    assert getattr(record, twin_field) is values[0]
