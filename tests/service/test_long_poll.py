@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -55,6 +56,16 @@ def _ids(outcome: Outcome) -> list[str]:
     return [o["id"] for o in outcome.decision.body["orders"]]
 
 
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Wait for a state instead of a fixed sleep: a loaded machine may take longer to get a thread there."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_parse_wait_bounds_and_names_the_field() -> None:
     assert parse_wait(None) is None
     assert parse_wait("0") == 0 and parse_wait("25") == 25 and parse_wait("50") == 50 and parse_wait("2.5") == 2.5
@@ -78,7 +89,7 @@ def test_answers_at_once_when_an_order_is_pending() -> None:
     claims = Claims(svc)
     started = time.monotonic()
     outcome = PendingWatch(svc.store).hold(claims, 10)
-    assert _ids(outcome) == [order_id] and claims.runs == 1 and time.monotonic() - started < 1
+    assert _ids(outcome) == [order_id] and claims.runs == 1 and time.monotonic() - started < 5  # not held 10 s
 
 
 def test_an_idle_hold_reads_nothing_after_its_first_claim_and_ends_empty() -> None:
@@ -91,7 +102,7 @@ def test_an_idle_hold_reads_nothing_after_its_first_claim_and_ends_empty() -> No
     started = time.monotonic()
     outcome = watch.hold(claims, 0.6)
     took = time.monotonic() - started
-    assert _ids(outcome) == [] and 0.55 <= took < 1.5
+    assert _ids(outcome) == [] and 0.55 <= took < 5
     assert claims.runs == 1                       # the claim it started with, none while it waited
     # that claim (the global document and the empty query: 2) and the listener's first snapshot (1)
     assert store.totals.reads - before == 3
@@ -103,19 +114,20 @@ def test_wakes_and_claims_when_an_order_appears() -> None:
     _ready(svc)
     claims = Claims(svc)
     got: dict[str, object] = {}
+    watch = PendingWatch(svc.store)
 
     def held() -> None:
-        got["outcome"] = PendingWatch(svc.store).hold(claims, 10)
+        got["outcome"] = watch.hold(claims, 10)
         got["at"] = time.monotonic()
 
     thread = threading.Thread(target=held)
     thread.start()
-    time.sleep(0.3)
+    assert _until(lambda: watch.waiters == 1 and claims.runs == 1)
     order_id = _place(svc)
     placed_at = time.monotonic()
-    thread.join(5)
+    thread.join(15)
     assert _ids(got["outcome"]) == [order_id]  # type: ignore[arg-type]
-    assert float(got["at"]) - placed_at < 0.5  # type: ignore[arg-type]
+    assert float(got["at"]) - placed_at < 5  # type: ignore[arg-type]  # woken, not the 10 s running out
     assert claims.runs == 2
 
 
@@ -127,13 +139,13 @@ def test_several_held_requests_share_one_listener_and_each_order_goes_once() -> 
     owners = ["b1", "b2", "b3"]
 
     def held(owner: str) -> None:
-        results[owner] = watch.hold(Claims(svc, owner), 1.5)
+        results[owner] = watch.hold(Claims(svc, owner), 5)
 
     threads = [threading.Thread(target=held, args=(owner,)) for owner in owners]
     for thread in threads:
         thread.start()
-    time.sleep(0.3)
-    assert watch.waiters == 3 and watch.started == 1
+    assert _until(lambda: watch.waiters == 3)
+    assert watch.started == 1
     order_id = _place(svc)
     for thread in threads:
         thread.join(5)
@@ -147,9 +159,10 @@ def test_a_gone_client_claims_nothing() -> None:
     claims = Claims(svc)
     gone = threading.Event()
     got: dict[str, Outcome] = {}
-    thread = threading.Thread(target=lambda: got.update(o=PendingWatch(svc.store).hold(claims, 10, gone.is_set)))
+    watch = PendingWatch(svc.store)
+    thread = threading.Thread(target=lambda: got.update(o=watch.hold(claims, 10, gone.is_set)))
     thread.start()
-    time.sleep(0.2)
+    assert _until(lambda: watch.waiters == 1 and claims.runs == 1)
     gone.set()
     order_id = _place(svc)
     thread.join(5)
@@ -167,7 +180,7 @@ def test_without_a_listener_it_claims_once_a_second(monkeypatch: pytest.MonkeyPa
     _ready(svc)
     claims = Claims(svc)
     outcome = PendingWatch(svc.store).hold(claims, 0.9)
-    assert _ids(outcome) == [] and 4 <= claims.runs <= 6  # the first claim, then one every FALLBACK_S
+    assert _ids(outcome) == [] and 2 <= claims.runs <= 6  # the first claim, then one every FALLBACK_S (not a spin)
 
 
 def test_a_failed_listener_is_restarted_and_still_wakes_the_request() -> None:
@@ -182,7 +195,7 @@ def test_a_failed_listener_is_restarted_and_still_wakes_the_request() -> None:
     got: dict[str, Outcome] = {}
     thread = threading.Thread(target=lambda: got.update(o=watch.hold(Claims(svc), 5)))
     thread.start()
-    time.sleep(0.2)
+    assert _until(lambda: watch.waiters == 1)
     order_id = _place(svc)
     thread.join(5)
     assert _ids(got["o"]) == [order_id] and watch.started == 2
@@ -193,7 +206,7 @@ def test_the_listener_closes_when_idle() -> None:
     watch = PendingWatch(svc.store, idle_close_s=0.2)
     watch.hold(Claims(svc), 0.1)
     assert watch.healthy()
-    time.sleep(0.5)
-    assert not watch.healthy() and watch.waiters == 0
+    assert _until(lambda: not watch.healthy())
+    assert watch.waiters == 0
     watch.hold(Claims(svc), 0.1)  # a later request starts a new one
     assert watch.started == 2
