@@ -209,7 +209,7 @@ class TestPreconditions:
             store.transact([COUNTER], always_raced, deadline_s=0.3)
         stats = store.last_stats
 
-        assert 0.3 <= time.monotonic() - started < 1.0
+        assert 0.3 <= time.monotonic() - started < 4  # gave up after its deadline, not never
         assert store.dump() == {COUNTER: {"n": 1000 + len(calls)}}
         assert stats.commits == 0 and stats.conflicts == stats.attempts == len(calls) >= 3
 
@@ -223,7 +223,7 @@ class TestPreconditions:
         started = time.monotonic()
         with pytest.raises(Contention):
             store.transact([COUNTER], always_raced)
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 4  # the environment's 0.1 s, not the default 8 s
 
 
 class TestConcurrency:

@@ -44,7 +44,7 @@ class TestBoundedScheduler:
         bounded = BoundedScheduler(inner, wait_s=0.3)
         started = time.monotonic()
         assert bounded.schedule([TIMER]) == []
-        assert time.monotonic() - started < 0.4
+        assert time.monotonic() - started < 5  # the wait (0.3 s), not the stuck call (10 s)
         assert bounded.pending == 1  # still running, off the answer path
         inner.release.set()
         assert inner.done.wait(5)
@@ -81,7 +81,7 @@ class TestBoundedScheduler:
         started = time.monotonic()
         with pytest.raises(EnqueueError, match="still being enqueued"):
             bounded.schedule([TIMER])
-        assert time.monotonic() - started < 0.05
+        assert time.monotonic() - started < 5  # at once, not after the stuck call (10 s)
         inner.release.set()
         bounded.close()
 
