@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from shared.env import env_number
 from shared.store.api import (
     DocumentExists,
     Plan,
@@ -282,10 +283,7 @@ class FirestoreStore(StatsRecorder):
         if self._rpc_timeout_s is not None:
             timeout = self._rpc_timeout_s
         else:
-            try:
-                timeout = float(os.environ.get("STORE_RPC_TIMEOUT_S", DEFAULT_RPC_TIMEOUT_S))
-            except ValueError:
-                timeout = DEFAULT_RPC_TIMEOUT_S
+            timeout = env_number("STORE_RPC_TIMEOUT_S", DEFAULT_RPC_TIMEOUT_S, lambda value: 0 < value < 60)
         if not self._answered:
             return max(timeout, COLD_RPC_TIMEOUT_S)
         left = rpc_deadline()
