@@ -227,6 +227,24 @@ def _create_function_app(target: str, source: str) -> WSGIApp:
     return app
 
 
+def with_connect_sources(rules: tuple[HeaderRule, ...], sources: tuple[str, ...]) -> tuple[HeaderRule, ...]:
+    """`rules` with `sources` appended to every Content-Security-Policy's connect-src (the local stack's Auth
+    emulator, which the login page signs in at: firebase.json allows only Google's Identity Toolkit, and must
+    never name a local origin). Every other directive is left exactly as firebase.json has it."""
+    if not sources:
+        return rules
+
+    def widened(policy: str) -> str:
+        directives = [part.strip() for part in policy.split(";") if part.strip()]
+        for index, directive in enumerate(directives):
+            if directive.split()[0].lower() == "connect-src":
+                directives[index] = " ".join([directive, *sources])
+        return "; ".join(directives)
+
+    return tuple(replace(rule, headers=tuple((key, widened(value) if key.lower() == "content-security-policy"
+                                              else value) for key, value in rule.headers)) for rule in rules)
+
+
 # Rewrites the local stack adds after firebase.json's own: `/_dev/**` (the dev clock and reset, LOCAL_DEV only).
 LOCAL_ONLY_REWRITES = (("/_dev/**", "orders"),)
 
@@ -236,12 +254,13 @@ class HostingRouter:
     functions/main.py. `targets` are the targets reachable at /__fn/ (the rewrites' ones are added)."""
 
     def __init__(self, root: Path = ROOT, *, config: Path | None = None, source: Path | None = None,
-                 targets: Iterable[str] = FUNCTION_TARGETS) -> None:
+                 targets: Iterable[str] = FUNCTION_TARGETS, connect_sources: Iterable[str] = ()) -> None:
         self.root = Path(root).resolve()
         loaded = HostingConfig.load(Path(config) if config else self.root / "firebase.json")
         # The dev routes are the local stack's own: firebase.json (production Hosting) never routes them.
         local_only = tuple(Rewrite(glob_to_regex(source), target) for source, target in LOCAL_ONLY_REWRITES)
-        self.config = replace(loaded, rewrites=loaded.rewrites + local_only)
+        self.config = replace(loaded, rewrites=loaded.rewrites + local_only,
+                              headers=with_connect_sources(loaded.headers, tuple(connect_sources)))
         self.functions = FunctionLoader(Path(source) if source else self.root / "functions" / "main.py")
         self.targets = set(targets) | self.config.function_ids()
 
@@ -390,10 +409,15 @@ def _with_query(location: str, environ: dict[str, Any]) -> str:
 
 def app_from_env() -> HostingRouter:
     """Entry point for gunicorn (`devstack.router:app_from_env()`): the repo at $DEVSTACK_ROOT or this one;
-    $DEVSTACK_FUNCTIONS_SOURCE and $DEVSTACK_FIREBASE_JSON override the defaults inside it."""
+    $DEVSTACK_FUNCTIONS_SOURCE and $DEVSTACK_FIREBASE_JSON override the defaults inside it. With LOCAL_DEV=1
+    and $FIREBASE_AUTH_EMULATOR_HOST, the pages may also connect to that emulator (the login page signs in there)."""
     root = Path(os.environ.get("DEVSTACK_ROOT", ROOT))
     source = os.environ.get("DEVSTACK_FUNCTIONS_SOURCE")
     config = os.environ.get("DEVSTACK_FIREBASE_JSON")
+    emulator = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "").strip()
+    # host:port only: anything else could smuggle a directive into the policy
+    local = os.environ.get("LOCAL_DEV", "") == "1" and re.fullmatch(r"[\w.\-\[\]:]+", emulator) is not None
     return HostingRouter(
-        root, config=Path(config) if config else None, source=Path(source) if source else None
+        root, config=Path(config) if config else None, source=Path(source) if source else None,
+        connect_sources=(f"http://{emulator}",) if emulator and local else (),
     )

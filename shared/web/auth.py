@@ -7,8 +7,10 @@
 - The operator session is a signed, expiring cookie `__session` (the only cookie Firebase Hosting forwards):
   HttpOnly, SameSite=Strict, Path=/, Secure except on localhost. It is signed with SESSION_SECRET and bound to
   the current DASHBOARD_PASSWORD, so changing either logs every session out.
-- An empty DASHBOARD_PASSWORD means "open" only when ALLOW_OPEN_DASHBOARD=1 (the local stack); otherwise login
-  answers 503 telling the operator to configure the password, and no session is accepted.
+- An empty DASHBOARD_PASSWORD means "open" only when ALLOW_OPEN_DASHBOARD=1 and LOCAL_DEV=1 (the local stack);
+  otherwise login answers 503 telling the operator to configure the password, and no session is accepted.
+  ALLOW_OPEN_DASHBOARD=1 without LOCAL_DEV=1 is a deployment misconfiguration: ignored (login required) and
+  logged once.
 - A deployment chooses one sign-in mode (issue 12): `OPERATOR_AUTH=password` (the default: the above) or
   `OPERATOR_AUTH=firebase` (operator accounts in Firebase Authentication, shared.web.firebase_auth; never open).
   Any other value answers 503. `require_session` returns the `Operator` every audit record names.
@@ -167,11 +169,30 @@ def auth_mode() -> str:
 # ---- operator password ----------------------------------------------------------------------
 
 
+_open_refusal_logged = False
+
+
 def open_dashboard() -> bool:
-    """True when the dashboard needs no password: DASHBOARD_PASSWORD empty AND ALLOW_OPEN_DASHBOARD=1, in the
-    password mode only (Firebase accounts are never open)."""
-    return (_mode_setting() in ("", PASSWORD_MODE) and not os.environ.get(PASSWORD_ENV, "")
-            and os.environ.get(ALLOW_OPEN_ENV, "") == "1")
+    """True when the dashboard needs no password: DASHBOARD_PASSWORD empty AND ALLOW_OPEN_DASHBOARD=1 AND
+    LOCAL_DEV=1, in the password mode only (Firebase accounts are never open). The flag without LOCAL_DEV is
+    refused, not honoured: an open dashboard in the cloud would let anyone trade, so the server fails closed
+    and says so once per process."""
+    if os.environ.get(ALLOW_OPEN_ENV, "") != "1":
+        return False
+    if os.environ.get("LOCAL_DEV", "") != "1":
+        _log_open_refused()
+        return False
+    return _mode_setting() in ("", PASSWORD_MODE) and not os.environ.get(PASSWORD_ENV, "")
+
+
+def _log_open_refused() -> None:
+    global _open_refusal_logged
+    if _open_refusal_logged:
+        return
+    _open_refusal_logged = True
+    log_json("ERROR", f"{ALLOW_OPEN_ENV}=1 is ignored without LOCAL_DEV=1 (the local stack only): the dashboard "
+                      f"stays closed and operators must sign in; remove {ALLOW_OPEN_ENV} from this deployment",
+             config_invalid=ALLOW_OPEN_ENV)
 
 
 def password_required() -> bool:
@@ -453,8 +474,11 @@ def auth_status(request: Request) -> dict[str, Any]:
     `error` when the account lacks the grant. No `mode` means the password mode."""
     if auth_mode() != FIREBASE_MODE:
         return {"authenticated": session_authenticated(request), "password_required": password_required()}
+    config = firebase_auth.public_config()
     body: dict[str, Any] = {"authenticated": False, "password_required": True, "mode": FIREBASE_MODE,
-                            "firebase": firebase_auth.public_config(), "operator": None}
+                            "firebase": config, "operator": None}
+    if not config["api_key"]:  # the page signs in at Firebase with it: say why it cannot, on the page
+        body["error"] = f"Operator sign-in is not configured: {firebase_auth.API_KEY_EMPTY}"
     try:
         operator = firebase_auth.verify_session(request.cookies.get(SESSION_COOKIE))
     except Unavailable:
@@ -490,20 +514,21 @@ def login(request: Request, *, now: float | None = None) -> Response:
 
 
 def _firebase_login(request: Request) -> Response:
-    """`POST /api/login {email, password}` or `{id_token}` in the Firebase mode: the Firebase session cookie as
-    `__session`. Throttled like the password (a refused sign-in or token counts as a failure)."""
+    """`POST /api/login {id_token}` in the Firebase mode: the Firebase session cookie as `__session`. The page
+    signs in at Firebase itself and sends only the ID token; a body carrying a password or email is refused
+    with 400 before anything is checked, so no password is ever used (or logged) here. Throttled like the
+    password (a refused token counts as a failure)."""
     body = json_body(request)
-    if "id_token" not in body and "email" not in body and "password" in body:
-        raise BadInput(f"email: this deployment signs operators in with their accounts ({MODE_ENV}="
-                       f"{FIREBASE_MODE}): send email and password (or id_token); the shared password is not "
-                       f"accepted")
+    sent = [name for name in ("email", "password") if name in body]
+    if sent:
+        raise BadInput(f"id_token: this deployment signs operators in with their Firebase accounts ({MODE_ENV}="
+                       f"{FIREBASE_MODE}): sign in at Firebase Authentication and send only "
+                       f'{{"id_token": "..."}}; {" and ".join(sent)} {"are" if len(sent) > 1 else "is"} not '
+                       f"accepted here")
     address = client_address(request)
     LOGIN_THROTTLE.check(address)
     try:
-        token = body.get("id_token")
-        if token is None and "email" in body:
-            token = firebase_auth.sign_in_with_password(body.get("email"), body.get("password"))
-        cookie, operator, max_age = firebase_auth.exchange_id_token(token, session_max_age_s())
+        cookie, operator, max_age = firebase_auth.exchange_id_token(body.get("id_token"), session_max_age_s())
     except Unauthorized:
         LOGIN_THROTTLE.failed(address)
         raise

@@ -1,14 +1,16 @@
 """Operator accounts in Firebase Authentication (issue 12), the second way to sign in beside the password.
 
-The login page signs in with email and password at the Identity Toolkit (Google's, or the local emulator) and
-sends the Firebase ID token to `POST /api/login {"id_token"}`. The token must carry the custom claim
-`operator: true` (set by `python -m scripts.operators grant EMAIL`); the answer is a Firebase session cookie
+The login page signs in at Firebase itself: it posts email and password to the Identity Toolkit REST sign-in
+(`accounts:signInWithPassword`, Google's or the local emulator's; `public_config` is what `GET /api/auth/status`
+publishes for it) and sends only the Firebase ID token to `POST /api/login {"id_token"}`, so an operator's
+password never reaches our functions. The token must carry the custom claim `operator: true` (set by
+`python -m scripts.operators grant EMAIL`); the answer is a Firebase session cookie
 (`auth.create_session_cookie`) as `__session`, the pattern Firebase documents for Hosting. Every operator request
 verifies that cookie with revocation checked (one Auth lookup), so `POST /api/logout` (`revoke_refresh_tokens`)
 and `scripts.operators revoke` take effect on the operator's next request.
 
 Settings: `FIREBASE_PROJECT_ID` (default GOOGLE_CLOUD_PROJECT / GCLOUD_PROJECT), `FIREBASE_API_KEY` (public
-browser config for the sign-in call, not a secret), `FIREBASE_AUTH_EMULATOR_HOST` (local stack only: the
+browser config the page signs in with, not a secret), `FIREBASE_AUTH_EMULATOR_HOST` (local stack only: the
 emulator signs nothing, so a deployment with it set would accept forged tokens; it is refused without LOCAL_DEV=1).
 
 firebase-admin is imported on first use: the password mode and the other functions never pay for it.
@@ -17,13 +19,9 @@ firebase-admin is imported on first use: the password mode and the other functio
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +37,7 @@ OPERATOR_CLAIM = "operator"
 MAX_SIGN_IN_AGE_S = 5 * 60
 # Firebase bounds a session cookie's life to 5 min .. 14 days.
 MIN_COOKIE_S, MAX_COOKIE_S = 5 * 60, 14 * 24 * 3600
+API_KEY_EMPTY = f"Firebase sign-in needs the project's web API key: set {API_KEY_ENV}"
 NOT_OPERATOR = ("This account is not an operator of this desk: an administrator must grant it "
                 "(python -m scripts.operators grant EMAIL), then sign in again")
 
@@ -88,57 +87,10 @@ def public_config() -> dict[str, Any]:
     base = f"http://{host}/identitytoolkit.googleapis.com" if host else "https://identitytoolkit.googleapis.com"
     # the emulator takes any key; a deployment must name its own
     key = os.environ.get(API_KEY_ENV, "").strip() or ("emulator" if host else "")
+    if not key:
+        log_json("ERROR", f"{API_KEY_EMPTY}: the login page cannot sign operators in", config_missing=API_KEY_ENV)
     return {"project_id": project_id(), "api_key": key or None, "sign_in_url": f"{base}/v1/accounts:signInWithPassword",
             "emulator": host is not None}
-
-
-SIGN_IN_REFUSALS = frozenset({"EMAIL_NOT_FOUND", "INVALID_PASSWORD", "INVALID_LOGIN_CREDENTIALS", "USER_DISABLED",
-                              "INVALID_EMAIL", "MISSING_PASSWORD"})
-
-
-def sign_in_with_password(email: object, password: object) -> str:
-    """Email and password → a Firebase ID token, through the Identity Toolkit REST API (Google's, or the
-    emulator's). The login page posts them here rather than calling Google itself: its Content-Security-Policy
-    allows no origin but its own (connect-src 'self'), and this keeps it so. The answer never says which of
-    the two was wrong."""
-    if not isinstance(email, str) or not email or len(email) > 254:
-        raise Unauthorized("Invalid email or password")
-    if not isinstance(password, str) or not password or len(password) > 4096:
-        raise Unauthorized("Invalid email or password")
-    config = public_config()
-    if not config["api_key"]:
-        problem = f"Firebase sign-in needs the project's web API key: set {API_KEY_ENV}"
-        log_json("ERROR", problem, config_missing=API_KEY_ENV)
-        raise Unavailable(f"server not configured: {problem}")
-    body = json.dumps({"email": email, "password": password, "returnSecureToken": True}).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 - a fixed https URL, or the local emulator's http one
-        f"{config['sign_in_url']}?key={urllib.parse.quote(config['api_key'])}", data=body, method="POST",
-        headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - see above
-            data = json.loads(answer.read(65536))
-    except urllib.error.HTTPError as exc:
-        try:
-            reason = str(json.loads(exc.read(65536)).get("error", {}).get("message", ""))
-        except (ValueError, AttributeError):
-            reason = ""
-        code = reason.split(" ")[0].split(":")[0]
-        if code in SIGN_IN_REFUSALS:
-            raise Unauthorized("Invalid email or password") from exc
-        if code == "TOO_MANY_ATTEMPTS_TRY_LATER":
-            raise Refused("Too many sign-in attempts for this account: try again later",
-                          code="TOO_MANY_ATTEMPTS", status=429) from exc
-        raise _unavailable(exc) from exc
-    except (OSError, ValueError) as exc:
-        raise _unavailable(exc) from exc
-    token = data.get("idToken") if isinstance(data, dict) else None
-    if not isinstance(token, str):
-        if isinstance(data, dict) and data.get("mfaPendingCredential"):
-            # an account enrolled in a second factor must finish it; this page does not do that step yet
-            raise Refused("This account has a second factor: the dashboard's sign-in does not support it yet",
-                          code="SECOND_FACTOR_REQUIRED", status=403)
-        raise _unavailable(ValueError("no idToken in the sign-in answer"))
-    return token
 
 
 def _auth() -> Any:

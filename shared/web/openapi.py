@@ -132,12 +132,12 @@ def _operator() -> dict[str, Any]:
     limit = _query("limit", {"type": "integer"}, "how many, newest first (bounded)")
     paths: dict[str, Any] = {
         "/api/login": {"post": _op(
-            "Sign in: sets the __session cookie (the shared password, or an operator account's email and password "
-            "or Firebase ID token, per OPERATOR_AUTH)", "session",
+            "Sign in: sets the __session cookie, per OPERATOR_AUTH: the shared password ({password}), or the "
+            "Firebase ID token the login page obtained by signing in at Firebase Authentication itself "
+            "({id_token}; email and password are refused with 400, they go to Firebase only)", "session",
             {"200": _ok({"type": "object", "properties": {"ok": {"const": True}, "operator": _ANY_OBJECT}})},
             ("400", "401", "403", "413", "429"),
-            body=_body({"password": {"type": "string"}, "email": {"type": "string"},
-                        "id_token": {"type": "string"}}), security=_NONE)},
+            body=_body({"password": {"type": "string"}, "id_token": {"type": "string"}}), security=_NONE)},
         "/api/logout": {"post": _op("Sign out: clears the cookie", "session", {"200": _ok()}, ("400", "413"),
                                     security=_NONE)},
         "/logout": {"get": _op("Sign out and go to the login page", "session",

@@ -1,7 +1,8 @@
-"""Issue 12 without an emulator: choosing the sign-in mode fails closed, the Firebase mode is never open and
-refuses the emulator outside the local stack, the password modes name their operator, and the audit record
-carries the actor the shell passes to execute. (The Firebase mode against the real Auth emulator:
-tests/emulator/test_operator_accounts.py.)"""
+"""Issue 12 without an emulator: choosing the sign-in mode fails closed, the Firebase mode is never open,
+takes only an ID token (never a password) and refuses the emulator outside the local stack, the open dashboard
+needs LOCAL_DEV=1, the password modes name their operator, and the audit record carries the actor the shell
+passes to execute. (The Firebase mode against the real Auth emulator: tests/emulator/test_operator_accounts.py;
+the login page in Chromium: tests/browser/test_operator_sign_in.py.)"""
 
 from __future__ import annotations
 
@@ -93,37 +94,152 @@ def test_the_emulator_is_refused_outside_the_local_stack(monkeypatch: pytest.Mon
     with pytest.raises(Unavailable):
         auth.auth_status(request())
     with pytest.raises(Unavailable):
-        auth.login(request({"email": "a@b.test", "password": "pw"}))
+        auth.login(request({"id_token": "eyJhbGciOiJub25lIn0.e30."}))
     assert "FIREBASE_AUTH_EMULATOR_HOST" in capsys.readouterr().out
 
 
-def test_firebase_mode_refuses_the_shared_password_with_400_naming_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("body", [{"password": "whatever"}, {"email": "a@b.test", "password": "pw"},
+                                  {"email": "a@b.test"}, {"id_token": "t", "password": "pw"}])
+def test_firebase_mode_takes_no_password_400_naming_what_to_send(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], body: dict[str, Any]) -> None:
+    """The page signs in at Firebase itself: a password (or email) posted here is refused before anything is
+    checked, never forwarded, logged or counted, and the answer says to send the ID token."""
     monkeypatch.setenv("OPERATOR_AUTH", "firebase")
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
-    with pytest.raises(BadInput) as info:
-        auth.login(request({"password": "whatever"}))
-    assert info.value.error.startswith("email:")
+    monkeypatch.setenv("LOGIN_MAX_FAILURES_PER_ADDRESS", "1")
 
+    def no_exchange(*_args: object) -> None:
+        raise AssertionError("a body with a password reached the token exchange")
 
-def test_firebase_mode_refuses_missing_credentials_without_calling_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPERATOR_AUTH", "firebase")
-    monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
-    for body in ({"email": "", "password": "pw"}, {"email": "a@b.test"}, {"email": 5, "password": "pw"},
-                 {"email": "a" * 300 + "@b.test", "password": "pw"}):
-        with pytest.raises(Unauthorized, match="Invalid email or password"):
+    monkeypatch.setattr(auth.firebase_auth, "exchange_id_token", no_exchange)
+    for _ in range(3):  # not throttled: nothing was tried
+        with pytest.raises(BadInput) as info:
             auth.login(request(body))
+        assert info.value.error.startswith("id_token:") and '{"id_token": "..."}' in info.value.error
+        assert error_response(info.value)[1] == 400
+    assert "pw" not in capsys.readouterr().out and "whatever" not in info.value.error
 
 
-def test_firebase_mode_without_an_api_key_in_the_cloud_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_firebase_sign_in_has_no_password_path_left() -> None:
+    """Nothing on the server signs in with a password any more: the page does it at Firebase."""
+    from shared.web import firebase_auth
+
+    assert not hasattr(firebase_auth, "sign_in_with_password")
+
+
+def test_failed_id_token_exchanges_are_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 7's throttle holds for the token exchange: past the limit even a good token is refused (429)."""
     monkeypatch.setenv("OPERATOR_AUTH", "firebase")
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
-    with pytest.raises(Unavailable, match="FIREBASE_API_KEY"):
-        auth.login(request({"email": "a@b.test", "password": "pw"}))
+    monkeypatch.setenv("LOGIN_MAX_FAILURES_PER_ADDRESS", "3")
+    exchanged: list[object] = []
+
+    def exchange(token: object, _max_age: int) -> tuple[str, Any, int]:
+        exchanged.append(token)
+        if token != "good":
+            raise Unauthorized("Sign-in failed or expired: sign in again")
+        return "cookie", auth.Operator(uid="u1", email="a@b.test"), 3600
+
+    monkeypatch.setattr(auth.firebase_auth, "exchange_id_token", exchange)
+    assert auth.login(request({"id_token": "good"})).status_code == 200
+    for _ in range(3):
+        with pytest.raises(Unauthorized):
+            auth.login(request({"id_token": "forged"}))
+    with pytest.raises(auth.TooManyAttempts) as info:
+        auth.login(request({"id_token": "good"}))
+    assert error_response(info.value)[1] == 429
+    assert exchanged == ["good", "forged", "forged", "forged"], "the throttled attempt was not even tried"
+
+
+def test_firebase_mode_without_an_api_key_in_the_cloud_says_so_on_the_page(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPERATOR_AUTH", "firebase")
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
+    status = auth.auth_status(request())
+    assert status["firebase"]["api_key"] is None and "FIREBASE_API_KEY" in status["error"]
+    assert '"config_missing":"FIREBASE_API_KEY"' in capsys.readouterr().out.replace(" ", "")
+    monkeypatch.setenv("FIREBASE_API_KEY", "AIza-public-web-key")
+    status = auth.auth_status(request())
+    assert status["firebase"]["api_key"] == "AIza-public-web-key" and "error" not in status
+
+
+def test_the_cloud_sign_in_url_is_the_origin_the_csp_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page posts to the published sign-in URL: firebase.json's connect-src must allow exactly its origin."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from shared.web import firebase_auth
+
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
+    monkeypatch.setenv("FIREBASE_API_KEY", "k")
+    url = urlsplit(firebase_auth.public_config()["sign_in_url"])
+    hosting = json.loads((Path(__file__).resolve().parents[2] / "firebase.json").read_text())["hosting"]
+    policy = next(h["value"] for rule in hosting["headers"] for h in rule["headers"]
+                  if h["key"] == "Content-Security-Policy")
+    connect = next(d.split()[1:] for d in policy.split(";") if d.split()[:1] == ["connect-src"])
+    assert connect == ["'self'", f"{url.scheme}://{url.netloc}"]
+
+
+def test_the_local_router_lets_pages_reach_the_auth_emulator_and_nothing_else_changes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """devstack serves firebase.json's headers with the emulator's origin added to connect-src (local stack
+    only); every other directive and header is firebase.json's own."""
+    from werkzeug.test import Client
+
+    from devstack import router
+
+    def csp_of(app: router.HostingRouter) -> dict[str, list[str]]:
+        value = Client(app).get("/login.html").headers["Content-Security-Policy"]
+        return {part.split()[0]: part.split()[1:] for part in value.split(";") if part.strip()}
+
+    for name in ("LOCAL_DEV", "FIREBASE_AUTH_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    production = csp_of(router.app_from_env())
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+    assert csp_of(router.app_from_env()) == production, "the emulator is honoured on the local stack only"
+    monkeypatch.setenv("LOCAL_DEV", "1")
+    local = csp_of(router.app_from_env())
+    assert local["connect-src"] == [*production["connect-src"], "http://127.0.0.1:9099"]
+    assert {k: v for k, v in local.items() if k != "connect-src"} == \
+        {k: v for k, v in production.items() if k != "connect-src"}
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099; script-src *")
+    assert csp_of(router.app_from_env()) == production, "a hostile value adds nothing"
+
+
+@pytest.mark.parametrize("local_dev", [None, "0", "true"])
+def test_open_dashboard_needs_local_dev_else_login_is_required(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], local_dev: str | None) -> None:
+    """Item 4, "never open in the cloud": ALLOW_OPEN_DASHBOARD=1 without LOCAL_DEV=1 fails closed (no open
+    session, login still refused without a password) and says so in one ERROR line per process."""
+    monkeypatch.setattr(auth, "_open_refusal_logged", False)
+    monkeypatch.setenv("DASHBOARD_PASSWORD", "")
+    monkeypatch.setenv("ALLOW_OPEN_DASHBOARD", "1")
+    if local_dev is not None:
+        monkeypatch.setenv("LOCAL_DEV", local_dev)
+    assert auth.open_dashboard() is False and auth.password_required() is True
+    with pytest.raises(Unauthorized):
+        auth.require_session(request())
+    with pytest.raises(Unavailable):  # no password configured and not open: login impossible, 503
+        auth.login(request({}))
+    assert auth.auth_status(request()) == {"authenticated": False, "password_required": True}
+    monkeypatch.setenv("DASHBOARD_PASSWORD", "a-long-enough-password")
+    with pytest.raises(Unauthorized):
+        auth.login(request({"password": "wrong"}))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    refusals = [line for line in lines if line.get("config_invalid") == "ALLOW_OPEN_DASHBOARD"]
+    assert len(refusals) == 1, "logged once, not on every request"
+    assert refusals[0]["severity"] == "ERROR" and "LOCAL_DEV=1" in refusals[0]["message"]
+    monkeypatch.setenv("DASHBOARD_PASSWORD", "")
+    monkeypatch.setenv("LOCAL_DEV", "1")  # the local stack: open, and nothing more is logged
+    assert auth.open_dashboard() is True
+    assert auth.require_session(request()).record()["mode"] == "open"
+    assert not [line for line in capsys.readouterr().out.splitlines() if "ALLOW_OPEN_DASHBOARD" in line]
 
 
 def test_password_modes_name_their_operator(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DASHBOARD_PASSWORD", "")
     monkeypatch.setenv("ALLOW_OPEN_DASHBOARD", "1")
+    monkeypatch.setenv("LOCAL_DEV", "1")
     assert auth.require_session(request()).record() == {"uid": "open", "email": None, "mode": "open"}
     monkeypatch.setenv("DASHBOARD_PASSWORD", "a-long-enough-password")
     login = auth.login(request({"password": "a-long-enough-password"}))

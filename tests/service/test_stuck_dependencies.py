@@ -99,6 +99,7 @@ def unconfigured(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStore]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-unconfigured")
     monkeypatch.setenv("ALLOW_OPEN_DASHBOARD", "1")
+    monkeypatch.setenv("LOCAL_DEV", "1")  # the open dashboard exists on the local stack only (issue 12)
     monkeypatch.setenv("DASHBOARD_PASSWORD", "")
     monkeypatch.setenv("TV_WEBHOOK_SECRET", "tv-test-secret")
     store = FakeStore()

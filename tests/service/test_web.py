@@ -380,6 +380,7 @@ class TestPassword:
     def test_open_mode(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("DASHBOARD_PASSWORD", "")
         monkeypatch.setenv("ALLOW_OPEN_DASHBOARD", "1")
+        monkeypatch.setenv("LOCAL_DEV", "1")  # open only on the local stack (issue 12)
         monkeypatch.delenv("SESSION_SECRET")
         auth.check_password(None)
         auth.require_session(make_request())
@@ -515,6 +516,7 @@ class TestAuthRoutes:
     def test_open_mode_login_sets_no_cookie(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("DASHBOARD_PASSWORD", "")
         monkeypatch.setenv("ALLOW_OPEN_DASHBOARD", "1")
+        monkeypatch.setenv("LOCAL_DEV", "1")  # open only on the local stack (issue 12)
         response = auth.login(make_request("/api/login", data="{}"))
         assert response.get_json() == {"ok": True}
         assert response.headers.getlist("Set-Cookie") == []
