@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -40,7 +41,8 @@ class Desk:
         self.project = stack.project
 
     def sign_in(self, email: str, password: str) -> str:
-        """What the login page does: the Identity Toolkit's signInWithPassword → a Firebase ID token."""
+        """What the login page does (hosting/public/login.js): the Identity Toolkit's signInWithPassword at the
+        URL /api/auth/status publishes → a Firebase ID token. The password goes to the Auth emulator only."""
         status = requests.get(f"{self.url}/api/auth/status", timeout=30).json()
         response = requests.post(f"{status['firebase']['sign_in_url']}?key={status['firebase']['api_key']}",
                                  json={"email": email, "password": password, "returnSecureToken": True}, timeout=30)
@@ -133,19 +135,36 @@ def test_local_operator_signs_in_acts_and_is_named_in_the_audit(desk: Desk) -> N
                              "mode": "firebase"}
 
 
-def test_login_page_path_email_and_password_through_the_server(desk: Desk) -> None:
-    """The login page posts email and password (its CSP allows only its own origin); the server signs in at
-    the Identity Toolkit and answers the same session cookie. A wrong password never says which part was wrong."""
+def test_email_and_password_to_the_server_are_refused_400_and_nothing_written(desk: Desk) -> None:
+    """The password goes to Firebase only: /api/login takes {id_token}; a body with email and password is a 400
+    naming what to send, sets no cookie, writes nothing and leaves the password in no server log."""
     email, password = desk.stack.operator["email"], desk.stack.operator["password"]
-    session = requests.Session()
-    answer = session.post(f"{desk.url}/api/login", json={"email": email, "password": password}, timeout=30)
-    assert answer.status_code == 200, answer.text
-    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 200
-    for body in ({"email": email, "password": password + "x"}, {"email": "nobody@operatorlock.test",
-                                                                "password": password}, {"email": email}):
-        wrong = requests.post(f"{desk.url}/api/login", json=body, timeout=30)
-        assert wrong.status_code == 401 and wrong.json()["error"] == "Invalid email or password", body
-        assert "__session" not in wrong.cookies
+    reader = desk.login(email, password)
+    before = desk.events(reader, limit=50)
+    for body in ({"email": email, "password": password}, {"email": email}, {"password": password},
+                 {"id_token": desk.sign_in(email, password), "password": password}):
+        refused = requests.post(f"{desk.url}/api/login", json=body, timeout=30)
+        assert refused.status_code == 400, (body.keys(), refused.text)
+        assert refused.json()["error"].startswith("id_token:") and "__session" not in refused.cookies
+    assert desk.events(reader, limit=50) == before, "a refused login wrote nothing"
+    web_log = (desk.stack.logs / "web.log").read_text(errors="replace")
+    assert "/api/login" in web_log and password not in web_log
+
+
+def test_firebase_refusals_are_ones_the_login_page_maps(desk: Desk) -> None:
+    """A wrong password or an unknown email is refused by Firebase itself (the page never asks our server):
+    the codes the emulator answers are in the page's one-text set, which never says which part was wrong."""
+    page = (ROOT / "hosting/public/login.js").read_text()
+    mapped = set(re.findall(r"'([A-Z_]+)'", page[page.index("const REFUSED"):page.index("]);", page.index(
+        "const REFUSED"))]))
+    status = requests.get(f"{desk.url}/api/auth/status", timeout=30).json()["firebase"]
+    for email, password in ((desk.stack.operator["email"], desk.stack.operator["password"] + "x"),
+                            ("nobody@operatorlock.test", desk.stack.operator["password"])):
+        answer = requests.post(f"{status['sign_in_url']}?key={status['api_key']}",
+                               json={"email": email, "password": password, "returnSecureToken": True}, timeout=30)
+        assert answer.status_code == 400, answer.text
+        code = re.split(r"[\s:]", answer.json()["error"]["message"])[0]
+        assert code in mapped, f"{code}: the page would not show 'Invalid email or password'"
 
 
 def test_without_the_grant_login_is_403_with_the_remedy(desk: Desk) -> None:
