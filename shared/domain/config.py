@@ -15,6 +15,8 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 
 # Dollar value of one point by contract root (D7).
 POINT_VALUE_BY_ROOT: dict[str, float] = {"MES": 5.0, "ES": 50.0, "MNQ": 2.0, "NQ": 20.0}
+# longest first, so MES is not read as ES; sorted once (point_value runs at every PnL snapshot)
+_ROOTS_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(POINT_VALUE_BY_ROOT, key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def point_value(contract: str | None) -> float:
     if not contract:
         return 1.0
     text = contract.upper()
-    for root in sorted(POINT_VALUE_BY_ROOT, key=len, reverse=True):
+    for root in _ROOTS_LONGEST_FIRST:
         rest = text[len(root):]
         if text.startswith(root) and (not rest or rest[0] in MONTH_CODES):
             return POINT_VALUE_BY_ROOT[root]
