@@ -110,6 +110,11 @@ class Book:
     balance: float = START_BALANCE
     realized: float = 0.0
     positions: dict[str, tuple[int, float]] = field(default_factory=dict)   # symbol → (qty signed, avg price)
+    # the contracts held: the session asks "flat?" at every tick, and only a fill changes the answer
+    _held: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._held = {symbol for symbol, (held, _) in self.positions.items() if held}
 
     def fill(self, symbol: str, side: str, qty: int, price: float) -> None:
         signed = qty if side == "BUY" else -qty
@@ -118,17 +123,21 @@ class Book:
         if held == 0 or (held > 0) == (signed > 0):
             total = held + signed
             avg = (avg * abs(held) + price * abs(signed)) / abs(total)
-            self.positions[symbol] = (total, avg)
+            self._set(symbol, total, avg)
             return
         closing = min(abs(held), abs(signed))
         self.realized += closing * (price - avg) * (1 if held > 0 else -1) * value
         rest = held + signed
         if rest == 0:
-            self.positions[symbol] = (0, 0.0)
+            self._set(symbol, 0, 0.0)
         elif (rest > 0) == (held > 0):
-            self.positions[symbol] = (rest, avg)
+            self._set(symbol, rest, avg)
         else:
-            self.positions[symbol] = (rest, price)
+            self._set(symbol, rest, price)
+
+    def _set(self, symbol: str, held: int, avg: float) -> None:
+        self.positions[symbol] = (held, avg)
+        (self._held.add if held else self._held.discard)(symbol)
 
     def open_pnl(self, symbol: str, price: float) -> float:
         held, avg = self.positions.get(symbol, (0, 0.0))
@@ -141,7 +150,7 @@ class Book:
         return round(self.balance + self.realized + unrealized, 2), round(self.realized, 2), unrealized, rows
 
     def is_flat(self) -> bool:
-        return all(held == 0 for held, _ in self.positions.values())
+        return not self._held
 
 
 @dataclass

@@ -174,10 +174,12 @@ class Session:
         """Drive the whole path (or until `stop` is set). `progress(ticks_done, bricks_sent)` after each tick."""
         self.stats.started = time.monotonic()
         began_market = ticks[0].ts if ticks else 0.0
+        paced = bool(self.config.pace)
         for tick, bricks in merged(ticks):
             if stop is not None and stop.is_set():
                 break
-            self._pace(tick.ts - began_market)
+            if paced:
+                self._pace(tick.ts - began_market)
             self.tick(tick, bricks)
             if progress is not None:
                 progress(self.stats.ticks, self.stats.bricks)
@@ -187,7 +189,7 @@ class Session:
         return self.stats
 
     def tick(self, tick: Tick, bricks: Iterable[Brick]) -> None:
-        bricks = list(bricks)
+        bricks = bricks if isinstance(bricks, list) else list(bricks)
         self.stats.ticks += 1
         self.market.move(tick.ts, tick.price)
         heartbeat_due = self._last_heartbeat is None or tick.ts - self._last_heartbeat >= self.config.heartbeat_every
