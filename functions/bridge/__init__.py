@@ -19,14 +19,14 @@ from shared.service.long_poll import client_gone, max_hold_s, parse_wait, watch_
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web.auth import check_shared_secret
-from shared.web.errors import BadInput, NotFound
+from shared.web.errors import BadInput
 from shared.web.request import (
     bounded_number,
     bounded_str,
     id_text,
-    is_order_id,
     json_body,
     opt_bool,
+    order_id_param,
     price,
     query_int,
     query_param,
@@ -96,8 +96,7 @@ def _fill_price(body: Mapping[str, Any], extra: Mapping[str, Any]) -> float | No
 def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     body = json_body(request)
     _secret(request, body)
-    if not is_order_id(order_id) or order_asset(order_id) not in services().config.assets:
-        raise NotFound("Unknown order")
+    order_id = order_id_param(order_id, services().config.assets)
     status = body.get("status")
     if not isinstance(status, str) or status not in REPORT_STATUSES:
         raise BadInput("invalid status")  # the original's text (behavior.md §7)

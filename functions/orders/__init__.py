@@ -44,11 +44,11 @@ from shared.web.openapi import openapi
 from shared.web.request import (
     bounded_str,
     field_label,
-    is_order_id,
     json_body,
     opt_bool,
     opt_float,
     opt_int,
+    order_id_param,
     query_int,
     query_param,
 )
@@ -355,11 +355,8 @@ def cancel_preorder(request: Any) -> tuple[dict[str, Any], int]:
 @router.route("POST", "/api/orders/<order_id>/cancel")
 def cancel_order(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     operator = auth.require_session(request)
-    key = order_asset(order_id)
-    assets = asset_keys() if is_order_id(order_id) and key in services().config.assets else []
-    if not assets:
-        raise NotFound("Unknown order")
-    return answer(execute(services(), CancelOrder(order_id=order_id), assets=assets, order_ids=[order_id],
+    key = order_asset(order_id_param(order_id, services().config.assets))
+    return answer(execute(services(), CancelOrder(order_id=order_id), assets=asset_keys(), order_ids=[order_id],
                           actor=operator.record()), key)
 
 

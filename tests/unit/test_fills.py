@@ -217,21 +217,35 @@ class TestEntryFill:
         f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5000.0, fill_id="F2")
         assert f.es.position == 4 and f.world.orders[oid].fill_ids == ["F1", "F2"]
 
-    @pytest.mark.parametrize("fields", [{"qty": 6}, {"cum_qty": 7}])
-    def test_overfill_is_refused(self, fields: dict[str, Any]) -> None:
+    @pytest.mark.parametrize(("fields", "text"), [
+        ({"qty": 6}, "qty: 6 exceeds the 5 remaining"),
+        ({"cum_qty": 7}, "cum_qty: 7 means a fill of 7, more than the 5 remaining"),
+    ])
+    def test_overfill_is_bad_input_naming_the_field(self, fields: dict[str, Any], text: str) -> None:
+        # D15: a quantity beyond what remains is a bad value (400 naming the field), not a state conflict
         f = Flow()
         oid = f.enter()
         before = f.world
         d = f.report(oid, fill_price=5000.0, **fields)
-        assert (d.status, d.code) == (409, "OVERFILL")
+        assert (d.status, d.code) == (400, "OVERFILL")
+        assert str(d.body["error"]).startswith(text)
         assert_unchanged(before, d)
 
-    def test_overfill_after_a_partial(self) -> None:
+    @pytest.mark.parametrize(("fields", "text"), [
+        ({"qty": 2}, "qty: 2 exceeds the 1 remaining"),
+        ({"cum_qty": 6}, "cum_qty: 6 means a fill of 2, more than the 1 remaining"),
+    ])
+    def test_overfill_after_a_partial(self, fields: dict[str, Any], text: str) -> None:
         f = Flow()
         oid = f.enter()
         f.report(oid, "PARTIALLY_FILLED", qty=4, fill_price=5000.0)
-        d = f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5000.0)
-        assert (d.status, d.code) == (409, "OVERFILL") and f.es.position == 4
+        before = f.world
+        d = f.report(oid, "PARTIALLY_FILLED", fill_price=5000.0, **fields)
+        assert (d.status, d.code) == (400, "OVERFILL") and f.es.position == 4
+        assert str(d.body["error"]).startswith(text) and "(4 of 5 filled)" in str(d.body["error"])
+        assert_unchanged(before, d)
+        # what remains is still accepted
+        assert f.report(oid, "PARTIALLY_FILLED", qty=1, fill_price=5000.0).status == 200 and f.es.position == 5
 
     def test_zero_qty_is_bad_input(self) -> None:
         f = Flow()
