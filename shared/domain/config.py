@@ -29,6 +29,12 @@ class AssetSpec:
     contract_override: str | None = None   # a fixed broker contract instead of the computed front month
 
 
+# Bounds of a deployment's FILL_PRICE_BAND_PCT: tighter than 1 % refuses real fills in a fast market (the broker
+# filled them all the same, so the control plane would lose track of a live position); wider than 25 % is no bound
+# at all (CME halts the equity index futures at a 20 % move). A value outside keeps the default.
+FILL_PRICE_BAND_PCT_RANGE = (1.0, 25.0)
+
+
 @dataclass(frozen=True)
 class Config:
     assets: dict[str, AssetSpec] = field(default_factory=dict)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from shared.domain.config import Config, default_config
+from shared.domain.config import FILL_PRICE_BAND_PCT_RANGE, Config, default_config
+from shared.env import env_number
 from shared.scheduler.timer import TimerLike
 from shared.service import Services
 from shared.service import clock as dev_clock
@@ -20,13 +22,16 @@ _services: Services | None = None
 
 
 def config_from_env() -> Config:
-    """Assets are configuration (D7): CONTRACT_OVERRIDES="ES=MESH7,NQ=MNQH7" pins a broker contract per asset."""
+    """Assets are configuration (D7): CONTRACT_OVERRIDES="ES=MESH7,NQ=MNQH7" pins a broker contract per asset.
+    FILL_PRICE_BAND_PCT (issue 7) sets how far from the last known price a reported fill price may be."""
     overrides: dict[str, str] = {}
     for item in filter(None, (os.environ.get("CONTRACT_OVERRIDES") or "").split(",")):
         key, _, contract = item.partition("=")
         if key.strip() and contract.strip():
             overrides[key.strip().upper()] = contract.strip().upper()
-    return default_config(overrides)
+    low, high = FILL_PRICE_BAND_PCT_RANGE
+    band = env_number("FILL_PRICE_BAND_PCT", Config.fill_price_band_pct, lambda value: low <= value <= high)
+    return replace(default_config(overrides), fill_price_band_pct=band)
 
 
 def asset_keys() -> list[str]:

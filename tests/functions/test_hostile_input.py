@@ -7,12 +7,16 @@ nothing; nothing that names or equals a secret is stored or logged; an order the
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared import env
+from shared.service import Services
+from shared.service.wiring import config_from_env, install
 from tests.functions.conftest import SECRETS
 
 BRIDGE = SECRETS["BRIDGE_HEARTBEAT_SECRET"]
@@ -167,6 +171,56 @@ class TestBridgeFields:
         left = 5 - (first or 0)
         assert report(app, oid, status="FILLED", extra={"fill_price": 5000.0, "qty": left}).status_code == 200
         assert app.store.dump()["assets/ES"]["position"] == 5
+
+    @staticmethod
+    def _configure_band(app, monkeypatch, raw: str | None) -> None:
+        """The deployment's FILL_PRICE_BAND_PCT as a function instance reads it at its first request."""
+        if raw is None:
+            monkeypatch.delenv("FILL_PRICE_BAND_PCT", raising=False)
+        else:
+            monkeypatch.setenv("FILL_PRICE_BAND_PCT", raw)
+        install(Services(store=app.store, config=config_from_env(), clock=app.clock, scheduler=app.scheduler))
+
+    @pytest.mark.parametrize(("raw", "inside", "outside"), [
+        ("2", 5099.0, 5101.0),          # tighter than the default: 5101 (2.02 %) is refused, 10 % would take it
+        ("2.5", 4875.0, 4874.0),        # fractional percent, below the last price
+        ("20", 5999.0, 6001.0),         # wider: 5999 (19.98 %) is taken, the default would refuse it
+        ("1", 5050.0, 5050.5),          # the tightest allowed
+        ("25", 6250.0, 6251.0),         # the widest allowed
+    ])
+    def test_the_fill_price_band_is_configured_by_the_deployment(self, app, monkeypatch, raw, inside,
+                                                                 outside) -> None:
+        oid = open_entry(app)  # last price 5000
+        self._configure_band(app, monkeypatch, raw)
+        before = app.store.dump()
+        far = report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": outside, "qty": 1})
+        assert_400(far, f"fill_price: {outside:g} is more than {float(raw):g}% away from the last known price 5000")
+        assert far.get_json()["code"] == "FILL_PRICE_OUT_OF_BAND"
+        assert app.store.dump() == before
+        near = report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": inside, "qty": 1})
+        assert near.status_code == 200, near.get_json()
+        assert app.store.dump()["assets/ES"]["avg_price"] == inside
+
+    @pytest.mark.parametrize("raw", ["10 %", "abc", "0", "-3", "0.5", "26", "1e9", "nan", "inf", "-inf"])
+    def test_a_bad_band_setting_keeps_the_default_and_is_logged(self, app, monkeypatch, caplog, raw) -> None:
+        # a typo or an absurd value must not lift the bound (nor tighten it into refusing real fills)
+        env._reported.discard(("FILL_PRICE_BAND_PCT", raw))
+        with caplog.at_level(logging.WARNING, logger="shared.env"):
+            self._configure_band(app, monkeypatch, raw)
+        assert f"FILL_PRICE_BAND_PCT={raw!r} is not a valid value: using its default 10" in caplog.text
+        oid = open_entry(app)  # last price 5000: the default 10 % band is 4500..5500
+        before = app.store.dump()
+        assert_400(report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5501.0, "qty": 1}),
+                   "fill_price: 5501 is more than 10% away from the last known price 5000")
+        assert app.store.dump() == before
+        assert report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5499.0, "qty": 1}).status_code == 200
+
+    def test_no_band_setting_is_the_default(self, app, monkeypatch) -> None:
+        self._configure_band(app, monkeypatch, None)
+        oid = open_entry(app)
+        assert_400(report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 4499.0, "qty": 1}),
+                   "fill_price: 4499 is more than 10% away")
+        assert report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 4501.0, "qty": 1}).status_code == 200
 
     @pytest.mark.parametrize("order_id", ["ES-" + "a" * 1500, "ES-", "ES-a%20b", "es-abc-1", "GC-abc-1", "...",
                                           "ES", "ES-a.b", "ES-" + "a" * 101])
