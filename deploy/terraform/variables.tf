@@ -76,6 +76,17 @@ variable "bridge_concurrency" {
   }
 }
 
+variable "fill_price_band_pct" {
+  description = "How far (percent) a fill price the bridge reports may be from the last known price before it is refused with a 400 (a broken bridge would poison the trade's P&L). FILL_PRICE_BAND_PCT of the bridge function."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.fill_price_band_pct >= 1 && var.fill_price_band_pct <= 25
+    error_message = "fill_price_band_pct must be between 1 and 25 (the function ignores anything else and keeps 10)."
+  }
+}
+
 # Which Secret Manager version each function mounts, per secret (deploy/README.md, "Rotate a secret").
 # Pinned numbers, never "latest": every instance of a revision sees the same value, and a new value reaches
 # the functions only through `terraform apply` (a new revision, which takes over without downtime).

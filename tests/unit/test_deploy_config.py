@@ -25,6 +25,8 @@ from typing import Any
 import hcl2
 import pytest
 
+from shared.domain.config import FILL_PRICE_BAND_PCT_RANGE, Config
+
 REPO = Path(__file__).resolve().parents[2]
 TF_DIR = REPO / "deploy" / "terraform"
 BUILD_SCRIPT = REPO / "scripts" / "build_bundle.py"
@@ -549,7 +551,14 @@ def test_functions_get_the_scheduler_environment(tf: Terraform) -> None:
         "FIREBASE_API_KEY": "${google_apikeys_key.firebase_web.key_string}"}
     assert tf.locals["function_extra_env"]["bridge"] == {
         "LONG_POLL_MAX_S": "${tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))}",
-        "THREADS": "${tostring(var.bridge_concurrency)}"}
+        "THREADS": "${tostring(var.bridge_concurrency)}",
+        "FILL_PRICE_BAND_PCT": "${tostring(var.fill_price_band_pct)}"}
+    # Issue 7: the fill price band, validated to the range the function accepts (it would ignore anything else)
+    band = tf.variables["fill_price_band_pct"]
+    assert band["default"] == Config.fill_price_band_pct
+    low, high = FILL_PRICE_BAND_PCT_RANGE
+    assert band["validation"][0]["condition"] == (
+        f"${{var.fill_price_band_pct >= {low:g} && var.fill_price_band_pct <= {high:g}}}")
     # The rotation windows' ends, and nothing else, come on top: PREVIOUS_<NAME>_UNTIL of its rotating secrets.
     assert re.fullmatch(
         r'\$\{\{for fn, spec in local\.functions : fn => \{for name in spec\.rotating : "PREVIOUS_\$\{name\}_UNTIL" '
@@ -837,7 +846,8 @@ def test_the_operator_guide_names_what_exists(tf: Terraform) -> None:
     outputs = set(re.findall(r"terraform(?: -chdir=\S+)? output(?: -raw)? (\w+)", guide))
     assert outputs and outputs <= set(tf.outputs), sorted(outputs - set(tf.outputs))
     for variable in re.findall(r"`(\w+)`", guide):
-        if variable in {"version_pins", "bridge_timeout_seconds", "bridge_concurrency", "alert_email",
+        if variable in {"version_pins", "bridge_timeout_seconds", "bridge_concurrency", "fill_price_band_pct",
+                        "alert_email",
                         "enable_alerts", "billing_account", "monthly_budget", "hosting_site_id", "region"}:
             assert variable in tf.variables, variable
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
