@@ -162,6 +162,13 @@ def viewport(driver: Any, size: str) -> None:
                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size != "desktop"})
 
 
+def resize(driver: Any, size: str) -> None:
+    """`viewport`, then wait until the page has laid itself out at that width."""
+    viewport(driver, size)
+    width = SIZES[size][0]
+    wait_until(driver, lambda d: d.execute_script("return innerWidth") == width, f"a {width} px viewport")
+
+
 def overflow(driver: Any) -> int:
     """How many CSS pixels the page is wider than the viewport (0: no horizontal scrolling)."""
     return int(driver.execute_script(
@@ -180,6 +187,61 @@ def outside_viewport(driver: Any, css: str) -> list[str]:
         }
         return out;""", css)
     return found
+
+
+def unreadable(driver: Any, css: str, containing: str = "") -> list[str]:
+    """Why the first rendered element matching `css` (and containing that text) cannot be read: [] when it can.
+
+    It is first scrolled to the middle of the viewport (and inside any scrolling box), as a person would scroll to
+    it; then it must lie wholly inside the viewport, not be cut by an ancestor that clips its overflow, not be cut
+    short itself, and be on top at the middle of each of its lines (no sticky header, banner or dialog over it).
+    """
+    problems: list[str] = driver.execute_script("""
+        const [css, want] = arguments;
+        const el = [...document.querySelectorAll(css)]
+          .find((e) => e.getClientRects().length && e.textContent.includes(want));
+        if (!el) return ['nothing rendered matches ' + css + ' with ' + JSON.stringify(want)];
+        el.scrollIntoView({ block: 'center', inline: 'nearest' });
+        const name = (e) => e.id || e.className || e.tagName;
+        const out = [];
+        const r = el.getBoundingClientRect();
+        const style = getComputedStyle(el);
+        if (style.visibility !== 'visible' || Number(style.opacity) === 0) out.push('invisible');
+        if (r.left < -0.5 || r.right > innerWidth + 0.5) out.push('wider than the viewport ' + [r.left, r.right]);
+        if (r.height <= innerHeight && (r.top < -0.5 || r.bottom > innerHeight + 0.5))
+          out.push('not inside the viewport ' + [r.top, r.bottom]);
+        for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+          const s = getComputedStyle(p);
+          if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+          const q = p.getBoundingClientRect();
+          if (r.left < q.left - 0.5 || r.right > q.right + 0.5 || r.top < q.top - 0.5 || r.bottom > q.bottom + 0.5)
+            out.push('cut by ' + name(p));
+        }
+        if (style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1) out.push('cut short');
+        for (const box of el.getClientRects()) {
+          const x = Math.min(Math.max(box.left + box.width / 2, 0), innerWidth - 1);
+          const y = Math.min(Math.max(box.top + box.height / 2, 0), innerHeight - 1);
+          const top = document.elementFromPoint(x, y);
+          if (top && !el.contains(top) && !top.contains(el)) out.push('under ' + name(top));
+        }
+        return out;""", css, containing)
+    return problems
+
+
+def click(driver: Any, css: str) -> None:
+    """Click as a person would: scrolled to the middle first, so no sticky header lies over the target."""
+    element = first(driver, css)
+    assert element is not None, css
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'nearest'})", element)
+    element.click()
+
+
+def server_state(stack: LocalStack) -> dict[str, Any]:
+    """GET /api/state: the figures the page is drawn from."""
+    answer = dev(stack).get(f"{stack.url}/api/state", timeout=10)
+    assert answer.status_code == 200, answer.text
+    state: dict[str, Any] = answer.json()
+    return state
 
 
 def shot(driver: Any, name: str) -> Path:
