@@ -120,13 +120,6 @@ def test_firebase_mode_takes_no_password_400_naming_what_to_send(
     assert "pw" not in capsys.readouterr().out and "whatever" not in info.value.error
 
 
-def test_firebase_sign_in_has_no_password_path_left() -> None:
-    """Nothing on the server signs in with a password any more: the page does it at Firebase."""
-    from shared.web import firebase_auth
-
-    assert not hasattr(firebase_auth, "sign_in_with_password")
-
-
 def test_failed_id_token_exchanges_are_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 7's throttle holds for the token exchange: past the limit even a good token is refused (429)."""
     monkeypatch.setenv("OPERATOR_AUTH", "firebase")
