@@ -149,8 +149,9 @@ def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(sta
 
 @pytest.fixture(params=["desktop", "phone"])
 def size(request: pytest.FixtureRequest, driver: Any) -> Any:
-    """The whole test runs at this screen size, set before the page loads (as on a real phone)."""
-    resize(driver, request.param)
+    """The whole test runs at this screen size, set before the page loads (as on a real phone; a page without a
+    viewport meta, as the blank one a new browser shows, is laid out wider: the test checks the width it got)."""
+    viewport(driver, request.param)
     try:
         yield request.param
     finally:
@@ -183,6 +184,7 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(
     stack: LocalStack, size: str, dashboard: Any
 ) -> None:
     driver = dashboard
+    assert driver.execute_script("return innerWidth") == SIZES[size][0]
     # headless Chromium has no speaker and no notification permission: record what the page asks of both
     driver.execute_script("""
         window.__beeps = []; window.__notes = [];
@@ -232,6 +234,12 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(
     seconds = {int(m) * 60 + int(s) for m, s in (x.split(":") for x in shown)}
     assert max(seconds) - min(seconds) <= 1, shown
     assert "remaining)" not in text(driver, '#card-NQ li.gate[data-gate="candle_lock"] .reason')
+    # ... and the countdown sits on its gate's line, right of the name, inside the board (not wrapped under the mark)
+    assert driver.execute_script("""
+        const row = document.querySelector('#card-NQ li.gate[data-gate="candle_lock"]');
+        const [n, l, b] = [row.querySelector('.name'), row.querySelector('.left'), row]
+          .map((e) => e.getBoundingClientRect());
+        return l.top < n.bottom && l.bottom > n.top && l.left >= n.right && l.right <= b.right + 0.5;"""), size
     shot(driver, f"{size}-filled")
 
     # money: the day's P&L in $ and %, the distance to the daily stop, the position in $ and points, its levels
@@ -268,6 +276,7 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(
     # a 2.5pt bar against the position releases the management lock: PROTECT −2 can be set, its level shows
     protect_button = '#card-ES button[data-act="protect"][data-v="-2"]'
     tv(stack, "/tv_renko_two_half", asset="ES", color="red")
+    wait_until(driver, lambda d: has_text(d, "#card-ES .pills", "2.5 LOCK: RELEASED"), "the 2.5pt lock released")
     wait_until(driver, lambda d: first(d, protect_button).is_enabled(), "PROTECT −2 once the 2.5pt lock releases")
     click(driver, protect_button)
     wait_until(driver, lambda d: first(d, protect_button).get_attribute("aria-pressed") == "true", "protect on")
@@ -293,7 +302,12 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(
     orders = dev(stack).get(f"{stack.url}/api/orders", timeout=10).json()["orders"]
     [tp_exit] = [o for o in orders if o["id"] == pending]
     assert (tp_exit["kind"], tp_exit["source"]) == ("EXIT", "TAKE_PROFIT_POINTS"), tp_exit
-    wait_until(driver, lambda d: first(d, '#card-ES .pending button[data-act="cancel-order"]'), "Cancel on the card")
+    # the row's age ticks while its Cancel button stays the same element (one rebuilt each second loses clicks)
+    wait_until(driver, lambda d: first(d, "#card-ES .pending .age"), "the exit's age on the card")
+    cancel = first(driver, '#card-ES .pending button[data-act="cancel-order"]')
+    age = text(driver, "#card-ES .pending .age")
+    wait_until(driver, lambda d: text(d, "#card-ES .pending .age") != age, "the age ticking")
+    assert cancel.is_enabled(), "the same Cancel button"  # a replaced element raises StaleElementReferenceException
     click(driver, '#card-ES .pending button[data-act="cancel-order"]')
     announced(driver, f"EXIT {tp_exit['side']} {tp_exit['qty']} {tp_exit['symbol']} CANCELLED",
               "the take-profit exit cancelled", "ES")

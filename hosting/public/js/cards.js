@@ -165,7 +165,9 @@ function renderPills(a, p) {
         h('button', { type: 'button', class: 'btn tiny', dataset: { act: 'cancel-preorder' }, disabled: down }, 'Cancel pre-order'));
     }
     if (a.position !== 0) {
-      const lock = a.two_half_tp_lock_enabled ? (a.two_half_tp_lock_released ? 'RELEASED' : 'ON') : 'OFF';
+      // the server clears `enabled` when it releases the lock: RELEASED (a 2.5pt bar against the position) is
+      // told apart from OFF by `released`
+      const lock = a.two_half_tp_lock_enabled ? 'ON' : a.two_half_tp_lock_released ? 'RELEASED' : 'OFF';
       out.push(pill('lock25 ' + lock.toLowerCase(), '2.5 LOCK: ' + lock,
         'Automatic 2.5pt management lock: TP, protect and 8PT NEXT changes wait while it is ON'));
     }
@@ -184,8 +186,10 @@ function renderPending(key, a, p, now) {
   const created = order ? order.createdAt : null;
   const bridge = S.state.global.rithmic_connected;
   const down = offline();
+  // the age is not in the signature: a row rebuilt every second would replace its Cancel button between a
+  // press and its release, and the click would be lost; the age's text is updated in place below
   const sig = JSON.stringify([a.pending_order_id, a.pending_kind, a.pending_side, a.pending_qty, status, bridge, down,
-    created === null ? null : Math.floor(now - created), S.busy.has('cancel:' + a.pending_order_id)]);
+    created === null, S.busy.has('cancel:' + a.pending_order_id)]);
   patch(p.pending, sig, () => {
     if (!a.pending_order_id) return [];
     // no bridge report yet: the operator may take it back; once the broker answered, only the broker can
@@ -200,6 +204,8 @@ function renderPending(key, a, p, now) {
       cancellable ? h('button', { type: 'button', class: 'btn tiny', dataset: { act: 'cancel-order', id: a.pending_order_id },
         disabled: down || S.busy.has('cancel:' + a.pending_order_id) }, 'Cancel') : null);
   });
+  const age = p.pending.querySelector('.age');
+  if (age && created !== null && age.textContent !== fmtAge(now - created)) age.textContent = fmtAge(now - created);
 }
 
 /** The open position in $ and points, with TP and protect price levels. */
