@@ -1,6 +1,6 @@
 # Operator accounts (issue 12): Firebase Authentication on Identity Platform, email and password only, MFA by
-# variable. The orders function signs operators in (OPERATOR_AUTH=firebase, variables.tf operator_auth) and
-# mints Firebase session cookies; an account is an operator only with the custom claim `operator: true`
+# variable. The login page signs operators in at the Identity Toolkit and posts only the ID token; the orders
+# function (OPERATOR_AUTH=firebase, variables.tf operator_auth) verifies it and mints Firebase session cookies; an account is an operator only with the custom claim `operator: true`
 # (python -m scripts.operators grant EMAIL; deploy/README.md "The first operator"). Enabled whatever the mode,
 # so switching to accounts is one variable; it costs nothing without users.
 
@@ -32,8 +32,9 @@ resource "google_identity_platform_config" "default" {
   depends_on = [google_project_service.apis]
 }
 
-# The web API key the orders function signs in with (accounts:signInWithPassword). Firebase treats it as public
-# configuration; it is restricted to the Identity Toolkit API all the same.
+# The web API key the login page signs in with (accounts:signInWithPassword, published by /api/auth/status).
+# Firebase treats it as public configuration; it is restricted to the Identity Toolkit API all the same (not by
+# HTTP referrer: the dashboard sends none, Referrer-Policy no-referrer).
 resource "google_apikeys_key" "firebase_web" {
   project      = var.project_id
   name         = "${local.app}-firebase-web"
