@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +112,7 @@ class AutoOperator:
             if status != 200:
                 self.stats.refused[str(body.get("code") or body.get("error"))] += 1
 
-    def _arm(self, a: dict[str, Any]) -> None:
+    def _arm(self, a: Mapping[str, Any]) -> None:
         """The profile's exit set on the open position; a setting the server refuses (e.g. 423 while the 2.5pt
         lock holds) is tried again at the next look."""
         trade = a.get("last_entry_ts")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,7 +40,7 @@ from shared.domain.inputs import (
     TvHeartbeat,
 )
 from shared.domain.orders import TERMINAL
-from shared.domain.state import Order, World, to_doc
+from shared.domain.state import AssetState, Order, World, field_names
 from shared.domain.view import gates_view, state_view
 
 Answer = tuple[int, dict[str, Any]]
@@ -96,7 +96,7 @@ class Venue(Protocol):
     # operator
     def gates(self, asset: str) -> Answer: ...
     def state(self) -> Answer: ...
-    def asset(self, asset: str) -> dict[str, Any]: ...
+    def asset(self, asset: str) -> Mapping[str, Any]: ...
     def place_order(self, asset: str, trade_mode: str, direction: str | None, size_mode: str) -> Answer: ...
     def points_take_profit(self, asset: str, target: float) -> Answer: ...
     def protect(self, asset: str, threshold: float) -> Answer: ...
@@ -116,6 +116,46 @@ class Venue(Protocol):
 # In process: the domain, loading what the service layer loads
 # ---------------------------------------------------------------------------------------------------------------
 
+SNAPSHOT_CACHE = 4096   # distinct snapshot inputs kept (a bound, not a tuning: a day's open trades need far fewer)
+
+
+class Facts(Mapping[str, Any]):
+    """A stored asset record read as its document, field by field: the operator reads a handful of its ~100 fields
+    at each look, and copying them all (`to_doc`) cost more than the look. A decision never changes a record the
+    venue holds (it changes its own copy, which the venue then stores in its place), so the view keeps showing the
+    facts of the moment it was taken."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: AssetState) -> None:
+        self._record = record
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _ASSET_FIELDS:
+            raise KeyError(name)
+        return getattr(self._record, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(field_names(AssetState))
+
+    def __len__(self) -> int:
+        return len(_ASSET_FIELDS)
+
+    def __repr__(self) -> str:
+        return f"Facts({dict(self)!r})"
+
+
+_ASSET_FIELDS = frozenset(field_names(AssetState))
+
+
+def _exact_key(key: tuple[Any, ...]) -> bool:
+    """Whether equal keys mean identical inputs: -0.0 == 0.0 (and hashes alike), yet the domain would store the
+    sign it was given (an open P&L of -0.0 on a short at its entry price), so a key holding a zero is not cached."""
+    balance, realized, unrealized, rows = key
+    return all(v != 0 for v in (balance, realized, unrealized)) and all(
+        open_pnl != 0 and avg != 0 for _, _, open_pnl, avg in rows)
+
+
 
 @dataclass
 class InProcess:
@@ -132,6 +172,9 @@ class InProcess:
     pending: set[str] = field(default_factory=set, init=False)   # ids of the PENDING orders (the poll's query)
     closed: list[dict[str, Any]] = field(default_factory=list, init=False)
     decisions: int = field(default=0, init=False)
+    # snapshot inputs by their values: while a position is open the bridge reports the same few prices' P&L over
+    # and over, and an input is immutable, so an equal one is built (validated) once
+    _snapshots: dict[tuple[Any, ...], PnlSnapshot] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.world = initial_world(self.config)
@@ -185,9 +228,9 @@ class InProcess:
     def state(self) -> Answer:
         return 200, state_view(self.world, self.now, self.config)
 
-    def asset(self, asset: str) -> dict[str, Any]:
+    def asset(self, asset: str) -> Mapping[str, Any]:
         """The asset's stored facts (the operator reads facts only; no derived flag)."""
-        return to_doc(self.world.assets[asset])
+        return Facts(self.world.assets[asset])
 
     def place_order(self, asset: str, trade_mode: str, direction: str | None, size_mode: str) -> Answer:
         return self._decide(PlaceOrder(asset=asset, trade_mode=trade_mode, direction=direction,
@@ -227,10 +270,18 @@ class InProcess:
         return self._decide(BridgeHeartbeat(info=info), assets=())
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
-        symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
-                                       avg_open_fill=p.avg_open_fill) for p in positions)
-        return self._decide(PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance,
-                                        symbols=symbols))
+        rows = tuple((p.symbol, p.position, p.open_pnl, p.avg_open_fill) for p in positions)
+        key = (balance, realized, unrealized, rows)
+        inp = self._snapshots.get(key)
+        if inp is None:
+            symbols = tuple(SymbolPosition(symbol=symbol, position=position, open_pnl=open_pnl, avg_open_fill=avg)
+                            for symbol, position, open_pnl, avg in rows)
+            inp = PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance, symbols=symbols)
+            if _exact_key(key):
+                if len(self._snapshots) >= SNAPSHOT_CACHE:
+                    self._snapshots.clear()
+                self._snapshots[key] = inp
+        return self._decide(inp)
 
     def trades(self) -> list[dict[str, Any]]:
         return list(self.closed)

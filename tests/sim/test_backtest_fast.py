@@ -17,7 +17,7 @@ import pytest
 from bench.bench_sim import synthetic_path
 from shared.domain import state
 from shared.domain.engine import decide
-from shared.domain.state import AssetState, GlobalState, Order, World
+from shared.domain.state import AssetState, GlobalState, Order, World, to_doc
 from sim import backtest, venue
 from sim.session import PROFILES, comparable
 from sim.sources import sample_session
@@ -95,3 +95,21 @@ def test_a_shallow_copy_carries_every_field_and_is_a_record_of_its_own(cls):
     twin_field = fields(cls)[0].name
     setattr(twin, twin_field, "changed")
     assert getattr(record, twin_field) is values[0]
+
+
+def test_the_operator_reads_the_same_facts_as_the_stored_document():
+    v = venue.InProcess()
+    v.set_time(1_794_922_200.0)
+    v.tv_heartbeat("ES", 6000.0)
+    for stream in ("12pt", "8pt", "2.5pt", "6pt"):
+        v.renko("ES", stream, "green", None)
+    status, _ = v.place_order("ES", "SCALP", "BUY", "6pt")
+    assert status == 201
+    shown = v.asset("ES")
+    doc = to_doc(v.world.assets["ES"])
+    assert dict(shown) == doc and len(shown) == len(doc) and doc["pending_order_id"]
+    assert shown.get("pending_order_id") == doc["pending_order_id"] and shown.get("no such field") is None
+    with pytest.raises(KeyError):
+        shown["no such field"]
+    v.renko("ES", "6pt", "red", None)   # a later decision stores a new record: the view keeps its moment
+    assert to_doc(v.world.assets["ES"]) != doc and dict(shown) == doc
