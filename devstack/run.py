@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -53,6 +55,28 @@ TASKS_MAX_RETRIES = 5
 # generated for each run unless the environment already has them
 GENERATED_SECRETS = ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET", "TASKS_LOCAL_TOKEN")
 LOCAL_OPERATOR_EMAIL = "operator@operatorlock.test"
+
+
+# "module:function" called with a running stack just before it stops, returning what is wrong with it or None.
+# The tests set it (tests/conftest.py: every stack's documents and logs are scanned for its secrets), and it
+# reaches a stack that a child process runs too (`python -m sim.demo` started by a test).
+STOP_CHECK_ENV = "DEVSTACK_STOP_CHECK"
+
+
+class StopCheckFailed(Exception):
+    """The stop check found something wrong with the stack (which was stopped all the same)."""
+
+
+def _stop_check(stack: LocalStack) -> str | None:
+    target = os.environ.get(STOP_CHECK_ENV, "")
+    if not target:
+        return None
+    try:
+        module, _, name = target.partition(":")
+        check: Callable[[LocalStack], str | None] = getattr(importlib.import_module(module), name)
+        return check(stack)
+    except Exception as exc:  # a broken check must not keep the stack from stopping
+        return f"stop check {target} failed: {exc!r}"
 
 
 @dataclass
@@ -138,12 +162,16 @@ class LocalStack:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stops every child by process group, newest first, and waits until their ports are free."""
+        """Stops every child by process group, newest first, and waits until their ports are free. A stop check
+        (STOP_CHECK_ENV) runs first on a stack that started; what it finds is raised once everything stopped."""
+        problem = _stop_check(self) if self.processes and self.started_in else None
         while self.processes:
             self.processes.pop().stop(timeout)
         deadline = time.monotonic() + timeout
         while any(port_open(HOST, port) for port in self.ports) and time.monotonic() < deadline:
             time.sleep(0.05)
+        if problem:
+            raise StopCheckFailed(problem)
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -12,6 +12,7 @@ import pytest
 
 from devstack.run import LocalStack
 from tests.browser.screen import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, PASSWORD, reset, sign_in, wait_for, wait_until
+from tests.emulator.evidence import document_hits
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +21,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     env = {**os.environ, "DASHBOARD_PASSWORD": PASSWORD}
     with LocalStack.on_free_ports(log_dir=logs, base_env=env) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_stored(stack: LocalStack) -> Iterator[None]:
+    """What a test stored, scanned for the stack's secrets before the next test wipes it (the stack's logs and
+    last documents are scanned when it stops: tests/conftest.py)."""
+    yield
+    hits = document_hits(stack)
+    assert not hits, hits[:20]
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,15 @@
 
 `snapshot` lists every document of the project (one kindless query over all collections through the emulator's
 REST API) with its update time: two equal snapshots prove that nothing was created, changed or deleted between
-them. `secret_hits` scans every stored document and every log file of a stack for the configured secret values.
+them. `secret_hits` scans every stored document and every log file of a stack for the configured secret values;
+`check_stack_before_stop` does it for every local stack a test starts, just before it stops.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,13 @@ SECRET_NAMES = ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET"
                 "DASHBOARD_PASSWORD")
 
 
-def _documents(firestore_address: str, project: str, *, names_only: bool) -> list[dict[str, Any]]:
+def _documents(firestore_address: str, project: str, *, names_only: bool,
+               timeout: float | tuple[float, float] = 30) -> list[dict[str, Any]]:
     url = f"http://{firestore_address}/v1/projects/{project}/databases/(default)/documents:runQuery"
     query: dict[str, Any] = {"from": [{"allDescendants": True}]}  # no collectionId: every collection
     if names_only:
         query["select"] = {"fields": [{"fieldPath": "__name__"}]}
-    response = requests.post(url, json={"structuredQuery": query}, timeout=30,
+    response = requests.post(url, json={"structuredQuery": query}, timeout=timeout,
                              headers={"Authorization": "Bearer owner"})  # the emulator's admin bypass of rules
     response.raise_for_status()
     return [row["document"] for row in response.json() if "document" in row]
@@ -65,18 +69,118 @@ def check_writes(status: int, before: dict[str, str], after: dict[str, str]) -> 
     return None
 
 
-def secret_hits(secrets: dict[str, str], firestore_address: str, project: str, log_dir: Path) -> list[str]:
-    """Where any of `secrets` (name -> value) appears: stored documents and every file under `log_dir`."""
-    values = {name: value for name, value in secrets.items() if value and len(value) >= 4}
+def _scannable(secrets: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in secrets.items() if value and len(value) >= 4}
+
+
+def _document_hits(values: dict[str, str], docs: list[dict[str, Any]]) -> list[str]:
     hits: list[str] = []
-    for doc in _documents(firestore_address, project, names_only=False):
+    for doc in docs:
         text = json.dumps(doc, ensure_ascii=False)
         hits += [f"{name} in {doc['name']}" for name, value in values.items() if value in text]
-    for path in sorted(p for p in log_dir.rglob("*") if p.is_file()):
+    return hits
+
+
+def _log_hits(values: dict[str, str], files: list[Path]) -> tuple[list[str], int]:
+    hits: list[str] = []
+    lines = 0
+    for path in files:
         text = path.read_text(errors="replace")
         for number, line in enumerate(text.splitlines(), 1):
+            lines += 1
             hits += [f"{name} in {path.name}:{number}" for name, value in values.items() if value in line]
-    return hits
+    return hits, lines
+
+
+def secret_hits(secrets: dict[str, str], firestore_address: str, project: str, log_dir: Path) -> list[str]:
+    """Where any of `secrets` (name -> value) appears: stored documents and every file under `log_dir`."""
+    values = _scannable(secrets)
+    files = sorted(p for p in log_dir.rglob("*") if p.is_file())
+    return (_document_hits(values, _documents(firestore_address, project, names_only=False))
+            + _log_hits(values, files)[0])
+
+
+# ---- every local stack a test starts, scanned before it stops (tests/conftest.py sets devstack's stop check) ----
+
+SCAN_RECORD_ENV = "SECRET_SCAN_RECORD"  # a JSON-lines file: one record per scanned stack, for the run's summary
+# A live database answers the scan's one query in milliseconds; these bound it when it does not.
+SCAN_CONNECT_TIMEOUT_S = 2.0
+SCAN_READ_TIMEOUT_S = 10.0
+
+
+def configured_secrets(stack: Any) -> dict[str, str]:
+    """Every secret a stack runs with: the shared secrets and the dashboard password, the previous value of each
+    during a rotation (PREVIOUS_<NAME>), and the local operator's password of a Firebase-mode stack."""
+    names = [*SECRET_NAMES, *(f"PREVIOUS_{name}" for name in SECRET_NAMES)]
+    found = {name: stack.env.get(name, "") for name in names}
+    found["local operator password"] = (stack.operator or {}).get("password", "")
+    return _scannable(found)
+
+
+def _process_state(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("State:")), "")
+
+
+def database_gone(stack: Any) -> str | None:
+    """Why the stack's Firestore cannot be read now (no process, exited, frozen by SIGSTOP), or None."""
+    firestore = next((p for p in stack.processes if p.name == "firestore"), None)
+    if firestore is None:
+        return "no Firestore process"
+    if firestore.proc.poll() is not None:
+        return f"the Firestore process exited (code {firestore.proc.returncode})"
+    if _process_state(firestore.proc.pid).startswith("T"):
+        return "the Firestore process is stopped (SIGSTOP)"
+    return None
+
+
+def scan_stack(stack: Any) -> dict[str, Any]:
+    """Scan a running stack for its own secrets: every stored document of its project and every line of its log
+    files (its log directory, and the log of a process a test restarted elsewhere). Bounded: a database that is
+    gone or frozen is skipped with the reason, one that does not answer in time likewise; the logs are still read."""
+    started = time.monotonic()
+    values = configured_secrets(stack)
+    skipped = database_gone(stack)
+    docs: list[dict[str, Any]] = []
+    if skipped is None:
+        try:
+            docs = _documents(f"127.0.0.1:{stack.firestore_port}", stack.project, names_only=False,
+                              timeout=(SCAN_CONNECT_TIMEOUT_S, SCAN_READ_TIMEOUT_S))
+        except requests.RequestException as exc:
+            skipped = f"the Firestore emulator did not answer the scan: {type(exc).__name__}"
+    logs = Path(stack.logs)
+    files = {p.resolve() for p in logs.rglob("*") if p.is_file()} if logs.is_dir() else set()
+    files |= {Path(p.log_path).resolve() for p in stack.processes if Path(p.log_path).is_file()}
+    log_hits, lines = _log_hits(values, sorted(files))
+    return {"stack": stack.url, "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],
+            "secrets": sorted(values), "hits": _document_hits(values, docs) + log_hits,
+            "documents": None if skipped else len(docs), "documents_skipped": skipped,
+            "log_files": len(files), "log_lines": lines, "seconds": round(time.monotonic() - started, 4)}
+
+
+def document_hits(stack: Any) -> list[str]:
+    """The stored documents of a running stack only (before a test wipes them: the stop scan would not see them)."""
+    if database_gone(stack):
+        return []
+    docs = _documents(f"127.0.0.1:{stack.firestore_port}", stack.project, names_only=False,
+                      timeout=(SCAN_CONNECT_TIMEOUT_S, SCAN_READ_TIMEOUT_S))
+    return _document_hits(configured_secrets(stack), docs)
+
+
+def check_stack_before_stop(stack: Any) -> str | None:
+    """devstack's stop check (DEVSTACK_STOP_CHECK): the secret scan; the hits are the stack's failure."""
+    record = scan_stack(stack)
+    target = os.environ.get(SCAN_RECORD_ENV)
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+    if record["hits"]:
+        return (f"configured secrets found in the stack at {record['stack']} ({record['test']}): "
+                f"{record['hits'][:20]}")
+    return None
 
 
 def log_lines(log_dir: Path) -> int:
