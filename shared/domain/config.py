@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property, lru_cache
 
 # Front quarterly months: H (Mar), M (Jun), U (Sep), Z (Dec).
 QUARTER_MONTHS: tuple[tuple[int, str], ...] = ((3, "H"), (6, "M"), (9, "U"), (12, "Z"))
@@ -60,6 +61,11 @@ class Config:
     roll_days_before_expiry: int = 8
     trading_day_start_hour: int = 18    # America/New_York (D4)
 
+    @cached_property
+    def symbol_roots(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(asset key, its symbol roots) of every asset: what `normalise_asset` matches a root against."""
+        return tuple((spec.key, spec.roots) for spec in self.assets.values())
+
 
 def default_config(contract_overrides: dict[str, str] | None = None) -> Config:
     overrides = contract_overrides or {}
@@ -82,13 +88,20 @@ def normalise_asset(raw: object, config: Config) -> str | None:
         return None
     if text in config.assets:
         return text
+    return _asset_of_symbol(text, config.symbol_roots)
+
+
+@lru_cache(maxsize=256)
+def _asset_of_symbol(text: str, symbol_roots: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:
+    """A contract spelling's asset, remembered: every PnL snapshot names its contracts (MESZ6) again, twice a
+    decision, and the pattern match cost more than the rest of the lookup."""
     match = _SYMBOL_RE.match(text)
     if match is None:
         return None
     root = match.group("root")
-    for spec in config.assets.values():
-        if root in spec.roots:
-            return spec.key
+    for key, roots in symbol_roots:
+        if root in roots:
+            return key
     return None
 
 
