@@ -182,7 +182,8 @@ def outside_viewport(driver: Any, css: str) -> list[str]:
         for (const el of document.querySelectorAll(arguments[0])) {
           const r = el.getBoundingClientRect();
           if (!r.width || !r.height) continue;
-          if (r.left < 0 || r.top < 0 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5)
+          const w = document.documentElement.clientWidth, h = document.documentElement.clientHeight;
+          if (r.left < 0 || r.top < 0 || r.right > w + 0.5 || r.bottom > h + 0.5)
             out.push((el.id || el.textContent.trim()) + ' ' + [r.left, r.top, r.right, r.bottom].map(Math.round));
         }
         return out;""", css)
@@ -202,13 +203,23 @@ def unreadable(driver: Any, css: str, containing: str = "") -> list[str]:
           .find((e) => e.getClientRects().length && e.textContent.includes(want));
         if (!el) return ['nothing rendered matches ' + css + ' with ' + JSON.stringify(want)];
         el.scrollIntoView({ block: 'center', inline: 'nearest' });
+        // only a box a person can scroll may stay scrolled: one that hides its overflow (the page's sideways
+        // overflow, a clipped cell) is put back, or what it hides would pass for readable
+        for (let p = el.parentElement; p; p = p.parentElement) {
+          const s = getComputedStyle(p);
+          if (/hidden|clip/.test(s.overflowX)) p.scrollLeft = 0;
+          if (/hidden|clip/.test(s.overflowY)) p.scrollTop = 0;
+        }
+        window.scrollTo(0, window.scrollY);  // the page itself is never meant to scroll sideways
+        // the viewport as laid out, not innerWidth: on a phone, content that overflows widens innerWidth with it
+        const W = document.documentElement.clientWidth, H = document.documentElement.clientHeight;
         const name = (e) => e.id || e.className || e.tagName;
         const out = [];
         const r = el.getBoundingClientRect();
         const style = getComputedStyle(el);
         if (style.visibility !== 'visible' || Number(style.opacity) === 0) out.push('invisible');
-        if (r.left < -0.5 || r.right > innerWidth + 0.5) out.push('wider than the viewport ' + [r.left, r.right]);
-        if (r.height <= innerHeight && (r.top < -0.5 || r.bottom > innerHeight + 0.5))
+        if (r.left < -0.5 || r.right > W + 0.5) out.push('wider than the viewport ' + [r.left, r.right]);
+        if (r.height <= H && (r.top < -0.5 || r.bottom > H + 0.5))
           out.push('not inside the viewport ' + [r.top, r.bottom]);
         for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
           const s = getComputedStyle(p);
@@ -219,8 +230,8 @@ def unreadable(driver: Any, css: str, containing: str = "") -> list[str]:
         }
         if (style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1) out.push('cut short');
         for (const box of el.getClientRects()) {
-          const x = Math.min(Math.max(box.left + box.width / 2, 0), innerWidth - 1);
-          const y = Math.min(Math.max(box.top + box.height / 2, 0), innerHeight - 1);
+          const x = Math.min(Math.max(box.left + box.width / 2, 0), W - 1);
+          const y = Math.min(Math.max(box.top + box.height / 2, 0), H - 1);
           const top = document.elementFromPoint(x, y);
           if (top && !el.contains(top) && !top.contains(el)) out.push('under ' + name(top));
         }
