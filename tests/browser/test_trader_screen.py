@@ -113,13 +113,17 @@ def test_the_screen_fits_desktop_and_phone_with_dialogs_inside_and_real_tabs(sta
                 shot(driver, "phone-toast")
                 first(driver, "#env-demo").click()
                 wait_until(driver, lambda d: has_text(d, "#toast", "Environment: DEMO"), "back to DEMO")
-                # touch targets: every visible button and link of the page is at least 44 px tall
-                small = driver.execute_script("""
-                    return [...document.querySelectorAll('button, a.link-btn, select')]
-                      .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
-                      .filter(e => e.getBoundingClientRect().height < 44)
-                      .map(e => (e.id || e.textContent.trim()) + ':' + e.getBoundingClientRect().height)""")
-                assert small == [], small
+                # touch targets: every visible button, link and field is at least 44 px tall (the Log tab has fields)
+                for tab in ("#tab-log", "#tab-console"):
+                    small = driver.execute_script("""
+                        return [...document.querySelectorAll('button, a.link-btn, select, input:not([type=checkbox])')]
+                          .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+                          .filter(e => e.getBoundingClientRect().height < 44)
+                          .map(e => (e.id || e.textContent.trim()) + ':' + e.getBoundingClientRect().height)""")
+                    assert small == [], small
+                    click(driver, tab)
+                    wait_until(driver, lambda d, t=tab: first(d, t).get_attribute("aria-selected") == "true", tab)
+                driver.execute_script("window.scrollTo(0, 0)")
                 # the compact header shows its other figures on demand
                 assert not first(driver, "#h-candle").is_displayed()
                 first(driver, "#more-stats").click()
