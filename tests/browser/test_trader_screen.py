@@ -3,8 +3,12 @@ fits any screen and its dialogs stay inside the viewport; every outcome is annou
 it; money is in sight; controls the server would refuse are disabled with the reason; the chart draws the bricks it
 was sent; the templates page copies the exact message; the page goes grey and still when the stack stops.
 
+The announcements test runs whole at each size (a person on a phone clicks, scrolls and reads the same page); an
+outcome, a refusal's reason or the offline banner counts as shown only where a person could read it: scrolled to,
+inside the viewport, not clipped and not under the sticky header (screen.unreadable).
+
 Screenshots of each step are saved under BROWSER_SCREENSHOT_DIR (default .local/screenshots, git-ignored).
-The offline test stops this module's stack: it is the last test of the module.
+The offline test stops this module's stack: it is the last test of the module, and checks both sizes in turn.
 """
 
 from __future__ import annotations
