@@ -30,6 +30,7 @@ from sim.venue import Fill, Http, Position, Venue, VenueError
 
 TICK = 0.25
 START_BALANCE = 50_000.0
+Snapshot = tuple[float, float, float, tuple[Position, ...]]   # balance, realized, unrealized, positions
 
 
 class Market:
@@ -105,13 +106,16 @@ def _point_value(symbol: str) -> float:
 
 @dataclass
 class Book:
-    """The broker account: positions per contract and realized P&L in dollars."""
+    """The broker account: positions per contract and realized P&L in dollars. `fill` is what changes it."""
 
     balance: float = START_BALANCE
     realized: float = 0.0
     positions: dict[str, tuple[int, float]] = field(default_factory=dict)   # symbol → (qty signed, avg price)
     # the contracts held: the session asks "flat?" at every tick, and only a fill changes the answer
     _held: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    # snapshots by price while the positions stand: the price path revisits the same few levels (a fill clears it)
+    _snapshots: dict[tuple[float, float, float], Snapshot] = field(default_factory=dict, init=False, repr=False,
+                                                                    compare=False)
 
     def __post_init__(self) -> None:
         self._held = {symbol for symbol, (held, _) in self.positions.items() if held}
@@ -138,16 +142,26 @@ class Book:
     def _set(self, symbol: str, held: int, avg: float) -> None:
         self.positions[symbol] = (held, avg)
         (self._held.add if held else self._held.discard)(symbol)
+        self._snapshots.clear()
 
     def open_pnl(self, symbol: str, price: float) -> float:
         held, avg = self.positions.get(symbol, (0, 0.0))
         return (price - avg) * held * _point_value(symbol)
 
-    def snapshot(self, price: float) -> tuple[float, float, float, list[Position]]:
-        rows = [Position(symbol, held, round(self.open_pnl(symbol, price), 2), avg if held else None)
-                for symbol, (held, avg) in sorted(self.positions.items())]
+    def snapshot(self, price: float) -> Snapshot:
+        """(balance, realized, unrealized, positions) at `price`, as the broker's P&L feed reports them."""
+        key = (price, self.balance, self.realized)
+        known = self._snapshots.get(key)
+        if known is not None:
+            return known
+        rows = tuple(Position(symbol, held, round(self.open_pnl(symbol, price), 2), avg if held else None)
+                     for symbol, (held, avg) in sorted(self.positions.items()))
         unrealized = sum(p.open_pnl for p in rows)
-        return round(self.balance + self.realized + unrealized, 2), round(self.realized, 2), unrealized, rows
+        made = round(self.balance + self.realized + unrealized, 2), round(self.realized, 2), unrealized, rows
+        if len(self._snapshots) >= 4096:   # a bound: the levels one position sees are far fewer
+            self._snapshots.clear()
+        self._snapshots[key] = made
+        return made
 
     def is_flat(self) -> bool:
         return not self._held

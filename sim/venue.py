@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import requests
 
@@ -76,9 +76,9 @@ class Fill:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class Position:
-    """One broker position of a PnL snapshot (`symbols[]`)."""
+class Position(NamedTuple):
+    """One broker position of a PnL snapshot (`symbols[]`). A named tuple: a snapshot's positions key the venue's
+    input cache, hashed and compared at every tick while a position is open."""
 
     symbol: str
     position: int
@@ -153,7 +153,7 @@ def _exact_key(key: tuple[Any, ...]) -> bool:
     sign it was given (an open P&L of -0.0 on a short at its entry price), so a key holding a zero is not cached."""
     balance, realized, unrealized, rows = key
     return all(v != 0 for v in (balance, realized, unrealized)) and all(
-        open_pnl != 0 and avg != 0 for _, _, open_pnl, avg in rows)
+        p.open_pnl != 0 and p.avg_open_fill != 0 for p in rows)
 
 
 
@@ -188,7 +188,8 @@ class InProcess:
         self.decisions += 1
         current = self.world
         loaded = current.assets if assets is None else {k: current.assets[k] for k in assets if k in current.assets}
-        world = World(glob=current.glob, assets=loaded, orders=self._orders_for(inp, order_ids))
+        orders = self._orders_for(inp, order_ids) if order_ids or isinstance(inp, PollPending) else {}
+        world = World(glob=current.glob, assets=loaded, orders=orders)
         needed = orders_needed(world, inp)
         if needed:
             world.orders.update({i: self.orders[i] for i in needed - set(world.orders) if i in self.orders})
@@ -270,12 +271,11 @@ class InProcess:
         return self._decide(BridgeHeartbeat(info=info), assets=())
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
-        rows = tuple((p.symbol, p.position, p.open_pnl, p.avg_open_fill) for p in positions)
-        key = (balance, realized, unrealized, rows)
+        key = (balance, realized, unrealized, tuple(positions))
         inp = self._snapshots.get(key)
         if inp is None:
-            symbols = tuple(SymbolPosition(symbol=symbol, position=position, open_pnl=open_pnl, avg_open_fill=avg)
-                            for symbol, position, open_pnl, avg in rows)
+            symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
+                                           avg_open_fill=p.avg_open_fill) for p in key[3])
             inp = PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance, symbols=symbols)
             if _exact_key(key):
                 if len(self._snapshots) >= SNAPSHOT_CACHE:
