@@ -105,6 +105,36 @@ def _list_of(name: str) -> dict[str, Any]:
 _COMMAND_OK = {"200": _ok(_OK_TRUE), "201": _ok(_OK_TRUE, "Created (an order, an intent).")}
 
 
+def _object(required: tuple[str, ...], properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+# The top level of the other answers (functions/orders, functions/timers), so that the fuzz run's response checks
+# mean something for them too.
+_INT = {"type": "integer"}
+_DESCRIPTION = _object(("openapi", "info", "paths"), {"openapi": {"type": "string"}, "info": _ANY_OBJECT,
+                                                      "paths": _ANY_OBJECT})
+_SESSION_WINDOW = _object(("open", "seconds_until_close", "seconds_until_open"), {
+    "open": _BOOL, "seconds_until_close": _INT, "seconds_until_open": _INT})
+_BARS = _object(("ok", "asset", "stream", "bars"), {
+    "ok": {"const": True}, "asset": {"type": "string"}, "stream": {"type": "string"},
+    "bars": {"type": "array", "items": {"type": "object", "properties": {
+        "ts": {"type": ["number", "null"]}, "color": {"type": ["string", "null"]}}}}})
+_TEMPLATES = _object(("ok", "assets", "streams", "heartbeat_path", "revealed"), {
+    "ok": {"const": True}, "assets": {"type": "array", "items": {"type": "string"}},
+    "streams": {"type": "array", "items": _object(("stream", "path"), {"stream": {"type": "string"},
+                                                                          "path": {"type": "string"}})},
+    "heartbeat_path": {"type": "string"}, "revealed": _BOOL,
+    "secret": {"type": "string", "description": "only with reveal=1"}})
+_RISK = _object(("ok", "max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", "pending",
+                 "pending_effective_trading_day", "trades_remaining_today"), {
+    "ok": {"const": True}, "max_trades_per_day": _INT, "daily_stop_enabled": _BOOL,
+    "daily_stop_limit_pct": _NUMBER, "pending": _ANY_OBJECT,
+    "pending_effective_trading_day": {"type": ["string", "null"]}, "trades_remaining_today": _INT})
+_TIMER_OK = _object(("ok",), {"ok": {"const": True}, "outcome": {"type": "string"}})
+_CLOCK = _object(("ok", "now", "frozen"), {"ok": {"const": True}, "now": _NUMBER, "frozen": _BOOL})
+
+
 def _webhooks() -> dict[str, Any]:
     renko = _body({"secret": _TV_SECRET, "asset": _ASSET, "symbol": _ASSET,
                    "color": {"type": "string", "maxLength": 32, "examples": ["green", "red"]},
@@ -138,7 +168,7 @@ def _operator() -> dict[str, Any]:
             {"200": _ok({"type": "object", "properties": {"ok": {"const": True}, "operator": _ANY_OBJECT}})},
             ("400", "401", "403", "413", "429"),
             body=_body({"password": {"type": "string"}, "id_token": {"type": "string"}}), security=_NONE)},
-        "/api/logout": {"post": _op("Sign out: clears the cookie", "session", {"200": _ok()}, ("400", "413"),
+        "/api/logout": {"post": _op("Sign out: clears the cookie", "session", {"200": _ok(_OK_TRUE)}, ("400", "413"),
                                     security=_NONE)},
         "/logout": {"get": _op("Sign out and go to the login page", "session",
                                {"302": {"description": "Redirect to /login.html, cookie cleared."}}, (),
@@ -150,7 +180,7 @@ def _operator() -> dict[str, Any]:
                                         "mode": {"const": "firebase"}, "operator": {"type": ["object", "null"]},
                                         "firebase": _ANY_OBJECT, "error": {"type": "string"}}})}, (),
             security=_NONE)},
-        "/api/openapi.json": {"get": _op("This description", "meta", {"200": _ok()}, (), security=_NONE)},
+        "/api/openapi.json": {"get": _op("This description", "meta", {"200": _ok(_DESCRIPTION)}, (), security=_NONE)},
         "/api/state": {"get": _op(
             "Global and per-asset state with every computed flag", "reads",
             {"200": _ok({"type": "object", "required": ["global", "assets"],
@@ -161,7 +191,7 @@ def _operator() -> dict[str, Any]:
             {"200": _ok({"type": "object", "required": ["ok", "asset", "can_enter", "gates"],
                          "properties": {"can_enter": _BOOL, "gates": {"type": "array"}}})}, _OPERATOR_ERRORS,
             parameters=[_query("asset", _ASSET), _query("direction", {"type": "string"})])},
-        "/api/session-window": {"get": _op("The trading session window", "reads", {"200": _ok()},
+        "/api/session-window": {"get": _op("The trading session window", "reads", {"200": _ok(_SESSION_WINDOW)},
                                            _OPERATOR_ERRORS)},
         "/api/history": {"get": _op("Closed trades, newest first", "reads", {"200": _ok(_list_of("history"))},
                                     _OPERATOR_ERRORS,
@@ -171,9 +201,9 @@ def _operator() -> dict[str, Any]:
                                  parameters=[_query("asset", _ASSET), limit,
                                              _query("operator", {"type": "string"},
                                                     "an operator's email or uid (the events' actor)")])},
-        "/api/bars": {"get": _op("One stream's recent bars", "reads", {"200": _ok()}, _OPERATOR_ERRORS,
+        "/api/bars": {"get": _op("One stream's recent bars", "reads", {"200": _ok(_BARS)}, _OPERATOR_ERRORS,
                                  parameters=[_query("asset", _ASSET), _query("stream", {"type": "string"}), limit])},
-        "/api/alert-templates": {"get": _op("TradingView alert templates", "reads", {"200": _ok()},
+        "/api/alert-templates": {"get": _op("TradingView alert templates", "reads", {"200": _ok(_TEMPLATES)},
                                             _OPERATOR_ERRORS, parameters=[_query("reveal", {"type": "string"})])},
         "/api/orders": {
             "get": _op("Recent orders (STALE derived)", "reads", {"200": _ok(_list_of("orders"))}, _OPERATOR_ERRORS,
@@ -207,7 +237,7 @@ def _operator() -> dict[str, Any]:
         "/api/env": {"post": _op("Switch SIM/LIVE", "commands", _COMMAND_OK, _COMMAND_ERRORS,
                                  body=_body({"env": {"type": "string", "examples": ["SIM", "LIVE"]}}))},
         "/api/risk": {
-            "get": _op("Risk settings (today's and the next trading day's)", "reads", {"200": _ok()},
+            "get": _op("Risk settings (today's and the next trading day's)", "reads", {"200": _ok(_RISK)},
                        _OPERATOR_ERRORS),
             "post": _op("Tighten now, loosen next trading day", "commands", _COMMAND_OK, _COMMAND_ERRORS,
                         body=_body({"max_trades_per_day": {"type": "integer"}, "daily_stop_enabled": _BOOL,
@@ -262,19 +292,19 @@ def _timers_and_dev() -> dict[str, Any]:
         "/__fn/timers/": {"post": _op(
             "A Cloud Tasks callback: tidies up and logs (every lock is also derived from stored times). In the "
             "cloud this is TIMERS_URL with an OIDC token; locally the X-Local-Tasks-Token header.", "timers",
-            {"200": _ok()}, ("400", "401", "403", "404", "409", "413"), security=[{"tasksToken": []}],
+            {"200": _ok(_TIMER_OK)}, ("400", "401", "403", "404", "409", "413"), security=[{"tasksToken": []}],
             body=_body({"kind": {"type": "string", "enum": ["candle_lock_end", "cooldown_end", "intent_expiry",
                                                               "preorder_expiry", "lease_end"]},
                         "key": {"type": "string"}, "at": _NUMBER, "payload": {"type": "object"}},
                        ("kind", "key", "at")))},
         "/_dev/clock": {
-            "get": _op("The local stack's clock", "dev", {"200": _ok()}, ("401", "404"), local_only=True),
+            "get": _op("The local stack's clock", "dev", {"200": _ok(_CLOCK)}, ("401", "404"), local_only=True),
             "post": _op("Freeze the clock at {now} (2000-2100; {tick} lets it run) or {advance} it", "dev",
-                        {"200": _ok()}, ("400", "401", "404", "413"), local_only=True,
+                        {"200": _ok(_CLOCK)}, ("400", "401", "404", "413"), local_only=True,
                         body=_body({"now": _NUMBER, "tick": _BOOL, "advance": _NUMBER})),
-            "delete": _op("Back to the real clock", "dev", {"200": _ok()}, ("401", "404"), local_only=True),
+            "delete": _op("Back to the real clock", "dev", {"200": _ok(_CLOCK)}, ("401", "404"), local_only=True),
         },
-        "/_dev/reset": {"post": _op("Wipe every document and the clock", "dev", {"200": _ok()},
+        "/_dev/reset": {"post": _op("Wipe every document and the clock", "dev", {"200": _ok(_OK_TRUE)},
                                     ("401", "404", "413"), local_only=True)},
     }
 
