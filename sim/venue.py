@@ -13,6 +13,7 @@ trades (sim/soak.py, tests/sim).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -149,11 +150,12 @@ _ASSET_FIELDS = frozenset(field_names(AssetState))
 
 
 def _exact_key(key: tuple[Any, ...]) -> bool:
-    """Whether equal keys mean identical inputs: -0.0 == 0.0 (and hashes alike), yet the domain would store the
-    sign it was given (an open P&L of -0.0 on a short at its entry price), so a key holding a zero is not cached."""
+    """Whether a key equal to this one means an identical input: -0.0 == 0.0 (and hashes alike), yet the domain
+    would store the sign it was given (an open P&L of -0.0 on a short at its entry price), so a key holding a
+    negative zero is neither looked up nor kept."""
     balance, realized, unrealized, rows = key
-    return all(v != 0 for v in (balance, realized, unrealized)) and all(
-        p.open_pnl != 0 and p.avg_open_fill != 0 for p in rows)
+    numbers = [balance, realized, unrealized, *(p.open_pnl for p in rows), *(p.avg_open_fill for p in rows)]
+    return 0 not in numbers or all(math.copysign(1.0, n) > 0 for n in numbers if n == 0)
 
 
 
@@ -272,12 +274,13 @@ class InProcess:
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
         key = (balance, realized, unrealized, tuple(positions))
-        inp = self._snapshots.get(key)
+        exact = _exact_key(key)
+        inp = self._snapshots.get(key) if exact else None
         if inp is None:
             symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
                                            avg_open_fill=p.avg_open_fill) for p in key[3])
             inp = PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance, symbols=symbols)
-            if _exact_key(key):
+            if exact:
                 if len(self._snapshots) >= SNAPSHOT_CACHE:
                     self._snapshots.clear()
                 self._snapshots[key] = inp
