@@ -86,9 +86,10 @@ def _log_hits(values: dict[str, str], files: list[Path]) -> tuple[list[str], int
     lines = 0
     for path in files:
         text = path.read_text(errors="replace")
-        for number, line in enumerate(text.splitlines(), 1):
-            lines += 1
-            hits += [f"{name} in {path.name}:{number}" for name, value in values.items() if value in line]
+        lines += text.count("\n") + (not text.endswith("\n") and bool(text))
+        found = [name for name, value in values.items() if value in text]  # a whole file at once: fast
+        for number, line in enumerate(text.splitlines() if found else (), 1):
+            hits += [f"{name} in {path.name}:{number}" for name in found if values[name] in line]
     return hits, lines
 
 
