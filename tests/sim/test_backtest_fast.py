@@ -9,6 +9,7 @@ decisions; each rule of the fast path is also checked on its own.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import fields
 from typing import Any
 
@@ -113,3 +114,23 @@ def test_the_operator_reads_the_same_facts_as_the_stored_document():
         shown["no such field"]
     v.renko("ES", "6pt", "red", None)   # a later decision stores a new record: the view keeps its moment
     assert to_doc(v.world.assets["ES"]) != doc and dict(shown) == doc
+
+
+def test_a_snapshot_input_keeps_the_sign_of_a_zero_it_was_given(monkeypatch):
+    """-0.0 == 0.0, yet each snapshot must reach the domain with the numbers the bridge sent (the domain stores an
+    open P&L's sign): the input cache must not hand out the +0.0 input for a -0.0 snapshot, nor the reverse."""
+    given: list[Any] = []
+
+    def spy(world: World, inp: Any, *args: Any) -> Any:
+        given.append(inp)
+        return decide(world, inp, *args)
+
+    monkeypatch.setattr(venue, "decide", spy)
+    v = venue.InProcess()
+    v.set_time(1_794_922_200.0)
+    for open_pnl in (0.0, -0.0, 0.0, -0.0, 12.5, 12.5):
+        v.snapshot(50_000.0, 10.0, open_pnl, [venue.Position("MESZ6", -5, open_pnl, 6000.0)])
+    signs = [math.copysign(1.0, inp.symbols[0].open_pnl) for inp in given]
+    assert signs == [1.0, -1.0, 1.0, -1.0, 1.0, 1.0]
+    assert [math.copysign(1.0, inp.unrealized) for inp in given] == signs
+    assert given[4] == given[5]
