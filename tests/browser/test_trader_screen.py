@@ -350,11 +350,27 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(
     assert overflow(driver) == 0
     shot(driver, f"{size}-announced")
 
-    # the next snapshot fires the daily stop's exit again; this one fills: the trade closes 1 point down
-    snapshot(stack, 34_000.0, [{"symbol": contract, "position": 5, "openPnl": -25.0}])
-    again = wait_until(driver, lambda d: claim(stack) or None, "the second daily-stop exit")
-    report(stack, again[0]["id"], "FILLED", fill_price=6000.25, qty=5)
+    # the next snapshot fires the daily stop's exit again; this one fills: the trade closes 1 point down. A bridge
+    # fills within one orders poll, so the page first sees the exit already FILLED: both its announcements come from
+    # one poll (the page's order reads are held back meanwhile), on a fast machine in the same millisecond (the
+    # page's clock is held still to make sure), and the card must end on the fill, not on "AUTOMATIC EXIT"
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/orders?*"]})
+    try:
+        snapshot(stack, 34_000.0, [{"symbol": contract, "position": 5, "openPnl": -25.0}])
+        again = wait_until(driver, lambda d: claim(stack) or None, "the second daily-stop exit")
+        report(stack, again[0]["id"], "FILLED", fill_price=6000.25, qty=5)
+        driver.execute_script("const t = Date.now(); window.__now = Date.now; Date.now = () => t;")
+    finally:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    try:
+        wait_until(driver, lambda d: feed_has(d, "FILLED @ 6000.25 (daily stop)"), "the exit fill in the feed")
+        assert has_text(driver, "#outcome-ES", "FILLED @ 6000.25 (daily stop)"), text(driver, "#outcome-ES")
+    finally:
+        driver.execute_script("if (window.__now) Date.now = window.__now;")
     announced(driver, "FILLED @ 6000.25 (daily stop)", "the exit fill", "ES")
+    assert driver.execute_script("""return [...document.querySelectorAll('#feed li')]
+        .filter((li) => li.textContent.includes('AUTOMATIC EXIT — daily stop fired')).length""") == 2, "this exit too"
     click(driver, "#tab-trades")
     wait_until(driver, lambda d: has_text(d, "#hist-totals", "1 trade"), "the day's totals")
     totals = text(driver, "#hist-totals")

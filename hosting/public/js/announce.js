@@ -14,6 +14,8 @@ let ordersSeeded = false;
 let lastGlobal = null;
 let lastAssets = null;
 let unseen = 0;
+let seq = 0;                  // each announcement's number: two in the same millisecond (one poll that finds an
+                              // exit already filled) must still redraw the card and the feed
 const baseTitle = document.title;
 const cardOutcome = {};       // asset → the latest announcement for that asset
 let onCard = () => {};
@@ -62,7 +64,7 @@ function clearBadge() {
 
 /** Announce one outcome: kind is ok | warn | err | info. */
 export function announce(text, kind, asset) {
-  const item = { text, kind: kind || 'info', asset: asset || null, ts: Date.now() / 1000 };
+  const item = { text, kind: kind || 'info', asset: asset || null, ts: Date.now() / 1000, seq: ++seq };
   feed.unshift(item);
   feed.length = Math.min(feed.length, MAX_FEED);
   if (asset) {
@@ -76,12 +78,12 @@ export function announce(text, kind, asset) {
   }
   if (prefs.sound) beep(item.kind);
   if (prefs.notify && 'Notification' in window && Notification.permission === 'granted') {
-    try { new Notification('OperatorLock' + (asset ? ' · ' + asset : ''), { body: text, tag: 'ol-' + item.ts }); } catch (e) { /* ignore */ }
+    try { new Notification('OperatorLock' + (asset ? ' · ' + asset : ''), { body: text, tag: 'ol-' + item.ts + '-' + item.seq }); } catch (e) { /* ignore */ }
   }
 }
 
 function renderFeed() {
-  patch($('feed'), String(feed.length) + ':' + (feed[0] ? feed[0].ts : 0), () => (feed.length
+  patch($('feed'), String(feed[0] ? feed[0].seq : 0), () => (feed.length
     ? feed.map((f) => h('li', { class: 'feed-item ' + f.kind },
       h('time', null, fmtTime(f.ts)), ' ', f.asset ? h('strong', null, f.asset + ' ') : null, f.text))
     : h('li', { class: 'empty' }, 'Fills, rejects, cancels, automatic exits and the daily stop appear here.')));

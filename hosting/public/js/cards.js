@@ -125,7 +125,7 @@ function renderCard(key, a, p, now) {
   if (p.why.textContent !== why) p.why.textContent = why;
 
   const out = latestFor(key);
-  patch(p.outcome, out ? String(out.ts) : '', () => (out ? [h('span', { class: 'o-kind ' + out.kind }, '●'),
+  patch(p.outcome, out ? String(out.seq) : '', () => (out ? [h('span', { class: 'o-kind ' + out.kind }, '●'),
     h('time', null, fmtTime(out.ts)), ' ', out.text] : []));
   p.outcome.className = 'outcome ' + (out ? out.kind : '');
 
