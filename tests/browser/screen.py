@@ -4,13 +4,16 @@ the page, screen-size checks and screenshots (saved under BROWSER_SCREENSHOT_DIR
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from devstack.run import LocalStack
+
+T = TypeVar("T")
 
 PASSWORD = "correct horse battery staple"
 CHROMIUM = "/usr/bin/chromium"
@@ -79,9 +82,25 @@ def first(driver: Any, css: str) -> Any:
     return found[0] if found else None
 
 
+def _fresh(read: Callable[[], T]) -> T:
+    """`read()`, again if the dashboard re-rendered the element between finding and reading it (it redraws
+    cards every second); a few tries, then the error stands."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(4):
+        try:
+            return read()
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    return read()
+
+
 def text(driver: Any, css: str) -> str:
-    element = first(driver, css)
-    return "" if element is None else str(element.text)
+    def read() -> str:
+        element = first(driver, css)
+        return "" if element is None else str(element.text)
+
+    return _fresh(read)
 
 
 def body_text(driver: Any) -> str:
@@ -105,10 +124,14 @@ def sign_in(driver: Any, stack: LocalStack, password: str) -> None:
 
 def gate(driver: Any, asset: str, name: str) -> tuple[str, str]:
     """(pass|fail, reason text) of one row of the asset's gates board."""
-    row = first(driver, f'#card-{asset} li.gate[data-gate="{name}"]')
-    if row is None:
+    def classes() -> list[str] | None:
+        row = first(driver, f'#card-{asset} li.gate[data-gate="{name}"]')
+        return None if row is None else str(row.get_attribute("class")).split()
+
+    found = _fresh(classes)
+    if found is None:
         return "", ""
-    status = "pass" if "pass" in row.get_attribute("class").split() else "fail"
+    status = "pass" if "pass" in found else "fail"
     return status, text(driver, f'#card-{asset} li.gate[data-gate="{name}"] .reason')
 
 
