@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -27,6 +28,7 @@ def ny_date(now: float) -> date:
     return ny_datetime(now).date()
 
 
+@lru_cache(maxsize=64)   # every decision asks; the inputs of one moment (a tick's bars, heartbeats, snapshot) share it
 def trading_day(now: float, start_hour: int = 18) -> str:
     """The trading day a moment belongs to (D4): it starts at 18:00 New York and is named by its closing date."""
     local = ny_datetime(now)
