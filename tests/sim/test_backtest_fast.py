@@ -1,9 +1,11 @@
 """The backtest's fast path decides exactly what the straightforward one does (issue 8's benchmark).
 
 The fast in-process venue hands each decision only the documents the service's route loads (not the whole world),
-and the domain copies records with a generated slot copy. A straightforward run — every asset loaded for every
-input, records copied by `copy.copy` — must give the same trades, the same operator counts and the same number of
-decisions; each rule of the fast path is also checked on its own.
+builds a snapshot input once per distinct value set and lets the operator read its facts in place; the domain copies
+records with a generated slot copy and remembers a few pure lookups. A straightforward run — every asset loaded for
+every input, every input built afresh, facts copied, records copied by `copy.copy`, nothing remembered — must give
+the same trades, the same operator counts and the same number of decisions; each rule of the fast path is also
+checked on its own.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 import pytest
 
 from bench.bench_sim import synthetic_path
-from shared.domain import state
+from shared.domain import clock, config, core, state, view
 from shared.domain.engine import decide
+from shared.domain.inputs import PnlSnapshot, SymbolPosition
 from shared.domain.state import AssetState, GlobalState, Order, World, to_doc
 from sim import backtest, venue
 from sim.session import PROFILES, comparable
@@ -25,10 +28,20 @@ from sim.sources import sample_session
 
 
 class Straightforward(venue.InProcess):
-    """The in-process venue as first written: every decision on the whole world (all assets), whatever it is."""
+    """The in-process venue as first written: every decision on the whole world (all assets), whatever it is, every
+    snapshot input built afresh, the operator's facts copied."""
 
     def _decide(self, inp: Any, order_ids: Any = (), assets: Any = None) -> venue.Answer:
         return super()._decide(inp, order_ids, None)
+
+    def snapshot(self, balance: float, realized: float, unrealized: float, positions: Any) -> venue.Answer:
+        symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
+                                       avg_open_fill=p.avg_open_fill) for p in positions)
+        return self._decide(PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance,
+                                        symbols=symbols))
+
+    def asset(self, asset: str) -> dict[str, Any]:  # type: ignore[override]
+        return to_doc(self.world.assets[asset])
 
 
 def facts(result: backtest.Result) -> dict[str, Any]:
@@ -46,6 +59,10 @@ def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: An
     with monkeypatch.context() as m:
         m.setattr(backtest, "InProcess", Straightforward)
         m.setattr(state, "shallow_copy", copy.copy)   # World.clone's copy, as the standard library does it
+        uncached = clock.trading_day.__wrapped__
+        for module in (clock, core, view):             # the trading day computed at every call
+            m.setattr(module, "trading_day", uncached)
+        m.setattr(config, "_asset_of_symbol", config._asset_of_symbol.__wrapped__)   # every spelling matched again
         return backtest.run(ticks, profile)
 
 
