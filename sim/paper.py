@@ -113,9 +113,11 @@ class Book:
     positions: dict[str, tuple[int, float]] = field(default_factory=dict)   # symbol → (qty signed, avg price)
     # the contracts held: the session asks "flat?" at every tick, and only a fill changes the answer
     _held: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
-    # snapshots by price while the positions stand: the price path revisits the same few levels (a fill clears it)
-    _snapshots: dict[tuple[float, float, float], Snapshot] = field(default_factory=dict, init=False, repr=False,
-                                                                    compare=False)
+    # snapshots by price while the positions stand: the price path revisits the same few levels. Keyed by the fill
+    # count too, so one computed before a fill (on another thread) is never handed out after it
+    _snapshots: dict[tuple[float, float, float, int], Snapshot] = field(default_factory=dict, init=False,
+                                                                         repr=False, compare=False)
+    _fills: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._held = {symbol for symbol, (held, _) in self.positions.items() if held}
@@ -142,6 +144,7 @@ class Book:
     def _set(self, symbol: str, held: int, avg: float) -> None:
         self.positions[symbol] = (held, avg)
         (self._held.add if held else self._held.discard)(symbol)
+        self._fills += 1
         self._snapshots.clear()
 
     def open_pnl(self, symbol: str, price: float) -> float:
@@ -150,7 +153,7 @@ class Book:
 
     def snapshot(self, price: float) -> Snapshot:
         """(balance, realized, unrealized, positions) at `price`, as the broker's P&L feed reports them."""
-        key = (price, self.balance, self.realized)
+        key = (price, self.balance, self.realized, self._fills)
         known = self._snapshots.get(key)
         if known is not None:
             return known

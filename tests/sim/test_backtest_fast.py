@@ -23,6 +23,7 @@ from shared.domain.engine import decide
 from shared.domain.inputs import PnlSnapshot, SymbolPosition
 from shared.domain.state import AssetState, GlobalState, Order, World, to_doc
 from sim import backtest, venue
+from sim.paper import Book
 from sim.session import PROFILES, comparable
 from sim.sources import sample_session
 
@@ -151,3 +152,18 @@ def test_a_snapshot_input_keeps_the_sign_of_a_zero_it_was_given(monkeypatch):
     assert signs == [1.0, -1.0, 1.0, -1.0, 1.0, 1.0]
     assert [math.copysign(1.0, inp.unrealized) for inp in given] == signs
     assert given[4] == given[5]
+
+
+def test_the_paper_books_snapshot_at_a_price_follows_every_fill():
+    book = Book()
+    book.fill("MESZ6", "BUY", 5, 6000.0)
+    first = book.snapshot(6003.0)
+    assert first == (50_075.0, 0.0, 75.0, (venue.Position("MESZ6", 5, 75.0, 6000.0),))
+    assert book.snapshot(6003.0) == first and not book.is_flat()
+    book.fill("MESZ6", "BUY", 5, 6002.0)   # the same price asked again after a fill: the new position, not the old
+    assert book.snapshot(6003.0) == (50_100.0, 0.0, 100.0, (venue.Position("MESZ6", 10, 100.0, 6001.0),))
+    book.fill("MESZ6", "SELL", 10, 6003.0)
+    assert book.snapshot(6003.0) == (50_100.0, 100.0, 0.0, (venue.Position("MESZ6", 0, 0.0, None),))
+    assert book.is_flat()
+    book.balance = 40_000.0                 # a changed balance is a different snapshot too
+    assert book.snapshot(6003.0)[0] == 40_100.0
