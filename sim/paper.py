@@ -38,7 +38,7 @@ class Market:
 
     def __init__(self, now: float | None = None, price: float | None = None) -> None:
         # one tuple, replaced whole: a reader on another thread sees a time and a price that belong together without
-        # a lock (rebinding an attribute is atomic), and the backtest pays no lock on its ~250,000 reads
+        # a lock (rebinding an attribute is atomic), and the backtest pays for no lock at any of its reads
         self._at: tuple[float | None, float | None] = (now, price)
 
     def move(self, now: float, price: float) -> None:

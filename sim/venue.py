@@ -158,7 +158,6 @@ def _exact_key(key: tuple[Any, ...]) -> bool:
     return 0 not in numbers or all(math.copysign(1.0, n) > 0 for n in numbers if n == 0)
 
 
-
 @dataclass
 class InProcess:
     """The control plane as a pure function of its inputs. Orders live beside the world, as documents do in the
