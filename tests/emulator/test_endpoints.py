@@ -497,7 +497,8 @@ class TestTradeFlow:
         refused(api.report(order_id, "DONE"), 400, "invalid status")
         refused(api.report(order_id, "filled"), 400, "invalid status")
         refused(api.report("ES-doesnotexist-1", "FILLED", fill_price=1.0), 404, "Unknown order")
-        refused(api.report("ZZ-123", "WORKING"), 400, BAD_ORDER_ID)  # D15: cannot be an order id
+        refused(api.report("ZZ-123", "WORKING"), 404, "Unknown order")  # D9: well-formed, names no order
+        refused(api.report("ZZ 123", "WORKING"), 400, BAD_ORDER_ID)  # D15: cannot be an order id
         assert api.written() == before
         # REJECTED: pending cleared, tempo re-armed, the candle freed (same bucket), a new entry goes at once
         rejected = api.report(order_id, "REJECTED", secret="query", reason="No trade route for exchange=CME")
@@ -933,7 +934,8 @@ class TestGlobalControls:
         api.ready()
         order_id = api.placed()
         refused(api.post("/api/orders/ES-nothing-1/cancel"), 404, "Unknown order", "UNKNOWN_ORDER")
-        refused(api.post("/api/orders/XX-1/cancel"), 400, BAD_ORDER_ID)  # D15: cannot be an order id
+        refused(api.post("/api/orders/XX-1/cancel"), 404, "Unknown order")  # D9: well-formed, names no order
+        refused(api.post("/api/orders/XX.1/cancel"), 400, BAD_ORDER_ID)  # D15: cannot be an order id
         api.claim(order_id)
         assert api.order(order_id)["lease_owner"] == "bridge"  # the default owner
         assert api.get("/api/orders").json()["orders"][0]["status"] == "CLAIMED"
