@@ -8,28 +8,26 @@ imports and the Firestore connection on the first alert it serves.
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from shared.imports import import_group
+
 # Functions whose instances warm up as they start, in the cloud only (Cloud Run sets K_SERVICE).
 WARM_AT_START = frozenset({"webhooks"})
 
 
 _modules: dict[str, Any] = {}
-_import_lock = threading.Lock()
 
 
 def _dispatch(group: str, request: Any) -> Any:
     module = _modules.get(group)
     if module is None:
-        # one first import at a time: two threads importing two groups that share modules can otherwise meet a
-        # partially initialised module (Python breaks the import-lock cycle with an ImportError) and answer 500
-        with _import_lock:
-            module = _modules[group] = importlib.import_module(group)
+        # one first import at a time in the process (shared.imports says why the lock cannot live in this file)
+        module = _modules[group] = import_group(group)
     return module.router.dispatch(request)
 
 
@@ -55,8 +53,8 @@ def timers(request: Any) -> Any:
 
 def warm_imports(group: str) -> None:
     """Import the group's module and the Firestore client library: pure imports, safe before a fork."""
-    importlib.import_module(group)
-    importlib.import_module("google.cloud.firestore")
+    import_group(group)
+    import_group("google.cloud.firestore")
 
 
 def connect(group: str) -> None:
