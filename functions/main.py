@@ -54,7 +54,6 @@ def timers(request: Any) -> Any:
 def warm_imports(group: str) -> None:
     """Import the group's module and the Firestore client library: pure imports, safe before a fork."""
     import_group(group)
-    import_group("google.cloud.firestore")
 
 
 def connect(group: str) -> None:
