@@ -106,9 +106,6 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     # a field check first: for an input without `asset` (a snapshot, a poll, a bridge heartbeat), getattr's default
     # costs a raised and caught AttributeError in pydantic's fallback, microseconds at every such decision
     own = getattr(inp, "asset", None) if "asset" in type(inp).model_fields else None
-    if not events and not isinstance(inp, _NAMES_MORE_ASSETS):
-        # most decisions (a bar, a heartbeat, a quiet command): the input's own asset alone, no set to sort
-        return (own,) if isinstance(own, str) and own in world.assets else ()
     named: list[object] = [own, *(e.asset for e in events)]
     if isinstance(inp, ExecutionReport | CancelOrder):
         named.append(order_asset(inp.order_id))
@@ -117,9 +114,6 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     elif isinstance(inp, PnlSnapshot):
         named.extend(normalise_asset(entry.symbol, config) for entry in inp.symbols)
     return tuple(sorted({key for key in named if isinstance(key, str) and key in world.assets}))
-
-
-_NAMES_MORE_ASSETS = (ExecutionReport, CancelOrder, TimerFired, PnlSnapshot)
 
 
 def orders_needed(world: World, inp: Input) -> set[str]:
