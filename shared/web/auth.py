@@ -38,7 +38,7 @@ from shared.web import firebase_auth
 from shared.web.errors import BadInput, Unauthorized, Unavailable, WebError
 from shared.web.firebase_auth import Operator
 from shared.web.request import json_body
-from shared.web.respond import json_response, log_json
+from shared.web.respond import json_response, log_json, log_json_once
 
 SESSION_COOKIE = "__session"
 SESSION_SECRET_ENV = "SESSION_SECRET"  # noqa: S105 (a variable name)
@@ -169,9 +169,6 @@ def auth_mode() -> str:
 # ---- operator password ----------------------------------------------------------------------
 
 
-_open_refusal_logged = False
-
-
 def open_dashboard() -> bool:
     """True when the dashboard needs no password: DASHBOARD_PASSWORD empty AND ALLOW_OPEN_DASHBOARD=1 AND
     LOCAL_DEV=1, in the password mode only (Firebase accounts are never open). The flag without LOCAL_DEV is
@@ -180,19 +177,12 @@ def open_dashboard() -> bool:
     if os.environ.get(ALLOW_OPEN_ENV, "") != "1":
         return False
     if os.environ.get("LOCAL_DEV", "") != "1":
-        _log_open_refused()
+        log_json_once(ALLOW_OPEN_ENV, "ERROR", f"{ALLOW_OPEN_ENV}=1 is ignored without LOCAL_DEV=1 (the local stack "
+                      f"only): the dashboard stays closed and operators must sign in; remove {ALLOW_OPEN_ENV} from "
+                      "this deployment", config_invalid=ALLOW_OPEN_ENV)
         return False
     return _mode_setting() in ("", PASSWORD_MODE) and not os.environ.get(PASSWORD_ENV, "")
 
-
-def _log_open_refused() -> None:
-    global _open_refusal_logged
-    if _open_refusal_logged:
-        return
-    _open_refusal_logged = True
-    log_json("ERROR", f"{ALLOW_OPEN_ENV}=1 is ignored without LOCAL_DEV=1 (the local stack only): the dashboard "
-                      f"stays closed and operators must sign in; remove {ALLOW_OPEN_ENV} from this deployment",
-             config_invalid=ALLOW_OPEN_ENV)
 
 
 def password_required() -> bool:

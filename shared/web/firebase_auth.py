@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.web.errors import Refused, Unauthorized, Unavailable
-from shared.web.respond import log_json
+from shared.web.respond import log_json, log_json_once
 
 EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
 API_KEY_ENV = "FIREBASE_API_KEY"
@@ -43,7 +43,6 @@ NOT_OPERATOR = ("This account is not an operator of this desk: an administrator 
 
 _lock = threading.Lock()
 _app: Any = None
-_reported_missing: set[str] = set()  # settings whose absence was logged (once per process)
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,9 @@ def public_config() -> dict[str, Any]:
     base = f"http://{host}/identitytoolkit.googleapis.com" if host else "https://identitytoolkit.googleapis.com"
     # the emulator takes any key; a deployment must name its own
     key = os.environ.get(API_KEY_ENV, "").strip() or ("emulator" if host else "")
-    if not key and API_KEY_ENV not in _reported_missing:
-        # once per process: the login page asks on every load, unauthenticated; the page shows it every time
-        _reported_missing.add(API_KEY_ENV)
-        log_json("ERROR", f"{API_KEY_EMPTY}: the login page cannot sign operators in", config_missing=API_KEY_ENV)
+    if not key:  # logged once: the login page asks on every load, unauthenticated (and shows it every time)
+        log_json_once(API_KEY_ENV, "ERROR", f"{API_KEY_EMPTY}: the login page cannot sign operators in",
+                      config_missing=API_KEY_ENV)
     return {"project_id": project_id(), "api_key": key or None, "sign_in_url": f"{base}/v1/accounts:signInWithPassword",
             "emulator": host is not None}
 

@@ -133,6 +133,18 @@ def log_json(severity: str, message: str, /, **fields: Any) -> None:
     sys.stdout.flush()
 
 
+_logged_once: set[str] = set()
+
+
+def log_json_once(key: str, severity: str, message: str, /, **fields: Any) -> None:
+    """`log_json`, the first time `key` is logged in this process: a setting that stays wrong would otherwise
+    write the same line at every request (an unauthenticated route included)."""
+    if key in _logged_once:
+        return
+    _logged_once.add(key)
+    log_json(severity, message, **fields)
+
+
 def mask_secrets(value: Any) -> Any:
     """`value` as it may be stored or logged: keys that name a secret dropped, and every configured secret value
     (any secret-like environment variable) replaced by [REDACTED] wherever it appears in a string (D12: a caller
