@@ -14,19 +14,16 @@ import pytest
 import requests
 
 from devstack.emulators import free_port, port_open
+from tests.waiting import until
 
 pytestmark = pytest.mark.emulator
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _first_heartbeat(port: int, deadline: float) -> str | None:
-    """The replay is under way once the stack has seen a price; a loaded machine may take a while to get there."""
-    while time.monotonic() < deadline:
-        state = requests.get(f"http://127.0.0.1:{port}/api/state", timeout=30).json()
-        if state["assets"]["ES"]["last_heartbeat_ts"] is not None:
-            return str(state["assets"]["ES"]["last_heartbeat_ts"])
-        time.sleep(0.5)
-    return None
+def _has_a_price(port: int) -> bool:
+    """The replay is under way once the stack has seen a price."""
+    state = requests.get(f"http://127.0.0.1:{port}/api/state", timeout=30).json()
+    return state["assets"]["ES"]["last_heartbeat_ts"] is not None
 
 
 def test_the_demo_serves_the_dashboard_and_one_ctrl_c_stops_it_all():
@@ -45,7 +42,7 @@ def test_the_demo_serves_the_dashboard_and_one_ctrl_c_stops_it_all():
                 if "Demo: open" in line:
                     break
             assert any(f"http://127.0.0.1:{port}/" in line for line in lines), "".join(lines)
-            assert _first_heartbeat(port, time.monotonic() + 60) is not None, "no price reached the stack in 60 s"
+            assert until(lambda: _has_a_price(port), timeout=60, every=0.5), "no price reached the stack in 60 s"
             proc.send_signal(signal.SIGINT)
             output, _ = proc.communicate(timeout=60)
             assert proc.returncode == 0, output

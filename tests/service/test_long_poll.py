@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -18,6 +17,7 @@ from shared.service import Outcome, Services, execute, long_poll
 from shared.service.long_poll import PendingWatch, max_hold_s, parse_wait
 from shared.store.api import Query
 from shared.store.fake import FakeStore
+from tests.waiting import until
 
 NOW = 1_764_000_000.0
 QUERY = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=20)
@@ -56,16 +56,6 @@ class Claims:
 
 def _ids(outcome: Outcome) -> list[str]:
     return [o["id"] for o in outcome.decision.body["orders"]]
-
-
-def _until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Wait for a state instead of a fixed sleep: a loaded machine may take longer to get a thread there."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_parse_wait_bounds_and_names_the_field() -> None:
@@ -124,7 +114,7 @@ def test_wakes_and_claims_when_an_order_appears() -> None:
 
     thread = threading.Thread(target=held)
     thread.start()
-    assert _until(lambda: watch.waiters == 1 and claims.finished == 1)
+    assert until(lambda: watch.waiters == 1 and claims.finished == 1)
     order_id = _place(svc)
     placed_at = time.monotonic()
     thread.join(15)
@@ -146,7 +136,7 @@ def test_several_held_requests_share_one_listener_and_each_order_goes_once() -> 
     threads = [threading.Thread(target=held, args=(owner,)) for owner in owners]
     for thread in threads:
         thread.start()
-    assert _until(lambda: watch.waiters == 3)
+    assert until(lambda: watch.waiters == 3)
     assert watch.started == 1
     order_id = _place(svc)
     for thread in threads:
@@ -164,7 +154,7 @@ def test_a_gone_client_claims_nothing() -> None:
     watch = PendingWatch(svc.store)
     thread = threading.Thread(target=lambda: got.update(o=watch.hold(claims, 10, gone.is_set)))
     thread.start()
-    assert _until(lambda: watch.waiters == 1 and claims.finished == 1)
+    assert until(lambda: watch.waiters == 1 and claims.finished == 1)
     gone.set()
     order_id = _place(svc)
     thread.join(5)
@@ -197,7 +187,7 @@ def test_a_failed_listener_is_restarted_and_still_wakes_the_request() -> None:
     got: dict[str, Outcome] = {}
     thread = threading.Thread(target=lambda: got.update(o=watch.hold(Claims(svc), 5)))
     thread.start()
-    assert _until(lambda: watch.waiters == 1)
+    assert until(lambda: watch.waiters == 1)
     order_id = _place(svc)
     thread.join(5)
     assert _ids(got["o"]) == [order_id] and watch.started == 2
@@ -208,7 +198,7 @@ def test_the_listener_closes_when_idle() -> None:
     watch = PendingWatch(svc.store, idle_close_s=0.2)
     watch.hold(Claims(svc), 0.1)
     assert watch.healthy()
-    assert _until(lambda: not watch.healthy())
+    assert until(lambda: not watch.healthy())
     assert watch.waiters == 0
     watch.hold(Claims(svc), 0.1)  # a later request starts a new one
     assert watch.started == 2
