@@ -5,11 +5,11 @@ Prints bricks per second (best of several runs, one core, no I/O); the budget is
 second.
 
 The whole backtest of the synthetic session (`bench_backtest`: 12,871 bricks over the six boxes, 70,689 decisions),
-2026-11-30, best of 3 at a load average of ~1: 1.21-1.25 s, down from 1.96-2.0 s measured beside it for the code
-before (route-sized loads in the in-process venue, a generated record copy and a few remembered lookups in the
-domain, snapshot inputs and the paper book's snapshots cached by value, the operator's facts read in place). Still
-over the budget: the domain's `decide` alone is ~0.58 s of it (~8.2 us a decision; a PnL snapshot ~10 us), and
-every one of those decisions is one the service would make.
+2026-11-30, best of 3 at a load average of ~1: 1.21-1.25 s (1.25 s after touched_assets lost its shortcut), down
+from 1.96-2.0 s measured beside it for the code before (route-sized loads in the in-process venue, a generated
+record copy and a few remembered lookups in the domain, snapshot inputs and the paper book's snapshots cached by
+value, the operator's facts read in place). Still over the budget: the domain's `decide` alone is ~0.58 s of it
+(~8.2 us a decision; a PnL snapshot ~10 us), and every one of those decisions is one the service would make.
 """
 
 from __future__ import annotations
