@@ -12,7 +12,8 @@ Every remote call has a bounded timeout.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -51,6 +52,25 @@ def _retry(timeout_s: float) -> Any:
     )
 
 
+@contextmanager
+def _new_client_after_unreachable(forget: Callable[[], None]) -> Iterator[None]:
+    """A server that could not be reached (ServiceUnavailable, also as the last error of a spent retry) leaves the
+    client's gRPC channel in reconnect backoff, which fails every call at once until it ends (up to 120 s after a
+    long outage): `forget` the client so that the next call connects afresh (the store does the same)."""
+    from google.api_core import exceptions
+
+    try:
+        yield
+    except exceptions.GoogleAPICallError as exc:
+        if isinstance(exc, exceptions.ServiceUnavailable):
+            forget()
+        raise
+    except exceptions.RetryError as exc:
+        if isinstance(exc.cause, exceptions.ServiceUnavailable):
+            forget()
+        raise
+
+
 class FirestoreTaskKeys:
     """`task_keys/{name}` documents written with `create()` (exists=False): exactly one caller wins a name."""
 
@@ -84,14 +104,20 @@ class FirestoreTaskKeys:
             "expire_at": datetime.fromtimestamp(float(timer.at) + KEY_KEEP_S, tz=UTC),
         }
         try:
-            doc.create(data, retry=_retry(self._timeout_s), timeout=self._timeout_s)
+            with _new_client_after_unreachable(self._forget_client):
+                doc.create(data, retry=_retry(self._timeout_s), timeout=self._timeout_s)
         except AlreadyExists:
             return False
         return True
 
     def release(self, name: str) -> None:
         doc = self._db().collection(TASK_KEYS_COLLECTION).document(name)
-        doc.delete(retry=_retry(self._timeout_s), timeout=self._timeout_s)
+        with _new_client_after_unreachable(self._forget_client):
+            doc.delete(retry=_retry(self._timeout_s), timeout=self._timeout_s)
+
+    def _forget_client(self) -> None:
+        with self._lock:
+            self._client = None
 
     def close(self) -> None:
         with self._lock:
@@ -135,6 +161,10 @@ class CloudTasksScheduler:
         if close_keys is not None:
             close_keys()
 
+    def _forget_client(self) -> None:
+        with self._lock:
+            self._client = None
+
     def _default_client(self) -> tasks_v2.CloudTasksClient:
         from google.cloud import tasks_v2
 
@@ -172,10 +202,11 @@ class CloudTasksScheduler:
         from google.api_core.exceptions import AlreadyExists
 
         try:
-            self._tasks().create_task(
-                request={"parent": self.config.queue_path, "task": task},
-                retry=_retry(self._timeout_s), timeout=self._timeout_s,
-            )
+            with _new_client_after_unreachable(self._forget_client):
+                self._tasks().create_task(
+                    request={"parent": self.config.queue_path, "task": task},
+                    retry=_retry(self._timeout_s), timeout=self._timeout_s,
+                )
         except AlreadyExists:
             return False  # production's named-task de-duplication: it is queued (or ran recently)
         return True

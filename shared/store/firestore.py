@@ -302,7 +302,7 @@ class FirestoreStore(StatsRecorder):
         if emulator is not None and time.monotonic() - self._port_checked_at > _PORT_CHECK_TTL_S:
             left = rpc_deadline()
             if not _port_open(*emulator, timeout=0.5 if left is None else max(0.05, min(0.5, left))):
-                self._answered = False  # the emulator that comes back is a cold process: connect afresh
+                self._reconnect()  # the emulator that comes back is a cold process: connect afresh
                 host, port = emulator
                 raise StorageUnavailable(f"Firestore emulator at {host}:{port} is not listening")
             self._port_checked_at = time.monotonic()
@@ -311,6 +311,15 @@ class FirestoreStore(StatsRecorder):
                 if self._client is None:
                     self._client = self._build_client()
         return self._client
+
+    def _reconnect(self) -> None:
+        """After a server that could not be reached: the next call is cold again and builds a new client. The old
+        client's gRPC channel stays in reconnect backoff (1 s, growing to 120 s over a long outage) and fails every
+        call at once until it ends, so the server that came back would be answered 503 for up to two minutes.
+        Calls still holding the old client finish with it; its channel closes when the last of them lets it go."""
+        self._answered = False
+        with self._client_lock:
+            self._client = None
 
     def _build_client(self) -> Client:
         from google.cloud import firestore
@@ -339,8 +348,8 @@ class Listener:
 @contextmanager
 def _storage_errors(operation: str, store: FirestoreStore | None = None) -> Iterator[None]:
     """Turns every google.api_core / transport failure into StorageUnavailable (keeping the cause). A server that
-    cannot be reached at all makes `store` cold again: the connection that comes back is a new one (see
-    FirestoreStore.__init__); a server that does not answer in time (frozen) does not."""
+    cannot be reached at all makes `store` cold and drops its client (FirestoreStore._reconnect): the connection
+    that comes back is a new one; a server that does not answer in time (frozen) does neither."""
     from google.api_core import exceptions
     from google.auth import exceptions as auth_exceptions
 
@@ -350,7 +359,7 @@ def _storage_errors(operation: str, store: FirestoreStore | None = None) -> Iter
         raise
     except (exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
         if store is not None and isinstance(exc, exceptions.ServiceUnavailable):
-            store._answered = False
+            store._reconnect()
         raise StorageUnavailable(f"Firestore {operation} failed: {type(exc).__name__}: {exc}") from exc
 
 

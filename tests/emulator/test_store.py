@@ -240,6 +240,30 @@ class TestOutages:
             store.transact([COUNTER], increment)
         assert time.monotonic() - started < 2.0
 
+    def test_the_first_call_after_the_server_is_back_succeeds(self, fs_project: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+        """The failed connection leaves the client's channel in reconnect backoff, which fails every call at once
+        until it ends (up to 120 s after a long outage): the store must not keep using that channel."""
+        port = free_port()
+        private = start_firestore(port, tmp_path / "first")
+        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", private.address)
+        store = FirestoreStore()
+        try:
+            put(store, COUNTER, {"n": 1})
+        finally:
+            private.stop()
+        for _ in range(3):  # connection refused, again and again: the backoff grows
+            store._port_checked_at = time.monotonic()
+            with pytest.raises(StorageUnavailable, match="ServiceUnavailable"):
+                store.get([COUNTER])
+        back = start_firestore(port, tmp_path / "second")  # empty: a new process on the same address
+        try:
+            assert store.get([COUNTER]) == {COUNTER: None}
+            put(store, COUNTER, {"n": 2})
+            assert store.get([COUNTER])[COUNTER] == {"n": 2}
+        finally:
+            back.stop()
+
 
 class TestStats:
     def test_counting_sums_every_call_in_the_block(self, store: FirestoreStore) -> None:

@@ -91,12 +91,15 @@ def test_a_storage_failure_answers_503_with_retry_after_and_logs_its_cause(
 
 
 @pytest.mark.parametrize("error, cold", [("ServiceUnavailable", True), ("DeadlineExceeded", False)])
-def test_an_unreachable_server_makes_the_store_cold_a_frozen_one_does_not(error: str, cold: bool) -> None:
+def test_an_unreachable_server_makes_the_store_cold_with_a_new_client_a_frozen_one_does_not(
+        error: str, cold: bool) -> None:
     from google.api_core import exceptions
 
     from shared.store.firestore import _storage_errors
 
     store = _warm_store()
+    client = store._client = object()  # type: ignore[assignment]  # stands for the built client
     with pytest.raises(StorageUnavailable, match=error), _storage_errors("get_all", store):
         raise getattr(exceptions, error)("down")
     assert store._answered is not cold
+    assert (store._client is None) is cold and (store._client is client) is not cold

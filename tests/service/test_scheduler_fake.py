@@ -296,6 +296,88 @@ class TestCloudTasksScheduler:
         assert len(created) == 1
 
 
+def _unreachable(kind: str) -> Exception:
+    """What a call to a server that cannot be reached raises: ServiceUnavailable, or RetryError once the retry is
+    spent; and a failure that says nothing about the connection."""
+    from google.api_core import exceptions
+
+    refused = exceptions.ServiceUnavailable("failed to connect to all addresses")  # type: ignore[no-untyped-call]
+    if kind == "retry spent":
+        return exceptions.RetryError("Timeout of 2.5s exceeded", cause=refused)
+    if kind == "denied":
+        return exceptions.PermissionDenied("no tasks.enqueuer role")  # type: ignore[no-untyped-call]
+    return refused
+
+
+@pytest.mark.parametrize("kind, reconnects", [("unavailable", True), ("retry spent", True), ("denied", False)])
+def test_an_unreachable_cloud_tasks_gets_a_new_client_on_the_next_call(kind: str, reconnects: bool) -> None:
+    """The old client's channel would stay in reconnect backoff and fail every enqueue for up to 120 s."""
+    created: list[FakeTasksClient] = []
+
+    def factory() -> FakeTasksClient:
+        created.append(FakeTasksClient(_unreachable(kind) if not created else None))
+        return created[-1]
+
+    scheduler = CloudTasksScheduler(SchedulerConfig.from_env(CLOUD_ENV), FakeKeys(), client_factory=factory)
+    with pytest.raises(EnqueueError):
+        scheduler.schedule([Timer("lease_end", "o1", AT, {})])
+    if reconnects:
+        assert scheduler.schedule([Timer("lease_end", "o2", AT, {})]) == [task_name(Timer("lease_end", "o2", AT, {}))]
+        assert [len(c.requests) for c in created] == [1, 1]
+    else:
+        with pytest.raises(EnqueueError):
+            scheduler.schedule([Timer("lease_end", "o2", AT, {})])
+        assert [len(c.requests) for c in created] == [2]
+
+
+class FakeFirestore:
+    """Just the path FirestoreTaskKeys takes: collection(...).document(...).create / delete."""
+
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+        self.calls: list[str] = []
+
+    def collection(self, name: str) -> FakeFirestore:
+        return self
+
+    def document(self, name: str) -> FakeFirestore:
+        return self
+
+    def create(self, data: dict[str, Any], **kwargs: Any) -> None:
+        self.calls.append("create")
+        if self.error is not None:
+            raise self.error
+
+    def delete(self, **kwargs: Any) -> None:
+        self.calls.append("delete")
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.mark.parametrize("kind, reconnects", [("unavailable", True), ("retry spent", True), ("denied", False)])
+def test_an_unreachable_task_key_store_gets_a_new_client_on_the_next_call(kind: str, reconnects: bool) -> None:
+    from shared.scheduler.cloud_tasks import FirestoreTaskKeys
+
+    created: list[FakeFirestore] = []
+
+    def factory() -> FakeFirestore:
+        created.append(FakeFirestore(_unreachable(kind) if not created else None))
+        return created[-1]
+
+    keys = FirestoreTaskKeys("prod-x", client_factory=factory)  # type: ignore[arg-type]
+    timer = Timer("lease_end", "o1", AT, {})
+    with pytest.raises(type(_unreachable(kind))):
+        keys.claim("n1", timer)
+    if reconnects:
+        keys.release("n1")
+        assert keys.claim("n2", timer) is True
+        assert [c.calls for c in created] == [["create"], ["delete", "create"]]
+    else:
+        with pytest.raises(type(_unreachable(kind))):
+            keys.release("n1")
+        assert [c.calls for c in created] == [["create", "delete"]]
+
+
 class TestFakeScheduler:
     def test_records_new_timers_once(self) -> None:
         fake = FakeScheduler()
