@@ -88,9 +88,9 @@ class FirestoreTaskKeys:
                 if self._client_factory is not None:
                     self._client = self._client_factory()
                 else:
-                    from google.cloud import firestore
+                    from shared.store.channels import firestore_client
 
-                    self._client = firestore.Client(project=self._project)
+                    self._client = firestore_client(self._project)
             return self._client
 
     def claim(self, name: str, timer: TimerLike) -> bool:
@@ -167,13 +167,15 @@ class CloudTasksScheduler:
 
     def _default_client(self) -> tasks_v2.CloudTasksClient:
         from google.cloud import tasks_v2
-
-        if self.config.emulator_host is None:
-            return tasks_v2.CloudTasksClient()
-        import grpc
         from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
-        channel = grpc.insecure_channel(self.config.emulator_host)
+        from shared.store.channels import OWN_SUBCHANNELS, with_own_subchannels
+
+        if self.config.emulator_host is None:  # a channel of its own: see shared.store.channels
+            return tasks_v2.CloudTasksClient(transport=with_own_subchannels(CloudTasksGrpcTransport))
+        import grpc
+
+        channel = grpc.insecure_channel(self.config.emulator_host, options=[OWN_SUBCHANNELS])
         return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
 
     def build_task(self, name: str, timer: TimerLike, body: bytes) -> tasks_v2.Task:

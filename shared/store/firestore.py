@@ -316,17 +316,18 @@ class FirestoreStore(StatsRecorder):
         """After a server that could not be reached: the next call is cold again and builds a new client. The old
         client's gRPC channel stays in reconnect backoff (1 s, growing to 120 s over a long outage) and fails every
         call at once until it ends, so the server that came back would be answered 503 for up to two minutes.
-        Calls still holding the old client finish with it; its channel closes when the last of them lets it go."""
+        Calls still holding the old client finish with it; its channel closes when the last of them lets it go.
+        The new client's channel does not share the old one's connection (shared.store.channels)."""
         self._answered = False
         with self._client_lock:
             self._client = None
 
     def _build_client(self) -> Client:
-        from google.cloud import firestore
+        from shared.store.channels import firestore_client  # imports the client library: first use only
 
         project = self._project or os.environ.get("GOOGLE_CLOUD_PROJECT")
         try:
-            return firestore.Client(project=project)
+            return firestore_client(project)
         except Exception as exc:  # credentials or project missing: nothing can be stored
             raise StorageUnavailable(f"no Firestore client for project {project!r}: {exc}") from exc
 
