@@ -143,7 +143,8 @@ class FirestoreStore(StatsRecorder):
         read per document that entered, changed or left."""
         from google.cloud.firestore_v1.base_query import FieldFilter
 
-        ref: Any = self._ready_client().collection(query.collection)
+        client = self._ready_client()
+        ref: Any = client.collection(query.collection)
         for field_path, op, value in query.where:
             ref = ref.where(filter=FieldFilter(field_path, op, value))
         first = [True]
@@ -155,7 +156,7 @@ class FirestoreStore(StatsRecorder):
             on_change(len(docs))
 
         with _storage_errors("listen", self):
-            return Listener(ref.on_snapshot(snapshot))
+            return Listener(ref.on_snapshot(snapshot), lambda: self._client is client)
 
     # --- one attempt ---------------------------------------------------------------------------------------
 
@@ -333,14 +334,18 @@ class FirestoreStore(StatsRecorder):
 
 
 class Listener:
-    """A running `on_snapshot` listener: `active` until it is closed or its stream failed for good."""
+    """A running `on_snapshot` listener: `active` until it is closed, its stream failed for good, or the store
+    dropped the client it listens on (the server could not be reached: FirestoreStore._reconnect). That client's
+    stream would keep retrying on a channel in reconnect backoff, so a server that came back could stay unheard for
+    up to two minutes; whoever holds the listener starts a new one instead (shared.service.long_poll)."""
 
-    def __init__(self, watch: Any) -> None:
+    def __init__(self, watch: Any, current: Callable[[], bool] = lambda: True) -> None:
         self._watch = watch
+        self._current = current
 
     @property
     def active(self) -> bool:
-        return bool(self._watch.is_active)
+        return bool(self._watch.is_active) and self._current()
 
     def close(self) -> None:
         self._watch.unsubscribe()

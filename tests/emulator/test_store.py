@@ -276,3 +276,27 @@ class TestStats:
             store.query(Query("orders"))
 
         assert (stats.reads, stats.writes, stats.commits, stats.queries) == (3, 2, 2, 1)
+
+
+class TestListener:
+    def test_a_listener_hears_changes_and_goes_inactive_when_the_store_drops_its_client(
+            self, store: FirestoreStore) -> None:
+        """After an unreachable server the store builds a new client; a listener on the old one must say it is no
+        longer active so that the long poll starts one on the new client."""
+        from tests.waiting import until
+
+        counts: list[int] = []
+        listener = store.watch(Query("orders", where=(("asset", "==", "RTY"),)), counts.append)
+        try:
+            assert until(lambda: counts == [0]) and listener.active
+            put(store, f"orders/{uuid.uuid4().hex}", {"asset": "RTY"})
+            assert until(lambda: counts[-1:] == [1]) and listener.active
+            store._reconnect()
+            assert not listener.active
+        finally:
+            listener.close()
+        renewed = store.watch(Query("orders", where=(("asset", "==", "RTY"),)), counts.append)
+        try:
+            assert until(lambda: renewed.active and counts[-1:] == [1] and len(counts) == 3)
+        finally:
+            renewed.close()
