@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import until
+
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {
     "TV_WEBHOOK_SECRET": "bundle-tv-secret",
@@ -151,10 +153,9 @@ def test_webhooks_target_answers_and_refuses_a_wrong_secret(installed: Installed
         status, _ = served.request("GET", "/nowhere")
         assert status == 404
         # The warm-up ran as the instance started (here it cannot reach Firestore, so it says so, once).
-        deadline = time.monotonic() + 30
-        while not [line for line in served.logs() if line.get("warm_up") == "webhooks"]:
-            assert time.monotonic() < deadline, served.log.read_text(encoding="utf-8")
-            time.sleep(0.2)
+        warmed = until(lambda: any(line.get("warm_up") == "webhooks" for line in served.logs()), timeout=30,
+                       every=0.2)
+        assert warmed, served.log.read_text(encoding="utf-8")
 
 
 def test_orders_target_answers_the_session_status(installed: Installed, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import requests
 
 from devstack.emulators import start_firestore
 from devstack.run import ROOT, LocalStack
+from tests.waiting import until
 
 pytestmark = pytest.mark.emulator
 
@@ -69,10 +70,7 @@ def _frozen(process):
     @contextlib.contextmanager
     def frozen():
         os.kill(process.proc.pid, signal.SIGSTOP)
-        deadline = time.monotonic() + 5
-        while not state().startswith("T") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert state().startswith("T"), state()
+        assert until(lambda: state().startswith("T"), timeout=5), state()
         try:
             yield
         finally:
@@ -135,9 +133,5 @@ def test_with_the_tasks_emulator_gone_an_answer_waits_at_most_the_enqueue_bound(
             assert response.status_code == 201, response.text  # committed: state never depends on a timer
         assert max(timings) < 0.3 + 0.5, timings
         print(f"Cloud Tasks emulator gone: intents answered in {timings}")
-        deadline = time.monotonic() + 10
-        logged = ""
-        while "timer enqueue failed" not in logged and time.monotonic() < deadline:
-            time.sleep(0.2)
-            logged = (tmp_path / "logs" / "web.log").read_text()
-        assert "timer enqueue failed" in logged  # the failure off the answer path is logged
+        # the failure off the answer path is logged
+        assert until(lambda: "timer enqueue failed" in (tmp_path / "logs" / "web.log").read_text(), every=0.2)

@@ -24,6 +24,7 @@ from tests.emulator.evidence import (
     scan_stack,
     secret_hits,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.emulator
 T = 30
@@ -88,9 +89,7 @@ def test_a_secret_in_any_stack_fails_its_stop_and_a_frozen_database_is_skipped(t
         firestore = next(p for p in stack.processes if p.name == "firestore")
         os.kill(firestore.proc.pid, signal.SIGSTOP)
         try:
-            deadline = time.monotonic() + 5
-            while database_gone(stack) is None and time.monotonic() < deadline:
-                time.sleep(0.01)
+            until(lambda: database_gone(stack) is not None, timeout=5)
             started = time.monotonic()
             frozen = scan_stack(stack)
             elapsed = time.monotonic() - started

@@ -17,6 +17,7 @@ from shared.scheduler import BoundedScheduler, EnqueueError, FakeScheduler, Time
 from shared.scheduler.timer import TimerLike
 from shared.service import wiring
 from shared.store.fake import FakeStore
+from tests.waiting import until
 
 SOURCE = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
 TIMER = Timer("cooldown_end", "ES", 1_764_000_100.0)
@@ -57,10 +58,8 @@ class TestBoundedScheduler:
                                    on_error=lambda exc, timers: reported.append((exc, list(timers))))
         assert bounded.schedule([TIMER]) == []
         inner.release.set()
-        deadline = time.monotonic() + 5
-        while not reported and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert reported and isinstance(reported[0][0], EnqueueError) and reported[0][1] == [TIMER]
+        assert until(lambda: bool(reported), timeout=5)
+        assert isinstance(reported[0][0], EnqueueError) and reported[0][1] == [TIMER]
         bounded.close()
 
     def test_a_fast_answer_and_a_fast_failure_reach_the_caller(self) -> None:
