@@ -103,17 +103,17 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     """The assets an input touched (D13: the log's asset filter must show every fill, reject and cancel): its own
     asset, the asset of the order or timer key it names, the assets of a snapshot's symbols, and those of the
     events it caused."""
-    # a field check first: for an input without `asset` (a snapshot, a poll, a bridge heartbeat), getattr's default
-    # costs a raised and caught AttributeError in pydantic's fallback, microseconds at every such decision
-    own = getattr(inp, "asset", None) if "asset" in type(inp).model_fields else None
-    named: list[object] = [own, *(e.asset for e in events)]
-    if isinstance(inp, ExecutionReport | CancelOrder):
-        named.append(order_asset(inp.order_id))
+    # the own asset read from the input's fields (pydantic keeps them in `vars`): for an input without `asset` (a
+    # snapshot, a poll, a bridge heartbeat), getattr's default costs a raised and caught AttributeError in pydantic's
+    # fallback, and `model_fields` a deprecation check, microseconds at every such decision
+    named = {vars(inp).get("asset"), *(e.asset for e in events)}
+    if isinstance(inp, PnlSnapshot):
+        named.update(normalise_asset(entry.symbol, config) for entry in inp.symbols)
+    elif isinstance(inp, ExecutionReport | CancelOrder):
+        named.add(order_asset(inp.order_id))
     elif isinstance(inp, TimerFired):
-        named.append(order_asset(inp.key) if inp.kind == "lease_end" else inp.key.split(":", 1)[0])
-    elif isinstance(inp, PnlSnapshot):
-        named.extend(normalise_asset(entry.symbol, config) for entry in inp.symbols)
-    return tuple(sorted({key for key in named if isinstance(key, str) and key in world.assets}))
+        named.add(order_asset(inp.key) if inp.kind == "lease_end" else inp.key.split(":", 1)[0])
+    return tuple(sorted(world.assets.keys() & named))
 
 
 def orders_needed(world: World, inp: Input) -> set[str]:
