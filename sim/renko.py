@@ -178,8 +178,16 @@ def merged(ticks: Iterable[Tick], boxes: Iterable[float] = BOX_SIZES) -> Iterato
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"box sizes repeat: {sizes}")
     builders = [RenkoBuilder(b) for b in sizes]
+    # A price strictly inside every builder's band completes nothing: most ticks cost two comparisons, not a call
+    # per box size. The bands only move when a builder advances.
+    down = up = math.nan
     for tick in ticks:
+        price = tick.price
+        if down < price < up:
+            yield tick, []
+            continue
         done: list[Brick] = []
         for builder in builders:
-            done.extend(builder.update(tick.ts, tick.price))
+            done.extend(builder.update(tick.ts, price))
+        down, up = max(b._down for b in builders), min(b._up for b in builders)
         yield tick, done
