@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -28,14 +27,41 @@ def ny_date(now: float) -> date:
     return ny_datetime(now).date()
 
 
-@lru_cache(maxsize=64)   # every decision asks; the inputs of one moment (a tick's bars, heartbeats, snapshot) share it
 def trading_day(now: float, start_hour: int = 18) -> str:
-    """The trading day a moment belongs to (D4): it starts at 18:00 New York and is named by its closing date."""
+    """The trading day a moment belongs to (D4): it starts at 18:00 New York and is named by its closing date.
+
+    Every decision asks, at a new moment each time in a session: the span of the last day computed answers for the
+    moments inside it (see `_remember_span`)."""
+    span = _SPANS.get(start_hour)
+    if span is not None and span[0] <= now <= span[1]:
+        return span[2]
+    day = trading_day_at(now, start_hour)
+    _remember_span(day, start_hour)
+    return day
+
+
+def trading_day_at(now: float, start_hour: int = 18) -> str:
+    """`trading_day`, computed from the New York time of `now`."""
     local = ny_datetime(now)
     day = local.date()
     if local.hour >= start_hour:
         day = day + timedelta(days=1)
     return day.isoformat()
+
+
+_SPANS: dict[int, tuple[float, float, str]] = {}   # start hour -> (first second, last second, the day's name)
+
+
+def _remember_span(day: str, start_hour: int) -> None:
+    """Keep the span of `day` from its first second to its last, once both compute to `day`. The trading day never
+    goes back as time goes on, so every moment between two that are `day` is `day` too, whatever the time zone does
+    in between: the span answers exactly what `trading_day_at` would. (One tuple, replaced whole: a reader on another
+    thread sees an old span or the new one, each true.)"""
+    closing = date.fromisoformat(day)
+    first = datetime.combine(closing - timedelta(days=1), time(), NEW_YORK) + timedelta(hours=start_hour)
+    last = datetime.combine(closing, time(), NEW_YORK) + timedelta(hours=start_hour, seconds=-1)
+    if trading_day_at(first.timestamp(), start_hour) == day == trading_day_at(last.timestamp(), start_hour):
+        _SPANS[start_hour] = (first.timestamp(), last.timestamp(), day)
 
 
 def mmss(seconds: float) -> str:

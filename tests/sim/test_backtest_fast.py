@@ -66,9 +66,8 @@ def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: An
     with monkeypatch.context() as m:
         m.setattr(backtest, "InProcess", Straightforward)
         m.setattr(World, "clone", copied_by_the_standard_library)
-        uncached = clock.trading_day.__wrapped__
         for module in (clock, core, view):             # the trading day computed at every call
-            m.setattr(module, "trading_day", uncached)
+            m.setattr(module, "trading_day", clock.trading_day_at)
         m.setattr(config, "_asset_of_symbol", config._asset_of_symbol.__wrapped__)   # every spelling matched again
         return backtest.run(ticks, profile)
 
