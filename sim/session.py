@@ -209,7 +209,7 @@ class Session:
             return
         if self.bridge is not None:
             self.bridge.step()
-        looks = self.operator is not None and any(b.box in DECISION_BOXES for b in bricks)
+        looks = self.operator is not None and bool(bricks) and any(b.box in DECISION_BOXES for b in bricks)
         if looks and self.operator is not None and self.operator.step() and self.bridge is not None:
             self.bridge.step()
             self.operator.step()   # arm the exit set on the fresh position

@@ -154,7 +154,9 @@ def _exact_key(key: tuple[Any, ...]) -> bool:
     would store the sign it was given (an open P&L of -0.0 on a short at its entry price), so a key holding a
     negative zero is neither looked up nor kept."""
     balance, realized, unrealized, rows = key
-    numbers = [balance, realized, unrealized, *(p.open_pnl for p in rows), *(p.avg_open_fill for p in rows)]
+    numbers = [balance, realized, unrealized]
+    for row in rows:   # a loop, not generators: asked at every snapshot
+        numbers += row.open_pnl, row.avg_open_fill
     return 0 not in numbers or all(math.copysign(1.0, n) > 0 for n in numbers if n == 0)
 
 
