@@ -42,21 +42,23 @@ def pnl_snapshot(ctx: Ctx, cmd: PnlSnapshot) -> tuple[int, Body]:
     g.rithmic_account_balance = _finite(cmd.account_balance)
     if g.rithmic_account_balance is not None:
         g.equity = g.rithmic_account_balance
+    assets = ctx.world.assets
     broker: dict[str, tuple[int, float, float | None, str]] = {}
     for entry in cmd.symbols:
         key = normalise_asset(entry.symbol, ctx.config)
-        if key is None or key not in ctx.world.assets or not is_traded_contract(entry.symbol, ctx.config.assets[key]):
+        if key is None or key not in assets or not is_traded_contract(entry.symbol, ctx.config.assets[key]):
             # the bridge lists every symbol it has seen: a full-size ES beside the traded MES is another instrument
             # (10x the point value) and must neither add to the MES position nor set the point value
             continue
         pos, pnl, avg = broker.get(key, (0, 0.0, None, entry.symbol))[:3]
         broker[key] = (pos + entry.position, pnl + (_finite(entry.open_pnl) or 0.0),
                        _finite(entry.avg_open_fill) if entry.position else avg, entry.symbol)
-    for key in sorted(ctx.world.assets):
-        _apply_broker(ctx, key, ctx.world.assets[key], broker.get(key))
+    keys = sorted(assets)
+    for key in keys:
+        _apply_broker(ctx, key, assets[key], broker.get(key))
     _daily_metrics_and_stop(ctx)
-    for key in sorted(ctx.world.assets):
-        a = ctx.world.assets[key]
+    for key in keys:
+        a = assets[key]
         evaluate_two_half_lock(a, ctx.now)
         points_take_profit_exit(ctx, key)
         protect_exit(ctx, key)
