@@ -16,15 +16,15 @@ Body = dict[str, object]
 
 BRIDGE_FIELDS = ("tsConnected", "mdConnected", "repoOk", "account", "tradeRoute", "exchange", "lastRapiEventUtc",
                  "lastOrdersPollUtc", "lastOrdersOkUtc", "lastPnlMsgUtc", "note")
+BRIDGE_FLAGS = ("tsConnected", "mdConnected", "repoOk")   # stored as booleans
 
 
 def bridge_heartbeat(ctx: Ctx, cmd: BridgeHeartbeat) -> tuple[int, Body]:
     g = ctx.glob
     g.rithmic_last_ts = ctx.now
-    info: dict[str, object] = {}
-    for name in BRIDGE_FIELDS:
-        value = cmd.info.get(name)
-        info[name] = bool(value) if name in ("tsConnected", "mdConnected", "repoOk") else value
+    info: dict[str, object] = {name: cmd.info.get(name) for name in BRIDGE_FIELDS}
+    for name in BRIDGE_FLAGS:
+        info[name] = bool(info[name])
     info["server_received_ts"] = ctx.now
     g.rithmic_bridge = info
     return 200, {"ok": True}

@@ -106,14 +106,17 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     # the own asset read from the input's fields (pydantic keeps them in `vars`): for an input without `asset` (a
     # snapshot, a poll, a bridge heartbeat), getattr's default costs a raised and caught AttributeError in pydantic's
     # fallback, and `model_fields` a deprecation check, microseconds at every such decision
-    named = {vars(inp).get("asset"), *(e.asset for e in events)}
+    named = [vars(inp).get("asset"), *[e.asset for e in events]]
     if isinstance(inp, PnlSnapshot):
-        named.update(normalise_asset(entry.symbol, config) for entry in inp.symbols)
-    elif isinstance(inp, ExecutionReport | CancelOrder):
-        named.add(order_asset(inp.order_id))
+        named += [normalise_asset(entry.symbol, config) for entry in inp.symbols]
+    elif isinstance(inp, NAMES_AN_ORDER):
+        named.append(order_asset(inp.order_id))
     elif isinstance(inp, TimerFired):
-        named.add(order_asset(inp.key) if inp.kind == "lease_end" else inp.key.split(":", 1)[0])
+        named.append(order_asset(inp.key) if inp.kind == "lease_end" else inp.key.split(":", 1)[0])
     return tuple(sorted(world.assets.keys() & named))
+
+
+NAMES_AN_ORDER = (ExecutionReport, CancelOrder)   # a tuple, not a union: isinstance would build the union each time
 
 
 def orders_needed(world: World, inp: Input) -> set[str]:
