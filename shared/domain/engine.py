@@ -106,13 +106,17 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     # the own asset read from the input's fields (pydantic keeps them in `vars`): for an input without `asset` (a
     # snapshot, a poll, a bridge heartbeat), getattr's default costs a raised and caught AttributeError in pydantic's
     # fallback, and `model_fields` a deprecation check, microseconds at every such decision
-    named = [vars(inp).get("asset"), *[e.asset for e in events]]
+    named = {vars(inp).get("asset")}
+    # loops rather than comprehensions: each of those is a function of its own to create and call (Python 3.11)
+    for event in events:
+        named.add(event.asset)
     if isinstance(inp, PnlSnapshot):
-        named += [normalise_asset(entry.symbol, config) for entry in inp.symbols]
+        for entry in inp.symbols:
+            named.add(normalise_asset(entry.symbol, config))
     elif isinstance(inp, NAMES_AN_ORDER):
-        named.append(order_asset(inp.order_id))
+        named.add(order_asset(inp.order_id))
     elif isinstance(inp, TimerFired):
-        named.append(order_asset(inp.key) if inp.kind == "lease_end" else inp.key.split(":", 1)[0])
+        named.add(order_asset(inp.key) if inp.kind == "lease_end" else inp.key.split(":", 1)[0])
     return tuple(sorted(world.assets.keys() & named))
 
 
