@@ -211,12 +211,15 @@ class World:
     orders: dict[str, Order] = field(default_factory=dict)
 
     def clone(self) -> World:
-        # each record's copier called by name, not looked up by type (`shallow_copy`): every decision clones
-        return World(
-            glob=_copy_global(self.glob),
-            assets={key: _copy_asset(value) for key, value in self.assets.items()},
-            orders={key: _copy_order(value) for key, value in self.orders.items()},
-        )
+        # every decision clones: each record's copier is called by name, not looked up by type (`shallow_copy`), and
+        # in loops rather than comprehensions (each of those a function to create and call on Python 3.11)
+        assets: dict[str, AssetState] = {}
+        for key, asset in self.assets.items():
+            assets[key] = _copy_asset(asset)
+        orders: dict[str, Order] = {}
+        for key, order in self.orders.items():
+            orders[key] = _copy_order(order)
+        return World(glob=_copy_global(self.glob), assets=assets, orders=orders)
 
 
 R = TypeVar("R", GlobalState, AssetState, Order)
