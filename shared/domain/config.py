@@ -62,9 +62,13 @@ class Config:
     trading_day_start_hour: int = 18    # America/New_York (D4)
 
     @cached_property
-    def symbol_roots(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """(asset key, its symbol roots) of every asset: what `normalise_asset` matches a root against."""
-        return tuple((spec.key, spec.roots) for spec in self.assets.values())
+    def asset_by_root(self) -> dict[str, str]:
+        """Symbol root -> asset key (the first asset to name a root has it): what `normalise_asset` looks up."""
+        out: dict[str, str] = {}
+        for spec in self.assets.values():
+            for root in spec.roots:
+                out.setdefault(root, spec.key)
+        return out
 
 
 def default_config(contract_overrides: dict[str, str] | None = None) -> Config:
@@ -88,21 +92,17 @@ def normalise_asset(raw: object, config: Config) -> str | None:
         return None
     if text in config.assets:
         return text
-    return _asset_of_symbol(text, config.symbol_roots)
+    root = _symbol_root(text)
+    return None if root is None else config.asset_by_root.get(root)
 
 
 @lru_cache(maxsize=256)
-def _asset_of_symbol(text: str, symbol_roots: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:
-    """A contract spelling's asset, remembered: every PnL snapshot names its contracts (MESZ6) again, twice a
-    decision, and the pattern match cost more than the rest of the lookup."""
+def _symbol_root(text: str) -> str | None:
+    """A contract spelling's root (MESZ6 -> MES), remembered: every PnL snapshot names its contracts again, twice a
+    decision, and the pattern match cost more than the rest of the lookup. Keyed by the spelling alone (a string
+    keeps its hash), not by the configuration's roots as well (a tuple of tuples hashed again at every call)."""
     match = _SYMBOL_RE.match(text)
-    if match is None:
-        return None
-    root = match.group("root")
-    for key, roots in symbol_roots:
-        if root in roots:
-            return key
-    return None
+    return None if match is None else match.group("root")
 
 
 def third_friday(year: int, month: int) -> date:

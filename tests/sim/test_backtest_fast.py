@@ -68,7 +68,7 @@ def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: An
         m.setattr(World, "clone", copied_by_the_standard_library)
         for module in (clock, core, view):             # the trading day computed at every call
             m.setattr(module, "trading_day", clock.trading_day_at)
-        m.setattr(config, "_asset_of_symbol", config._asset_of_symbol.__wrapped__)   # every spelling matched again
+        m.setattr(config, "_symbol_root", config._symbol_root.__wrapped__)   # every spelling matched again
         return backtest.run(ticks, profile)
 
 
