@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from . import bridge, fills, operator, streams, timers
@@ -85,9 +86,9 @@ def decide(world: World, inp: Input, now: float, config: Config, request_id: str
     try:
         status, body = handler(ctx, inp)
     except Refusal as refusal:
-        event = Event("refused", getattr(inp, "asset", None), refusal.code, {"status": refusal.status})
-        return Decision(world=world, status=refusal.status, body=refusal.body(), code=refusal.code, events=[event],
-                        assets=touched_assets(inp, [event], world, config))
+        events = [Event("refused", getattr(inp, "asset", None), refusal.code, {"status": refusal.status})]
+        return Decision(world=world, status=refusal.status, body=refusal.body(), code=refusal.code, events=events,
+                        touched=partial(touched_assets, inp, events, world, config))
     include_state = type(inp) in WITH_STATE or (
         isinstance(inp, ToggleExit) and inp.toggle in WITH_STATE_TOGGLES)
     code = body.get("code") if isinstance(body.get("code"), str) else None
@@ -95,7 +96,7 @@ def decide(world: World, inp: Input, now: float, config: Config, request_id: str
         world=new, status=status, body=body, code=code if code is None else str(code), events=ctx.events,
         timers=ctx.timers, trades=ctx.trades, include_state=include_state and 200 <= status < 300,
         duplicate=bool(body.get("duplicate")),
-        assets=touched_assets(inp, ctx.events, new, config),
+        touched=partial(touched_assets, inp, ctx.events, new, config),
     )
 
 
