@@ -190,9 +190,17 @@ class InProcess:
         command or a snapshot loads) and the orders. What the decision returns is written back, as the store does."""
         self.decisions += 1
         current = self.world
-        loaded = current.assets if assets is None else {k: current.assets[k] for k in assets if k in current.assets}
-        orders = self._orders_for(inp, order_ids) if order_ids or isinstance(inp, PollPending) else {}
-        world = World(glob=current.glob, assets=loaded, orders=orders)
+        # at every decision: a loop rather than a comprehension (a function to create and call on Python 3.11), and
+        # the poll known by its exact type (isinstance against an input class is pydantic's ABCMeta check)
+        if assets is None:
+            loaded = current.assets
+        else:
+            loaded = {}
+            for key in assets:
+                if key in current.assets:
+                    loaded[key] = current.assets[key]
+        orders = self._orders_for(inp, order_ids) if order_ids or type(inp) is PollPending else {}
+        world = World(current.glob, loaded, orders)
         needed = orders_needed(world, inp)
         if needed:
             world.orders.update({i: self.orders[i] for i in needed - set(world.orders) if i in self.orders})
