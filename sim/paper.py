@@ -93,17 +93,6 @@ class PaperConfig:
     long_poll: float = 0.0
 
 
-_POINT_VALUES: dict[str, float] = {}
-
-
-def _point_value(symbol: str) -> float:
-    """`point_value`, once per contract: a snapshot asks for it at every tick while a position is open."""
-    value = _POINT_VALUES.get(symbol)
-    if value is None:
-        value = _POINT_VALUES[symbol] = point_value(symbol)
-    return value
-
-
 @dataclass
 class Book:
     """The broker account: positions per contract and realized P&L in dollars. `fill` is what changes it."""
@@ -125,7 +114,7 @@ class Book:
     def fill(self, symbol: str, side: str, qty: int, price: float) -> None:
         signed = qty if side == "BUY" else -qty
         held, avg = self.positions.get(symbol, (0, 0.0))
-        value = _point_value(symbol)
+        value = point_value(symbol)
         if held == 0 or (held > 0) == (signed > 0):
             total = held + signed
             avg = (avg * abs(held) + price * abs(signed)) / abs(total)
@@ -149,7 +138,7 @@ class Book:
 
     def open_pnl(self, symbol: str, price: float) -> float:
         held, avg = self.positions.get(symbol, (0, 0.0))
-        return (price - avg) * held * _point_value(symbol)
+        return (price - avg) * held * point_value(symbol)
 
     def snapshot(self, price: float) -> Snapshot:
         """(balance, realized, unrealized, positions) at `price`, as the broker's P&L feed reports them."""

@@ -133,11 +133,17 @@ def contract_for(asset: str, day: date, config: Config) -> str:
 
 def is_traded_contract(symbol: str, spec: AssetSpec) -> bool:
     """Whether a broker symbol is a month of the contract the asset trades (MESZ6, MESH7 for ES; not ESZ6)."""
+    return _is_month_of(symbol, spec.traded_root)
+
+
+@lru_cache(maxsize=256)   # every PnL snapshot names its contracts again (keyed by strings: their hashes are kept)
+def _is_month_of(symbol: str, root: str) -> bool:
     text = symbol.strip().upper()
-    rest = text[len(spec.traded_root):]
-    return text.startswith(spec.traded_root) and (not rest or rest[0] in MONTH_CODES)
+    rest = text[len(root):]
+    return text.startswith(root) and (not rest or rest[0] in MONTH_CODES)
 
 
+@lru_cache(maxsize=256)   # every PnL snapshot asks for its contract's, and the paper broker at every fill and tick
 def point_value(contract: str | None) -> float:
     """Dollars per point of a contract by its root (MES 5, MNQ 2, ES 50, NQ 20); unknown → 1.0."""
     if not contract:

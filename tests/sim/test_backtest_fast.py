@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from bench.bench_sim import synthetic_path
-from shared.domain import clock, config, core, state, view
+from shared.domain import bridge, clock, config, core, fills, state, view
 from shared.domain.engine import decide
 from shared.domain.inputs import PnlSnapshot, SymbolPosition
 from shared.domain.state import AssetState, GlobalState, Order, World, to_doc
-from sim import backtest, venue
+from sim import backtest, paper, venue
 from sim.paper import Book
 from sim.session import PROFILES, comparable
 from sim.sources import sample_session
@@ -69,6 +69,9 @@ def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: An
         for module in (clock, core, view):             # the trading day computed at every call
             m.setattr(module, "trading_day", clock.trading_day_at)
         m.setattr(config, "_symbol_root", config._symbol_root.__wrapped__)   # every spelling matched again
+        m.setattr(config, "_is_month_of", config._is_month_of.__wrapped__)
+        for module in (bridge, core, fills, paper):   # every point value looked up again
+            m.setattr(module, "point_value", config.point_value.__wrapped__)
         return backtest.run(ticks, profile)
 
 
