@@ -149,15 +149,17 @@ class Facts(Mapping[str, Any]):
 _ASSET_FIELDS = frozenset(field_names(AssetState))
 
 
-def _exact_key(key: tuple[Any, ...]) -> bool:
-    """Whether a key equal to this one means an identical input: -0.0 == 0.0 (and hashes alike), yet the domain
-    would store the sign it was given (an open P&L of -0.0 on a short at its entry price), so a key holding a
-    negative zero is neither looked up nor kept."""
+def _zeros(key: tuple[Any, ...]) -> tuple[bool, bool]:
+    """(whether a snapshot key holds a zero, whether each of its zeros is +0.0). -0.0 == 0.0 (and hashes alike),
+    yet the domain would store the sign it was given (an open P&L of -0.0 on a short at its entry price), so a key
+    holding a negative zero is neither looked up nor kept."""
     balance, realized, unrealized, rows = key
     numbers = [balance, realized, unrealized]
     for row in rows:   # a loop, not generators: asked at every snapshot
         numbers += row.open_pnl, row.avg_open_fill
-    return 0 not in numbers or all(math.copysign(1.0, n) > 0 for n in numbers if n == 0)
+    if 0 not in numbers:
+        return False, True
+    return True, all(math.copysign(1.0, n) > 0 for n in numbers if n == 0)
 
 
 @dataclass
@@ -177,7 +179,7 @@ class InProcess:
     decisions: int = field(default=0, init=False)
     # snapshot inputs by their values: while a position is open the bridge reports the same few prices' P&L over
     # and over, and an input is immutable, so an equal one is built (validated) once
-    _snapshots: dict[tuple[Any, ...], PnlSnapshot] = field(default_factory=dict, init=False, repr=False)
+    _snapshots: dict[tuple[Any, ...], tuple[PnlSnapshot, bool]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.world = initial_world(self.config)
@@ -283,16 +285,20 @@ class InProcess:
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
         key = (balance, realized, unrealized, tuple(positions))
-        exact = _exact_key(key)
-        inp = self._snapshots.get(key) if exact else None
-        if inp is None:
-            symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
-                                           avg_open_fill=p.avg_open_fill) for p in key[3])
-            inp = PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance, symbols=symbols)
-            if exact:
-                if len(self._snapshots) >= SNAPSHOT_CACHE:
-                    self._snapshots.clear()
-                self._snapshots[key] = inp
+        # Only keys without a negative zero are kept (see `_zeros`), each with whether it holds a zero. A kept key
+        # without any zero is equal only to an identical one, so a hit on it needs no check; a hit on one with a
+        # zero is taken only if this key's zeros are all +0.0 too.
+        known = self._snapshots.get(key)
+        if known is not None and (not known[1] or _zeros(key)[1]):
+            return self._decide(known[0])
+        has_zero, exact = _zeros(key)
+        symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
+                                       avg_open_fill=p.avg_open_fill) for p in key[3])
+        inp = PnlSnapshot(realized=realized, unrealized=unrealized, account_balance=balance, symbols=symbols)
+        if exact:
+            if len(self._snapshots) >= SNAPSHOT_CACHE:
+                self._snapshots.clear()
+            self._snapshots[key] = (inp, has_zero)
         return self._decide(inp)
 
     def trades(self) -> list[dict[str, Any]]:
