@@ -106,7 +106,7 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     events it caused."""
     # the own asset read from the input's fields (pydantic keeps them in `vars`): for an input without `asset` (a
     # snapshot, a poll, a bridge heartbeat), getattr's default costs a raised and caught AttributeError in pydantic's
-    # fallback, and `model_fields` a deprecation check, microseconds at every such decision
+    # fallback, and `model_fields` a deprecation check, microseconds each time
     named = {vars(inp).get("asset")}
     # loops rather than comprehensions: each of those is a function of its own to create and call (Python 3.11)
     for event in events:
