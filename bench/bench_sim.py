@@ -10,8 +10,9 @@ beside it for the code before (the trading day remembered by its span rather tha
 touched assets worked out when read, which the backtest never does; records copied and names gathered in loops
 rather than comprehensions; contract spellings, point values and traded-contract checks remembered; the snapshot
 cache's sign check only on keys holding a zero; quiet ticks passed on after two comparisons). Not taken: empty
-bridge polls without the paper bridge's lock (~3 %), which rested on no two threads ever polling at once. 1.96-2.0 s before the first round (route-sized loads, generated record copies,
-snapshot inputs cached by value, the operator's facts read in place). Of the 0.85 s, the domain's `decide` is
+bridge polls without the paper bridge's lock (~3 %), which rested on no two threads ever polling at once.
+1.96-2.0 s before the first round (route-sized loads, generated record copies, snapshot inputs cached by value, the
+operator's facts read in place). Of the 0.85 s, the domain's `decide` is
 ~0.48 s (~7 us a decision; a PnL snapshot ~9 us), every one a decision the service would make; the simulator around
 it (market, paper bridge, operator, in-process venue) is ~0.4 s.
 """
