@@ -138,7 +138,11 @@ def is_traded_contract(symbol: str, spec: AssetSpec) -> bool:
 
 @lru_cache(maxsize=256)   # every PnL snapshot names its contracts again (keyed by strings: their hashes are kept)
 def _is_month_of(symbol: str, root: str) -> bool:
-    text = symbol.strip().upper()
+    return _names_a_month(symbol.strip().upper(), root)
+
+
+def _names_a_month(text: str, root: str) -> bool:
+    """Whether upper-case `text` is `root` alone or `root` and a month code (MESZ6, MES; not MESA or ESZ6 for MES)."""
     rest = text[len(root):]
     return text.startswith(root) and (not rest or rest[0] in MONTH_CODES)
 
@@ -150,7 +154,6 @@ def point_value(contract: str | None) -> float:
         return 1.0
     text = contract.upper()
     for root in _ROOTS_LONGEST_FIRST:
-        rest = text[len(root):]
-        if text.startswith(root) and (not rest or rest[0] in MONTH_CODES):
+        if _names_a_month(text, root):
             return POINT_VALUE_BY_ROOT[root]
     return 1.0
