@@ -11,7 +11,6 @@ Every remote call has a bounded timeout.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shared.scheduler.config import LOCAL_TOKEN_HEADER, SchedulerConfig
 from shared.scheduler.errors import EnqueueError
 from shared.scheduler.timer import TimerLike, at_millis, task_body, task_name
+from shared.store.reconnect import LazyClient, unreachable
 
 if TYPE_CHECKING:
     from google.cloud import firestore, tasks_v2
@@ -53,21 +53,14 @@ def _retry(timeout_s: float) -> Any:
 
 
 @contextmanager
-def _new_client_after_unreachable(forget: Callable[[], None]) -> Iterator[None]:
-    """A server that could not be reached (ServiceUnavailable, also as the last error of a spent retry) leaves the
-    client's gRPC channel in reconnect backoff, which fails every call at once until it ends (up to 120 s after a
-    long outage): `forget` the client so that the next call connects afresh (the store does the same)."""
-    from google.api_core import exceptions
-
+def _forgotten_if_unreachable(client: LazyClient[Any]) -> Iterator[None]:
+    """A call whose server could not be reached forgets its client: the next call connects afresh
+    (shared.store.reconnect says why)."""
     try:
         yield
-    except exceptions.GoogleAPICallError as exc:
-        if isinstance(exc, exceptions.ServiceUnavailable):
-            forget()
-        raise
-    except exceptions.RetryError as exc:
-        if isinstance(exc.cause, exceptions.ServiceUnavailable):
-            forget()
+    except Exception as exc:
+        if unreachable(exc):
+            client.forget()
         raise
 
 
@@ -77,21 +70,16 @@ class FirestoreTaskKeys:
     def __init__(self, project: str, client_factory: Callable[[], firestore.Client] | None = None,
                  timeout_s: float = CALL_TIMEOUT_S) -> None:
         self._project = project
-        self._client_factory = client_factory
         self._timeout_s = timeout_s
-        self._client: firestore.Client | None = None
-        self._lock = threading.Lock()
+        self._client: LazyClient[firestore.Client] = LazyClient(client_factory or self._default_client)
+
+    def _default_client(self) -> firestore.Client:
+        from shared.store.channels import firestore_client
+
+        return firestore_client(self._project)
 
     def _db(self) -> firestore.Client:
-        with self._lock:
-            if self._client is None:
-                if self._client_factory is not None:
-                    self._client = self._client_factory()
-                else:
-                    from shared.store.channels import firestore_client
-
-                    self._client = firestore_client(self._project)
-            return self._client
+        return self._client.get()
 
     def claim(self, name: str, timer: TimerLike) -> bool:
         from google.api_core.exceptions import AlreadyExists
@@ -104,7 +92,7 @@ class FirestoreTaskKeys:
             "expire_at": datetime.fromtimestamp(float(timer.at) + KEY_KEEP_S, tz=UTC),
         }
         try:
-            with _new_client_after_unreachable(self._forget_client):
+            with _forgotten_if_unreachable(self._client):
                 doc.create(data, retry=_retry(self._timeout_s), timeout=self._timeout_s)
         except AlreadyExists:
             return False
@@ -112,18 +100,13 @@ class FirestoreTaskKeys:
 
     def release(self, name: str) -> None:
         doc = self._db().collection(TASK_KEYS_COLLECTION).document(name)
-        with _new_client_after_unreachable(self._forget_client):
+        with _forgotten_if_unreachable(self._client):
             doc.delete(retry=_retry(self._timeout_s), timeout=self._timeout_s)
 
-    def _forget_client(self) -> None:
-        with self._lock:
-            self._client = None
-
     def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()  # type: ignore[no-untyped-call]
-                self._client = None
+        client = self._client.forget()
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]
 
 
 class CloudTasksScheduler:
@@ -139,31 +122,21 @@ class CloudTasksScheduler:
                  dispatch_deadline_s: int = DISPATCH_DEADLINE_S, timeout_s: float = CALL_TIMEOUT_S) -> None:
         self.config = config
         self._keys = task_keys
-        self._client_factory = client_factory
         self._dispatch_deadline_s = dispatch_deadline_s
         self._timeout_s = timeout_s
-        self._client: tasks_v2.CloudTasksClient | None = None
-        self._lock = threading.Lock()
+        self._client: LazyClient[tasks_v2.CloudTasksClient] = LazyClient(client_factory or self._default_client)
 
     def _tasks(self) -> tasks_v2.CloudTasksClient:
-        with self._lock:
-            if self._client is None:
-                self._client = (self._client_factory or self._default_client)()
-            return self._client
+        return self._client.get()
 
     def close(self) -> None:
         """Close the clients this scheduler created (tests and the local stack; functions just exit)."""
-        with self._lock:
-            if self._client is not None:
-                self._client.transport.close()  # type: ignore[no-untyped-call]
-                self._client = None
+        client = self._client.forget()
+        if client is not None:
+            client.transport.close()  # type: ignore[no-untyped-call]
         close_keys = getattr(self._keys, "close", None)
         if close_keys is not None:
             close_keys()
-
-    def _forget_client(self) -> None:
-        with self._lock:
-            self._client = None
 
     def _default_client(self) -> tasks_v2.CloudTasksClient:
         from google.cloud import tasks_v2
@@ -204,7 +177,7 @@ class CloudTasksScheduler:
         from google.api_core.exceptions import AlreadyExists
 
         try:
-            with _new_client_after_unreachable(self._forget_client):
+            with _forgotten_if_unreachable(self._client):
                 self._tasks().create_task(
                     request={"parent": self.config.queue_path, "task": task},
                     retry=_retry(self._timeout_s), timeout=self._timeout_s,

@@ -2,10 +2,10 @@
 
 gRPC shares subchannels (a connection and its reconnect backoff) between every channel of a process that has the
 same target and arguments. When a server could not be reached, the store and the scheduler drop their client and
-build a new one (FirestoreStore._reconnect, cloud_tasks._new_client_after_unreachable). While any channel of an old
-client lives on (a traceback being logged, a running listener, the garbage collector not yet run), the new client's
-channel attaches to the same subchannel, whose backoff (1 s, growing to 120 s over a long outage) fails every call
-at once: the server that came back is answered 503. `grpc.use_local_subchannel_pool` gives each channel its own.
+build a new one (shared.store.reconnect). While any channel of an old client lives on (a traceback being logged,
+a running listener, the garbage collector not yet run), the new client's channel attaches to the same subchannel,
+whose backoff (1 s, growing to 120 s over a long outage) fails every call at once: the server that came back is
+answered 503. `grpc.use_local_subchannel_pool` gives each channel its own.
 Measured on the emulator (tests/emulator/test_store.py): with the shared pool the first call after the server was
 back failed; with a pool of its own it was answered.
 

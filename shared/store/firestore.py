@@ -18,7 +18,6 @@ google.cloud.firestore is imported when the first client is built, not at import
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from shared.store.api import (
 from shared.store.budget import lift as lift_budget
 from shared.store.budget import remaining as budget_remaining
 from shared.store.budget import rpc_deadline
+from shared.store.reconnect import LazyClient, unreachable
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
@@ -90,8 +90,7 @@ class FirestoreStore(StatsRecorder):
         self._project = project
         self._rpc_timeout_s = rpc_timeout_s
         self._deadline_s = deadline_s
-        self._client: Client | None = None
-        self._client_lock = threading.Lock()
+        self._client: LazyClient[Client] = LazyClient(self._build_client)
         self._port_checked_at = -_PORT_CHECK_TTL_S
         # Until the first RPC has answered, requests are not capped by their budget (`_cold_start`): opening the
         # channel, fetching credentials (and, locally, the emulator's own warm-up) take a second or more once per
@@ -156,7 +155,7 @@ class FirestoreStore(StatsRecorder):
             on_change(len(docs))
 
         with _storage_errors("listen", self):
-            return Listener(ref.on_snapshot(snapshot), lambda: self._client is client)
+            return Listener(ref.on_snapshot(snapshot), lambda: self._client.current is client)
 
     # --- one attempt ---------------------------------------------------------------------------------------
 
@@ -307,21 +306,14 @@ class FirestoreStore(StatsRecorder):
                 host, port = emulator
                 raise StorageUnavailable(f"Firestore emulator at {host}:{port} is not listening")
             self._port_checked_at = time.monotonic()
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._build_client()
-        return self._client
+        return self._client.get()
 
     def _reconnect(self) -> None:
-        """After a server that could not be reached: the next call is cold again and builds a new client. The old
-        client's gRPC channel stays in reconnect backoff (1 s, growing to 120 s over a long outage) and fails every
-        call at once until it ends, so the server that came back would be answered 503 for up to two minutes.
-        Calls still holding the old client finish with it; its channel closes when the last of them lets it go.
-        The new client's channel does not share the old one's connection (shared.store.channels)."""
+        """After a server that could not be reached: the next call is cold again and builds a new client
+        (shared.store.reconnect says why). Calls still holding the old client finish with it; its channel closes
+        when the last of them lets it go."""
         self._answered = False
-        with self._client_lock:
-            self._client = None
+        self._client.forget()
 
     def _build_client(self) -> Client:
         from shared.store.channels import firestore_client  # imports the client library: first use only
@@ -364,7 +356,7 @@ def _storage_errors(operation: str, store: FirestoreStore | None = None) -> Iter
     except StoreError:
         raise
     except (exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
-        if store is not None and isinstance(exc, exceptions.ServiceUnavailable):
+        if store is not None and unreachable(exc):
             store._reconnect()
         raise StorageUnavailable(f"Firestore {operation} failed: {type(exc).__name__}: {exc}") from exc
 

@@ -98,8 +98,8 @@ def test_an_unreachable_server_makes_the_store_cold_with_a_new_client_a_frozen_o
     from shared.store.firestore import _storage_errors
 
     store = _warm_store()
-    client = store._client = object()  # type: ignore[assignment]  # stands for the built client
+    client = store._client.current = object()  # type: ignore[assignment]  # stands for the built client
     with pytest.raises(StorageUnavailable, match=error), _storage_errors("get_all", store):
         raise getattr(exceptions, error)("down")
     assert store._answered is not cold
-    assert (store._client is None) is cold and (store._client is client) is not cold
+    assert (store._client.current is None) is cold and (store._client.current is client) is not cold

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -309,15 +310,25 @@ def _unreachable(kind: str) -> Exception:
     return refused
 
 
+F = TypeVar("F")
+
+
+def _first_one_fails(make: Callable[[Exception | None], F], kind: str) -> tuple[Callable[[], F], list[F]]:
+    """A client factory whose first client fails every call with `_unreachable(kind)`, the later ones never; and
+    the list of the clients it made."""
+    created: list[F] = []
+
+    def factory() -> F:
+        created.append(make(_unreachable(kind) if not created else None))
+        return created[-1]
+
+    return factory, created
+
+
 @pytest.mark.parametrize("kind, reconnects", [("unavailable", True), ("retry spent", True), ("denied", False)])
 def test_an_unreachable_cloud_tasks_gets_a_new_client_on_the_next_call(kind: str, reconnects: bool) -> None:
     """The old client's channel would stay in reconnect backoff and fail every enqueue for up to 120 s."""
-    created: list[FakeTasksClient] = []
-
-    def factory() -> FakeTasksClient:
-        created.append(FakeTasksClient(_unreachable(kind) if not created else None))
-        return created[-1]
-
+    factory, created = _first_one_fails(FakeTasksClient, kind)
     scheduler = CloudTasksScheduler(SchedulerConfig.from_env(CLOUD_ENV), FakeKeys(), client_factory=factory)
     with pytest.raises(EnqueueError):
         scheduler.schedule([Timer("lease_end", "o1", AT, {})])
@@ -358,12 +369,7 @@ class FakeFirestore:
 def test_an_unreachable_task_key_store_gets_a_new_client_on_the_next_call(kind: str, reconnects: bool) -> None:
     from shared.scheduler.cloud_tasks import FirestoreTaskKeys
 
-    created: list[FakeFirestore] = []
-
-    def factory() -> FakeFirestore:
-        created.append(FakeFirestore(_unreachable(kind) if not created else None))
-        return created[-1]
-
+    factory, created = _first_one_fails(FakeFirestore, kind)
     keys = FirestoreTaskKeys("prod-x", client_factory=factory)  # type: ignore[arg-type]
     timer = Timer("lease_end", "o1", AT, {})
     with pytest.raises(type(_unreachable(kind))):
