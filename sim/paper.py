@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.config import point_value
-from sim.venue import Fill, Http, Position, Venue, VenueError
+from sim.venue import SNAPSHOT_CACHE, Fill, Http, Position, Venue, VenueError
 
 TICK = 0.25
 START_BALANCE = 50_000.0
@@ -150,7 +150,7 @@ class Book:
                      for symbol, (held, avg) in sorted(self.positions.items()))
         unrealized = sum(p.open_pnl for p in rows)
         made = round(self.balance + self.realized + unrealized, 2), round(self.realized, 2), unrealized, rows
-        if len(self._snapshots) >= 4096:   # a bound: the levels one position sees are far fewer
+        if len(self._snapshots) >= SNAPSHOT_CACHE:   # a bound: the levels one position sees are far fewer
             self._snapshots.clear()
         self._snapshots[key] = made
         return made
