@@ -184,7 +184,6 @@ def open_dashboard() -> bool:
     return _mode_setting() in ("", PASSWORD_MODE) and not os.environ.get(PASSWORD_ENV, "")
 
 
-
 def password_required() -> bool:
     """What `/api/auth/status` reports: False only in open mode (an unconfigured password still needs one)."""
     return not open_dashboard()
