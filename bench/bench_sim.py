@@ -5,7 +5,7 @@ Prints bricks per second (best of several runs, one core, no I/O); the budget is
 second.
 
 The whole backtest of the synthetic session (`bench_backtest`: 12,871 bricks over the six boxes, 70,689 decisions),
-2026-11-30, best of 3 at a load average of ~0.6-1.1: 0.84-0.86 s, within the budget, down from 1.22-1.24 s measured
+2026-11-30, best of 3 at a load average of ~0.5-1.1: 0.84-0.90 s, within the budget, down from 1.22-1.24 s measured
 beside it for the code before (the trading day remembered by its span rather than per moment; the audit's list of
 touched assets worked out when read, which the backtest never does; records copied and names gathered in loops
 rather than comprehensions; contract spellings, point values and traded-contract checks remembered; the snapshot
