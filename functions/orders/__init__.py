@@ -36,6 +36,7 @@ from shared.domain.state import Order, from_doc
 from shared.domain.view import gates_view, normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
+from shared.service.idempotency import parse_key
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web import auth
@@ -111,7 +112,18 @@ def _run(request: Any, make: Any) -> tuple[dict[str, Any], int]:
     inp: Input = make(body)
     asset = getattr(inp, "asset", None)
     annotate(asset=asset)
-    return answer(execute(services(), inp, assets=asset_keys(), actor=operator.record()), asset)
+    return _command(request, operator, inp, asset)
+
+
+def _command(request: Any, operator: Any, inp: Input, asset: str | None = None,
+             order_ids: tuple[str, ...] = ()) -> tuple[dict[str, Any], int]:
+    """An operator command through the unit of work, with its Idempotency-Key (D19) when the request has one."""
+    try:
+        key = parse_key(request.headers.get("Idempotency-Key"), f"{request.method} {request.path}")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    return answer(execute(services(), inp, assets=asset_keys(), order_ids=order_ids, actor=operator.record(),
+                          idempotency=key), asset)
 
 
 def _truthy(body: dict[str, Any], *names: str) -> bool:
@@ -356,8 +368,7 @@ def cancel_preorder(request: Any) -> tuple[dict[str, Any], int]:
 def cancel_order(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     operator = auth.require_session(request)
     key = order_asset(order_id_param(order_id, services().config.assets))
-    return answer(execute(services(), CancelOrder(order_id=order_id), assets=asset_keys(), order_ids=[order_id],
-                          actor=operator.record()), key)
+    return _command(request, operator, CancelOrder(order_id=order_id), key, (order_id,))
 
 
 # ---- exits and controls ---------------------------------------------------------------------------------------------
@@ -436,8 +447,7 @@ def consume_trade_limit(request: Any) -> tuple[dict[str, Any], int]:
 def set_env(request: Any) -> tuple[dict[str, Any], int]:
     operator = auth.require_session(request)
     body = json_body(request, strict=True)
-    return answer(execute(services(), SetEnv(env=_text(body.get("env"), "env") or ""), assets=asset_keys(),
-                          actor=operator.record()))
+    return _command(request, operator, SetEnv(env=_text(body.get("env"), "env") or ""))
 
 
 @router.route("GET", "/api/risk")
@@ -457,7 +467,7 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
         daily_stop_enabled=opt_bool(body, "daily_stop_enabled"),
         daily_stop_limit_pct=opt_float(body, "daily_stop_limit_pct"),
     )
-    return answer(execute(services(), inp, assets=asset_keys(), actor=operator.record()))
+    return _command(request, operator, inp)
 
 
 # ---- the local stack's clock and reset (LOCAL_DEV=1 only) ------------------------------------------------------------

@@ -28,7 +28,16 @@ class AssetSpec:
     traded_root: str             # the contract root orders are sent for ("MES")
     exchange: str = "CME"
     contract_override: str | None = None   # a fixed broker contract instead of the computed front month
+    # a fill price outside this range is refused while no price of the asset is known yet (D19); wide on purpose:
+    # it stops a broken bridge's 0.0 or 9,999,999, not a market move
+    plausible_price: tuple[float, float] = (1.0, 1_000_000.0)
 
+
+# Where a fill of each index can plausibly be, before any price of it is known (D19): the S&P 500 E-mini traded
+# 6,000-7,000 and the Nasdaq-100 20,000-26,000 in 2025-26; the ranges allow a fall to a third and a rise to about
+# three times that, and still refuse a broken bridge's 0.0 or 9,999,999.
+ES_PLAUSIBLE_PRICE = (2_000.0, 20_000.0)
+NQ_PLAUSIBLE_PRICE = (6_000.0, 75_000.0)
 
 # Bounds of a deployment's FILL_PRICE_BAND_PCT: tighter than 1 % refuses real fills in a fast market (the broker
 # filled them all the same, so the control plane would lose track of a live position); wider than 25 % is no bound
@@ -74,8 +83,10 @@ class Config:
 def default_config(contract_overrides: dict[str, str] | None = None) -> Config:
     overrides = contract_overrides or {}
     assets = {
-        "ES": AssetSpec("ES", "S&P 500 Futures", ("ES", "MES"), "MES", contract_override=overrides.get("ES")),
-        "NQ": AssetSpec("NQ", "Nasdaq 100 Futures", ("NQ", "MNQ"), "MNQ", contract_override=overrides.get("NQ")),
+        "ES": AssetSpec("ES", "S&P 500 Futures", ("ES", "MES"), "MES", contract_override=overrides.get("ES"),
+                        plausible_price=ES_PLAUSIBLE_PRICE),
+        "NQ": AssetSpec("NQ", "Nasdaq 100 Futures", ("NQ", "MNQ"), "MNQ", contract_override=overrides.get("NQ"),
+                        plausible_price=NQ_PLAUSIBLE_PRICE),
     }
     return Config(assets=assets)
 

@@ -237,7 +237,7 @@ def new_order(ctx: Ctx, asset: str, *, side: str, qty: int, kind: str, source: s
     order = Order(
         id=ctx.next_order_id(asset), asset=asset, symbol=contract, side=side, qty=qty, kind=kind, source=source,
         env=env, exchange=ctx.config.assets[asset].exchange, mode=mode, trade_mode=trade_mode,
-        created_at=ctx.now, updated_at=ctx.now, reason=reason,
+        created_at=ctx.now, updated_at=ctx.now, reason=reason, ref_price=ctx.world.assets[asset].last_price,
     )
     ctx.world.orders[order.id] = order
     a = ctx.world.assets[asset]

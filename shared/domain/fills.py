@@ -15,7 +15,15 @@ from .core import (
 )
 from .decision import Refusal
 from .inputs import ExecutionReport
-from .orders import STALE_CANCEL_REASON, TERMINAL, IllegalTransition, renew_lease, transition
+from .orders import (
+    LATE_FILL_STATES,
+    STALE_CANCEL_REASON,
+    TERMINAL,
+    IllegalTransition,
+    effective_status,
+    renew_lease,
+    transition,
+)
 from .state import AssetState, Order
 
 Body = dict[str, object]
@@ -78,9 +86,11 @@ def after_entry_cancelled(ctx: Ctx, order: Order) -> None:
 
 
 def _fill_qty(order: Order, cmd: ExecutionReport) -> int | None:
-    """The quantity this report fills; None when it repeats what the order already has (D9)."""
-    if order.status == "FILLED" and cmd.status == "FILLED" and cmd.cum_qty in (None, order.filled_qty):
-        return None  # the order is complete: a FILLED report again is the same report
+    """The quantity this report fills; None when it repeats what the order already has (D9, D19: a report is
+    identified by its `fill_id` (checked before), else by its `cum_qty`; a FILLED order is complete, so a FILLED
+    report for it is a repeat whatever it carries)."""
+    if order.status == "FILLED" and cmd.status == "FILLED":
+        return None
     if cmd.status == "PARTIALLY_FILLED" and cmd.qty is None and cmd.cum_qty is None:
         raise Refusal(400, "INVALID_QTY", "qty or cum_qty is required for a partial fill")
     if cmd.cum_qty is not None:
@@ -95,6 +105,12 @@ def _fill_qty(order: Order, cmd: ExecutionReport) -> int | None:
         raise Refusal(400, "INVALID_QTY", "qty must be a positive integer")
     if qty > order.remaining_qty:
         raise _overfill("qty", f"{qty} exceeds", order)
+    if cmd.fill_id is None and (cmd.status == "PARTIALLY_FILLED" or qty < order.remaining_qty):
+        # re-sent after a lost answer, it would count again; a FILLED that completes the order needs no identity:
+        # once the order is complete, any FILLED again is a repeat
+        raise Refusal(400, "FILL_NOT_IDENTIFIED",
+                      "fill_id or cum_qty: one is required for a fill that does not complete the order "
+                      "(it is what keeps a re-sent report from counting twice)")
     return qty
 
 
@@ -111,14 +127,15 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
     qty = _fill_qty(order, cmd)
     if qty is None:
         return DUPLICATE
-    price = _fill_price(ctx, a, cmd)
+    price = _fill_price(ctx, order, a, cmd)
+    was = effective_status(order, ctx.now)
+    if was in LATE_FILL_STATES:
+        # D19: the desk thought this order dead, the broker executed it: applied like any fill, and announced
+        ctx.emit("late_fill", order.asset, "LATE_FILL", order_id=order.id, order_kind=order.kind, after=was, qty=qty,
+                 price=price)
     if order.status == "CANCELLED" and order.reason == STALE_CANCEL_REASON:
-        order.status = "STALE"  # the broker did execute it: the fill is evidence, the cancel was not
-        ctx.emit("late_fill_after_cancel", order.asset, "LATE_FILL", order_id=order.id)
-    try:
-        transition(order, "FILL" if qty == order.remaining_qty else "PARTIAL_FILL", ctx.now)
-    except IllegalTransition as exc:
-        raise Refusal(409, "ILLEGAL_TRANSITION", str(exc)) from None
+        order.status = "STALE"  # the operator's cancel was not the broker's word: the rest may still be working
+    transition(order, "FILL" if qty == order.remaining_qty else "PARTIAL_FILL", ctx.now)
     prior_value = (order.avg_fill_price or 0.0) * order.filled_qty
     order.filled_qty += qty
     order.avg_fill_price = (prior_value + price * qty) / order.filled_qty
@@ -149,19 +166,29 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
     return 200, {"ok": True}
 
 
-def _fill_price(ctx: Ctx, a: AssetState, cmd: ExecutionReport) -> float:
-    """The report's price, checked: positive and within the configured band of the last known price (a price far
-    off is a broken bridge and would poison the trade's P&L for good). Only a missing price takes the last one."""
+def _fill_price(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> float:
+    """The report's price, checked (D19): required, positive, and plausible even before any price is known: within
+    the configured band of the last known price, else of the order's reference price (the last price when it was
+    created), else of the position's average, else inside the contract's configured plausible range. A price far
+    off is a broken bridge and would poison the trade's P&L for good (and refuse the real exit's fill later)."""
     if cmd.fill_price is None:
-        return a.last_price or 0.0
+        raise Refusal(400, "INVALID_FILL_PRICE", "fill_price: required for a fill (FILLED / PARTIALLY_FILLED)")
     price = cmd.fill_price
     if not price > 0:  # NaN too
         raise Refusal(400, "INVALID_FILL_PRICE", "fill_price: expected a number > 0")
-    reference = a.last_price or a.avg_price
-    band = ctx.config.fill_price_band_pct
-    if reference and band > 0 and abs(price - reference) > reference * band / 100:
+    for reference, what in ((a.last_price, "last known price"), (order.ref_price, "order's reference price"),
+                            (a.avg_price, "position's average price")):
+        if reference:
+            band = ctx.config.fill_price_band_pct  # 0 = no band (a backtest's choice; a deployment's is 1-25 %)
+            if band > 0 and abs(price - reference) > reference * band / 100:
+                raise Refusal(400, "FILL_PRICE_OUT_OF_BAND",
+                              f"fill_price: {price:g} is more than {band:g}% away from the {what} {reference:g}")
+            return price
+    low, high = ctx.config.assets[order.asset].plausible_price
+    if not low <= price <= high:
         raise Refusal(400, "FILL_PRICE_OUT_OF_BAND",
-                      f"fill_price: {price:g} is more than {band:g}% away from the last known price {reference:g}")
+                      f"fill_price: {price:g} is outside {order.asset}'s plausible range {low:g}-{high:g} "
+                      f"(no price known yet)")
     return price
 
 
@@ -249,8 +276,7 @@ def _exit_fill(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float)
 
 def _reduce(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float) -> int:
     """A fill against the open position: reduce it, close the trade at zero; returns the quantity left over."""
-    if price:
-        a.last_price = price
+    a.last_price = price
     q = min(abs(signed), abs(a.position))
     side = 1 if a.position > 0 else -1
     average = a.avg_price if a.avg_price is not None else price

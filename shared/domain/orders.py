@@ -25,6 +25,14 @@ for _state in ("PENDING", "CLAIMED", "WORKING", "PARTIALLY_FILLED", "STALE"):
     TRANSITIONS[(_state, "FILL")] = "FILLED"
     TRANSITIONS[(_state, "REJECTED")] = "REJECTED"
     TRANSITIONS[(_state, "CANCELLED")] = "CANCELLED"
+# A fill is a fact at the broker (D19): reported after the broker's own CANCELLED or REJECTED (a cancel racing a fill)
+# it is applied all the same. The broker ended the rest, so a partial late fill leaves the order where it is; one
+# that completes its quantity makes it FILLED. (An operator's cancel of a STALE order is not the broker's word:
+# fills.py puts such an order back to STALE first.)
+for _state in ("CANCELLED", "REJECTED"):
+    TRANSITIONS[(_state, "PARTIAL_FILL")] = _state
+    TRANSITIONS[(_state, "FILL")] = "FILLED"
+LATE_FILL_STATES = frozenset({"CANCELLED", "REJECTED", "STALE"})
 
 
 class IllegalTransition(Exception):

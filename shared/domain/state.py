@@ -196,6 +196,7 @@ class Order:
     fill_ids: list[str] = field(default_factory=list)
     reason: str | None = None
     last_report: dict[str, Any] | None = None
+    ref_price: float | None = None  # the asset's last price when the order was created: a fill's band (D19)
 
     @property
     def remaining_qty(self) -> int:

@@ -21,7 +21,9 @@ from shared.domain.engine import audit_record, orders_needed
 from shared.domain.inputs import Input, PollPending
 from shared.domain.state import World, to_doc
 from shared.domain.view import state_view
-from shared.store.api import Plan, Query, Reads, Store, Write
+from shared.service.idempotency import IdempotencyKey, first_answer
+from shared.service.idempotency import record as idempotency_record
+from shared.store.api import OutcomeUnknown, Plan, Query, Reads, Store, Write
 from shared.store.documents import (
     GLOBAL_PATH,
     asset_path,
@@ -76,9 +78,13 @@ def new_request_id() -> str:
 
 def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids: Iterable[str] = (),
             queries: Sequence[Query] = (), request_id: str | None = None,
-            actor: Mapping[str, Any] | None = None) -> Outcome:
+            actor: Mapping[str, Any] | None = None, idempotency: IdempotencyKey | None = None) -> Outcome:
     """`actor`: the operator who made the request (`{uid, email, mode}`, from the shell's session check); the
-    audit record stores it as `actor`, outside the pure domain's input (replay does not need it)."""
+    audit record stores it as `actor`, outside the pure domain's input (replay does not need it).
+    `idempotency`: an operator command's key (shared.service.idempotency): a repeat answers the first outcome.
+
+    A commit whose answer is lost is settled by the store through the audit record, the plan's witness (D19); if
+    it cannot be, OutcomeUnknown carries this request's id."""
     request_id = request_id or new_request_id()
     now = services.clock()
     asset_keys = sorted(set(assets))
@@ -86,15 +92,20 @@ def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids:
     while True:
         ids = sorted(wanted)
         paths = [GLOBAL_PATH, *(asset_path(k) for k in asset_keys), *(order_path(o) for o in ids)]
+        if idempotency is not None:
+            paths.append(idempotency.path)
 
         def plan(reads: Reads, ids: list[str] = ids) -> Plan[Outcome]:
-            return _plan(services, inp, reads, asset_keys, ids, queries, now, request_id, actor)
+            return _plan(services, inp, reads, asset_keys, ids, queries, now, request_id, actor, idempotency)
 
         try:
             outcome: Outcome = services.store.transact(paths, plan, queries=queries)
         except _NeedOrders as more:
             wanted |= more.ids
             continue
+        except OutcomeUnknown as exc:
+            exc.request_id = request_id  # type: ignore[attr-defined]  # the answer names it (D19)
+            raise
         break
     _schedule(services, outcome)
     return outcome
@@ -102,8 +113,12 @@ def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids:
 
 def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], order_ids: list[str],
           queries: Sequence[Query], now: float, request_id: str,
-          actor: Mapping[str, Any] | None = None) -> Plan[Outcome]:
+          actor: Mapping[str, Any] | None = None, idempotency: IdempotencyKey | None = None) -> Plan[Outcome]:
     world = load_world(reads.docs, asset_keys, order_ids)
+    if idempotency is not None:
+        first = first_answer(reads.docs.get(idempotency.path), now)
+        if first is not None:
+            return Plan([], _repeat(services, world, first, now))
     queried: dict[str, dict[str, Any] | None] = {}
     for query in queries:
         for path, data in reads.queries.get(query, ()):
@@ -119,16 +134,33 @@ def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], o
     docs = {**reads.docs, **queried}
     if decision.world is not world:
         writes, revs = _state_writes(world, decision, docs)
+    witness = None
     if decision.status not in UNLOGGED_STATUSES and not _empty_poll(inp, decision, writes):
         record = audit_record(inp, now, request_id, decision)
         record["revs"] = revs
-        record["read_revs"] = {p: revision(reads.docs, p) for p in reads.docs if not p.startswith("orders/")}
+        record["read_revs"] = {p: revision(reads.docs, p) for p in reads.docs
+                               if not p.startswith(("orders/", "idempotency/"))}
         record["expire_at"] = _expire_at(now, services.config)
         if actor is not None:
             record["actor"] = dict(actor)
-        writes.append(Write(event_path(request_id), "set", record))
+        # a create: the record is the commit's witness (Plan.witness), so at most one attempt of a request lands
+        witness = event_path(request_id)
+        writes.append(Write(witness, "create", record))
+        if idempotency is not None:
+            writes.append(Write(idempotency.path, "set", idempotency_record(
+                idempotency, now, request_id, decision.status, decision.code, decision.body, decision.include_state)))
     state = state_view(decision.world, now, services.config) if decision.include_state else None
-    return Plan(writes, Outcome(decision, request_id, now, state, [w.path for w in writes]))
+    return Plan(writes, Outcome(decision, request_id, now, state, [w.path for w in writes]), witness)
+
+
+def _repeat(services: Services, world: World, first: Mapping[str, Any], now: float) -> Outcome:
+    """A repeated operator command: the first request's answer (its status, code and body; a state view, when it
+    had one, is today's), and nothing written."""
+    body = dict(first.get("body") or {})
+    decision = Decision(world, status=int(first["status"]), body=body, code=first.get("code"), duplicate=True,
+                        include_state=False, touched=tuple)
+    state = state_view(world, now, services.config) if first.get("with_state") else None
+    return Outcome(decision, str(first.get("request_id") or ""), now, state)
 
 
 def _empty_poll(inp: Input, decision: Decision, writes: list[Write]) -> bool:

@@ -42,6 +42,12 @@ class StorageUnavailable(StoreError):
     """Firestore could not be reached or answered an error (HTTP 503; the caller may retry later)."""
 
 
+class OutcomeUnknown(StorageUnavailable):
+    """A commit was sent and its answer lost (a deadline, a dropped connection), and the store could not find out
+    whether it landed (D19): the caller must not be told that nothing was written. HTTP 503 `OUTCOME_UNKNOWN`; a
+    retry is safe only where the input is idempotent (a fill's `fill_id` or `cum_qty`, an `Idempotency-Key`)."""
+
+
 class Contention(StoreError):
     """The documents kept changing under us until the deadline (HTTP 503; the caller may retry)."""
 
@@ -87,8 +93,13 @@ class Write:
 
 @dataclass
 class Plan(Generic[T]):
+    """`witness`: the path of one `create` in `writes` that only this unit of work makes (the request's audit
+    record). Its existence proves the commit landed, and its `exists=False` precondition lets at most one attempt
+    land: what lets the store find out a commit's outcome when the commit's answer is lost (D19)."""
+
     writes: list[Write] = field(default_factory=list)
     result: T | None = None
+    witness: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,24 +292,115 @@ class PreconditionFailed(Exception):
     """Adapter-internal signal (never leaves a store): one attempt lost a race, so re-read and re-decide."""
 
 
-def retry_until_deadline(attempt: Callable[[], T], deadline_s: float, stats: StoreStats, what: str) -> T:
+class CommitAmbiguous(Exception):
+    """Adapter-internal signal (never leaves a store): the commit of `plan` was sent and its answer lost, so it may
+    or may not have landed."""
+
+    def __init__(self, plan: Plan[Any], cause: BaseException) -> None:
+        super().__init__(f"commit outcome unknown: {type(cause).__name__}: {cause}")
+        self.plan = plan
+        self.cause = cause
+
+
+def check_witness(plan: Plan[Any]) -> None:
+    """A plan's witness must be one of its own `create` writes (else its existence would prove nothing)."""
+    if plan.witness is not None and not any(w.path == plan.witness and w.mode == "create" for w in plan.writes):
+        raise ValueError(f"witness {plan.witness!r} is not a create in the plan: expected one of its creates")
+
+
+def retry_until_deadline(attempt: Callable[[str | None], T], deadline_s: float, stats: StoreStats, what: str,
+                         read_witness: Callable[[str], Mapping[str, Any] | None] | None = None) -> T:
     """Run `attempt` until it does not raise PreconditionFailed, pausing with jittered backoff; an attempt that
     fails after the deadline raises Contention. At least one attempt always runs, the last one at the deadline
-    (a pause never crosses it)."""
+    (a pause never crosses it).
+
+    An attempt whose commit answer was lost (CommitAmbiguous) is settled before anything is answered (D19): its
+    witness is read (`read_witness`); found, the commit landed and its result is returned; missing, the next
+    attempt re-reads and re-decides and must create the same witness (`attempt` is called with its path and
+    checks that with `require_witness`), so only one of the two can land, and a DocumentExists on the witness
+    means the earlier one did. Whatever cannot settle it raises OutcomeUnknown, never "nothing was written"."""
     import time
 
     started = time.monotonic()
     backoff = Backoff()
+    lost = _LostCommits(read_witness)
     while True:
         stats.attempts += 1
         try:
-            return attempt()
+            return attempt(lost.witness)
         except PreconditionFailed:
             stats.conflicts += 1
             remaining = started + deadline_s - time.monotonic()
             if remaining <= 0:
-                raise Contention(
-                    f"{what} kept changing: {stats.attempts} attempts in {time.monotonic() - started:.2f} s "
-                    f"(deadline {deadline_s:g} s)"
-                ) from None
+                lost.raise_if_any(f"{what} kept changing: {stats.attempts} attempts in "
+                                  f"{time.monotonic() - started:.2f} s (deadline {deadline_s:g} s)")
             time.sleep(min(backoff.next(), remaining))
+        except CommitAmbiguous as ambiguous:
+            landed = lost.add(ambiguous)
+            if landed is not None:
+                return landed.plan.result  # type: ignore[return-value]  # the lost attempt planned this T
+            # missing: it did not land (yet); the next attempt's create of the same witness settles it for good
+        except DocumentExists as exc:
+            if exc.path != lost.witness:
+                raise
+            return lost.landed_for_sure().plan.result  # type: ignore[return-value]
+        except StorageUnavailable as exc:
+            if lost.witness is not None and not isinstance(exc, OutcomeUnknown):
+                raise OutcomeUnknown(f"an earlier commit's outcome is unknown; then, finding out: {exc}") from exc
+            raise
+
+
+class _LostCommits:
+    """The attempts of one unit of work whose commit answer was lost, and what their witness says of them."""
+
+    def __init__(self, read_witness: Callable[[str], Mapping[str, Any] | None] | None) -> None:
+        self._read = read_witness
+        self._lost: list[CommitAmbiguous] = []
+
+    @property
+    def witness(self) -> str | None:
+        """The witness every later attempt must create (None while no answer was lost)."""
+        return self._lost[0].plan.witness if self._lost else None
+
+    def raise_if_any(self, message: str) -> None:
+        """The deadline passed: OutcomeUnknown if an answer was lost on the way, else Contention."""
+        if self._lost:
+            raise OutcomeUnknown(message) from self._lost[-1].cause
+        raise Contention(message) from None
+
+    def add(self, ambiguous: CommitAmbiguous) -> CommitAmbiguous | None:
+        """Records a lost answer and reads the witness: the attempt that landed, or None if none has (yet)."""
+        if ambiguous.plan.witness is None or self._read is None:
+            raise OutcomeUnknown(str(ambiguous)) from ambiguous.cause
+        self._lost.append(ambiguous)
+        return self._landed()
+
+    def landed_for_sure(self) -> CommitAmbiguous:
+        """The witness exists (a later attempt's create of it was refused): which lost attempt wrote it."""
+        landed = self._landed()
+        if landed is None:
+            raise OutcomeUnknown(f"{self.witness} exists but matches no attempt of this unit of work")
+        return landed
+
+    def _landed(self) -> CommitAmbiguous | None:
+        witness = self.witness
+        assert witness is not None and self._read is not None  # noqa: S101 - only called once one was added
+        try:
+            found = self._read(witness)
+        except StoreError as exc:
+            raise OutcomeUnknown(f"{self._lost[-1]}; then the witness could not be read: {exc}") from exc
+        if found is None:
+            return None
+        for attempt in self._lost:
+            written = next(w.data for w in attempt.plan.writes if w.path == witness)
+            if plain(written) == plain(found):
+                return attempt
+        return self._lost[0] if len(self._lost) == 1 else None
+
+
+def require_witness(plan: Plan[Any], pending: str | None) -> None:
+    """After a commit whose answer was lost, every later attempt must create the same witness: a plan without it
+    could be answered while the lost commit lands later."""
+    if pending is not None and plan.witness != pending:
+        raise OutcomeUnknown(f"an earlier commit's outcome is unknown and this attempt would not settle it "
+                             f"(it does not create {pending!r})")

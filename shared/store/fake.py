@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from shared.store.api import (
+    CommitAmbiguous,
     DocumentExists,
     Plan,
     PreconditionFailed,
@@ -25,9 +26,11 @@ from shared.store.api import (
     T,
     Write,
     check_path,
+    check_witness,
     check_writes,
     deadline_seconds,
     plain,
+    require_witness,
     retry_until_deadline,
     unique_paths,
 )
@@ -37,7 +40,8 @@ _MISSING = object()
 
 class FakeStore(StatsRecorder):
     """In-memory Store. `docs` seeds it; `put`/`remove` write directly (a concurrent writer, for tests);
-    `dump()` returns a copy of everything; `unavailable = True` makes every call raise StorageUnavailable."""
+    `dump()` returns a copy of everything; `unavailable = True` makes every call raise StorageUnavailable;
+    `commit_faults` loses the answers of the next commits."""
 
     def __init__(self, docs: Mapping[str, Mapping[str, Any]] | None = None, *,
                  deadline_s: float | None = None) -> None:
@@ -48,6 +52,9 @@ class FakeStore(StatsRecorder):
         self._deadline_s = deadline_s
         self._listeners: list[FakeListener] = []
         self.unavailable = False
+        # the next commits' faults, in order (D19's lost answers): "applied" commits and then loses the answer, "lost"
+        # loses the commit and its answer; "..._then_down" also makes the store unavailable right after
+        self.commit_faults: list[Literal["applied", "lost", "applied_then_down", "lost_then_down"]] = []
         for path, data in (docs or {}).items():
             self.put(path, data)
 
@@ -84,9 +91,10 @@ class FakeStore(StatsRecorder):
         with self._measured(stats):
             self._check_available()
             return retry_until_deadline(
-                lambda: self._attempt(paths, queries, decide, stats),
+                lambda pending: self._attempt(paths, queries, decide, stats, pending),
                 deadline_seconds(deadline_s if deadline_s is not None else self._deadline_s),
                 stats, str(paths or [q.collection for q in queries]),
+                read_witness=self._read_witness,
             )
 
     def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
@@ -134,7 +142,7 @@ class FakeStore(StatsRecorder):
     # --- one attempt ---------------------------------------------------------------------------------------
 
     def _attempt(self, paths: list[str], queries: Sequence[Query], decide: Callable[[Reads], Plan[T]],
-                 stats: StoreStats) -> T:
+                 stats: StoreStats, pending: str | None = None) -> T:
         with self._lock:
             docs, versions = self._read_docs(paths, stats)
             results: dict[Query, list[tuple[str, Mapping[str, Any]]]] = {}
@@ -144,11 +152,21 @@ class FakeStore(StatsRecorder):
                 versions.update((path, version) for path, _, version in rows)
         plan = decide(Reads(docs=docs, queries=results))
         check_writes(plan.writes)
+        check_witness(plan)
+        require_witness(plan, pending)
         for write in plan.writes:
             if write.mode == "create" and versions.get(write.path) is not None:
                 raise DocumentExists(write.path)
         if plan.writes:
-            self._commit(plan.writes, versions)
+            fault = self.commit_faults.pop(0) if self.commit_faults else ""
+            if fault.startswith("applied"):
+                self._commit(plan.writes, versions)
+                self._notify()
+            elif not fault:
+                self._commit(plan.writes, versions)
+            if fault:
+                self.unavailable = fault.endswith("_then_down")
+                raise CommitAmbiguous(plan, TimeoutError(f"FakeStore: commit answer lost ({fault})"))
             stats.commits += 1
             stats.writes += len(plan.writes)
             self._notify()
@@ -213,6 +231,12 @@ class FakeStore(StatsRecorder):
     def _store(self, path: str, data: dict[str, Any]) -> None:
         self._clock += 1
         self._docs[path] = (self._clock, data)
+
+    def _read_witness(self, path: str) -> Mapping[str, Any] | None:
+        self._check_available()
+        with self._lock:
+            found = self._docs.get(path)
+        return None if found is None else plain(found[1])
 
     def _check_available(self) -> None:
         if self.unavailable:

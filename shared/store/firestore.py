@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.env import env_number
 from shared.store.api import (
+    CommitAmbiguous,
     DocumentExists,
     Plan,
     PreconditionFailed,
@@ -36,9 +37,11 @@ from shared.store.api import (
     StoreStats,
     T,
     Write,
+    check_witness,
     check_writes,
     deadline_seconds,
     plain,
+    require_witness,
     retry_until_deadline,
     unique_paths,
 )
@@ -117,8 +120,9 @@ class FirestoreStore(StatsRecorder):
             if left is not None:  # re-deciding after a conflict stops with the request's budget too
                 deadline = max(0.0, min(deadline, left))
             return retry_until_deadline(
-                lambda: self._attempt(client, paths, queries, decide, stats),
+                lambda pending: self._attempt(client, paths, queries, decide, stats, pending),
                 deadline, stats, str(paths or [q.collection for q in queries]),
+                read_witness=lambda path: self._read_docs(client, [path], stats)[0][path],
             )
 
     def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
@@ -160,7 +164,7 @@ class FirestoreStore(StatsRecorder):
     # --- one attempt ---------------------------------------------------------------------------------------
 
     def _attempt(self, client: Client, paths: list[str], queries: Sequence[Query],
-                 decide: Callable[[Reads], Plan[T]], stats: StoreStats) -> T:
+                 decide: Callable[[Reads], Plan[T]], stats: StoreStats, pending: str | None = None) -> T:
         docs, versions = self._read_docs(client, paths, stats)
         results: dict[Query, list[tuple[str, Mapping[str, Any]]]] = {}
         for query in queries:
@@ -172,11 +176,13 @@ class FirestoreStore(StatsRecorder):
             results[query] = rows
         plan = decide(Reads(docs=docs, queries=results))
         check_writes(plan.writes)
+        check_witness(plan)
+        require_witness(plan, pending)
         for write in plan.writes:
             if write.mode == "create" and versions.get(write.path) is not None:
                 raise DocumentExists(write.path)
         if plan.writes:
-            self._commit(client, plan.writes, versions, stats)
+            self._commit(client, plan, versions, stats)
             stats.commits += 1
             stats.writes += len(plan.writes)
         return plan.result  # type: ignore[return-value]  # Plan.result is Optional only for its default
@@ -216,11 +222,11 @@ class FirestoreStore(StatsRecorder):
         stats.reads += max(1, len(snapshots))
         return [(snap.reference.path, snap.to_dict(), snap.update_time) for snap in snapshots]
 
-    def _commit(self, client: Client, writes: list[Write], versions: Mapping[str, Any],
-                stats: StoreStats) -> None:
+    def _commit(self, client: Client, plan: Plan[Any], versions: Mapping[str, Any], stats: StoreStats) -> None:
         from google.api_core import exceptions
         from google.cloud.firestore_v1 import _helpers
 
+        writes = plan.writes
         batch = client.batch()
         for write in writes:
             ref = client.document(write.path)
@@ -244,15 +250,21 @@ class FirestoreStore(StatsRecorder):
         written = {w.path for w in writes}
         verified = [p for p, t in versions.items() if p not in written and t is not None]
         batch._add_write_pbs([_verify(client.document(p)._document_path, versions[p]) for p in verified])
+        timeout = self._rpc_timeout()  # a budget too short for the call raises here: nothing was sent
         with _storage_errors("commit", self):
             try:
-                batch.commit(retry=None, timeout=self._rpc_timeout())
+                batch.commit(retry=None, timeout=timeout)
                 stats.verified += len(verified)
                 return
             except (exceptions.FailedPrecondition, exceptions.Aborted) as exc:
                 raise PreconditionFailed from exc
             except exceptions.AlreadyExists as exc:
                 already_exists = exc
+            except (exceptions.GoogleAPIError, OSError) as exc:
+                # the request was sent: a deadline or a dropped connection does not say whether it was applied
+                if unreachable(exc):
+                    self._reconnect()
+                raise CommitAmbiguous(plan, exc) from exc
         self._raise_if_blind_create_exists(client, writes, versions, stats)
         raise PreconditionFailed from already_exists
 

@@ -66,6 +66,11 @@ def report(app: Any, order_id: str, **body: Any) -> Any:
     return bridge(app, f"/api/orders/{order_id}/execution-report", **body)
 
 
+def partial(app: Any, order_id: str, fill_price: float) -> Any:
+    """A partial fill of one contract (identified by its fill id, D19) at `fill_price`."""
+    return report(app, order_id, status="PARTIALLY_FILLED", extra={"fill_price": fill_price, "qty": 1, "fill_id": "F1"})
+
+
 ROUTES = [
     ("webhooks", "/tv_renko_main"), ("webhooks", "/tv_heartbeat"), ("webhooks", "/tv_level_exit"),
     ("bridge", "/api/bridge/heartbeat"), ("bridge", "/api/rithmic/pnl-snapshot"),
@@ -129,10 +134,9 @@ class TestBridgeFields:
         far = report(app, oid, status="FILLED", extra={"fill_price": 9000.0})
         assert far.status_code == 400 and far.get_json()["code"] == "FILL_PRICE_OUT_OF_BAND"
         assert app.store.dump() == before
-        # only a missing price takes the documented default (the last price)
-        ok = report(app, oid, status="FILLED", extra={"qty": 5})
-        assert ok.status_code == 200
-        assert app.store.dump()["assets/ES"]["avg_price"] == 5000.0
+        # D19: a missing price is no longer replaced by the last one (the original's 0.0 booked +$125,000)
+        assert_400(report(app, oid, status="FILLED", extra={"qty": 5}), "fill_price: required")
+        assert app.store.dump() == before
 
     @pytest.mark.parametrize(("field", "value", "text"), [
         ("qty", 1e30, "qty: expected a whole number between 1 and 1000"),
@@ -159,10 +163,10 @@ class TestBridgeFields:
         # D15: a bad value (400 naming the field, nothing written, not even the audit line), no longer a 409
         oid = open_entry(app)
         if first:
-            assert report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5000.0, "qty": first}) \
-                .status_code == 200
+            assert report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5000.0, "qty": first,
+                                                                      "fill_id": "F1"}).status_code == 200
         before = app.store.dump()
-        over = report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5000.0, **fields})
+        over = report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5000.0, "fill_id": "F2", **fields})
         assert_400(over)
         assert over.get_json()["code"] == "OVERFILL"
         assert over.get_json()["error"].startswith(text + oid), over.get_json()
@@ -193,11 +197,11 @@ class TestBridgeFields:
         oid = open_entry(app)  # last price 5000
         self._configure_band(app, monkeypatch, raw)
         before = app.store.dump()
-        far = report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": outside, "qty": 1})
+        far = partial(app, oid, outside)
         assert_400(far, f"fill_price: {outside:g} is more than {float(raw):g}% away from the last known price 5000")
         assert far.get_json()["code"] == "FILL_PRICE_OUT_OF_BAND"
         assert app.store.dump() == before
-        near = report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": inside, "qty": 1})
+        near = partial(app, oid, inside)
         assert near.status_code == 200, near.get_json()
         assert app.store.dump()["assets/ES"]["avg_price"] == inside
 
@@ -210,17 +214,15 @@ class TestBridgeFields:
         assert f"FILL_PRICE_BAND_PCT={raw!r} is not a valid value: using its default 10" in caplog.text
         oid = open_entry(app)  # last price 5000: the default 10 % band is 4500..5500
         before = app.store.dump()
-        assert_400(report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5501.0, "qty": 1}),
-                   "fill_price: 5501 is more than 10% away from the last known price 5000")
+        assert_400(partial(app, oid, 5501.0), "fill_price: 5501 is more than 10% away from the last known price 5000")
         assert app.store.dump() == before
-        assert report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 5499.0, "qty": 1}).status_code == 200
+        assert partial(app, oid, 5499.0).status_code == 200
 
     def test_no_band_setting_is_the_default(self, app, monkeypatch) -> None:
         self._configure_band(app, monkeypatch, None)
         oid = open_entry(app)
-        assert_400(report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 4499.0, "qty": 1}),
-                   "fill_price: 4499 is more than 10% away")
-        assert report(app, oid, status="PARTIALLY_FILLED", extra={"fill_price": 4501.0, "qty": 1}).status_code == 200
+        assert_400(partial(app, oid, 4499.0), "fill_price: 4499 is more than 10% away")
+        assert partial(app, oid, 4501.0).status_code == 200
 
     @pytest.mark.parametrize("order_id", ["ES-" + "a" * 1500, "ES-", "ES-a%20b", "es-abc-1", "...",
                                           "ES", "ES-a.b", "ES-" + "a" * 101])
@@ -442,7 +444,8 @@ class TestOrderLifecycle:
 
     def test_the_asset_filter_of_the_log_shows_reports_cancels_and_snapshots(self, app, capsys) -> None:
         oid = open_entry(app)
-        assert report(app, oid, status="PARTIALLY_FILLED", extra={"qty": 2, "fill_price": 5000.0}).status_code == 200
+        assert report(app, oid, status="PARTIALLY_FILLED", extra={"qty": 2, "fill_price": 5000.0,
+                                                                         "fill_id": "F1"}).status_code == 200
         assert report(app, oid, status="REJECTED", reason="no margin").status_code == 200
         snap = bridge(app, "/api/rithmic/pnl-snapshot", accountBalance=50_000,
                       symbols=[{"symbol": "MESZ5", "position": 2}, {"symbol": "MNQZ5", "position": 0}])

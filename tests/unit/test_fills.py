@@ -149,12 +149,16 @@ class TestEntryFill:
         f.report(oid, fill_price=5000.0)
         assert (f.es.entry_zone, f.es.main_flip_exit_enabled) == ("FREE", True)
 
-    def test_fill_without_price_uses_the_last_heartbeat_price(self) -> None:
+    @pytest.mark.parametrize("status", ["FILLED", "PARTIALLY_FILLED"])
+    def test_a_fill_without_a_price_is_bad_input_even_with_a_price_known(self, status: str) -> None:
+        """D19: the original took the last price, then 0.0 (a +$125,000 history row); the price is required now."""
         f = Flow()
         f(TvHeartbeat(asset="ES", price=4321.5), dt=0)
         oid = f.enter()
-        f.report(oid)
-        assert f.es.avg_price == 4321.5 and f.world.orders[oid].avg_fill_price == 4321.5
+        before = f.world
+        d = f.report(oid, status, cum_qty=2)
+        assert (d.status, d.code) == (400, "INVALID_FILL_PRICE") and "fill_price: required" in str(d.body["error"])
+        assert_unchanged(before, d)
 
     def test_a_fill_after_the_limit_was_used_up_meanwhile_opens_the_trade_without_counting_it(self) -> None:
         """The limit is judged when the entry is placed; the broker's fill is a fact that is kept regardless."""
@@ -169,11 +173,11 @@ class TestEntryFill:
     def test_partial_fills_accumulate_with_a_volume_weighted_price(self) -> None:
         f = Flow()
         oid = f.enter()
-        d = f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5000.0)
+        d = f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5000.0, fill_id="F1")
         order = f.world.orders[oid]
         assert d.status == 200 and (order.status, order.filled_qty) == ("PARTIALLY_FILLED", 2)
         assert f.es.position == 2 and f.es.pending_order_id == oid
-        f.report(oid, "PARTIALLY_FILLED", qty=3, fill_price=5010.0)
+        f.report(oid, "PARTIALLY_FILLED", qty=3, fill_price=5010.0, fill_id="F2")
         order = f.world.orders[oid]
         assert (order.status, order.filled_qty, order.avg_fill_price) == ("FILLED", 5, 5006.0)
         assert (f.es.position, f.es.avg_price) == (5, 5006.0)
@@ -183,9 +187,41 @@ class TestEntryFill:
     def test_filled_after_a_partial_defaults_to_the_remaining_qty(self) -> None:
         f = Flow()
         oid = f.enter()
-        f.report(oid, "PARTIALLY_FILLED", qty=1, fill_price=5000.0)
+        f.report(oid, "PARTIALLY_FILLED", cum_qty=1, fill_price=5000.0)
         f.report(oid, "FILLED", fill_price=5005.0)
         assert (f.es.position, f.es.avg_price, f.world.orders[oid].filled_qty) == (5, 5004.0, 5)
+
+    @pytest.mark.parametrize("fields", [{"cum_qty": 4}, {"fill_id": "B"}, {"qty": 4, "fill_id": "B"}])
+    def test_a_filled_report_after_a_partial_is_a_repeat_whatever_it_carries(self, fields: dict[str, Any]) -> None:
+        """D19: FILLED completes its order, so a FILLED again (a re-send after a lost answer) changes nothing."""
+        f = Flow()
+        oid = f.enter()
+        f.report(oid, "PARTIALLY_FILLED", cum_qty=1, fill_price=5000.0)
+        f.report(oid, "FILLED", fill_price=5005.0, fill_id="A")
+        before = f.world
+        d = f.report(oid, "FILLED", fill_price=5005.0, **fields)
+        assert d.duplicate is True and f.es.position == 5
+        assert_unchanged(before, d)
+
+    @pytest.mark.parametrize(("status", "fields"), [
+        ("PARTIALLY_FILLED", {"qty": 2}), ("FILLED", {"qty": 2}),
+    ])
+    def test_a_fill_short_of_the_order_must_say_which_fill_it_is(self, status: str, fields: dict[str, Any]) -> None:
+        """D19: without fill_id or cum_qty a re-sent report would count twice: refused, naming both fields."""
+        f = Flow()
+        oid = f.enter()
+        before = f.world
+        d = f.report(oid, status, fill_price=5000.0, **fields)
+        assert (d.status, d.code) == (400, "FILL_NOT_IDENTIFIED")
+        assert str(d.body["error"]).startswith("fill_id or cum_qty: one is required")
+        assert_unchanged(before, d)
+
+    def test_a_filled_report_that_completes_the_order_needs_no_identity(self) -> None:
+        """The original bridge's FILLED carries neither: it completes the order, and any FILLED after it repeats."""
+        f = Flow()
+        oid = f.enter()
+        assert f.report(oid, "FILLED", fill_price=5000.0, qty=5).status == 200 and f.es.position == 5
+        assert f.report(oid, "FILLED", fill_price=5000.0).duplicate is True and f.es.position == 5
 
     def test_cumulative_qty_repeats_are_duplicates(self) -> None:
         f = Flow()
@@ -238,19 +274,20 @@ class TestEntryFill:
     def test_overfill_after_a_partial(self, fields: dict[str, Any], text: str) -> None:
         f = Flow()
         oid = f.enter()
-        f.report(oid, "PARTIALLY_FILLED", qty=4, fill_price=5000.0)
+        f.report(oid, "PARTIALLY_FILLED", qty=4, fill_price=5000.0, fill_id="F1")
         before = f.world
-        d = f.report(oid, "PARTIALLY_FILLED", fill_price=5000.0, **fields)
+        d = f.report(oid, "PARTIALLY_FILLED", fill_price=5000.0, fill_id="F2", **fields)
         assert (d.status, d.code) == (400, "OVERFILL") and f.es.position == 4
         assert str(d.body["error"]).startswith(text) and "(4 of 5 filled)" in str(d.body["error"])
         assert_unchanged(before, d)
         # what remains is still accepted
-        assert f.report(oid, "PARTIALLY_FILLED", qty=1, fill_price=5000.0).status == 200 and f.es.position == 5
+        assert f.report(oid, "PARTIALLY_FILLED", qty=1, fill_price=5000.0, fill_id="F3").status == 200
+        assert f.es.position == 5
 
     def test_zero_qty_is_bad_input(self) -> None:
         f = Flow()
         oid = f.enter()
-        d = f.report(oid, "PARTIALLY_FILLED", qty=0)
+        d = f.report(oid, "PARTIALLY_FILLED", qty=0, fill_id="F1", fill_price=5000.0)
         assert (d.status, d.code) == (400, "INVALID_QTY")
 
     def test_unknown_order_is_404_and_changes_nothing(self) -> None:
@@ -264,7 +301,6 @@ class TestEntryFill:
 
     @pytest.mark.parametrize(("first", "second"), [
         ("FILLED", "REJECTED"), ("FILLED", "CANCELLED"), ("REJECTED", "CANCELLED"), ("CANCELLED", "REJECTED"),
-        ("REJECTED", "FILLED"), ("CANCELLED", "PARTIALLY_FILLED"),
     ])
     def test_illegal_transitions_are_409(self, first: str, second: str) -> None:
         f = Flow()
@@ -313,10 +349,72 @@ class TestEntryNotFilled:
     def test_rejected_after_a_partial_fill_keeps_the_trade(self) -> None:
         f = Flow()
         oid = f.enter()
-        f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5000.0)
+        f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5000.0, fill_id="F1")
         f.report(oid, "REJECTED")
         assert f.es.position == 2 and f.es.pending_order_id is None
         assert f.es.tempo_spent_ts == T0 and f.world.glob.five_min_trade_bucket is not None
+
+
+# ---- late fills: a fill is a fact whatever the order's state (D19) -------------------------------------------------
+
+def late_fill_events(d: Decision) -> list[dict[str, Any]]:
+    return [e.detail for e in d.events if (e.kind, e.code) == ("late_fill", "LATE_FILL")]
+
+
+class TestLateFills:
+    @pytest.mark.parametrize("ended", ["REJECTED", "CANCELLED"])
+    def test_an_entry_filled_after_the_broker_ended_it_opens_the_trade(self, ended: str) -> None:
+        f = Flow()
+        oid = f.enter()
+        f.report(oid, ended, reason="race")
+        assert f.es.pending_order_id is None and f.es.tempo_spent_ts is None
+        d = f.report(oid, "FILLED", fill_price=5001.0)
+        assert d.status == 200 and f.es.position == 5 and f.es.avg_price == 5001.0
+        assert f.world.orders[oid].status == "FILLED" and f.world.orders[oid].filled_qty == 5
+        (late,) = late_fill_events(d)
+        assert (late["after"], late["order_kind"], late["qty"], late["price"]) == (ended, "ENTRY", 5, 5001.0)
+        # the position it opened is managed like any other: an exit is accepted for it
+        assert f(ManualExit(asset="ES", force=True)).status == 201
+
+    def test_a_partial_then_cancel_then_a_late_partial_keeps_every_contract(self) -> None:
+        f = Flow()
+        oid = f.enter()
+        f.report(oid, "PARTIALLY_FILLED", cum_qty=2, fill_price=5000.0)
+        f.report(oid, "CANCELLED")
+        assert f.es.position == 2
+        d = f.report(oid, "PARTIALLY_FILLED", cum_qty=3, fill_price=5003.0)
+        order = f.world.orders[oid]
+        assert d.status == 200 and f.es.position == 3 and f.es.avg_price == pytest.approx(5001.0)
+        # the broker ended the rest: the order stays CANCELLED, with the fill counted on it
+        assert (order.status, order.filled_qty) == ("CANCELLED", 3) and f.es.pending_order_id is None
+        assert late_fill_events(d)[0]["after"] == "CANCELLED"
+        before = f.world
+        again = f.report(oid, "PARTIALLY_FILLED", cum_qty=3, fill_price=5003.0)
+        assert again.duplicate is True
+        assert_unchanged(before, again)
+
+    def test_an_exit_filled_after_its_cancel_closes_the_trade(self) -> None:
+        f = Flow()
+        f.open_long(5000.0)
+        oid = f.exit_order()
+        f.report(oid, "CANCELLED")
+        assert f.es.position == 5
+        d = f.report(oid, "FILLED", fill_price=5010.0)
+        (row,) = d.trades
+        assert f.es.position == 0 and row["exit_price"] == 5010.0 and late_fill_events(d)[0]["order_kind"] == "EXIT"
+
+    def test_a_fill_on_a_live_order_is_no_late_fill(self) -> None:
+        f = Flow()
+        oid = f.enter()
+        f.report(oid, "WORKING")
+        assert late_fill_events(f.report(oid, "FILLED", fill_price=5000.0)) == []
+
+    def test_a_fill_on_an_order_whose_lease_ran_out_is_a_late_fill(self) -> None:
+        f = Flow()
+        oid = f.enter()
+        f(PollPending(), dt=0)
+        d = f.report(oid, "FILLED", fill_price=5000.0, dt=CONFIG.order_lease_s + 1)
+        assert f.es.position == 5 and late_fill_events(d)[0]["after"] == "STALE"
 
 
 # ---- scale-in ----------------------------------------------------------------------------------------------------
@@ -380,7 +478,7 @@ class TestExitFillAndClose:
         f = Flow()
         f.open_long(5000.0)
         oid = f.exit_order()
-        f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5010.0)
+        f.report(oid, "PARTIALLY_FILLED", qty=2, fill_price=5010.0, fill_id="X1")
         assert f.es.position == 3 and f.es.pending_order_id == oid
         d = f.report(oid, fill_price=5020.0)
         assert f.es.position == 0 and f.es.pending_order_id is None
@@ -455,14 +553,16 @@ class TestExitFillAndClose:
         f.report(f.exit_order(), fill_price=5000.0)
         assert f.es.last_trade_had_new_main_bar_after_entry is False
 
-    def test_exit_fill_with_no_price_anywhere_closes_at_zero_and_keeps_last_price_unknown(self) -> None:
-        """§7.2: the fill price falls back to the last price, then 0.0 (as the original); 0.0 is no price."""
+    def test_an_exit_fill_without_a_price_is_refused_and_the_trade_stays_open(self) -> None:
+        """D19 replaces §7.2's fallback (last price, then 0.0: an exit at 0.0 booked a fantasy P&L)."""
         f = Flow()
         f.open_long(5000.0)
-        assert f.es.last_price is None
-        d = f.report(f.exit_order())
-        (row,) = d.trades
-        assert f.es.position == 0 and f.es.last_price is None and row["exit_price"] == 0.0
+        oid = f.exit_order()
+        before = f.world
+        d = f.report(oid)
+        assert (d.status, d.code) == (400, "INVALID_FILL_PRICE") and d.trades == []
+        assert_unchanged(before, d)
+        assert f.report(oid, fill_price=5004.0).status == 200 and f.es.position == 0
 
     def test_exit_fill_while_flat_records_only_the_order(self) -> None:
         f = Flow()
@@ -560,7 +660,7 @@ class TestReviewFindings:
         f = Flow()
         f.open_long(5000.0)
         exit1 = f.exit_order()
-        f.report(exit1, "PARTIALLY_FILLED", fill_price=5010.0, qty=2)
+        f.report(exit1, "PARTIALLY_FILLED", fill_price=5010.0, qty=2, fill_id="X1")
         f.report(exit1, "CANCELLED")
         assert f.es.position == 3
         f.world.assets["ES"].scale_in_available = True

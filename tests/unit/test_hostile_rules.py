@@ -14,6 +14,7 @@ from shared.domain.engine import audit_record
 from shared.domain.inputs import (
     CancelOrder,
     ExecutionReport,
+    ManualExit,
     PnlSnapshot,
     PollPending,
     SymbolPosition,
@@ -60,11 +61,42 @@ def test_the_band_is_configurable_and_zero_turns_it_off() -> None:
     assert decide(world, inp, T0 + 1, dataclasses.replace(CONFIG, fill_price_band_pct=50.0)).status == 400
 
 
-def test_without_a_known_price_any_positive_price_is_taken_and_a_missing_one_defaults() -> None:
+@pytest.mark.parametrize(("price", "ok"), [(2000.0, True), (20000.0, True), (1999.75, False), (20000.25, False),
+                                           (9_999_999.0, False), (123.0, False)])
+def test_without_a_known_price_a_fill_must_be_in_the_contracts_plausible_range(price: float, ok: bool) -> None:
+    """D19: before any price is known, the band falls back to the order's reference price, then to the asset's
+    configured range (the defect: a fill at 9,999,999 was taken, and the real exit at 5000 then refused)."""
     world, oid = entered(None)
-    assert run(world, ExecutionReport(order_id=oid, status="FILLED", fill_price=123.0), T0 + 1).status == 200
-    flat = run(world, ExecutionReport(order_id=oid, status="FILLED"), T0 + 1)
-    assert flat.status == 200 and flat.world.assets["ES"].avg_price == 0.0  # the documented default: last price
+    d = run(world, ExecutionReport(order_id=oid, status="FILLED", fill_price=price), T0 + 1)
+    if ok:
+        assert d.status == 200 and d.world.assets["ES"].avg_price == price
+    else:
+        assert (d.status, d.code) == (400, "FILL_PRICE_OUT_OF_BAND") and d.world is world
+        assert d.body["error"] == (f"fill_price: {price:g} is outside ES's plausible range 2000-20000 "
+                                   "(no price known yet)")
+
+
+def test_the_orders_reference_price_bands_a_fill_when_the_last_price_is_gone() -> None:
+    """The order remembers the last price at its creation; a fill is checked against it while the asset has none
+    (e.g. a rollover cleared it)."""
+    world, oid = entered(5000.0)
+    assert world.orders[oid].ref_price == 5000.0
+    world.assets["ES"].last_price = None
+    refused = run(world, ExecutionReport(order_id=oid, status="FILLED", fill_price=5600.0), T0 + 1)
+    assert refused.body["error"].startswith("fill_price: 5600 is more than 10% away from the order's reference price")
+    assert run(world, ExecutionReport(order_id=oid, status="FILLED", fill_price=5400.0), T0 + 1).status == 200
+
+
+def test_the_open_positions_average_bands_an_exit_fill_when_no_other_price_is_known() -> None:
+    world, oid = entered(None)
+    world = run(world, ExecutionReport(order_id=oid, status="FILLED", fill_price=5000.0), T0 + 1).world
+    exit_order = run(world, ManualExit(asset="ES", force=True), T0 + 2)
+    assert exit_order.status == 201
+    exit_id = str(exit_order.body["order"]["id"])  # type: ignore[index]
+    refused = run(exit_order.world, ExecutionReport(order_id=exit_id, status="FILLED", fill_price=2500.0), T0 + 3)
+    assert refused.body["error"].startswith("fill_price: 2500 is more than 10% away from the position's average")
+    closed = run(exit_order.world, ExecutionReport(order_id=exit_id, status="FILLED", fill_price=5010.0), T0 + 3)
+    assert closed.status == 200 and closed.world.assets["ES"].position == 0
 
 
 def record(world, inp, now=T0 + 1):

@@ -38,6 +38,11 @@ LEGAL: dict[tuple[str, str], str] = {
     ("PARTIALLY_FILLED", "FILL"): "FILLED",
     ("PARTIALLY_FILLED", "REJECTED"): "REJECTED",
     ("PARTIALLY_FILLED", "CANCELLED"): "CANCELLED",
+    # D19: a fill after the broker's CANCELLED or REJECTED is still a fact; a partial one leaves the order ended
+    ("CANCELLED", "PARTIAL_FILL"): "CANCELLED",
+    ("CANCELLED", "FILL"): "FILLED",
+    ("REJECTED", "PARTIAL_FILL"): "REJECTED",
+    ("REJECTED", "FILL"): "FILLED",
 }
 
 
@@ -66,8 +71,9 @@ class TestTransitionTable:
         assert (info.value.state, info.value.trigger, info.value.order_id) == (state, trigger, "o1")
         assert o == order(state)
 
-    def test_terminal_states_accept_nothing(self) -> None:
-        assert not [pair for pair in LEGAL if pair[0] in TERMINAL]
+    def test_ended_orders_accept_only_fills_and_a_filled_one_nothing(self) -> None:
+        assert {trigger for state, trigger in LEGAL if state in TERMINAL} == {"PARTIAL_FILL", "FILL"}
+        assert not [pair for pair in LEGAL if pair[0] == "FILLED"]
 
     @pytest.mark.parametrize(("status", "now", "expected"), [
         ("CLAIMED", T0 + 199.999, "CLAIMED"), ("CLAIMED", T0 + 200, "STALE"), ("WORKING", T0 + 199, "WORKING"),
