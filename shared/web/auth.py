@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import os
 import threading
@@ -235,7 +236,7 @@ def check_password_strength() -> None:
 
 
 class TooManyAttempts(WebError):
-    """Too many wrong passwords lately (from this address, or from everyone): HTTP 429 with Retry-After."""
+    """Too many wrong passwords lately from this address: HTTP 429 with Retry-After."""
 
     status = 429
     code = "TOO_MANY_ATTEMPTS"
@@ -249,63 +250,63 @@ class TooManyAttempts(WebError):
 
 
 class LoginThrottle:
-    """Sliding windows of failed logins, per client address and overall, in this process's memory.
+    """Sliding windows of failed logins per client address, in this process's memory.
 
-    At most `per_address` failures from one address and `overall` failures in all within `window_s`; past
-    either, every attempt (the right password too) is refused until the oldest failure leaves the window. A
-    success clears its address. In memory on purpose: a failed login writes nothing (a 4xx never does), and
-    each instance throttling on its own still bounds guessing to (instances × overall) per window. Addresses
-    kept are bounded (the oldest forgotten first), so spoofed addresses cannot exhaust memory; the overall
-    limit is what stops a guesser who varies them.
+    At most `per_address` failures from one address within `window_s`; past that, every attempt from that
+    address (the right password too) is refused until its oldest failure leaves the window. A success clears
+    its address. There is deliberately no overall limit (issue 15): an address that has not failed is never
+    refused, so strangers failing on purpose cannot lock the operator out; what they can spend is their own
+    addresses' windows. The address is the one the platform vouches for (`client_address`: the hop Google's
+    front end appends, not a client-set header), IPv6 grouped by /64 (one subscriber's block), so a guesser
+    needs real addresses: at most `per_address` guesses per address (or /64) per window per instance, against a
+    passphrase of 12+ characters (`check_password_strength`).
 
-    Settings: LOGIN_MAX_FAILURES_PER_ADDRESS (5), LOGIN_MAX_FAILURES_TOTAL (20), LOGIN_THROTTLE_WINDOW_S (60).
+    In memory on purpose: a failed login writes nothing (a 4xx never does). Addresses kept are bounded (the
+    oldest forgotten first), so many addresses cannot exhaust memory.
+
+    Settings: LOGIN_MAX_FAILURES_PER_ADDRESS (5), LOGIN_THROTTLE_WINDOW_S (60).
     """
 
     MAX_ADDRESSES = 10_000
 
-    def __init__(self, per_address: int | None = None, overall: int | None = None,
-                 window_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_address: int | None = None, window_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._per_address = per_address
-        self._overall = overall
         self._window_s = window_s
         self._clock = clock
         self._lock = threading.Lock()
         self._by_address: OrderedDict[str, deque[float]] = OrderedDict()
-        self._all: deque[float] = deque()
 
-    def _limits(self) -> tuple[int, int, float]:
+    def _limits(self) -> tuple[int, float]:
         return (self._per_address or env_count("LOGIN_MAX_FAILURES_PER_ADDRESS", 5),
-                self._overall or env_count("LOGIN_MAX_FAILURES_TOTAL", 20),
                 self._window_s or float(env_count("LOGIN_THROTTLE_WINDOW_S", 60)))
 
     def check(self, address: str) -> None:
-        """Raise TooManyAttempts if `address`, or everyone together, failed too often within the window."""
-        per_address, overall, window = self._limits()
+        """Raise TooManyAttempts if `address` failed too often within the window."""
+        per_address, window = self._limits()
         now = self._clock()
         with self._lock:
             recent = self._by_address.get(address)
-            for times in (recent, self._all):
-                while times and times[0] <= now - window:
-                    times.popleft()
-            if recent is not None and len(recent) >= per_address:
+            if recent is None:
+                return
+            while recent and recent[0] <= now - window:
+                recent.popleft()
+            if len(recent) >= per_address:
                 wait = recent[-per_address] + window - now
                 raise TooManyAttempts(f"too many failed logins from this address; retry in {math.ceil(wait)} s",
                                       wait)
-            if len(self._all) >= overall:
-                wait = self._all[-overall] + window - now
-                raise TooManyAttempts(f"too many failed logins; retry in {math.ceil(wait)} s", wait)
 
     def failed(self, address: str) -> None:
+        per_address, _ = self._limits()
         now = self._clock()
         with self._lock:
             times = self._by_address.pop(address, None) or deque()
             times.append(now)
+            while len(times) > per_address:  # only the newest `per_address` failures decide anything
+                times.popleft()
             self._by_address[address] = times  # most recent last: the oldest address is forgotten first
             while len(self._by_address) > self.MAX_ADDRESSES:
                 self._by_address.popitem(last=False)
-            self._all.append(now)
-            while len(self._all) > 10 * self._limits()[1]:
-                self._all.popleft()
         from shared.web.routing import annotate  # here: routing is the caller's module, not a dependency of auth
 
         annotate(client=address)  # on the request's own log line (one line per request)
@@ -317,18 +318,31 @@ class LoginThrottle:
     def reset(self) -> None:
         with self._lock:
             self._by_address.clear()
-            self._all.clear()
 
 
 LOGIN_THROTTLE = LoginThrottle()
 
 
 def client_address(request: Request) -> str:
-    """The caller's address: the first X-Forwarded-For entry (what Hosting and Google's front end report as the
-    client) or the socket's peer. A client can forge the header: that only moves it to another per-address
-    window, never past the overall one."""
-    forwarded = (request.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
-    return (forwarded or request.remote_addr or "unknown")[:64]
+    """The address the platform vouches for: the LAST X-Forwarded-For entry, the one Google's front end appends
+    for whoever opened the connection to it (every entry before it is whatever the client sent, so the first
+    one would let a guesser pick a fresh address per request), else the socket's peer (the local stack). An
+    IPv6 address counts as its /64: one subscriber usually holds a whole /64. Through Firebase Hosting the
+    connecting hop is Hosting's edge, which many clients may share: see the throttle's notes in the README."""
+    forwarded = (request.headers.get("X-Forwarded-For") or "").rsplit(",", 1)[-1].strip()
+    return _address_key(forwarded or request.remote_addr or "unknown")
+
+
+def _address_key(raw: str) -> str:
+    try:
+        address = ipaddress.ip_address(raw.strip("[]"))
+    except ValueError:
+        return raw[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 # ---- session cookie -------------------------------------------------------------------------
@@ -483,8 +497,9 @@ def auth_status(request: Request) -> dict[str, Any]:
 def login(request: Request, *, now: float | None = None) -> Response:
     """`POST /api/login {password}` → `{"ok": true}` with a session cookie (none needed in open mode).
 
-    Throttled (`LOGIN_THROTTLE`): too many wrong passwords from one address or overall answer 429 with
-    Retry-After, before the password is even compared (the right one included) until the window has passed.
+    Throttled (`LOGIN_THROTTLE`): too many wrong passwords from one address answer 429 with Retry-After,
+    before the password is even compared (the right one included) until the window has passed; another address
+    is never refused for them.
     """
     if auth_mode() == FIREBASE_MODE:
         return _firebase_login(request)
