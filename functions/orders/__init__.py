@@ -36,6 +36,7 @@ from shared.domain.state import Order, from_doc
 from shared.domain.view import gates_view, normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
+from shared.service.security import SECRET_REVEALED, record_security_event
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web import auth
@@ -300,9 +301,11 @@ def get_bars(request: Any) -> dict[str, Any]:
 @router.route("GET", "/api/alert-templates")
 def alert_templates(request: Any) -> dict[str, Any]:
     """What to paste into TradingView: every webhook route and its message. The webhook secret is sent only when
-    the operator asks for it (`?reveal=1`); otherwise the messages carry a placeholder."""
-    auth.require_session(request)
+    the operator asks for it (`?reveal=1`), within 5 minutes of signing in (else 403 SIGN_IN_AGAIN), and only
+    once the audit event `secret_revealed` naming the operator is stored; otherwise the messages carry a
+    placeholder."""
     reveal = query_param(request, "reveal")
+    operator = auth.require_session(request, fresh=reveal == "1")
     if reveal not in (None, "", "0", "1"):
         raise BadInput(f"reveal: expected 0 or 1, got {reveal!r}")
     body: dict[str, Any] = {
@@ -313,7 +316,11 @@ def alert_templates(request: Any) -> dict[str, Any]:
         "revealed": reveal == "1",
     }
     if reveal == "1":
-        body["secret"] = auth.get_secret("TV_WEBHOOK_SECRET")
+        auth.require_recent_sign_in(operator, "Revealing the TradingView secret")
+        secret = auth.get_secret("TV_WEBHOOK_SECRET")
+        record_security_event(services(), SECRET_REVEALED, operator.record(),
+                              secret="TV_WEBHOOK_SECRET")  # noqa: S106 (its name, never its value)
+        body["secret"] = secret
     return body
 
 
