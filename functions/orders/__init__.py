@@ -36,7 +36,7 @@ from shared.domain.state import Order, from_doc
 from shared.domain.view import gates_view, normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
-from shared.service.security import SECRET_REVEALED, record_security_event
+from shared.service.security import SECRET_REVEALED, keep_generation, record_security_event, stored_generation
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web import auth
@@ -516,8 +516,10 @@ def dev_clock_reset(request: Any) -> dict[str, Any]:
 
 @router.route("POST", "/_dev/reset")
 def dev_reset(request: Any) -> dict[str, Any]:
-    """Wipe every document of the local project (pending timers then find nothing to do) and the clock."""
+    """Wipe every document of the local project (pending timers then find nothing to do) and the clock. The
+    session generation is written back: a wipe must not bring back the sessions a logout ended."""
     _dev_only(request)
+    generation = stored_generation(services().store)
     host = os.environ.get("FIRESTORE_EMULATOR_HOST")
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not host or not project:
@@ -531,6 +533,8 @@ def dev_reset(request: Any) -> dict[str, Any]:
                           f"({type(exc).__name__}); retry") from exc
     if status != 200:
         raise Unavailable(f"reset failed: the Firestore emulator answered {status}; retry")
+    if generation:
+        keep_generation(services().store, generation)
     clock.reset()
     return {"ok": True}
 

@@ -34,6 +34,11 @@ def stored_generation(store: Store) -> int:
     return generation(store.get([SESSION_PATH]).get(SESSION_PATH))
 
 
+def keep_generation(store: Store, value: int) -> None:
+    """Write `value` back as the generation (the local stack's wipe, `/_dev/reset`, keeps ended sessions ended)."""
+    store.transact([SESSION_PATH], lambda _reads: Plan([Write(SESSION_PATH, "set", {"generation": value})], None))
+
+
 def security_event(services: Services, kind: str, actor: Mapping[str, Any], now: float, request_id: str,
                    **detail: Any) -> dict[str, Any]:
     """An audit record of a security action, shaped like the domain's so the Log tab and `/api/logs` filters
