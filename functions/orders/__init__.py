@@ -37,6 +37,7 @@ from shared.domain.view import gates_view, normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
 from shared.service.idempotency import parse_key
+from shared.service.security import SECRET_REVEALED, keep_generation, record_security_event, stored_generation
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web import auth
@@ -312,9 +313,11 @@ def get_bars(request: Any) -> dict[str, Any]:
 @router.route("GET", "/api/alert-templates")
 def alert_templates(request: Any) -> dict[str, Any]:
     """What to paste into TradingView: every webhook route and its message. The webhook secret is sent only when
-    the operator asks for it (`?reveal=1`); otherwise the messages carry a placeholder."""
-    auth.require_session(request)
+    the operator asks for it (`?reveal=1`), within 5 minutes of signing in (else 403 SIGN_IN_AGAIN), and only
+    once the audit event `secret_revealed` naming the operator is stored; otherwise the messages carry a
+    placeholder."""
     reveal = query_param(request, "reveal")
+    operator = auth.require_session(request, fresh=reveal == "1")
     if reveal not in (None, "", "0", "1"):
         raise BadInput(f"reveal: expected 0 or 1, got {reveal!r}")
     body: dict[str, Any] = {
@@ -325,7 +328,11 @@ def alert_templates(request: Any) -> dict[str, Any]:
         "revealed": reveal == "1",
     }
     if reveal == "1":
-        body["secret"] = auth.get_secret("TV_WEBHOOK_SECRET")
+        auth.require_recent_sign_in(operator, "Revealing the TradingView secret")
+        secret = auth.get_secret("TV_WEBHOOK_SECRET")
+        record_security_event(services(), SECRET_REVEALED, operator.record(),
+                              secret="TV_WEBHOOK_SECRET")  # noqa: S106 (its name, never its value)
+        body["secret"] = secret
     return body
 
 
@@ -519,8 +526,10 @@ def dev_clock_reset(request: Any) -> dict[str, Any]:
 
 @router.route("POST", "/_dev/reset")
 def dev_reset(request: Any) -> dict[str, Any]:
-    """Wipe every document of the local project (pending timers then find nothing to do) and the clock."""
+    """Wipe every document of the local project (pending timers then find nothing to do) and the clock. The
+    session generation is written back: a wipe must not bring back the sessions a logout ended."""
     _dev_only(request)
+    generation = stored_generation(services().store)
     host = os.environ.get("FIRESTORE_EMULATOR_HOST")
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not host or not project:
@@ -534,6 +543,8 @@ def dev_reset(request: Any) -> dict[str, Any]:
                           f"({type(exc).__name__}); retry") from exc
     if status != 200:
         raise Unavailable(f"reset failed: the Firestore emulator answered {status}; retry")
+    if generation:
+        keep_generation(services().store, generation)
     clock.reset()
     return {"ok": True}
 

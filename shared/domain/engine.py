@@ -167,6 +167,8 @@ def replay(records: Iterable[Mapping[str, Any]], config: Config, world: World | 
     """Rebuild the state from a log of inputs (audit records in commit order)."""
     current = world if world is not None else initial_world(config)
     for record in records:
+        if "input" not in record:  # a security event (sign-out, a secret revealed): no input of the domain
+            continue
         inp = input_from_dict(dict(record["input"]))
         current = decide(current, inp, float(record["ts"]), config, str(record["request_id"])).world
     return current

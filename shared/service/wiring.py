@@ -90,7 +90,11 @@ def services() -> Services:
 
 
 def install(custom: Services | None) -> None:
-    """Tests and the local stack may swap the wiring (e.g. a FakeStore); None rebuilds from the environment."""
+    """Tests and the local stack may swap the wiring (e.g. a FakeStore); None rebuilds from the environment.
+    What this instance remembers of the old store (the session generation) is forgotten with it."""
     global _services
     with _lock:
         _services = custom
+    from shared.web.auth import SESSION_GENERATIONS
+
+    SESSION_GENERATIONS.forget()

@@ -1,6 +1,7 @@
 """Where each record lives in Firestore, and records <-> documents.
 
     console/global      GlobalState           (one small document)
+    console/session     {generation, revoked_at}: the password mode's session generation (shared.service.security)
     assets/{ES}         AssetState            (one per asset)
     orders/{id}         Order                 (everything its reports need, D9)
     events/{request_id} one audit record per input (D13), with `expire_at` for the TTL policy
@@ -17,6 +18,7 @@ from typing import Any
 from shared.domain.state import AssetState, GlobalState, Order, World, from_doc, new_asset, to_doc
 
 GLOBAL_PATH = "console/global"
+SESSION_PATH = "console/session"
 REV = "_rev"
 
 

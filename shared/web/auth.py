@@ -6,7 +6,9 @@
   time.
 - The operator session is a signed, expiring cookie `__session` (the only cookie Firebase Hosting forwards):
   HttpOnly, SameSite=Strict, Path=/, Secure except on localhost. It is signed with SESSION_SECRET and bound to
-  the current DASHBOARD_PASSWORD, so changing either logs every session out.
+  the current DASHBOARD_PASSWORD, so changing either logs every session out. It also names the session
+  generation stored in `console/session` (issue 15): logout moves the generation on, so every copy of every
+  cookie issued before is refused on every instance (`SessionGenerations`).
 - An empty DASHBOARD_PASSWORD means "open" only when ALLOW_OPEN_DASHBOARD=1 and LOCAL_DEV=1 (the local stack);
   otherwise login answers 503 telling the operator to configure the password, and no session is accepted.
   ALLOW_OPEN_DASHBOARD=1 without LOCAL_DEV=1 is a deployment misconfiguration: ignored (login required) and
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import os
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +39,7 @@ from werkzeug.wrappers import Request
 
 from shared.env import env_count
 from shared.web import firebase_auth
-from shared.web.errors import BadInput, Unauthorized, Unavailable, WebError
+from shared.web.errors import BadInput, Refused, Unauthorized, Unavailable, WebError
 from shared.web.firebase_auth import Operator
 from shared.web.request import json_body
 from shared.web.respond import json_response, log_json, log_json_once
@@ -47,7 +51,7 @@ DEFAULT_SESSION_MAX_AGE_S = 12 * 3600
 PASSWORD_ENV = "DASHBOARD_PASSWORD"  # noqa: S105 (a variable name)
 ALLOW_OPEN_ENV = "ALLOW_OPEN_DASHBOARD"
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-_SESSION_VALUE = b"operator"
+_SESSION_PREFIX = b"operator:"  # then the session generation the cookie was issued under
 # Secret rotation: the previous value of a secret and the end of the window in which it is still accepted.
 # The prefix keeps the names ending in SECRET/PASSWORD, so the log and storage scrubbing (shared.web.respond)
 # masks the previous value like the current one.
@@ -235,7 +239,7 @@ def check_password_strength() -> None:
 
 
 class TooManyAttempts(WebError):
-    """Too many wrong passwords lately (from this address, or from everyone): HTTP 429 with Retry-After."""
+    """Too many wrong passwords lately from this address: HTTP 429 with Retry-After."""
 
     status = 429
     code = "TOO_MANY_ATTEMPTS"
@@ -249,63 +253,63 @@ class TooManyAttempts(WebError):
 
 
 class LoginThrottle:
-    """Sliding windows of failed logins, per client address and overall, in this process's memory.
+    """Sliding windows of failed logins per client address, in this process's memory.
 
-    At most `per_address` failures from one address and `overall` failures in all within `window_s`; past
-    either, every attempt (the right password too) is refused until the oldest failure leaves the window. A
-    success clears its address. In memory on purpose: a failed login writes nothing (a 4xx never does), and
-    each instance throttling on its own still bounds guessing to (instances × overall) per window. Addresses
-    kept are bounded (the oldest forgotten first), so spoofed addresses cannot exhaust memory; the overall
-    limit is what stops a guesser who varies them.
+    At most `per_address` failures from one address within `window_s`; past that, every attempt from that
+    address (the right password too) is refused until its oldest failure leaves the window. A success clears
+    its address. There is deliberately no overall limit (issue 15): an address that has not failed is never
+    refused, so strangers failing on purpose cannot lock the operator out; what they can spend is their own
+    addresses' windows. The address is the one the platform vouches for (`client_address`: the hop Google's
+    front end appends, not a client-set header), IPv6 grouped by /64 (one subscriber's block), so a guesser
+    needs real addresses: at most `per_address` guesses per address (or /64) per window per instance, against a
+    passphrase of 12+ characters (`check_password_strength`).
 
-    Settings: LOGIN_MAX_FAILURES_PER_ADDRESS (5), LOGIN_MAX_FAILURES_TOTAL (20), LOGIN_THROTTLE_WINDOW_S (60).
+    In memory on purpose: a failed login writes nothing (a 4xx never does). Addresses kept are bounded (the
+    oldest forgotten first), so many addresses cannot exhaust memory.
+
+    Settings: LOGIN_MAX_FAILURES_PER_ADDRESS (5), LOGIN_THROTTLE_WINDOW_S (60).
     """
 
     MAX_ADDRESSES = 10_000
 
-    def __init__(self, per_address: int | None = None, overall: int | None = None,
-                 window_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_address: int | None = None, window_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._per_address = per_address
-        self._overall = overall
         self._window_s = window_s
         self._clock = clock
         self._lock = threading.Lock()
         self._by_address: OrderedDict[str, deque[float]] = OrderedDict()
-        self._all: deque[float] = deque()
 
-    def _limits(self) -> tuple[int, int, float]:
+    def _limits(self) -> tuple[int, float]:
         return (self._per_address or env_count("LOGIN_MAX_FAILURES_PER_ADDRESS", 5),
-                self._overall or env_count("LOGIN_MAX_FAILURES_TOTAL", 20),
                 self._window_s or float(env_count("LOGIN_THROTTLE_WINDOW_S", 60)))
 
     def check(self, address: str) -> None:
-        """Raise TooManyAttempts if `address`, or everyone together, failed too often within the window."""
-        per_address, overall, window = self._limits()
+        """Raise TooManyAttempts if `address` failed too often within the window."""
+        per_address, window = self._limits()
         now = self._clock()
         with self._lock:
             recent = self._by_address.get(address)
-            for times in (recent, self._all):
-                while times and times[0] <= now - window:
-                    times.popleft()
-            if recent is not None and len(recent) >= per_address:
+            if recent is None:
+                return
+            while recent and recent[0] <= now - window:
+                recent.popleft()
+            if len(recent) >= per_address:
                 wait = recent[-per_address] + window - now
                 raise TooManyAttempts(f"too many failed logins from this address; retry in {math.ceil(wait)} s",
                                       wait)
-            if len(self._all) >= overall:
-                wait = self._all[-overall] + window - now
-                raise TooManyAttempts(f"too many failed logins; retry in {math.ceil(wait)} s", wait)
 
     def failed(self, address: str) -> None:
+        per_address, _ = self._limits()
         now = self._clock()
         with self._lock:
             times = self._by_address.pop(address, None) or deque()
             times.append(now)
+            while len(times) > per_address:  # only the newest `per_address` failures decide anything
+                times.popleft()
             self._by_address[address] = times  # most recent last: the oldest address is forgotten first
             while len(self._by_address) > self.MAX_ADDRESSES:
                 self._by_address.popitem(last=False)
-            self._all.append(now)
-            while len(self._all) > 10 * self._limits()[1]:
-                self._all.popleft()
         from shared.web.routing import annotate  # here: routing is the caller's module, not a dependency of auth
 
         annotate(client=address)  # on the request's own log line (one line per request)
@@ -317,18 +321,91 @@ class LoginThrottle:
     def reset(self) -> None:
         with self._lock:
             self._by_address.clear()
-            self._all.clear()
 
 
 LOGIN_THROTTLE = LoginThrottle()
 
 
 def client_address(request: Request) -> str:
-    """The caller's address: the first X-Forwarded-For entry (what Hosting and Google's front end report as the
-    client) or the socket's peer. A client can forge the header: that only moves it to another per-address
-    window, never past the overall one."""
-    forwarded = (request.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
-    return (forwarded or request.remote_addr or "unknown")[:64]
+    """The address the platform vouches for: the LAST X-Forwarded-For entry, the one Google's front end appends
+    for whoever opened the connection to it (every entry before it is whatever the client sent, so the first
+    one would let a guesser pick a fresh address per request), else the socket's peer (the local stack). An
+    IPv6 address counts as its /64: one subscriber usually holds a whole /64. Through Firebase Hosting the
+    connecting hop is Hosting's edge, which many clients may share: see the throttle's notes in the README."""
+    forwarded = (request.headers.get("X-Forwarded-For") or "").rsplit(",", 1)[-1].strip()
+    return _address_key(forwarded or request.remote_addr or "unknown")
+
+
+def _address_key(raw: str) -> str:
+    try:
+        address = ipaddress.ip_address(raw.strip("[]"))
+    except ValueError:
+        return raw[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+# ---- session generation (password mode, issue 15) --------------------------------------------
+
+
+class SessionGenerations:
+    """The stored session generation, with a short per-instance memory so the 1 s dashboard poll does not read
+    it every time.
+
+    - A state-changing request (anything but GET/HEAD), the secret's reveal, login and logout read it from the
+      store every time (`fresh=True`): a cookie copied before a logout can never act again, on any instance.
+    - A read (GET) trusts what this instance read within the last `ttl_s` (GENERATION_CACHE_S, 5 s): after a
+      logout on another instance a copied cookie may still *read* the state there for at most that long.
+    Cost per operator request: a GET 0 reads (one per `ttl_s` per instance), any other request 1 read.
+    The instance that handled the logout knows the new generation at once."""
+
+    def __init__(self, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 store: Callable[[], Any] | None = None) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._store = store
+        self._lock = threading.Lock()
+        self._known: tuple[int, float] | None = None  # (generation, when read)
+
+    def _services(self) -> Any:
+        from shared.service.wiring import services  # here: the store is wired on first use (cold starts)
+
+        return services()
+
+    def _read(self) -> int:
+        from shared.service.security import stored_generation
+
+        return stored_generation(self._store() if self._store is not None else self._services().store)
+
+    def current(self, *, fresh: bool) -> int:
+        now = self._clock()
+        with self._lock:
+            known = self._known
+        if not fresh and known is not None and now - known[1] < self._ttl_s:
+            return known[0]
+        generation = self._read()
+        with self._lock:
+            self._known = (generation, now)
+        return generation
+
+    def revoke(self, operator: Operator) -> int:
+        """Move the generation on (with its audit event): every cookie issued before is refused from now on."""
+        from shared.service.security import revoke_sessions
+
+        generation = revoke_sessions(self._services(), operator.record())
+        with self._lock:
+            self._known = (generation, self._clock())
+        return generation
+
+    def forget(self) -> None:
+        with self._lock:
+            self._known = None
+
+
+SESSION_GENERATIONS = SessionGenerations()
 
 
 # ---- session cookie -------------------------------------------------------------------------
@@ -382,7 +459,8 @@ def is_local_request(request: Request) -> bool:
 def issue_session_cookie(response: Response, request: Request, *, now: float | None = None) -> None:
     """Set a fresh signed `__session` cookie on `response` (Unavailable if SESSION_SECRET is missing)."""
     max_age = session_max_age_s()
-    value = _signer(now).sign(_SESSION_VALUE).decode("ascii")
+    payload = _SESSION_PREFIX + str(SESSION_GENERATIONS.current(fresh=True)).encode("ascii")
+    value = _signer(now).sign(payload).decode("ascii")
     response.set_cookie(
         SESSION_COOKIE,
         value,
@@ -405,9 +483,10 @@ def clear_session_cookie(response: Response, request: Request) -> None:
     )
 
 
-def session_authenticated(request: Request, *, now: float | None = None) -> bool:
-    """True in open mode or with a valid, unexpired session cookie (in the Firebase mode: a session cookie not
-    revoked, of an account that holds the operator grant).
+def session_authenticated(request: Request, *, now: float | None = None, fresh: bool = False) -> bool:
+    """True in open mode or with a valid, unexpired session cookie of the current session generation (in the
+    Firebase mode: a session cookie not revoked, of an account that holds the operator grant). `fresh`: compare
+    with the generation as stored now, not as this instance read it lately (`SessionGenerations`).
 
     With no password configured (and not open) no session is accepted. A missing SESSION_SECRET raises
     Unavailable (503) rather than answering 'no'.
@@ -422,36 +501,69 @@ def session_authenticated(request: Request, *, now: float | None = None) -> bool
         return True
     if open_dashboard():
         return True
+    return _password_session(request, now=now, fresh=fresh) is not None
+
+
+def _password_session(request: Request, *, now: float | None, fresh: bool) -> float | None:
+    """The sign-in time of the request's valid password-mode session, or None."""
     if not os.environ.get(PASSWORD_ENV, ""):
-        return False
+        return None
     check_password_strength()
     cookie = request.cookies.get(SESSION_COOKIE)
     signer = _signer(now)  # before the cookie check: a missing key is a 503 for everyone, not a 401
     max_age = session_max_age_s()
     if not cookie:
-        return False
+        return None
     try:
-        value = signer.unsign(cookie, max_age=max_age)
+        value, signed_at = signer.unsign(cookie, max_age=max_age, return_timestamp=True)
     except BadSignature:  # includes SignatureExpired
         # A cookie signed before a SESSION_SECRET rotation stays valid while the rotation window is open.
         previous = previous_secret(SESSION_SECRET_ENV, now=now)
         if previous is None:
-            return False
+            return None
         try:
-            value = _signer(now, previous).unsign(cookie, max_age=max_age)
+            value, signed_at = _signer(now, previous).unsign(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
-            return False
-    return hmac.compare_digest(value, _SESSION_VALUE)
+            return None
+    # only a valid signature costs a read: a request without a good cookie never reaches the store
+    generation = value[len(_SESSION_PREFIX):] if value.startswith(_SESSION_PREFIX) else b""
+    if not generation.isdigit():  # e.g. a cookie from before generations: sign in again
+        return None
+    current = str(SESSION_GENERATIONS.current(fresh=fresh)).encode("ascii")
+    return signed_at.timestamp() if hmac.compare_digest(generation, current) else None
 
 
-def require_session(request: Request, *, now: float | None = None) -> Operator:
+def require_session(request: Request, *, now: float | None = None, fresh: bool | None = None) -> Operator:
     """The operator of this request, or raise Unauthorized("Authentication required") unless logged in (or the
-    dashboard is open). In the Firebase mode an account without the grant is Refused 403 NOT_AN_OPERATOR."""
+    dashboard is open). In the Firebase mode an account without the grant is Refused 403 NOT_AN_OPERATOR.
+
+    `fresh` (default: any method but GET and HEAD) checks the password mode's session generation as stored now,
+    so a cookie copied before a logout cannot change anything on any instance (`SessionGenerations`)."""
     if auth_mode() == FIREBASE_MODE:
         return firebase_auth.verify_session(request.cookies.get(SESSION_COOKIE))
-    if not session_authenticated(request, now=now):
+    if open_dashboard():
+        return OPEN_OPERATOR
+    if fresh is None:
+        fresh = request.method.upper() not in ("GET", "HEAD")
+    signed_in_at = _password_session(request, now=now, fresh=fresh)
+    if signed_in_at is None:
         raise Unauthorized("Authentication required")
-    return OPEN_OPERATOR if open_dashboard() else PASSWORD_OPERATOR
+    return replace(PASSWORD_OPERATOR, signed_in_at=signed_in_at)
+
+
+REVEAL_MAX_SIGN_IN_AGE_S = 5 * 60
+
+
+def require_recent_sign_in(operator: Operator, what: str, *, now: float | None = None) -> None:
+    """Refuse (403 SIGN_IN_AGAIN) unless `operator` signed in within the last 5 minutes: what showing a secret
+    needs (issue 15), so a session cookie that outlived its sign-in (copied, or a desk left signed in) is not
+    enough. The open local dashboard has no sign-in to be fresh: allowed."""
+    if operator.mode == "open":
+        return
+    age = (time.time() if now is None else now) - (operator.signed_in_at or 0.0)
+    if operator.signed_in_at is None or not 0 <= age <= REVEAL_MAX_SIGN_IN_AGE_S:
+        raise Refused(f"{what} needs a fresh sign-in: sign out, sign in again and retry within "
+                      f"{REVEAL_MAX_SIGN_IN_AGE_S // 60} minutes", code="SIGN_IN_AGAIN", status=403)
 
 
 # ---- the three auth routes, ready to mount --------------------------------------------------
@@ -483,8 +595,9 @@ def auth_status(request: Request) -> dict[str, Any]:
 def login(request: Request, *, now: float | None = None) -> Response:
     """`POST /api/login {password}` → `{"ok": true}` with a session cookie (none needed in open mode).
 
-    Throttled (`LOGIN_THROTTLE`): too many wrong passwords from one address or overall answer 429 with
-    Retry-After, before the password is even compared (the right one included) until the window has passed.
+    Throttled (`LOGIN_THROTTLE`): too many wrong passwords from one address answer 429 with Retry-After,
+    before the password is even compared (the right one included) until the window has passed; another address
+    is never refused for them.
     """
     if auth_mode() == FIREBASE_MODE:
         return _firebase_login(request)
@@ -530,12 +643,21 @@ def _firebase_login(request: Request) -> Response:
 
 
 def end_session(request: Request) -> None:
-    """In the Firebase mode, revoke the signed-in account's sessions (every copy of the cookie, every device);
-    the password mode has nothing to revoke server-side."""
+    """Sign out everywhere: in the Firebase mode revoke the signed-in account's sessions; in the password mode
+    move the session generation on (`SessionGenerations.revoke`, with an audit event). Either way every copy of
+    the cookie, on every device, is refused from then on. Only a valid session can do it: a stranger's logout
+    (no cookie, a stale or forged one) ends nothing but its own cookie."""
     if auth_mode() == FIREBASE_MODE:
         operator = firebase_auth.revoke_session(request.cookies.get(SESSION_COOKIE))
         if operator is not None:
             log_json("INFO", "operator signed out; sessions revoked", operator_uid=operator.uid)
+        return
+    if open_dashboard() or not os.environ.get(PASSWORD_ENV, ""):
+        return
+    signed_in_at = _password_session(request, now=None, fresh=True)
+    if signed_in_at is not None:
+        generation = SESSION_GENERATIONS.revoke(PASSWORD_OPERATOR)
+        log_json("INFO", "operator signed out; every password session ended", session_generation=generation)
 
 
 def logout(request: Request) -> Response:

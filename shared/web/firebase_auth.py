@@ -22,7 +22,7 @@ import datetime as dt
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shared.web.errors import Refused, Unauthorized, Unavailable
@@ -52,6 +52,8 @@ class Operator:
     uid: str
     email: str | None
     mode: str = "firebase"
+    # when this session's sign-in happened (epoch s; None: unknown or no sign-in): not part of the audit record
+    signed_in_at: float | None = field(default=None, compare=False)
 
     def record(self) -> dict[str, Any]:
         return {"uid": self.uid, "email": self.email, "mode": self.mode}
@@ -198,7 +200,9 @@ def verify_session(cookie: str | None) -> Operator:
     valid_after_ms = user.tokens_valid_after_timestamp or 0
     if user.disabled or not isinstance(issued, int | float) or float(issued) * 1000 < valid_after_ms:
         raise Unauthorized("Authentication required")
-    return _operator({**(user.custom_claims or {}), "uid": user.uid, "email": user.email})
+    operator = _operator({**(user.custom_claims or {}), "uid": user.uid, "email": user.email})
+    auth_time = claims.get("auth_time")
+    return replace(operator, signed_in_at=float(auth_time)) if isinstance(auth_time, int | float) else operator
 
 
 def revoke_session(cookie: str | None) -> Operator | None:

@@ -168,9 +168,9 @@ def _operator() -> dict[str, Any]:
             {"200": _ok({"type": "object", "properties": {"ok": {"const": True}, "operator": _ANY_OBJECT}})},
             ("400", "401", "403", "413", "429"),
             body=_body({"password": {"type": "string"}, "id_token": {"type": "string"}}), security=_NONE)},
-        "/api/logout": {"post": _op("Sign out: clears the cookie", "session", {"200": _ok(_OK_TRUE)}, ("400", "413"),
-                                    security=_NONE)},
-        "/logout": {"get": _op("Sign out and go to the login page", "session",
+        "/api/logout": {"post": _op("Sign out everywhere: every copy of the session ends", "session",
+                                    {"200": _ok(_OK_TRUE)}, ("400", "413"), security=_NONE)},
+        "/logout": {"get": _op("Sign out everywhere and go to the login page", "session",
                                {"302": {"description": "Redirect to /login.html, cookie cleared."}}, (),
                                security=_NONE)},
         "/api/auth/status": {"get": _op(
@@ -203,7 +203,9 @@ def _operator() -> dict[str, Any]:
                                                     "an operator's email or uid (the events' actor)")])},
         "/api/bars": {"get": _op("One stream's recent bars", "reads", {"200": _ok(_BARS)}, _OPERATOR_ERRORS,
                                  parameters=[_query("asset", _ASSET), _query("stream", {"type": "string"}), limit])},
-        "/api/alert-templates": {"get": _op("TradingView alert templates", "reads", {"200": _ok(_TEMPLATES)},
+        "/api/alert-templates": {"get": _op(
+            "TradingView alert templates (reveal=1: the secret, within 5 min of signing in, else 403 "
+            "SIGN_IN_AGAIN; audited as secret_revealed)", "reads", {"200": _ok(_TEMPLATES)},
                                             _OPERATOR_ERRORS, parameters=[_query("reveal", {"type": "string"})])},
         "/api/orders": {
             "get": _op("Recent orders (STALE derived)", "reads", {"200": _ok(_list_of("orders"))}, _OPERATOR_ERRORS,

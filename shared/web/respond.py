@@ -1,8 +1,9 @@
 """JSON responses and structured logs (one JSON object per line on stdout, the shape Cloud Logging parses).
 
 Nothing reaches a log line without going through `redact` (keys that name a secret are dropped) and the
-value scrubber (the current value of every secret-like environment variable is replaced), so a secret sent in
-a body, a query string or an exception message never gets logged.
+value scrubber (the current value of every secret-like environment variable is replaced, also inside any text
+that percent-decodes to it, encoded up to three times), so a secret sent in a body, a query string (under any
+parameter name) or an exception message never gets logged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import sys
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 from flask import Response
 
@@ -103,21 +105,64 @@ def redact(value: Any) -> Any:
 
 
 def _secret_values() -> list[str]:
-    """Current values of secret-like environment variables, longest first (read per line: env may change)."""
+    """Current values of secret-like environment variables, longest first (read per line: env may change), and
+    for a value holding `+` also its form-decoded text (`+` read as a space: what a framework makes of the secret
+    sent raw in a query string, e.g. in a 400's "got '...'")."""
     values = {
         v
         for name, v in os.environ.items()
         if name.upper().endswith(_SECRET_ENV_SUFFIXES) and len(v) >= _MIN_SCRUB_LEN
     }
+    values |= {v.replace("+", " ") for v in values if "+" in v}
     return sorted(values, key=len, reverse=True)
+
+
+# One piece of a query string or request line: what lies between the separators a URL or a log line uses.
+_URL_PIECE = re.compile(r"[^&;?\s\"'<>]+")
+_DECODE_ROUNDS = 3  # a value encoded twice or thrice (%252B) is still found
+
+
+def _decoded_forms(piece: str) -> set[str]:
+    """`piece` and what percent-decoding it gives, with `+` kept and read as a space, up to three rounds."""
+    forms = {piece}
+    for _ in range(_DECODE_ROUNDS):
+        more = {decode(form) for form in forms for decode in (unquote, unquote_plus)} - forms
+        if not more:
+            break
+        forms |= more
+    return forms
+
+
+def _holds_secret(piece: str, secrets: list[str]) -> bool:
+    return any(s in form for form in _decoded_forms(piece) for s in secrets)
+
+
+def _mask_encoded(value: str, secrets: list[str]) -> str:
+    """Every URL piece (`name=value`, a path, a bare value) that decodes to text holding a secret: its value
+    replaced by [REDACTED] (the name kept when the name itself holds none), whatever the parameter's name."""
+
+    def piece(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if not _holds_secret(text, secrets):
+            return text
+        name, equals, _ = text.partition("=")
+        return f"{name}={REDACTED}" if equals and not _holds_secret(name, secrets) else REDACTED
+
+    return _URL_PIECE.sub(piece, value)
+
+
+def _scrub_text(value: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s in value:
+            value = value.replace(s, REDACTED)
+    if "%" in value or "+" in value:  # maybe a secret URL-encoded, or sent raw and form-decoded (+ read as space)
+        value = _mask_encoded(value, secrets)
+    return value
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        for s in secrets:
-            if s in value:
-                value = value.replace(s, REDACTED)
-        return value
+        return _scrub_text(value, secrets)
     if isinstance(value, Mapping):
         return {str(k): _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -34,7 +34,7 @@ class FreezingStore(FirestoreStore):
     def __init__(self, emulator: Managed, **kw: Any) -> None:
         super().__init__(**kw)
         self.emulator = emulator
-        self.freeze_next: float | None | bool = False
+        self.freeze_next: float | bool | None = False
         self.resumed = threading.Event()
 
     def _commit(self, client: Any, plan: Any, versions: Any, stats: Any) -> None:
@@ -72,7 +72,8 @@ def claimed_entry(emulator: Managed) -> tuple[Services, FreezingStore, str]:
                 RenkoBar(stream="6pt", asset="ES", color="green")):
         execute(svc, inp, assets=[inp.asset])
         clock[0] += 1
-    order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=["ES", "NQ"]).decision.body["order"]["id"]
+    entry = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=["ES", "NQ"])
+    order_id = entry.decision.body["order"]["id"]
     pending = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=5)
     assert execute(svc, PollPending(owner="bridge", limit=5), assets=[], queries=[pending]).decision.body["orders"]
     return svc, store, str(order_id)

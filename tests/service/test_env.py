@@ -49,10 +49,10 @@ def test_a_count_is_a_positive_whole_number(monkeypatch, raw, expected):
 
 def test_the_login_throttle_reads_its_limits_through_the_same_rule(monkeypatch, caplog):
     monkeypatch.setenv("LOGIN_MAX_FAILURES_PER_ADDRESS", "2")
-    monkeypatch.setenv("LOGIN_MAX_FAILURES_TOTAL", "lots")
+    monkeypatch.setenv("LOGIN_THROTTLE_WINDOW_S", "lots")
     with caplog.at_level(logging.WARNING, logger="shared.env"):
-        assert LoginThrottle()._limits() == (2, 20, 60.0)
-    assert "LOGIN_MAX_FAILURES_TOTAL" in caplog.text
+        assert LoginThrottle()._limits() == (2, 60.0)
+    assert "LOGIN_THROTTLE_WINDOW_S" in caplog.text
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("3", 3.0), ("0", DEFAULT_DEADLINE_S), ("8s", DEFAULT_DEADLINE_S),

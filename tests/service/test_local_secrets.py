@@ -68,3 +68,47 @@ def test_gunicorn_access_lines_are_masked(monkeypatch, caplog) -> None:
     assert "secret=[REDACTED]&owner=b" in line
     assert all("bridge-value-123" not in str(value) for value in atoms.values())
     logging.getLogger("gunicorn.access").handlers.clear()
+
+
+SLASHY = "tv+Sec/ret=42=="  # the characters a URL must encode: + / =
+
+
+@pytest.mark.parametrize("sent", [
+    "tv%2BSec%2Fret%3D42%3D%3D",          # encoded, as a browser's URLSearchParams sends it
+    "tv%2bSec%2fret%3d42%3d%3d",          # lower-case hex
+    "tv+Sec/ret=42==",                    # raw
+    "%74v%2BSec/ret%3D42==",              # partly encoded, even letters
+    "tv%252BSec%252Fret%253D42%253D%253D",  # encoded twice
+])
+def test_a_secret_is_masked_under_any_parameter_name_and_encoding(monkeypatch, sent: str) -> None:
+    """Issue 15, item 7: a secret sent URL-encoded under a parameter not named for a secret stayed in the log."""
+    monkeypatch.setenv("TV_WEBHOOK_SECRET", SLASHY)
+    line = mask_url_secrets(f"GET /api/history?limit=5&note={sent}&owner=b1 HTTP/1.1")
+    assert line == "GET /api/history?limit=5&note=[REDACTED]&owner=b1 HTTP/1.1"
+
+
+def test_text_that_only_looks_encoded_is_left_alone(monkeypatch) -> None:
+    monkeypatch.setenv("TV_WEBHOOK_SECRET", SLASHY)
+    text = "GET /api/logs?operator=a%2Bb%40x.test&limit=5 HTTP/1.1"
+    assert mask_url_secrets(text) == text
+
+
+def test_gunicorn_access_lines_mask_an_encoded_secret_under_any_name(monkeypatch) -> None:
+    monkeypatch.setenv("TV_WEBHOOK_SECRET", SLASHY)
+    cfg = SimpleNamespace(errorlog="-", loglevel="info", accesslog="-", syslog=False, capture_output=False,
+                          logconfig=None, logconfig_dict={}, logconfig_json=None,
+                          disable_redirect_access_to_syslog=False,
+                          access_log_format='%(h)s "%(r)s" %(s)s "%(f)s" %(q)s %(U)s', user=None, umask=0,
+                          group=None, syslog_addr=None, syslog_prefix=None, syslog_facility="user",
+                          dogstatsd_tags="", statsd_host=None, statsd_prefix="")
+    logger = MaskingLogger(cfg)
+    query = "reveal=tv%2BSec%2Fret%3D42%3D%3D"
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/api/alert-templates?{query}", "SERVER_PROTOCOL": "HTTP/1.1",
+               "PATH_INFO": "/api/alert-templates", "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_REFERER": f"http://127.0.0.1/alerts.html?{query}"}
+    atoms = logger.atoms(SimpleNamespace(status="400 BAD REQUEST", sent=10, headers=[]),
+                         SimpleNamespace(headers=[]), environ, datetime.timedelta(seconds=0.01))
+    line = cfg.access_log_format % atoms
+    assert "tv%2BSec" not in line and "Sec" not in line
+    assert line.count("reveal=[REDACTED]") == 3  # request line, referrer, query string
+    logging.getLogger("gunicorn.access").handlers.clear()

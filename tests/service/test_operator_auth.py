@@ -279,3 +279,45 @@ def test_a_short_unused_password_is_no_error_in_the_firebase_mode(monkeypatch: p
         auth.check_password_strength()
     monkeypatch.setenv("OPERATOR_AUTH", "firebase")
     auth.check_password_strength()
+
+
+# ---- issue 15: a fresh sign-in for the secret's reveal, in either mode ------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "age", "allowed"), [
+    ("firebase", 10.0, True), ("firebase", 299.0, True), ("firebase", 301.0, False), ("firebase", None, False),
+    ("password", 301.0, False), ("password", -60.0, False), ("open", None, True),
+])
+def test_revealing_needs_a_sign_in_of_the_last_five_minutes(mode: str, age: float | None, allowed: bool) -> None:
+    now = 1_764_000_000.0
+    operator = firebase_auth.Operator(uid="u1", email=None, mode=mode,
+                                      signed_in_at=None if age is None else now - age)
+    if allowed:
+        auth.require_recent_sign_in(operator, "Revealing", now=now)
+        return
+    with pytest.raises(Exception) as refused:
+        auth.require_recent_sign_in(operator, "Revealing", now=now)
+    body, status = error_response(refused.value)
+    assert status == 403 and body["code"] == "SIGN_IN_AGAIN" and body["error"].startswith("Revealing needs")
+
+
+def test_a_firebase_session_carries_its_sign_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    class User:
+        uid, email, disabled, custom_claims, tokens_valid_after_timestamp = "u1", "a@b.test", False, \
+            {"operator": True}, 0
+
+    class FakeAuth:
+        ExpiredSessionCookieError = InvalidSessionCookieError = UserNotFoundError = type("E", (Exception,), {})
+
+        @staticmethod
+        def verify_session_cookie(cookie: str, **_: Any) -> dict[str, Any]:
+            return {"uid": "u1", "iat": 1_764_000_100, "auth_time": 1_764_000_050}
+
+        @staticmethod
+        def get_user(uid: str, **_: Any) -> User:
+            return User()
+
+    monkeypatch.setattr(firebase_auth, "_auth", lambda: FakeAuth)
+    operator = firebase_auth.verify_session("cookie")
+    assert operator.signed_in_at == 1_764_000_050.0
+    assert operator.record() == {"uid": "u1", "email": "a@b.test", "mode": "firebase"}  # not in the audit record
