@@ -133,6 +133,7 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
         # D19: the desk thought this order dead, the broker executed it: applied like any fill, and announced
         ctx.emit("late_fill", order.asset, "LATE_FILL", order_id=order.id, order_kind=order.kind, after=was, qty=qty,
                  price=price)
+        order.late_fill_qty += qty
     if order.status == "CANCELLED" and order.reason == STALE_CANCEL_REASON:
         order.status = "STALE"  # the operator's cancel was not the broker's word: the rest may still be working
     transition(order, "FILL" if qty == order.remaining_qty else "PARTIAL_FILL", ctx.now)

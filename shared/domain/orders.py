@@ -94,5 +94,5 @@ def order_public(order: Any) -> dict[str, Any]:
         "qty": order.qty, "status": order.status, "source": order.source, "mode": order.mode, "kind": order.kind,
         "env": order.env, "trade_mode": order.trade_mode, "createdAt": order.created_at,
         "updatedAt": order.updated_at, "filled_qty": order.filled_qty, "avg_fill_price": order.avg_fill_price,
-        "leaseOwner": order.lease_owner, "leaseUntil": order.lease_until,
+        "leaseOwner": order.lease_owner, "leaseUntil": order.lease_until, "late_fill_qty": order.late_fill_qty,
     }

@@ -197,6 +197,7 @@ class Order:
     reason: str | None = None
     last_report: dict[str, Any] | None = None
     ref_price: float | None = None  # the asset's last price when the order was created: a fill's band (D19)
+    late_fill_qty: int = 0          # contracts filled after the desk thought the order dead (D19's LATE_FILL)
 
     @property
     def remaining_qty(self) -> int:

@@ -3,7 +3,7 @@
 import { $ } from './dom.js';
 import { fmtPx, num } from './format.js';
 import { S, instrument } from './store.js';
-import { api } from './api.js';
+import { command } from './api.js';
 import { cardMessage } from './cards.js';
 import { closeOrderModal, confirmBox, marketDirection, renderModal } from './modals.js';
 
@@ -27,7 +27,7 @@ export async function act(busyKey, path, body, asset, okText) {
   S.busy.add(busyKey);
   rerender();
   try {
-    const data = await api('POST', path, body);
+    const data = await command(path, body);
     const text = okText ? okText(data) : 'Done';
     if (asset) cardMessage(asset, text, 'info');
     else toast(text, 'ok');

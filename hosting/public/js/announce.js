@@ -9,7 +9,7 @@ import { fmtPx, fmtTime, isManual, sourceLabel } from './format.js';
 
 const MAX_FEED = 60;
 const feed = [];              // newest first: {text, kind, asset, ts}
-const seenOrders = new Map(); // order id → status last seen
+const seenOrders = new Map(); // order id → status and late-filled quantity last seen
 let ordersSeeded = false;
 let lastGlobal = null;
 let lastAssets = null;
@@ -112,8 +112,17 @@ function orderText(o) {
 /** Orders poll: a new automatic exit, and every status an order reaches. */
 export function ordersChanged(orders) {
   for (const o of orders) {
-    const before = seenOrders.get(o.id);
-    seenOrders.set(o.id, o.status);
+    const seen = seenOrders.get(o.id);
+    const before = seen && seen.status;
+    const late = o.late_fill_qty || 0;
+    seenOrders.set(o.id, { status: o.status, late });
+    if (ordersSeeded && late > (seen ? seen.late : 0)) {
+      // D19: the broker filled an order the desk thought dead (a cancel or reject raced the fill): the position is
+      // real and is managed like any other
+      announce('LATE FILL — ' + orderText(o) + ': ' + late + ' filled @ ' + fmtPx(o.avg_fill_price) + ' after it was ' +
+        (o.status === 'FILLED' ? 'cancelled or rejected' : o.status) + '; the position is open at the broker', 'err',
+        o.asset);
+    }
     if (!ordersSeeded || before === o.status) continue;
     if (before === undefined && o.kind === 'EXIT' && !isManual(o.source)) {
       announce('AUTOMATIC EXIT — ' + sourceLabel(o.source) + ' fired: ' + orderText(o), 'warn', o.asset);

@@ -18,11 +18,13 @@ export function toLogin() {
   window.location.replace('/login.html');
 }
 
-export async function api(method, path, body) {
+/** `key`: an Idempotency-Key (D19): the server answers a repeat of the same route and key with the first outcome. */
+export async function api(method, path, body, key) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
   const init = { method, cache: 'no-store', credentials: 'same-origin', headers: { Accept: 'application/json' },
     signal: ctl.signal };
+  if (key) init.headers['Idempotency-Key'] = key;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -46,6 +48,30 @@ export async function api(method, path, body) {
     throw new ApiError(text, res.status, data && data.code, data);
   }
   return data || {};
+}
+
+/** A new Idempotency-Key: one per click. */
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const RESEND_PAUSES_MS = [500, 1500, 3000];
+
+/** A command (POST) that may be sent again: when no answer came back (the network, a 503: the server may or may
+ * not have applied it, `OUTCOME_UNKNOWN`), it is re-sent with the same key, so it is applied at most once and the
+ * answer is the first outcome. Other answers are final. */
+export async function command(path, body) {
+  const key = newKey();
+  for (let i = 0; ; i += 1) {
+    try {
+      return await api('POST', path, body, key);
+    } catch (e) {
+      const unanswered = e.status === 0 || e.status === 503;
+      if (!unanswered || i >= RESEND_PAUSES_MS.length) throw e;
+      await new Promise((resolve) => setTimeout(resolve, RESEND_PAUSES_MS[i]));
+    }
+  }
 }
 
 /** Run `fn` now and then `ms` after each run ends; `.now()` runs it at once (never two runs at a time). */

@@ -32,7 +32,9 @@ export function renderOrders() {
       h('td', null, o.asset), h('td', null, o.kind), h('td', { class: 'src' }, sourceLabel(o.source)),
       h('td', null, o.side), h('td', null, (o.filled_qty ? o.filled_qty + '/' : '') + o.qty + ' ' + (o.symbol || '')),
       h('td', { class: 'px' }, fmtPx(o.avg_fill_price)),
-      h('td', null, h('span', { class: 'pill st st-' + String(o.status).toLowerCase() }, o.status)),
+      h('td', null, h('span', { class: 'pill st st-' + String(o.status).toLowerCase() }, o.status),
+        o.late_fill_qty ? h('span', { class: 'pill st st-rejected', title: 'filled at the broker after the desk ' +
+          'thought it cancelled, rejected or stale' }, 'LATE FILL ' + o.late_fill_qty) : null),
       h('td', { class: 'reason' }, o.reason || ''), h('td', null, h('code', { class: 'oid' }, o.id)),
       h('td', null, CANCELLABLE.has(o.status)
         ? h('button', { type: 'button', class: 'btn tiny', dataset: { cancel: o.id },

@@ -1,7 +1,7 @@
 /* The Risk tab: a tightening applies at once, a loosening from the next trading day (D5). */
 import { $, h, patch } from './dom.js';
 import { S, offline } from './store.js';
-import { api } from './api.js';
+import { api, command } from './api.js';
 
 const RISK_LABELS = {
   max_trades_per_day: 'Max trades per day',
@@ -72,7 +72,7 @@ async function saveRisk(ev) {
   }
   $('risk-save').disabled = true;
   try {
-    const data = await api('POST', '/api/risk', body);
+    const data = await command('/api/risk', body);
     S.risk = data;
     const deferred = Object.keys(body).filter((k) => data.pending && k in data.pending);
     msg.textContent = 'Saved.' + (deferred.length ? ' Loosened (applies from next trading day): ' +
