@@ -11,11 +11,17 @@ wait=25 about two a minute) plus the listener's first snapshot; no read while it
 run (no listener on this store, the stream failed), a held request falls back to claiming every `FALLBACK_S`,
 which is the plain poll's rate, and tries to restart the listener each time.
 
-A client that is gone: where the server exposes the connection (gunicorn, as functions-framework serves in the
-cloud and the local stack does), a held request checks it every `GONE_CHECK_S` and before every claim, and a
-request whose client has hung up ends without claiming. An order claimed in the instant between that check and
-the answer (or behind a proxy that keeps the connection open) is an unreported claim like any other: its lease
-runs out and it turns STALE after 200 s (D9), where the operator sees it and may cancel it.
+A client that is gone: where the server exposes the connection (`gunicorn.socket`: gunicorn, as functions-framework
+serves in the cloud and the local stack does), a held request asks right before every claim, the first included,
+and every `GONE_CHECK_S` while it waits; a request whose client has hung up ends without claiming (499, which
+nobody reads). The first check matters most: a request that waited for a free thread may find its client gone and
+an order pending. What the check can see is the TCP connection to this server: an orderly close or a reset. It
+cannot see a client that vanished without either (a dead link looks connected until TCP gives up), nor past a
+proxy that keeps its own connection to the server open: whether Cloud Run's front end closes the connection to
+the instance when the caller goes is the platform's behaviour, untested here. Without `gunicorn.socket` (a test
+client, another WSGI server) the check always says "connected". An order claimed for a client gone unseen, or in
+the instant between the last check and the answer, is an unreported claim like any other: its lease runs out and
+it turns STALE after 200 s (D9), where the operator sees it and may cancel it.
 """
 
 from __future__ import annotations
@@ -169,11 +175,14 @@ class PendingWatch:
 
     # --- one held request --------------------------------------------------------------------------------------
     def hold(self, claim: Callable[[], Outcome], wait_s: float,
-             gone: Callable[[], bool] = lambda: False) -> Outcome:
+             gone: Callable[[], bool] = lambda: False) -> Outcome | None:
         """Claim now; if nothing was claimed, wait up to `wait_s` for the listener to report pending orders and
-        claim again, until something is claimed, the time is up or the client is gone."""
+        claim again, until something is claimed, the time is up or the client is gone. `gone` is asked right
+        before every claim, the first included: None when the client was gone before anything was claimed."""
         deadline = time.monotonic() + wait_s
         with self.waiting():
+            if gone():
+                return None
             seen = self.version
             outcome = claim()
             while outcome.decision.ok and not outcome.decision.body.get("orders"):
@@ -198,6 +207,8 @@ class PendingWatch:
                     seen = version  # a change that left nothing pending (another bridge's claim): no read
                     continue
                 seen = version
+                if gone():  # restarting the listener took a while: ask again right before the claim
+                    break
                 with request_budget():  # the storage budget counts from this claim, not from the arrival
                     outcome = claim()
         return outcome

@@ -2,7 +2,7 @@
 listener, gunicorn's threads, the Hosting router. `GET /api/orders/pending?wait=<s>` answers at once when an
 order is pending, otherwise holds the request and answers as soon as one appears, or with an empty list when the
 wait ends; without `wait` it is the plain poll; several waiting bridges never receive the same order; a client
-that hung up claims nothing."""
+that hung up, while held or before its first claim, claims nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.emulator.test_endpoints import BASE, Api
+from tests.waiting import until
 
 pytestmark = pytest.mark.emulator
 T = 60
@@ -153,6 +154,26 @@ class TestLongPoll:
         time.sleep(0.5)
         order_id = api.placed()
         time.sleep(1.0)  # the held request woke on the new order, saw the closed connection and ended
+        assert api.order(order_id)["status"] == "PENDING"
+        response = poll(api, owner="bridge-b")
+        assert [o["id"] for o in response.json()["orders"]] == [order_id]
+        assert api.order(order_id)["lease_owner"] == "bridge-b"
+
+    def test_a_client_that_hung_up_before_the_first_claim_claims_nothing(self, api):
+        api.ready()
+        order_id = api.placed()  # pending already: the request's very first claim would take it
+        host, port = api.url.removeprefix("http://").split(":")
+        query = urlencode({"secret": api.bridge_secret, "wait": 20, "owner": "gone-first"})
+        client = socket.create_connection((host, int(port)), timeout=5)
+        client.sendall(f"GET /api/orders/pending?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        client.close()  # the FIN follows the request at once: gone before the server even parses it
+        web_log = api.live.stack.logs / "web.log"
+
+        def answered() -> list[str]:
+            return [line for line in web_log.read_text().splitlines() if "owner=gone-first" in line]
+
+        assert until(lambda: bool(answered()), 30)  # the server handled (and logged) that request
+        assert '" 499 ' in answered()[0]  # ended before any claim ("client closed request")
         assert api.order(order_id)["status"] == "PENDING"
         response = poll(api, owner="bridge-b")
         assert [o["id"] for o in response.json()["orders"]] == [order_id]

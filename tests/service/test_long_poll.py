@@ -163,6 +163,39 @@ def test_a_gone_client_claims_nothing() -> None:
     assert svc.store.dump()[f"orders/{order_id}"]["status"] == "PENDING"  # type: ignore[attr-defined]
 
 
+def test_a_client_gone_before_the_first_claim_claims_nothing() -> None:
+    svc = _services()
+    _ready(svc)
+    order_id = _place(svc)  # pending before the request is even looked at: the first claim would take it
+    claims = Claims(svc)
+    watch = PendingWatch(svc.store)
+    assert watch.hold(claims, 10, lambda: True) is None
+    assert claims.runs == 0
+    assert svc.store.dump()[f"orders/{order_id}"]["status"] == "PENDING"  # type: ignore[attr-defined]
+    assert _ids(watch.hold(Claims(svc, "bridge-2"), 10)) == [order_id]  # the next real poll gets it
+
+
+def test_the_client_is_asked_right_before_every_claim() -> None:
+    svc = _services()
+    _ready(svc)
+    claims = Claims(svc)
+    asked: list[int] = []  # how many claims had run each time the client was asked
+    watch = PendingWatch(svc.store)
+
+    def gone() -> bool:
+        asked.append(claims.runs)
+        return False
+
+    got: dict[str, Outcome | None] = {}
+    thread = threading.Thread(target=lambda: got.update(o=watch.hold(claims, 10, gone)))
+    thread.start()
+    assert until(lambda: watch.waiters == 1 and claims.finished == 1)
+    order_id = _place(svc)
+    thread.join(30)
+    assert _ids(got["o"]) == [order_id] and claims.runs == 2  # type: ignore[arg-type]
+    assert asked[0] == 0 and 1 in asked  # before the first claim, and again before the second
+
+
 class NoListenerStore(FakeStore):
     watch = None  # type: ignore[assignment]  # a store that cannot listen
 
