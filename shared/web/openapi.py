@@ -184,8 +184,11 @@ def _operator() -> dict[str, Any]:
         "/api/state": {"get": _op(
             "Global and per-asset state with every computed flag", "reads",
             {"200": _ok({"type": "object", "required": ["global", "assets"],
-                         "properties": {"global": _ANY_OBJECT, "assets": _ANY_OBJECT}})}, _OPERATOR_ERRORS,
-            parameters=[_query("include", {"type": "string"}, "any of history,logs")])},
+                         "properties": {"global": _ANY_OBJECT, "assets": _ANY_OBJECT,
+                                        "timers": {"type": "object", "required": ["on", "reason"],
+                                                   "properties": {"on": _BOOL,
+                                                                  "reason": {"type": ["string", "null"]}}}}})},
+            _OPERATOR_ERRORS, parameters=[_query("include", {"type": "string"}, "any of history,logs")])},
         "/api/gates": {"get": _op(
             "The whole entry checklist for one asset", "reads",
             {"200": _ok({"type": "object", "required": ["ok", "asset", "can_enter", "gates"],
