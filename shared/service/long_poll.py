@@ -37,16 +37,19 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from shared.env import env_number
+from shared.env import env_count, env_number
 from shared.service import Outcome
 from shared.store.api import Query
 from shared.store.budget import request_budget
+from shared.web.errors import WebError
 
 MAX_WAIT_S = 50.0           # the contract's bound of `wait`
 CAP_ENV = "LONG_POLL_MAX_S"  # the deployment's bound of a hold: below the function's timeout, minus a margin
 IDLE_CLOSE_S = 60.0
 FALLBACK_S = 1.0
 GONE_CHECK_S = 2.0
+HELD_ENV = "LONG_POLL_MAX_HELD"  # held requests per process at most: the rest of its threads stay free
+DEFAULT_MAX_HELD = 8
 
 PENDING = Query("orders", where=(("status", "==", "PENDING"),))
 
@@ -64,6 +67,23 @@ def max_hold_s() -> float:
     """How long this deployment holds a request at most: LONG_POLL_MAX_S when it is a number in (0, 50], else 50.
     The Terraform sets it below the function's timeout, so a hold always answers before the platform cuts it."""
     return env_number(CAP_ENV, MAX_WAIT_S, lambda value: 0 < value <= MAX_WAIT_S)
+
+
+def max_held() -> int:
+    """How many requests one process holds at once: LONG_POLL_MAX_HELD when a whole number >= 1, else 8. A
+    thread that holds a poll serves nothing else, so the bound keeps the others for webhooks and reports."""
+    return env_count(HELD_ENV, DEFAULT_MAX_HELD)
+
+
+class HoldsFull(WebError):
+    """This process already holds its bound of polls: 429 with Retry-After at once, nothing read or claimed."""
+
+    status = 429
+    code = "TOO_MANY_HELD"
+    retry_after_s = 1
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": False, "error": self.error, "code": self.code, "retry_after_s": self.retry_after_s}
 
 
 def parse_wait(raw: str | None) -> float | None:
@@ -152,9 +172,13 @@ class PendingWatch:
         self.close()
 
     @contextmanager
-    def waiting(self) -> Iterator[None]:
-        """Registers one held request: the listener runs while any request waits and a while after."""
+    def waiting(self, limit: int | None = None) -> Iterator[None]:
+        """Registers one held request: the listener runs while any request waits and a while after. With `limit`,
+        HoldsFull when that many are held already."""
         with self._cond:
+            if limit is not None and self.waiters >= limit:
+                raise HoldsFull(f"wait: this server already holds {limit} polls; poll again after "
+                                f"{HoldsFull.retry_after_s} s (or without wait)")
             self.waiters += 1
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
@@ -175,12 +199,13 @@ class PendingWatch:
 
     # --- one held request --------------------------------------------------------------------------------------
     def hold(self, claim: Callable[[], Outcome], wait_s: float,
-             gone: Callable[[], bool] = lambda: False) -> Outcome | None:
+             gone: Callable[[], bool] = lambda: False, max_held: int | None = None) -> Outcome | None:
         """Claim now; if nothing was claimed, wait up to `wait_s` for the listener to report pending orders and
         claim again, until something is claimed, the time is up or the client is gone. `gone` is asked right
-        before every claim, the first included: None when the client was gone before anything was claimed."""
+        before every claim, the first included: None when the client was gone before anything was claimed.
+        HoldsFull, before anything is read, when `max_held` requests are held already."""
         deadline = time.monotonic() + wait_s
-        with self.waiting():
+        with self.waiting(max_held):
             if gone():
                 return None
             seen = self.version

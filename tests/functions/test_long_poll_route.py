@@ -6,13 +6,16 @@ claim (gunicorn's `gunicorn.socket`, here a real socket whose peer is closed) cl
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
 
+from shared.service.long_poll import watch_for
 from shared.service.wiring import services
 from tests.functions.conftest import SECRETS
 from tests.service.test_long_poll import _place, _ready
+from tests.waiting import until
 
 HEADERS = {"X-Bridge-Secret": SECRETS["BRIDGE_HEARTBEAT_SECRET"]}
 
@@ -66,3 +69,23 @@ def test_a_client_gone_before_the_first_claim_leaves_the_order_pending(app) -> N
         peer.close()
     assert [o["id"] for o in got.get_json()["orders"]] == [order_id]
     assert app.store.dump()[f"orders/{order_id}"]["lease_owner"] == "bridge-b"
+
+
+def test_a_poll_beyond_the_held_bound_is_a_429_at_once_and_reads_nothing(app, monkeypatch) -> None:
+    monkeypatch.setenv("LONG_POLL_MAX_HELD", "1")
+    client = app.client("bridge")
+    client.get("/api/orders/pending", headers=HEADERS)  # the trading day exists
+    watch = watch_for(services().store)
+    first: dict = {}
+    holder = threading.Thread(target=lambda: first.update(r=app.client("bridge").get(
+        "/api/orders/pending?wait=3&owner=held", headers=HEADERS)))
+    holder.start()
+    assert until(lambda: watch.waiters == 1)
+    with app.store.counting() as stats:
+        refused = client.get("/api/orders/pending?wait=20&owner=extra", headers=HEADERS)
+    assert refused.status_code == 429 and refused.get_json()["code"] == "TOO_MANY_HELD"
+    assert refused.get_json()["error"].startswith("wait:") and int(refused.headers["Retry-After"]) >= 1
+    assert stats.reads == 0 and stats.writes == 0
+    assert client.get("/api/orders/pending", headers=HEADERS).status_code == 200  # the plain poll is not bounded
+    holder.join(30)
+    assert first["r"].status_code == 200 and first["r"].get_json()["orders"] == []
