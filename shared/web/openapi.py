@@ -267,7 +267,8 @@ def _bridge() -> dict[str, Any]:
                         _query("wait", {"type": "number", "minimum": 0, "maximum": 50},
                                "long poll: hold the request up to this many seconds until an order is pending "
                                "(answers at once when one is; an empty list when the time is up; absent or 0: "
-                               "the plain poll; 429 at once when this server holds LONG_POLL_MAX_HELD polls already)")])},
+                               "the plain poll; 429 at once when this server holds LONG_POLL_MAX_HELD polls "
+                               "already)")])},
         "/api/orders/{order_id}/execution-report": {"post": _op(
             "An execution report for a claimed order", "bridge", {"200": _ok(_OK_TRUE)},
             ("400", "401", "403", "404", "409", "413"), parameters=[_ORDER_ID], security=_BRIDGE,
