@@ -206,3 +206,43 @@ class TestPaperBridge:
             stop.set()
             thread.join(30)
         assert not thread.is_alive()
+
+
+class TestStarvation:
+    """More held polls and slow uploads than the server has threads for: the bound of held polls (429 beyond it),
+    the body deadline of the router (408) and gunicorn's 32 threads keep a webhook answering."""
+
+    def test_twenty_held_polls_and_eight_slow_uploads_leave_a_webhook_answering(self, api):
+        api.ready()
+        host, port = api.url.removeprefix("http://").split(":")
+        statuses: list[int] = []
+
+        def held_poll(i: int) -> None:
+            statuses.append(poll(api, wait=15, owner=f"held-{i}").status_code)
+
+        polls = [threading.Thread(target=held_poll, args=(i,)) for i in range(20)]
+        for thread in polls:
+            thread.start()
+        uploads = []
+        for _ in range(8):  # headers, one byte of the body, then silence
+            upload = socket.create_connection((host, int(port)), timeout=60)
+            upload.sendall(f"POST /api/bridge/heartbeat HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: 200\r\n\r\n{{".encode())
+            uploads.append(upload)
+        try:
+            # 8 held (the bound), the other 12 refused at once with Retry-After
+            assert until(lambda: statuses.count(429) == 12, 30), statuses
+            started = time.monotonic()
+            response = api.tv("/tv_heartbeat", symbol="ES", price=5001.0)
+            took = time.monotonic() - started
+            assert response.status_code == 200, response.text
+            assert took < 10  # answered while every poll is still held (it waited > 30 s with 8 threads)
+            assert len(statuses) == 12  # the 8 held ones have not answered yet
+            for upload in uploads:  # each slow upload is cut off at the router's body deadline (10 s)
+                assert upload.recv(200).startswith(b"HTTP/1.1 408")
+        finally:
+            for upload in uploads:
+                upload.close()
+            for thread in polls:
+                thread.join(T)
+        assert sorted(statuses) == [200] * 8 + [429] * 12
