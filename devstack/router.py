@@ -13,12 +13,16 @@ the rewrites, every target is also reachable directly at `/__fn/<target>/<rest>`
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import mimetypes
 import os
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from http.cookies import CookieError, SimpleCookie
@@ -33,6 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_TARGETS = ("webhooks", "orders", "bridge", "timers")
 DIRECT_PREFIX = "/__fn/"
 SESSION_COOKIE = "__session"
+# A request body must arrive whole within this many seconds (else 408): a slow upload holds a server thread only
+# that long. Bodies above BUFFER_MAX_BYTES are left to the function, which refuses them (413) before reading.
+BODY_DEADLINE_S = 10.0
+BUFFER_MAX_BYTES = 1024 * 1024
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -373,6 +381,10 @@ class HostingRouter:
 
     def _call_function(self, target: str, environ: dict[str, Any], start_response: Callable[..., Any],
                        extra: list[tuple[str, str]]) -> Iterable[bytes]:
+        if not buffer_body(environ):
+            late = Response(f"request body not received within {BODY_DEADLINE_S:g} s\n", status=408,
+                            mimetype="text/plain", headers={"Connection": "close"})
+            return late(environ, start_response)
         try:
             app = self.functions.get(target)
         except Exception as exc:  # a broken or missing source: say so, like a failed deploy would
@@ -386,6 +398,41 @@ class HostingRouter:
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return app(environ, add_headers)
+
+
+def buffer_body(environ: dict[str, Any], deadline_s: float = BODY_DEADLINE_S) -> bool:
+    """Reads the request body whole before the function runs, within `deadline_s` in all (gunicorn only: its
+    `gunicorn.socket`); False when it did not arrive in time. A client that sends a byte now and then is cut off
+    too: at the deadline the socket's reading side is shut, which ends the blocked read at once."""
+    sock = environ.get("gunicorn.socket")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True  # the function answers a malformed Content-Length
+    if not isinstance(sock, socket.socket) or not 0 < length <= BUFFER_MAX_BYTES:
+        return True
+    late = threading.Event()
+
+    def cut() -> None:
+        late.set()
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RD)
+
+    watchdog = threading.Timer(deadline_s, cut)
+    watchdog.daemon = True
+    started = time.monotonic()
+    watchdog.start()
+    try:
+        body = environ["wsgi.input"].read(length)
+    except OSError:
+        body = b""
+    finally:
+        watchdog.cancel()
+    if late.is_set() or (len(body) < length and time.monotonic() - started >= deadline_s):
+        return False
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return True
 
 
 def _file_response(file: Path, environ: dict[str, Any], status: int = 200) -> Response:

@@ -51,6 +51,9 @@ DEFAULT_PORT = 5000
 DEFAULT_FIRESTORE_PORT = 8080
 DEFAULT_TASKS_PORT = 9022
 TASKS_MAX_RETRIES = 5
+# gunicorn's threads: held long polls take at most LONG_POLL_MAX_HELD (8) of them and a slow upload one for at most
+# devstack.router.BODY_DEADLINE_S, so webhooks, reports and the dashboard keep the rest
+WEB_THREADS = 32
 
 # generated for each run unless the environment already has them
 GENERATED_SECRETS = ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET", "TASKS_LOCAL_TOKEN")
@@ -217,7 +220,7 @@ class LocalStack:
             )),
         }
         cmd = [
-            sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "8",
+            sys.executable, "-m", "gunicorn", "-w", "1", "--threads", str(WEB_THREADS),
             "-b", f"{HOST}:{self.port}", "--chdir", str(self.root), "--graceful-timeout", "3",
             "--no-control-socket", "--access-logfile", "-", "--logger-class", "devstack.access_log.MaskingLogger",
             "devstack.router:app_from_env()",

@@ -15,7 +15,7 @@ from shared.domain.core import order_asset
 from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, PollPending, SymbolPosition
 from shared.service import Outcome, execute
 from shared.service.http import answer
-from shared.service.long_poll import client_gone, max_hold_s, parse_wait, watch_for
+from shared.service.long_poll import client_gone, max_held, max_hold_s, parse_wait, watch_for
 from shared.service.wiring import asset_keys, services
 from shared.store.api import Query
 from shared.web.auth import check_shared_secret
@@ -40,6 +40,7 @@ SECRET = "BRIDGE_HEARTBEAT_SECRET"  # noqa: S105 - the variable's name
 SECRET_HEADER = "X-Bridge-Secret"  # noqa: S105 - a header name
 REPORT_STATUSES = ("WORKING", "FILLED", "PARTIALLY_FILLED", "REJECTED", "CANCELLED")
 MAX_POLL = 100
+CLIENT_GONE = 499  # nginx's "client closed request": only the access log ever sees it
 # Broker-plausible bounds: no account of this desk holds 1000 contracts or a billion dollars (prices: request.price).
 # Anything outside is a broken or hostile bridge.
 MAX_CONTRACTS = 1000
@@ -79,7 +80,13 @@ def pending(request: Any) -> tuple[dict[str, Any], int]:
     if not wait:
         return answer(claim())
     # The long poll (issue 11): held until an order is pending, the wait ends or the client hangs up.
-    return answer(watch_for(wired.store).hold(claim, min(wait, max_hold_s()), client_gone(request.environ)))
+    # At most max_held() per process (429 with Retry-After beyond): held requests never take every thread.
+    outcome = watch_for(wired.store).hold(claim, min(wait, max_hold_s()), client_gone(request.environ),
+                                          max_held())
+    if outcome is None:  # hung up before the first claim: nothing claimed, an answer nobody reads
+        annotate(outcome="client_gone")
+        return {"ok": False, "error": "the client closed the connection; nothing was claimed"}, CLIENT_GONE
+    return answer(outcome)
 
 
 def _fill_price(body: Mapping[str, Any], extra: Mapping[str, Any]) -> float | None:

@@ -38,7 +38,7 @@ from shared.service import clock, execute, read_world
 from shared.service.http import answer
 from shared.service.idempotency import parse_key
 from shared.service.security import SECRET_REVEALED, keep_generation, record_security_event, stored_generation
-from shared.service.wiring import asset_keys, services
+from shared.service.wiring import asset_keys, services, timers_status
 from shared.store.api import Query
 from shared.web import auth
 from shared.web.errors import BadInput, NotFound, Unavailable
@@ -182,6 +182,7 @@ def get_state(request: Any) -> dict[str, Any]:
         raise BadInput(f"include: expected any of history,logs, got {sorted(extras - STATE_EXTRAS)}")
     world, now = read_world(services(), asset_keys())
     state = state_view(world, now, services().config)
+    state["timers"] = timers_status(services())  # off when their settings are missing (writes still work)
     if "history" in extras:
         state["history"] = _history(100)
     if "logs" in extras:

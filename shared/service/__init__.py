@@ -48,6 +48,7 @@ class Services:
     scheduler: Any = None                       # shared.scheduler.Scheduler; None = no timers (read paths)
     clock_offset: Callable[[], float] = lambda: 0.0
     on_schedule_error: Callable[[BaseException, Sequence[Timer]], None] | None = None
+    timers_off: str | None = None               # why timers are off (their settings are missing); writes still work
 
 
 @dataclass

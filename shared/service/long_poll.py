@@ -11,11 +11,17 @@ wait=25 about two a minute) plus the listener's first snapshot; no read while it
 run (no listener on this store, the stream failed), a held request falls back to claiming every `FALLBACK_S`,
 which is the plain poll's rate, and tries to restart the listener each time.
 
-A client that is gone: where the server exposes the connection (gunicorn, as functions-framework serves in the
-cloud and the local stack does), a held request checks it every `GONE_CHECK_S` and before every claim, and a
-request whose client has hung up ends without claiming. An order claimed in the instant between that check and
-the answer (or behind a proxy that keeps the connection open) is an unreported claim like any other: its lease
-runs out and it turns STALE after 200 s (D9), where the operator sees it and may cancel it.
+A client that is gone: where the server exposes the connection (`gunicorn.socket`: gunicorn, as functions-framework
+serves in the cloud and the local stack does), a held request asks right before every claim, the first included,
+and every `GONE_CHECK_S` while it waits; a request whose client has hung up ends without claiming (499, which
+nobody reads). The first check matters most: a request that waited for a free thread may find its client gone and
+an order pending. What the check can see is the TCP connection to this server: an orderly close or a reset. It
+cannot see a client that vanished without either (a dead link looks connected until TCP gives up), nor past a
+proxy that keeps its own connection to the server open: whether Cloud Run's front end closes the connection to
+the instance when the caller goes is the platform's behaviour, untested here. Without `gunicorn.socket` (a test
+client, another WSGI server) the check always says "connected". An order claimed for a client gone unseen, or in
+the instant between the last check and the answer, is an unreported claim like any other: its lease runs out and
+it turns STALE after 200 s (D9), where the operator sees it and may cancel it.
 """
 
 from __future__ import annotations
@@ -31,16 +37,19 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from shared.env import env_number
+from shared.env import env_count, env_number
 from shared.service import Outcome
 from shared.store.api import Query
 from shared.store.budget import request_budget
+from shared.web.errors import WebError
 
 MAX_WAIT_S = 50.0           # the contract's bound of `wait`
 CAP_ENV = "LONG_POLL_MAX_S"  # the deployment's bound of a hold: below the function's timeout, minus a margin
 IDLE_CLOSE_S = 60.0
 FALLBACK_S = 1.0
 GONE_CHECK_S = 2.0
+HELD_ENV = "LONG_POLL_MAX_HELD"  # held requests per process at most: the rest of its threads stay free
+DEFAULT_MAX_HELD = 8
 
 PENDING = Query("orders", where=(("status", "==", "PENDING"),))
 
@@ -58,6 +67,23 @@ def max_hold_s() -> float:
     """How long this deployment holds a request at most: LONG_POLL_MAX_S when it is a number in (0, 50], else 50.
     The Terraform sets it below the function's timeout, so a hold always answers before the platform cuts it."""
     return env_number(CAP_ENV, MAX_WAIT_S, lambda value: 0 < value <= MAX_WAIT_S)
+
+
+def max_held() -> int:
+    """How many requests one process holds at once: LONG_POLL_MAX_HELD when a whole number >= 1, else 8. A
+    thread that holds a poll serves nothing else, so the bound keeps the others for webhooks and reports."""
+    return env_count(HELD_ENV, DEFAULT_MAX_HELD)
+
+
+class HoldsFull(WebError):
+    """This process already holds its bound of polls: 429 with Retry-After at once, nothing read or claimed."""
+
+    status = 429
+    code = "TOO_MANY_HELD"
+    retry_after_s = 1
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": False, "error": self.error, "code": self.code, "retry_after_s": self.retry_after_s}
 
 
 def parse_wait(raw: str | None) -> float | None:
@@ -146,9 +172,13 @@ class PendingWatch:
         self.close()
 
     @contextmanager
-    def waiting(self) -> Iterator[None]:
-        """Registers one held request: the listener runs while any request waits and a while after."""
+    def waiting(self, limit: int | None = None) -> Iterator[None]:
+        """Registers one held request: the listener runs while any request waits and a while after. With `limit`,
+        HoldsFull when that many are held already."""
         with self._cond:
+            if limit is not None and self.waiters >= limit:
+                raise HoldsFull(f"wait: this server already holds {limit} polls; poll again after "
+                                f"{HoldsFull.retry_after_s} s (or without wait)")
             self.waiters += 1
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
@@ -169,11 +199,15 @@ class PendingWatch:
 
     # --- one held request --------------------------------------------------------------------------------------
     def hold(self, claim: Callable[[], Outcome], wait_s: float,
-             gone: Callable[[], bool] = lambda: False) -> Outcome:
+             gone: Callable[[], bool] = lambda: False, max_held: int | None = None) -> Outcome | None:
         """Claim now; if nothing was claimed, wait up to `wait_s` for the listener to report pending orders and
-        claim again, until something is claimed, the time is up or the client is gone."""
+        claim again, until something is claimed, the time is up or the client is gone. `gone` is asked right
+        before every claim, the first included: None when the client was gone before anything was claimed.
+        HoldsFull, before anything is read, when `max_held` requests are held already."""
         deadline = time.monotonic() + wait_s
-        with self.waiting():
+        with self.waiting(max_held):
+            if gone():
+                return None
             seen = self.version
             outcome = claim()
             while outcome.decision.ok and not outcome.decision.body.get("orders"):
@@ -198,6 +232,8 @@ class PendingWatch:
                     seen = version  # a change that left nothing pending (another bridge's claim): no read
                     continue
                 seen = version
+                if gone():  # restarting the listener took a while: ask again right before the claim
+                    break
                 with request_budget():  # the storage budget counts from this claim, not from the arrival
                     outcome = claim()
         return outcome

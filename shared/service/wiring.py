@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,9 +13,7 @@ from shared.env import env_number
 from shared.scheduler.timer import TimerLike
 from shared.service import Services
 from shared.service import clock as dev_clock
-from shared.store.api import Plan, Query, Reads, Store, T
-from shared.web.errors import Unavailable
-from shared.web.respond import log_json
+from shared.web.respond import log_json, mask_secrets
 
 _lock = threading.Lock()
 _services: Services | None = None
@@ -44,23 +42,18 @@ def _log_schedule_error(exc: BaseException, timers: Sequence[TimerLike]) -> None
              timers=[f"{t.kind}:{t.key}" for t in timers])
 
 
-class _WritesNeedScheduler:
-    """The store while timer scheduling is not configured: reads work, a unit of work (every route that may
-    schedule a timer) answers 503 naming the missing variables before anything is read or written."""
+def timers_status(wired: Services) -> dict[str, Any]:
+    """Whether this process schedules timers (`GET /api/state`'s `timers`): off, with the reason, when their
+    settings are missing. Timers only tidy up (expiries are derived from stored times), so writes go on."""
+    if wired.timers_off is not None:
+        return {"on": False, "reason": mask_secrets(wired.timers_off)}
+    return {"on": wired.scheduler is not None, "reason": None if wired.scheduler is not None else "no scheduler"}
 
-    def __init__(self, inner: Store, problem: str) -> None:
-        self._inner = inner
-        self.problem = problem
 
-    def transact(self, paths: Sequence[str], decide: Callable[[Reads], Plan[T]], *,
-                 queries: Sequence[Query] = (), deadline_s: float | None = None) -> T:
-        raise Unavailable(f"server not configured: {self.problem}")
-
-    def get(self, paths: Sequence[str]) -> Mapping[str, Mapping[str, Any] | None]:
-        return self._inner.get(paths)
-
-    def query(self, query: Query) -> Sequence[tuple[str, Mapping[str, Any]]]:
-        return self._inner.query(query)
+def _log_timers_off(problem: str) -> None:
+    """The one ERROR line of a process without timers (the wiring is built once per process)."""
+    log_json("ERROR", f"{problem}: timers are off (no lock, cooldown or expiry is enqueued); every write still "
+             "works and GET /api/state says timers.on=false", config_missing=problem)
 
 
 def services() -> Services:
@@ -70,21 +63,21 @@ def services() -> Services:
             from shared.scheduler import BoundedScheduler, SchedulerConfigError, build_scheduler
             from shared.store.firestore import FirestoreStore
 
-            store: Store = FirestoreStore()
             scheduler: BoundedScheduler | None = None
+            timers_off: str | None = None
             try:
                 scheduler = BoundedScheduler(build_scheduler(), on_error=_log_schedule_error)
             except SchedulerConfigError as exc:
-                log_json("ERROR", f"{exc}: routes that write answer 503 until it is configured; reads work",
-                         config_missing=str(exc))
-                store = _WritesNeedScheduler(store, str(exc))
+                timers_off = str(exc)
+                _log_timers_off(timers_off)
             _services = Services(
-                store=store,
+                store=FirestoreStore(),
                 config=config_from_env(),
                 clock=dev_clock.now,
                 scheduler=scheduler,
                 clock_offset=dev_clock.offset,
                 on_schedule_error=_log_schedule_error,
+                timers_off=timers_off,
             )
         return _services
 

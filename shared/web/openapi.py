@@ -26,7 +26,8 @@ _DESCRIPTIONS = {
     "409": "Refused by the current state; only the audit line was written.",
     "413": "The body is larger than any request of this API. Nothing was read further or written.",
     "423": "Locked (e.g. the 2.5 lock is automatic only).",
-    "429": "Too many failed logins lately; retry after Retry-After seconds.",
+    "429": "Too many failed logins lately, or (a long poll) this server already holds its bound of polls; "
+           "retry after Retry-After seconds.",
     "503": "Storage unreachable or busy, or a setting missing (the log names it). Nothing was half-written; "
            "retry after Retry-After seconds.",
 }
@@ -184,8 +185,11 @@ def _operator() -> dict[str, Any]:
         "/api/state": {"get": _op(
             "Global and per-asset state with every computed flag", "reads",
             {"200": _ok({"type": "object", "required": ["global", "assets"],
-                         "properties": {"global": _ANY_OBJECT, "assets": _ANY_OBJECT}})}, _OPERATOR_ERRORS,
-            parameters=[_query("include", {"type": "string"}, "any of history,logs")])},
+                         "properties": {"global": _ANY_OBJECT, "assets": _ANY_OBJECT,
+                                        "timers": {"type": "object", "required": ["on", "reason"],
+                                                   "properties": {"on": _BOOL,
+                                                                  "reason": {"type": ["string", "null"]}}}}})},
+            _OPERATOR_ERRORS, parameters=[_query("include", {"type": "string"}, "any of history,logs")])},
         "/api/gates": {"get": _op(
             "The whole entry checklist for one asset", "reads",
             {"200": _ok({"type": "object", "required": ["ok", "asset", "can_enter", "gates"],
@@ -259,13 +263,14 @@ def _bridge() -> dict[str, Any]:
     text = {"type": "string", "maxLength": 100}
     return {
         "/api/orders/pending": {"get": _op(
-            "Claim pending orders (each once)", "bridge", {"200": _ok(_list_of("orders"))}, ("400", "401"),
+            "Claim pending orders (each once)", "bridge", {"200": _ok(_list_of("orders"))}, ("400", "401", "429"),
             security=_BRIDGE,
             parameters=[_query("limit", {"type": "integer"}), _query("owner", {"type": "string"}),
                         _query("wait", {"type": "number", "minimum": 0, "maximum": 50},
                                "long poll: hold the request up to this many seconds until an order is pending "
                                "(answers at once when one is; an empty list when the time is up; absent or 0: "
-                               "the plain poll)")])},
+                               "the plain poll; 429 at once when this server holds LONG_POLL_MAX_HELD polls "
+                               "already)")])},
         "/api/orders/{order_id}/execution-report": {"post": _op(
             "An execution report for a claimed order", "bridge", {"200": _ok(_OK_TRUE)},
             ("400", "401", "403", "404", "409", "413"), parameters=[_ORDER_ID], security=_BRIDGE,

@@ -2,7 +2,7 @@
 listener, gunicorn's threads, the Hosting router. `GET /api/orders/pending?wait=<s>` answers at once when an
 order is pending, otherwise holds the request and answers as soon as one appears, or with an empty list when the
 wait ends; without `wait` it is the plain poll; several waiting bridges never receive the same order; a client
-that hung up claims nothing."""
+that hung up, while held or before its first claim, claims nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.emulator.test_endpoints import BASE, Api
+from tests.waiting import until
 
 pytestmark = pytest.mark.emulator
 T = 60
@@ -158,6 +159,26 @@ class TestLongPoll:
         assert [o["id"] for o in response.json()["orders"]] == [order_id]
         assert api.order(order_id)["lease_owner"] == "bridge-b"
 
+    def test_a_client_that_hung_up_before_the_first_claim_claims_nothing(self, api):
+        api.ready()
+        order_id = api.placed()  # pending already: the request's very first claim would take it
+        host, port = api.url.removeprefix("http://").split(":")
+        query = urlencode({"secret": api.bridge_secret, "wait": 20, "owner": "gone-first"})
+        client = socket.create_connection((host, int(port)), timeout=5)
+        client.sendall(f"GET /api/orders/pending?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        client.close()  # the FIN follows the request at once: gone before the server even parses it
+        web_log = api.live.stack.logs / "web.log"
+
+        def answered() -> list[str]:
+            return [line for line in web_log.read_text().splitlines() if "owner=gone-first" in line]
+
+        assert until(lambda: bool(answered()), 30)  # the server handled (and logged) that request
+        assert '" 499 ' in answered()[0]  # ended before any claim ("client closed request")
+        assert api.order(order_id)["status"] == "PENDING"
+        response = poll(api, owner="bridge-b")
+        assert [o["id"] for o in response.json()["orders"]] == [order_id]
+        assert api.order(order_id)["lease_owner"] == "bridge-b"
+
 
 class TestPaperBridge:
     def test_the_threaded_paper_bridge_long_polls_and_fills_within_a_second(self, api):
@@ -185,3 +206,43 @@ class TestPaperBridge:
             stop.set()
             thread.join(30)
         assert not thread.is_alive()
+
+
+class TestStarvation:
+    """More held polls and slow uploads than the server has threads for: the bound of held polls (429 beyond it),
+    the body deadline of the router (408) and gunicorn's 32 threads keep a webhook answering."""
+
+    def test_twenty_held_polls_and_eight_slow_uploads_leave_a_webhook_answering(self, api):
+        api.ready()
+        host, port = api.url.removeprefix("http://").split(":")
+        statuses: list[int] = []
+
+        def held_poll(i: int) -> None:
+            statuses.append(poll(api, wait=15, owner=f"held-{i}").status_code)
+
+        polls = [threading.Thread(target=held_poll, args=(i,)) for i in range(20)]
+        for thread in polls:
+            thread.start()
+        uploads = []
+        for _ in range(8):  # headers, one byte of the body, then silence
+            upload = socket.create_connection((host, int(port)), timeout=60)
+            upload.sendall(f"POST /api/bridge/heartbeat HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: 200\r\n\r\n{{".encode())
+            uploads.append(upload)
+        try:
+            # 8 held (the bound), the other 12 refused at once with Retry-After
+            assert until(lambda: statuses.count(429) == 12, 30), statuses
+            started = time.monotonic()
+            response = api.tv("/tv_heartbeat", symbol="ES", price=5001.0)
+            took = time.monotonic() - started
+            assert response.status_code == 200, response.text
+            assert took < 10  # answered while every poll is still held (it waited > 30 s with 8 threads)
+            assert len(statuses) == 12  # the 8 held ones have not answered yet
+            for upload in uploads:  # each slow upload is cut off at the router's body deadline (10 s)
+                assert upload.recv(200).startswith(b"HTTP/1.1 408")
+        finally:
+            for upload in uploads:
+                upload.close()
+            for thread in polls:
+                thread.join(T)
+        assert sorted(statuses) == [200] * 8 + [429] * 12

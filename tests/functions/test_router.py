@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from werkzeug.test import Client
 
-from devstack.router import HostingRouter, glob_to_regex, only_session_cookie
+from devstack.router import HostingRouter, buffer_body, glob_to_regex, only_session_cookie
 
 FUNCTIONS = '''
 import json
@@ -332,3 +334,25 @@ class TestRepositoryRoutingTable:
     def test_unrouted_path_is_404(self, routed: Client) -> None:
         assert routed.post("/tv").status_code == 404
         assert routed.get("/orders").status_code == 404
+
+
+def _body_environ(server_end: socket.socket, length: int) -> dict:
+    return {"gunicorn.socket": server_end, "CONTENT_LENGTH": str(length), "wsgi.input": server_end.makefile("rb")}
+
+
+def test_a_body_that_arrives_in_time_is_handed_on_whole() -> None:
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        client_end.sendall(b'{"a": 1}')
+        environ = _body_environ(server_end, 8)
+        assert buffer_body(environ, deadline_s=30)
+        assert environ["wsgi.input"].read() == b'{"a": 1}' and environ["CONTENT_LENGTH"] == "8"
+
+
+def test_a_slow_upload_is_cut_off_at_the_body_deadline() -> None:
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        client_end.sendall(b"{")  # one byte of ten, then silence: it used to hold the thread until the client left
+        started = time.monotonic()
+        assert not buffer_body(_body_environ(server_end, 10), deadline_s=0.3)
+        assert time.monotonic() - started < 10  # cut at its deadline, not left waiting

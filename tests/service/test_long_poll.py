@@ -14,7 +14,7 @@ from shared.domain import default_config
 from shared.domain.inputs import PlaceOrder, PollPending, RenkoBar, TvHeartbeat
 from shared.scheduler import FakeScheduler
 from shared.service import Outcome, Services, execute, long_poll
-from shared.service.long_poll import PendingWatch, max_hold_s, parse_wait
+from shared.service.long_poll import HoldsFull, PendingWatch, max_held, max_hold_s, parse_wait
 from shared.store.api import Query
 from shared.store.fake import FakeStore
 from tests.waiting import until
@@ -161,6 +161,68 @@ def test_a_gone_client_claims_nothing() -> None:
     thread.join(30)
     assert _ids(got["o"]) == [] and claims.runs == 1
     assert svc.store.dump()[f"orders/{order_id}"]["status"] == "PENDING"  # type: ignore[attr-defined]
+
+
+def test_a_client_gone_before_the_first_claim_claims_nothing() -> None:
+    svc = _services()
+    _ready(svc)
+    order_id = _place(svc)  # pending before the request is even looked at: the first claim would take it
+    claims = Claims(svc)
+    watch = PendingWatch(svc.store)
+    assert watch.hold(claims, 10, lambda: True) is None
+    assert claims.runs == 0
+    assert svc.store.dump()[f"orders/{order_id}"]["status"] == "PENDING"  # type: ignore[attr-defined]
+    assert _ids(watch.hold(Claims(svc, "bridge-2"), 10)) == [order_id]  # the next real poll gets it
+
+
+def test_the_client_is_asked_right_before_every_claim() -> None:
+    svc = _services()
+    _ready(svc)
+    claims = Claims(svc)
+    asked: list[int] = []  # how many claims had run each time the client was asked
+    watch = PendingWatch(svc.store)
+
+    def gone() -> bool:
+        asked.append(claims.runs)
+        return False
+
+    got: dict[str, Outcome | None] = {}
+    thread = threading.Thread(target=lambda: got.update(o=watch.hold(claims, 10, gone)))
+    thread.start()
+    assert until(lambda: watch.waiters == 1 and claims.finished == 1)
+    order_id = _place(svc)
+    thread.join(30)
+    assert _ids(got["o"]) == [order_id] and claims.runs == 2  # type: ignore[arg-type]
+    assert asked[0] == 0 and 1 in asked  # before the first claim, and again before the second
+
+
+def test_holds_beyond_the_bound_are_refused_at_once_and_claim_nothing() -> None:
+    svc = _services()
+    _ready(svc)
+    watch = PendingWatch(svc.store)
+    held = [Claims(svc, f"bridge-{i}") for i in range(2)]
+    threads = [threading.Thread(target=watch.hold, args=(claims, 3, lambda: False, 2)) for claims in held]
+    for thread in threads:
+        thread.start()
+    assert until(lambda: watch.waiters == 2 and all(claims.finished == 1 for claims in held))
+    extra = Claims(svc, "bridge-x")
+    with pytest.raises(HoldsFull) as refused:
+        watch.hold(extra, 3, lambda: False, 2)
+    assert refused.value.status == 429 and refused.value.error.startswith("wait:") and extra.runs == 0
+    assert watch.waiters == 2  # the refused one was never counted
+    for thread in threads:
+        thread.join(30)
+        assert not thread.is_alive()
+    assert watch.hold(extra, 0.1, lambda: False, 2) is not None  # room again once they ended
+
+
+def test_the_bound_of_held_polls_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert max_held() == 8
+    monkeypatch.setenv("LONG_POLL_MAX_HELD", "3")
+    assert max_held() == 3
+    for bad in ("0", "-2", "2.5", "many"):
+        monkeypatch.setenv("LONG_POLL_MAX_HELD", bad)
+        assert max_held() == 8
 
 
 class NoListenerStore(FakeStore):
