@@ -71,6 +71,7 @@ class Faults:
     reorder: float = 0.0       # a fill's WORKING arrives after its FILLED
     resend_after: int = 3
     outage: tuple[float, float] | None = None   # real-time seconds [start, end) after the first step: silent
+    late_fill: float = 0.0     # per entry: the bridge reports CANCELLED, then the fills (a cancel that raced them)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class Stats:
     heartbeats: int = 0
     snapshots: int = 0
     outage_steps: int = 0
+    late_fills: int = 0
     claims: dict[str, int] = field(default_factory=dict)
 
 
@@ -262,6 +264,11 @@ class PaperBridge:
             return
         price = self._fill_price(side)
         reports: list[Fill] = [Fill(oid, "WORKING")] if self.config.report_working else []
+        late = self.config.faults.late_fill
+        if late and order.get("kind") == "ENTRY" and self.rng.random() < late:
+            # D19: the broker confirms a cancel and then reports the fills it had already made
+            reports.append(Fill(oid, "CANCELLED", reason="cancel raced the fill (paper bridge fault)"))
+            self.stats.late_fills += 1
         parts = [qty]
         if qty > 1 and self.rng.random() < self.config.partial_rate:
             first = self.rng.randint(1, qty - 1)

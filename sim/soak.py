@@ -5,7 +5,9 @@
 First the one truth: the lock-step replay of the whole session through a fresh stack must yield exactly the trades
 of the in-process backtest. Then the faults: a local stack on free ports replays the session as fast as possible,
 with the paper bridge on its own thread injecting faults (dropped reports re-sent later, duplicated reports, WORKING
-after FILLED, a 10 s outage) and the auto-operator on another. Afterwards it checks, from what the stack stored:
+after FILLED, a 10 s outage, fills reported after the bridge's own CANCELLED) and the auto-operator on another, while
+the database freezes four times for 1.5 s (every request meanwhile answers 503, some after a commit that landed, and is
+re-sent unchanged). Afterwards it checks, from what the stack stored:
 
 - the stored state equals the serial replay of the audit log (`shared.domain.replay` in commit order);
 - each order was handed out once;
@@ -21,10 +23,13 @@ import argparse
 import itertools
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -40,7 +45,10 @@ from sim.sources import sample_session
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = ("FILLED", "REJECTED", "CANCELLED")
-SOAK_FAULTS = Faults(drop=0.05, duplicate=0.1, reorder=0.2, resend_after=2, outage=(20.0, 30.0))
+SOAK_FAULTS = Faults(drop=0.05, duplicate=0.1, reorder=0.2, resend_after=2, outage=(20.0, 30.0), late_fill=0.3)
+# The database stopped (SIGSTOP) for a moment, four times, while everything runs: requests answer 503, some of them after
+# a commit that landed or may have (D19), and are re-sent unchanged. (start, length) in seconds after the replay began.
+DATABASE_FREEZES = ((3.0, 1.5), (6.0, 1.5), (9.0, 1.5), (12.0, 1.5))
 
 
 class NotSerializable(ValueError):
@@ -221,7 +229,8 @@ def soak(ticks: int, profile: str, out: Any = None, *, lockstep: bool = True) ->
             paper=PaperConfig(heartbeat_every=30.0, partial_rate=0.2, reject_rate=0.05, seed=11,
                               faults=SOAK_FAULTS),
         ))
-        stats = replay_run.run(path)
+        with freezing(stack, DATABASE_FREEZES) as frozen:
+            stats = replay_run.run(path)
         bridge = replay_run.bridge
         assert bridge is not None  # noqa: S101 - started with a bridge
         bridge.flush()
@@ -237,6 +246,9 @@ def soak(ticks: int, profile: str, out: Any = None, *, lockstep: bool = True) ->
         figures.add("faults: dropped+resent / duplicated / reordered / outage steps",
                     f"{s.dropped} / {s.duplicates_sent} / {s.reordered} / {s.outage_steps}")
         figures.add("reports refused (e.g. WORKING after FILLED)", s.refused_reports)
+        figures.add("late fills (CANCELLED, then the fills)", s.late_fills)
+        figures.add("database frozen / answers OUTCOME_UNKNOWN (re-sent)",
+                    f"{len(frozen)} × 1.5 s / {sum(v.outcome_unknown for v in replay_run.venues)}")
         if replay_run.operator is not None:
             o = replay_run.operator.stats
             figures.add("operator: looks / entries", f"{o.looks} / {o.entries}")
@@ -259,6 +271,36 @@ def soak(ticks: int, profile: str, out: Any = None, *, lockstep: bool = True) ->
         result.add_row(check.name, "ok" if check.ok else "FAILED", check.detail)
     console.print(result)
     return 0 if all(c.ok for c in checks) and not replay_run.errors else 1
+
+
+@contextmanager
+def freezing(stack: Any, windows: Sequence[tuple[float, float]]) -> Iterator[list[float]]:
+    """Stops the stack's Firestore (SIGSTOP: its port still takes requests, nothing answers) for each window
+    (start, length) after entry, on a thread of its own; yields the list of freezes done. Always resumed."""
+    process = next(p for p in stack.processes if p.name == "firestore").proc
+    done: list[float] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        began = time.monotonic()
+        for start, length in windows:
+            if stop.wait(max(0.0, began + start - time.monotonic())):
+                return
+            os.kill(process.pid, signal.SIGSTOP)
+            try:
+                stop.wait(length)
+            finally:
+                os.kill(process.pid, signal.SIGCONT)
+            done.append(length)
+
+    thread = threading.Thread(target=run, name="soak-freezes", daemon=True)
+    thread.start()
+    try:
+        yield done
+    finally:
+        stop.set()
+        thread.join()
+        os.kill(process.pid, signal.SIGCONT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -341,6 +342,7 @@ class Http:
     now: float | None = field(default=None, init=False)
     requests_sent: int = field(default=0, init=False)
     retried: int = field(default=0, init=False)
+    outcome_unknown: int = field(default=0, init=False)   # 503s that said the commit may have landed (D19)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -353,8 +355,8 @@ class Http:
 
     # --- plumbing ---------------------------------------------------------------------------------------------
     def _send(self, session: requests.Session, method: str, path: str, **kwargs: Any) -> Answer:
-        """One request; a 503 ("nothing was written; retry") is sent again after its Retry-After, as TradingView and
-        the bridge do, at most `retries` times."""
+        """One request; a 503 ("nothing was written; retry", or D19's OUTCOME_UNKNOWN) is sent again, unchanged,
+        after its Retry-After, as TradingView and the bridge do, at most `retries` times."""
         for attempt in range(self.retries + 1):
             self.requests_sent += 1
             try:
@@ -364,6 +366,8 @@ class Http:
             if response.status_code != 503 or attempt == self.retries:
                 break
             self.retried += 1
+            if '"OUTCOME_UNKNOWN"' in response.text:
+                self.outcome_unknown += 1  # re-sent as it was: a fill's id, a command's key make it count once
             time.sleep(min(1.0, _retry_after(response)))
         try:
             body = response.json()
@@ -383,8 +387,11 @@ class Http:
 
     def _op(self, method: str, path: str, body: dict[str, Any] | None = None,
             params: dict[str, Any] | None = None) -> Answer:
+        """An operator request; a command carries one Idempotency-Key for all its re-sends (D19), as the dashboard's
+        click does: a 503 whose commit landed after all is answered with that first outcome, not applied twice."""
         self._sync_clock()
-        return self._send(self._operator, method, path, json=body, params=params)
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
+        return self._send(self._operator, method, path, json=body, params=params, headers=headers)
 
     def _br(self, method: str, path: str, body: dict[str, Any] | None = None,
             params: dict[str, Any] | None = None) -> Answer:

@@ -29,7 +29,9 @@ _DESCRIPTIONS = {
     "429": "Too many failed logins lately, or (a long poll) this server already holds its bound of polls; "
            "retry after Retry-After seconds.",
     "503": "Storage unreachable or busy, or a setting missing (the log names it). Nothing was half-written; "
-           "retry after Retry-After seconds.",
+           "retry after Retry-After seconds. With code OUTCOME_UNKNOWN (and request_id) a commit was sent and its "
+           "outcome could not be found out: it may have been applied, so re-send it unchanged (the same "
+           "Idempotency-Key, fill_id or cum_qty) and the answer is its one outcome.",
 }
 
 
@@ -59,6 +61,8 @@ def _op(summary: str, tag: str, ok: dict[str, dict[str, Any]], errors: tuple[str
                           "responses": {**ok, **{s: _error(s) for s in sorted(set(errors) | {"503"})}}}
     if body is not None:
         op["requestBody"] = body
+    if tag == "commands":
+        parameters = [*(parameters or []), _IDEMPOTENCY_KEY]
     if parameters:
         op["parameters"] = parameters
     if security is not None:
@@ -67,6 +71,16 @@ def _op(summary: str, tag: str, ok: dict[str, dict[str, Any]], errors: tuple[str
         op["x-local-only"] = True
         op["description"] = "Local stack only (LOCAL_DEV=1): 404 everywhere else."
     return op
+
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+               "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
+    "description": "One per click; send it again with a re-sent command: a repeat of the same route and key within "
+                   "24 h answers the first outcome (a refusal too) and changes nothing. Printable ASCII, no "
+                   "surrounding spaces, else 400.",
+}
 
 
 def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
@@ -272,7 +286,11 @@ def _bridge() -> dict[str, Any]:
                                "the plain poll; 429 at once when this server holds LONG_POLL_MAX_HELD polls "
                                "already)")])},
         "/api/orders/{order_id}/execution-report": {"post": _op(
-            "An execution report for a claimed order", "bridge", {"200": _ok(_OK_TRUE)},
+            "An execution report. A fill (FILLED, PARTIALLY_FILLED) is the broker's fact: applied whatever the "
+            "order's state, after a CANCELLED or REJECTED too (logged LATE_FILL); it needs fill_price (within the "
+            "band of the last price, else of the order's reference price, else the contract's plausible range), "
+            "and, unless it completes the order, fill_id or cum_qty, which make a re-sent report count once. A "
+            "FILLED for a FILLED order is a repeat whatever it carries.", "bridge", {"200": _ok(_OK_TRUE)},
             ("400", "401", "403", "404", "409", "413"), parameters=[_ORDER_ID], security=_BRIDGE,
             body=_body({"secret": _BRIDGE_SECRET,
                         "status": {"type": "string",
@@ -345,7 +363,7 @@ def openapi() -> dict[str, Any]:
             "schemas": {
                 "Error": {"type": "object", "required": ["ok", "error"],
                           "properties": {"ok": {"const": False}, "error": {"type": "string"},
-                                         "code": {"type": "string"}}},
+                                         "code": {"type": "string"}, "request_id": {"type": "string"}}},
             },
             "headers": {
                 "RetryAfter": {"required": True, "description": "seconds to wait before retrying",
