@@ -17,10 +17,11 @@ resource "google_firestore_database" "default" {
 }
 
 # TTL: old audit events expire through a TTL on events.expire_at (D13); timer de-duplication keys
-# (shared/scheduler) carry expire_at = due time + 2 days and expire the same way. The field is not queried, so
+# (shared/scheduler) carry expire_at = due time + 2 days and expire the same way, and so do the operator commands'
+# idempotency records (D19: kept 24 h; an older one is ignored whenever the TTL deletes it). The field is not queried, so
 # its single-field indexes are dropped (as fieldOverrides in firestore.indexes.json says): cheaper writes.
 resource "google_firestore_field" "expire_at" {
-  for_each = toset(["events", "task_keys"])
+  for_each = toset(["events", "task_keys", "idempotency"])
 
   project    = var.project_id
   database   = google_firestore_database.default.name

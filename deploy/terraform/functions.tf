@@ -110,8 +110,10 @@ locals {
       FIREBASE_API_KEY    = google_apikeys_key.firebase_web.key_string
     }
     bridge = {
-      LONG_POLL_MAX_S     = tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))
-      THREADS             = tostring(var.bridge_concurrency)
+      LONG_POLL_MAX_S = tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))
+      THREADS         = tostring(var.bridge_concurrency)
+      # at most half the threads hold a long poll: the rest stay free for reports, heartbeats and snapshots
+      LONG_POLL_MAX_HELD  = tostring(max(1, floor(var.bridge_concurrency / 2)))
       FILL_PRICE_BAND_PCT = tostring(var.fill_price_band_pct)
     }
   }

@@ -552,6 +552,7 @@ def test_functions_get_the_scheduler_environment(tf: Terraform) -> None:
     assert tf.locals["function_extra_env"]["bridge"] == {
         "LONG_POLL_MAX_S": "${tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))}",
         "THREADS": "${tostring(var.bridge_concurrency)}",
+        "LONG_POLL_MAX_HELD": "${tostring(max(1, floor(var.bridge_concurrency / 2)))}",
         "FILL_PRICE_BAND_PCT": "${tostring(var.fill_price_band_pct)}"}
     # Issue 7: the fill price band, validated to the range the function accepts (it would ignore anything else)
     band = tf.variables["fill_price_band_pct"]
@@ -732,10 +733,10 @@ def test_firestore_is_a_native_database(tf: Terraform) -> None:
     assert database["name"] == "(default)"
 
 
-def test_ttl_policy_is_on_events_and_task_keys_expire_at(tf: Terraform) -> None:
+def test_ttl_policy_is_on_events_task_keys_and_idempotency_expire_at(tf: Terraform) -> None:
     ttl_fields = {(body["collection"], body["field"]): body
                   for body in tf.of_type("google_firestore_field").values() if body.get("ttl_config")}
-    assert set(ttl_fields) == {("events", "expire_at"), ("task_keys", "expire_at")}
+    assert set(ttl_fields) == {("events", "expire_at"), ("task_keys", "expire_at"), ("idempotency", "expire_at")}
     expected = {(o["collectionGroup"], o["fieldPath"]) for o in _indexes_json().get("fieldOverrides", [])
                 if o.get("ttl")}
     assert set(ttl_fields) == expected, "Terraform's TTL fields must match firestore.indexes.json"
