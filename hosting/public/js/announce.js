@@ -122,6 +122,7 @@ export function ordersChanged(orders) {
       announce('LATE FILL — ' + orderText(o) + ': ' + late + ' filled @ ' + fmtPx(o.avg_fill_price) + ' after it was ' +
         (o.status === 'FILLED' ? 'cancelled or rejected' : o.status) + '; the position is open at the broker', 'err',
         o.asset);
+      continue; // it says what the fill says, and must stay the card's latest outcome
     }
     if (!ordersSeeded || before === o.status) continue;
     if (before === undefined && o.kind === 'EXIT' && !isManual(o.source)) {
