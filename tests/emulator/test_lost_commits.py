@@ -18,7 +18,7 @@ from devstack.emulators import Managed, free_port, start_firestore
 from shared.domain import default_config
 from shared.domain.inputs import ExecutionReport, PlaceOrder, PollPending, RenkoBar, TvHeartbeat
 from shared.service import Services, execute
-from shared.store.api import OutcomeUnknown, Query
+from shared.store.api import CommitAmbiguous, OutcomeUnknown, Plan, Query, Write, _LostCommits
 from shared.store.documents import asset_path, order_path
 from shared.store.firestore import FirestoreStore
 
@@ -36,6 +36,7 @@ class FreezingStore(FirestoreStore):
         self.emulator = emulator
         self.freeze_next: float | bool | None = False
         self.resumed = threading.Event()
+        self.lose_next_answer = False  # after the commit landed: as if its answer was lost on the way back
 
     def _commit(self, client: Any, plan: Any, versions: Any, stats: Any) -> None:
         resume_after = self.freeze_next
@@ -45,6 +46,10 @@ class FreezingStore(FirestoreStore):
             if resume_after is not None:
                 threading.Timer(float(resume_after), self.resume).start()
         super()._commit(client, plan, versions, stats)
+
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            raise CommitAmbiguous(plan, TimeoutError("the commit landed and its answer was lost (test)"))
 
     def resume(self) -> None:
         os.kill(self.emulator.proc.pid, signal.SIGCONT)
@@ -94,6 +99,8 @@ def test_a_commit_frozen_then_resumed_is_settled_before_the_answer(emulator: Man
     store.freeze_next = 0.8  # the commit times out at 0.5 s; the witness read meets the database back
     outcome = fill(svc, order_id)
     assert store.resumed.is_set()
+    # 1 attempt: the witness was found (the frozen commit landed); 2: it was not, and the second attempt committed
+    print(f"settled after {store.last_stats.attempts} attempt(s) in {store.last_stats.elapsed_s:.2f} s")
     assert outcome.decision.status == 200 and outcome.decision.body == {"ok": True}
     assert booked(store, order_id) == (2, 2)
     assert fill(svc, order_id).decision.duplicate is True and booked(store, order_id) == (2, 2)
@@ -110,3 +117,24 @@ def test_a_commit_frozen_for_good_is_outcome_unknown_and_the_resent_fill_counts_
     assert again.decision.status == 200
     print(f"frozen commit landed after all: {again.decision.duplicate}")
     assert booked(store, order_id) == (2, 2)
+
+
+def test_a_commit_that_landed_with_its_answer_lost_is_answered_from_its_witness(emulator: Managed) -> None:
+    """The emulator drops a commit whose client gave up (the tests above), so the other way is made here: the commit
+    lands and only its answer is lost. The witness read from the real database matches what the attempt wrote."""
+    svc, store, order_id = claimed_entry(emulator)
+    store.lose_next_answer = True
+    outcome = fill(svc, order_id)
+    assert outcome.decision.status == 200 and store.last_stats.attempts == 1
+    assert booked(store, order_id) == (2, 2)
+    witness = f"events/{outcome.request_id}"
+    found = store.get([witness])[witness]
+    assert found is not None and found["input"]["fill_id"] == "F1"
+    # the witness compares equal to what was written (timestamps and numbers survive the round trip), so among
+    # several lost attempts the one that landed is told apart
+    written = {**found, "marker": None}
+    lost = _LostCommits(lambda path: store.get([path])[path])
+    other = CommitAmbiguous(Plan([Write(witness, "create", written)], "other", witness), TimeoutError())
+    mine = CommitAmbiguous(Plan([Write(witness, "create", dict(found))], "mine", witness), TimeoutError())
+    lost.add(other)
+    assert lost.add(mine) is mine
