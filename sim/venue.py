@@ -23,7 +23,6 @@ from typing import Any, NamedTuple, Protocol
 import requests
 
 from shared.domain.config import Config, default_config
-from shared.domain.core import order_asset
 from shared.domain.engine import decide, initial_world, orders_needed
 from shared.domain.inputs import (
     BridgeHeartbeat,
@@ -44,6 +43,7 @@ from shared.domain.inputs import (
 from shared.domain.orders import TERMINAL
 from shared.domain.state import AssetState, Order, World, field_names
 from shared.domain.view import gates_view, state_view
+from shared.service.loads import Loads, loads
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -166,10 +166,9 @@ def _zeros(key: tuple[Any, ...]) -> tuple[bool, bool]:
 @dataclass
 class InProcess:
     """The control plane as a pure function of its inputs. Orders live beside the world, as documents do in the
-    store, and each decision sees only the documents the service layer would load for that input: the assets its
-    route names (a webhook its asset, an execution report its order's, the poll and the bridge heartbeat none, an
-    operator command and a snapshot all) and the orders (the ones it names, the pending poll's query, a snapshot's
-    in-flight orders), so both venues decide on the same facts."""
+    store, and each decision sees only the records the service layer loads for that input: the same table
+    (`shared.service.loads`: its assets, the orders it names, the poll's PENDING orders) and the same extra orders a
+    decision asks for (`engine.orders_needed`), so both venues decide on the same facts by construction."""
 
     config: Config = field(default_factory=default_config)
     now: float = 0.0
@@ -188,21 +187,18 @@ class InProcess:
     def set_time(self, now: float) -> None:
         self.now = now
 
-    def _decide(self, inp: Input, order_ids: Iterable[str] = (), assets: Iterable[str] | None = None) -> Answer:
-        """One decision on what the route would load: the global record, `assets` (None: every asset, as an operator
-        command or a snapshot loads) and the orders. What the decision returns is written back, as the store does."""
+    def _decide(self, inp: Input) -> Answer:
+        """One decision on what the service layer loads for it (the global record, the table's assets and orders).
+        What the decision returns is written back, as the store does."""
         self.decisions += 1
         current = self.world
-        # at every decision: a loop rather than a comprehension (a function to create and call on Python 3.11), and
-        # the poll known by its exact type (isinstance against an input class is pydantic's ABCMeta check)
-        if assets is None:
-            loaded = current.assets
-        else:
-            loaded = {}
-            for key in assets:
-                if key in current.assets:
-                    loaded[key] = current.assets[key]
-        orders = self._orders_for(inp, order_ids) if order_ids or type(inp) is PollPending else {}
+        table = self._loads(inp)
+        # at every decision: a loop rather than a comprehension (a function to create and call on Python 3.11)
+        loaded = {}
+        for key in table.assets:
+            if key in current.assets:
+                loaded[key] = current.assets[key]
+        orders = self._orders_for(table) if table.order_ids or table.pending_limit is not None else {}
         world = World(current.glob, loaded, orders)
         needed = orders_needed(world, inp)
         if needed:
@@ -223,19 +219,21 @@ class InProcess:
         body["state"] = state_view(current, self.now, self.config)
         return decision.status, body
 
-    def _orders_for(self, inp: Input, named: Iterable[str]) -> dict[str, Order]:
-        if isinstance(inp, PollPending):
+    def _loads(self, inp: Input) -> Loads:
+        return loads(inp, self.config)
+
+    def _orders_for(self, table: Loads) -> dict[str, Order]:
+        if table.pending_limit is not None:  # the query's order: created_at, ties by document id
             pending = sorted((self.orders[i] for i in self.pending),
-                             key=lambda o: (o.created_at, o.id))[: inp.limit]
+                             key=lambda o: (o.created_at, o.id))[: table.pending_limit]
             return {o.id: o for o in pending}
-        return {i: self.orders[i] for i in named if i in self.orders}
+        return {i: self.orders[i] for i in table.order_ids if i in self.orders}
 
     def renko(self, asset: str, stream: str, color: str, bar_id: str | None) -> Answer:
-        return self._decide(RenkoBar(stream=stream, asset=asset, color=color, bar_id=bar_id),  # type: ignore[arg-type]
-                            assets=(asset,))
+        return self._decide(RenkoBar(stream=stream, asset=asset, color=color, bar_id=bar_id))  # type: ignore[arg-type]
 
     def tv_heartbeat(self, asset: str, price: float) -> Answer:
-        return self._decide(TvHeartbeat(asset=asset, price=price), assets=(asset,))
+        return self._decide(TvHeartbeat(asset=asset, price=price))
 
     def gates(self, asset: str) -> Answer:
         return 200, gates_view(self.world.clone(), asset, self.now, self.config, None)
@@ -271,7 +269,7 @@ class InProcess:
         """`wait` is accepted and ignored: in process, nothing else creates orders while a poll would wait."""
         if not self.pending:
             return 200, {"ok": True, "orders": []}   # an empty poll changes nothing (and writes nothing)
-        return self._decide(PollPending(owner=owner, limit=limit), assets=())
+        return self._decide(PollPending(owner=owner, limit=limit))
 
     def report(self, fill: Fill) -> Answer:
         if fill.order_id not in self.orders:
@@ -279,10 +277,10 @@ class InProcess:
         return self._decide(ExecutionReport(
             order_id=fill.order_id, status=fill.status, qty=fill.qty, cum_qty=fill.cum_qty,  # type: ignore[arg-type]
             fill_price=fill.fill_price, fill_id=fill.fill_id, reason=fill.reason,
-        ), [fill.order_id], assets=(order_asset(fill.order_id),))
+        ))
 
     def bridge_heartbeat(self, info: dict[str, Any]) -> Answer:
-        return self._decide(BridgeHeartbeat(info=info), assets=())
+        return self._decide(BridgeHeartbeat(info=info))
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
         key = (balance, realized, unrealized, tuple(positions))

@@ -16,8 +16,7 @@ from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, 
 from shared.service import Outcome, execute
 from shared.service.http import answer
 from shared.service.long_poll import client_gone, max_held, max_hold_s, parse_wait, watch_for
-from shared.service.wiring import asset_keys, services
-from shared.store.api import Query
+from shared.service.wiring import services
 from shared.web.auth import check_shared_secret
 from shared.web.errors import BadInput
 from shared.web.request import (
@@ -71,11 +70,10 @@ def pending(request: Any) -> tuple[dict[str, Any], int]:
         wait = parse_wait(query_param(request, "wait"))
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    query = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=limit)
     wired = services()
 
     def claim() -> Outcome:
-        return execute(wired, PollPending(owner=owner, limit=limit), assets=[], queries=[query])
+        return execute(wired, PollPending(owner=owner, limit=limit))
 
     if not wait:
         return answer(claim())
@@ -128,7 +126,7 @@ def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     )
     asset = order_asset(order_id)
     annotate(asset=asset)
-    return answer(execute(services(), inp, assets=[asset], order_ids=[order_id]), asset)
+    return answer(execute(services(), inp), asset)
 
 
 def heartbeat_info(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,7 +145,7 @@ def heartbeat_info(body: Mapping[str, Any]) -> dict[str, Any]:
 def bridge_heartbeat(request: Any) -> tuple[dict[str, Any], int]:
     body = json_body(request)
     _secret(request, body)
-    return answer(execute(services(), BridgeHeartbeat(info=heartbeat_info(body)), assets=[]))
+    return answer(execute(services(), BridgeHeartbeat(info=heartbeat_info(body))))
 
 
 def _symbol(i: int, entry: Any) -> SymbolPosition:
@@ -179,4 +177,4 @@ def pnl_snapshot(request: Any) -> tuple[dict[str, Any], int]:
                       unrealized=bounded_number(body, "unrealized", low=-MAX_USD, high=MAX_USD) or 0.0,
                       account_balance=bounded_number(body, "accountBalance", low=-MAX_USD, high=MAX_USD),
                       symbols=symbols)
-    return answer(execute(services(), inp, assets=asset_keys()))
+    return answer(execute(services(), inp))

@@ -116,15 +116,13 @@ def _run(request: Any, make: Any) -> tuple[dict[str, Any], int]:
     return _command(request, operator, inp, asset)
 
 
-def _command(request: Any, operator: Any, inp: Input, asset: str | None = None,
-             order_ids: tuple[str, ...] = ()) -> tuple[dict[str, Any], int]:
+def _command(request: Any, operator: Any, inp: Input, asset: str | None = None) -> tuple[dict[str, Any], int]:
     """An operator command through the unit of work, with its Idempotency-Key (D19) when the request has one."""
     try:
         key = parse_key(request.headers.get("Idempotency-Key"), f"{request.method} {request.path}")
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    return answer(execute(services(), inp, assets=asset_keys(), order_ids=order_ids, actor=operator.record(),
-                          idempotency=key), asset)
+    return answer(execute(services(), inp, actor=operator.record(), idempotency=key), asset)
 
 
 def _truthy(body: dict[str, Any], *names: str) -> bool:
@@ -376,7 +374,7 @@ def cancel_preorder(request: Any) -> tuple[dict[str, Any], int]:
 def cancel_order(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     operator = auth.require_session(request)
     key = order_asset(order_id_param(order_id, services().config.assets))
-    return _command(request, operator, CancelOrder(order_id=order_id), key, (order_id,))
+    return _command(request, operator, CancelOrder(order_id=order_id), key)
 
 
 # ---- exits and controls ---------------------------------------------------------------------------------------------

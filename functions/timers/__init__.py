@@ -36,20 +36,16 @@ def _fire(request: Any) -> tuple[dict[str, Any], int]:
     if not 0 <= at <= MAX_EPOCH:
         raise BadInput("at: expected epoch seconds")
     config = services().config
-    assets: list[str] = []
-    order_ids: list[str] = []
+    asset: str | None = None
     if kind == "lease_end":
         if not is_order_id(key) or order_asset(key) not in config.assets:
             raise BadInput(f"key: expected an order id, got {field_label(key)!r}")
-        order_ids = [key]
-        assets = [order_asset(key)]
+        asset = order_asset(key)
     elif kind in ("intent_expiry", "preorder_expiry"):
         asset = key.split(":", 1)[0]
         if asset not in config.assets:
             raise BadInput(f"unknown asset in timer key {key!r}")
-        assets = [asset]
-    inp = TimerFired(kind=kind, key=key, at=float(at))
-    return answer(execute(services(), inp, assets=assets, order_ids=order_ids), assets[0] if assets else None)
+    return answer(execute(services(), TimerFired(kind=kind, key=key, at=float(at))), asset)
 
 
 router.route("POST", "/")(_fire)

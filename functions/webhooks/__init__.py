@@ -70,7 +70,7 @@ def _renko(request: Any, stream: str) -> tuple[dict[str, Any], int]:
     body = _authenticated_body(request)
     asset = _asset(body)
     inp = RenkoBar(stream=stream, asset=asset, color=_color(body), bar_id=_bar_id(body))  # type: ignore[arg-type]
-    return answer(execute(services(), inp, assets=[asset]), asset)
+    return answer(execute(services(), inp), asset)
 
 
 for _path, _stream in STREAMS.items():
@@ -87,11 +87,11 @@ def tv_heartbeat(request: Any) -> tuple[dict[str, Any], int]:
     annotate(asset=asset)
     inp = TvHeartbeat(asset=asset, price=price(body, "price"),
                       client_ts=bounded_number(body, "timestamp", low=0.0, high=MAX_EPOCH))
-    return answer(execute(services(), inp, assets=[asset]), asset)
+    return answer(execute(services(), inp), asset)
 
 
 @router.route("POST", "/tv_level_exit")
 def tv_level_exit(request: Any) -> tuple[dict[str, Any], int]:
     body = _authenticated_body(request)
     asset = _asset(body)
-    return answer(execute(services(), LevelExit(asset=asset, bar_id=_bar_id(body)), assets=[asset]), asset)
+    return answer(execute(services(), LevelExit(asset=asset, bar_id=_bar_id(body))), asset)

@@ -71,6 +71,11 @@ class Config:
     trading_day_start_hour: int = 18    # America/New_York (D4)
 
     @cached_property
+    def asset_keys(self) -> tuple[str, ...]:
+        """Every configured asset key, sorted: what an operator command or a snapshot loads."""
+        return tuple(sorted(self.assets))
+
+    @cached_property
     def asset_by_root(self) -> dict[str, str]:
         """Symbol root -> asset key (the first asset to name a root has it): what `normalise_asset` looks up."""
         out: dict[str, str] = {}

@@ -1,9 +1,10 @@
 """The service layer: one input through the unit of work — load, decide (pure), write, commit, then schedule.
 
-    outcome = execute(services, inp, assets=["ES"])
+    outcome = execute(services, inp)
 
-`execute` opens one optimistic unit of work over the global document, the named assets and orders, lets the domain
-decide, and commits the changed documents, new orders, closed trades and the audit record in one atomic batch.
+`execute` opens one optimistic unit of work over the global document and the assets and orders the input loads
+(`shared.service.loads`, the table the backtest reads too), lets the domain decide, and commits the changed
+documents, new orders, closed trades and the audit record in one atomic batch.
 Timers are enqueued only after the commit (deterministic task names: a re-run enqueues nothing twice).
 """
 
@@ -19,10 +20,11 @@ from shared.domain import Config, Decision, decide
 from shared.domain.decision import Timer
 from shared.domain.engine import audit_record, orders_needed
 from shared.domain.inputs import Input, PollPending
-from shared.domain.state import World, to_doc
+from shared.domain.state import World
 from shared.domain.view import state_view
 from shared.service.idempotency import IdempotencyKey, first_answer
 from shared.service.idempotency import record as idempotency_record
+from shared.service.loads import loads
 from shared.store.api import OutcomeUnknown, Plan, Query, Reads, Store, Write
 from shared.store.documents import (
     GLOBAL_PATH,
@@ -77,8 +79,7 @@ def new_request_id() -> str:
     return uuid.uuid4().hex[:20]
 
 
-def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids: Iterable[str] = (),
-            queries: Sequence[Query] = (), request_id: str | None = None,
+def execute(services: Services, inp: Input, *, request_id: str | None = None,
             actor: Mapping[str, Any] | None = None, idempotency: IdempotencyKey | None = None) -> Outcome:
     """`actor`: the operator who made the request (`{uid, email, mode}`, from the shell's session check); the
     audit record stores it as `actor`, outside the pure domain's input (replay does not need it).
@@ -88,8 +89,10 @@ def execute(services: Services, inp: Input, *, assets: Iterable[str], order_ids:
     it cannot be, OutcomeUnknown carries this request's id."""
     request_id = request_id or new_request_id()
     now = services.clock()
-    asset_keys = sorted(set(assets))
-    wanted = set(order_ids)
+    table = loads(inp, services.config)
+    asset_keys = list(table.assets)
+    queries = table.queries
+    wanted = set(table.order_ids)
     while True:
         ids = sorted(wanted)
         paths = [GLOBAL_PATH, *(asset_path(k) for k in asset_keys), *(order_path(o) for o in ids)]
@@ -177,7 +180,7 @@ def _state_writes(before: World, decision: Decision, docs: Any) -> tuple[list[Wr
     revs: dict[str, int] = {}
 
     def put(path: str, record: Any, old: Any, mode: str = "set") -> None:
-        if old is not None and to_doc(old) == to_doc(record):
+        if old is not None and old == record:  # the records themselves: comparing them as dicts cost twice the time
             return
         rev = revision(docs, path) + 1
         revs[path] = rev

@@ -18,7 +18,7 @@ from devstack.emulators import Managed, free_port, start_firestore
 from shared.domain import default_config
 from shared.domain.inputs import ExecutionReport, PlaceOrder, PollPending, RenkoBar, TvHeartbeat
 from shared.service import Services, execute
-from shared.store.api import CommitAmbiguous, OutcomeUnknown, Plan, Query, Write, _LostCommits
+from shared.store.api import CommitAmbiguous, OutcomeUnknown, Plan, Write, _LostCommits
 from shared.store.documents import asset_path, order_path
 from shared.store.firestore import FirestoreStore
 
@@ -75,18 +75,17 @@ def claimed_entry(emulator: Managed) -> tuple[Services, FreezingStore, str]:
     for inp in (TvHeartbeat(asset="ES", price=5000.0), RenkoBar(stream="8pt", asset="ES", color="green"),
                 RenkoBar(stream="12pt", asset="ES", color="green"), RenkoBar(stream="2.5pt", asset="ES", color="green"),
                 RenkoBar(stream="6pt", asset="ES", color="green")):
-        execute(svc, inp, assets=[inp.asset])
+        execute(svc, inp)
         clock[0] += 1
-    entry = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=["ES", "NQ"])
+    entry = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
     order_id = entry.decision.body["order"]["id"]
-    pending = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=5)
-    assert execute(svc, PollPending(owner="bridge", limit=5), assets=[], queries=[pending]).decision.body["orders"]
+    assert execute(svc, PollPending(owner="bridge", limit=5)).decision.body["orders"]
     return svc, store, str(order_id)
 
 
 def fill(svc: Services, order_id: str) -> Any:
     return execute(svc, ExecutionReport(order_id=order_id, status="PARTIALLY_FILLED", cum_qty=2, fill_price=5001.0,
-                                        fill_id="F1"), assets=["ES"], order_ids=[order_id])
+                                        fill_id="F1"))
 
 
 def booked(store: FirestoreStore, order_id: str) -> tuple[int, int]:

@@ -7,12 +7,10 @@ from shared.domain import default_config
 from shared.domain.inputs import PlaceOrder, PollPending, RenkoBar, TvHeartbeat
 from shared.scheduler import FakeScheduler
 from shared.service import Services, execute
-from shared.store.api import Query
 from shared.store.documents import event_path, order_path
 from shared.store.fake import FakeStore
 
 NOW = 1_764_000_000.0
-QUERY = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=20)
 
 
 class Clock:
@@ -34,10 +32,10 @@ def _events(svc: Services) -> list[str]:
 
 def test_a_poll_that_claims_nothing_writes_no_document() -> None:
     svc, _ = _services()
-    execute(svc, TvHeartbeat(asset="ES", price=5000.0), assets=["ES"])
+    execute(svc, TvHeartbeat(asset="ES", price=5000.0))
     before = svc.store.dump()
     with svc.store.counting() as stats:
-        out = execute(svc, PollPending(owner="bridge-1"), assets=[], queries=[QUERY])
+        out = execute(svc, PollPending(owner="bridge-1"))
     assert out.decision.status == 200 and out.body() == {"ok": True, "orders": []}
     assert out.writes == [] and stats.writes == 0
     assert event_path(out.request_id) not in svc.store.dump()
@@ -49,18 +47,18 @@ def test_a_poll_that_claims_an_order_still_writes_it_and_its_audit_line() -> Non
     for inp in (TvHeartbeat(asset="ES", price=5000.0), RenkoBar(stream="8pt", asset="ES", color="green"),
                 RenkoBar(stream="12pt", asset="ES", color="green"), RenkoBar(stream="2.5pt", asset="ES", color="green"),
                 RenkoBar(stream="6pt", asset="ES", color="green")):
-        execute(svc, inp, assets=[inp.asset])
+        execute(svc, inp)
         clock.now += 1
-    placed = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=["ES", "NQ"])
+    placed = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
     assert placed.decision.status == 201, placed.decision.body
     order_id = placed.decision.body["order"]["id"]
     events_before = _events(svc)
 
-    claimed = execute(svc, PollPending(owner="bridge-1"), assets=[], queries=[QUERY])
+    claimed = execute(svc, PollPending(owner="bridge-1"))
     assert [o["id"] for o in claimed.decision.body["orders"]] == [order_id]
     assert order_path(order_id) in claimed.writes and event_path(claimed.request_id) in claimed.writes
     assert _events(svc) == sorted([*events_before, event_path(claimed.request_id)])
 
-    empty = execute(svc, PollPending(owner="bridge-1"), assets=[], queries=[QUERY])
+    empty = execute(svc, PollPending(owner="bridge-1"))
     assert empty.decision.body["orders"] == [] and empty.writes == []
     assert _events(svc) == sorted([*events_before, event_path(claimed.request_id)])

@@ -15,12 +15,10 @@ from shared.domain.inputs import PlaceOrder, PollPending, RenkoBar, TvHeartbeat
 from shared.scheduler import FakeScheduler
 from shared.service import Outcome, Services, execute, long_poll
 from shared.service.long_poll import HoldsFull, PendingWatch, max_held, max_hold_s, parse_wait
-from shared.store.api import Query
 from shared.store.fake import FakeStore
 from tests.waiting import until
 
 NOW = 1_764_000_000.0
-QUERY = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=20)
 
 
 def _services(store: object | None = None) -> Services:
@@ -32,11 +30,11 @@ def _ready(svc: Services) -> None:
     for inp in (TvHeartbeat(asset="ES", price=5000.0), RenkoBar(stream="8pt", asset="ES", color="green"),
                 RenkoBar(stream="12pt", asset="ES", color="green"), RenkoBar(stream="2.5pt", asset="ES", color="green"),
                 RenkoBar(stream="6pt", asset="ES", color="green")):
-        execute(svc, inp, assets=[inp.asset])
+        execute(svc, inp)
 
 
 def _place(svc: Services) -> str:
-    placed = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=["ES", "NQ"])
+    placed = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
     assert placed.decision.status == 201, placed.decision.body
     return str(placed.decision.body["order"]["id"])
 
@@ -49,7 +47,7 @@ class Claims:
 
     def __call__(self) -> Outcome:
         self.runs += 1
-        outcome = execute(self.svc, PollPending(owner=self.owner), assets=[], queries=[QUERY])
+        outcome = execute(self.svc, PollPending(owner=self.owner))
         self.finished += 1  # a test places its order only after this: a claim still running could take it
         return outcome
 

@@ -246,8 +246,8 @@ def test_the_audit_record_carries_the_actor_and_only_when_given() -> None:
     svc = Services(store=FakeStore(), config=default_config(), clock=lambda: 1_764_000_000.0,
                    scheduler=FakeScheduler())
     actor = {"uid": "u1", "email": "alice@example.com", "mode": "firebase"}
-    with_actor = execute(svc, SetEnv(env="DEMO"), assets=["ES", "NQ"], actor=actor)
-    without = execute(svc, SetEnv(env="DEMO"), assets=["ES", "NQ"])
+    with_actor = execute(svc, SetEnv(env="DEMO"), actor=actor)
+    without = execute(svc, SetEnv(env="DEMO"))
     stored = svc.store.dump()
     assert stored[event_path(with_actor.request_id)]["actor"] == actor
     assert "actor" not in stored[event_path(without.request_id)]

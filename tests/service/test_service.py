@@ -8,7 +8,6 @@ from shared.domain import default_config
 from shared.domain.inputs import ExecutionReport, PlaceOrder, PnlSnapshot, PollPending, RenkoBar, TvHeartbeat
 from shared.scheduler import EnqueueError, FakeScheduler
 from shared.service import Services, execute
-from shared.store.api import Query
 from shared.store.documents import GLOBAL_PATH, asset_path, event_path, order_path
 from shared.store.fake import FakeStore
 
@@ -35,16 +34,16 @@ def ready_for_entry(svc, clock):
     for inp in (TvHeartbeat(asset="ES", price=5000.0), RenkoBar(stream="8pt", asset="ES", color="green"),
                 RenkoBar(stream="12pt", asset="ES", color="green"), RenkoBar(stream="2.5pt", asset="ES", color="green"),
                 RenkoBar(stream="6pt", asset="ES", color="green")):
-        execute(svc, inp, assets=[inp.asset])
+        execute(svc, inp)
         clock.now += 1
 
 
 class TestWebhookBudget:
     def test_a_bar_reads_two_documents_and_writes_the_asset_and_one_event(self):
         svc, _ = make()
-        execute(svc, TvHeartbeat(asset="ES"), assets=["ES"])  # the day's first input also dates the global doc
+        execute(svc, TvHeartbeat(asset="ES"))  # the day's first input also dates the global doc
         with svc.store.counting() as stats:
-            out = execute(svc, RenkoBar(stream="6pt", asset="ES", color="green", bar_id="b1"), assets=["ES"])
+            out = execute(svc, RenkoBar(stream="6pt", asset="ES", color="green", bar_id="b1"))
         assert out.decision.status == 200
         assert stats.reads == 2 and stats.commits == 1
         assert sorted(out.writes) == sorted([asset_path("ES"), event_path(out.request_id)])
@@ -53,7 +52,7 @@ class TestWebhookBudget:
 
     def test_the_audit_record_names_the_input_and_the_revision_it_wrote(self):
         svc, _ = make()
-        out = execute(svc, RenkoBar(stream="6pt", asset="ES", color="red"), assets=["ES"])
+        out = execute(svc, RenkoBar(stream="6pt", asset="ES", color="red"))
         event = svc.store.dump()[event_path(out.request_id)]
         assert event["input"] == {"type": "renko_bar", "stream": "6pt", "asset": "ES", "color": "red", "bar_id": None}
         assert event["revs"] == {asset_path("ES"): 1, GLOBAL_PATH: 1} and event["ts"] == NOW and event["status"] == 200
@@ -61,9 +60,9 @@ class TestWebhookBudget:
 
     def test_a_duplicate_bar_writes_only_its_audit_line(self):
         svc, _ = make()
-        execute(svc, RenkoBar(stream="6pt", asset="ES", color="green", bar_id="b1"), assets=["ES"])
+        execute(svc, RenkoBar(stream="6pt", asset="ES", color="green", bar_id="b1"))
         before = svc.store.dump()[asset_path("ES")]
-        out = execute(svc, RenkoBar(stream="6pt", asset="ES", color="red", bar_id="b1"), assets=["ES"])
+        out = execute(svc, RenkoBar(stream="6pt", asset="ES", color="red", bar_id="b1"))
         assert out.decision.duplicate and out.body() == {"ok": True, "duplicate": True}
         assert out.writes == [event_path(out.request_id)]
         assert svc.store.dump()[asset_path("ES")] == before
@@ -73,7 +72,7 @@ class TestEntry:
     def test_an_entry_creates_the_order_writes_global_and_schedules_the_candle_end(self):
         svc, clock = make()
         ready_for_entry(svc, clock)
-        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS)
+        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
         assert out.decision.status == 201
         order_id = out.decision.body["order"]["id"]
         docs = svc.store.dump()
@@ -85,14 +84,14 @@ class TestEntry:
 
     def test_a_refused_entry_writes_only_the_audit_line_with_its_code(self):
         svc, _clock = make()
-        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS)
+        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
         assert out.decision.status == 403 and out.decision.code == "HEARTBEAT_STALE"
         assert list(svc.store.dump()) == [event_path(out.request_id)]
         assert svc.store.dump()[event_path(out.request_id)]["code"] == "HEARTBEAT_STALE"
 
     def test_bad_input_writes_nothing(self):
         svc, _ = make()
-        out = execute(svc, PlaceOrder(asset="ES", order_type="limit", trade_mode="SCALP"), assets=ASSETS)
+        out = execute(svc, PlaceOrder(asset="ES", order_type="limit", trade_mode="SCALP"))
         assert out.decision.status == 400 and svc.store.dump() == {}
 
     def test_a_concurrent_change_between_read_and_commit_is_re_decided(self):
@@ -118,7 +117,7 @@ class TestEntry:
                 return getattr(store, name)
 
         svc.store = RacingStore()
-        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS)
+        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
         assert decided == [None, "ES-other-1"]
         assert out.decision.status == 403 and out.decision.code == "PENDING_ORDER"
         assert [p for p in store.dump() if p.startswith("orders/")] == []
@@ -132,7 +131,7 @@ class TestTimers:
         svc, clock = make(scheduler=scheduler)
         svc.on_schedule_error = lambda exc, timers: seen.append((str(exc), [t.kind for t in timers]))
         ready_for_entry(svc, clock)
-        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS)
+        out = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
         assert out.decision.status == 201 and order_path(out.decision.body["order"]["id"]) in svc.store.dump()
         assert seen == [("queue down", ["candle_lock_end"])]
 
@@ -140,7 +139,7 @@ class TestTimers:
         svc, clock = make()
         svc.clock_offset = lambda: 1000.0
         ready_for_entry(svc, clock)
-        execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS)
+        execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
         assert svc.scheduler.timers[0].at == (int(clock.now // 300) + 1) * 300 - 1000.0
 
 
@@ -148,23 +147,21 @@ class TestBridge:
     def test_poll_claims_through_the_query_and_report_fills(self):
         svc, clock = make()
         ready_for_entry(svc, clock)
-        order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS).decision.body["order"]["id"]
-        query = Query("orders", where=(("status", "==", "PENDING"),), order_by="created_at", limit=20)
-        polled = execute(svc, PollPending(owner="b1"), assets=[], queries=[query])
+        order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP")).decision.body["order"]["id"]
+        polled = execute(svc, PollPending(owner="b1"))
         assert [o["id"] for o in polled.decision.body["orders"]] == [order_id]
         assert svc.store.dump()[order_path(order_id)]["status"] == "CLAIMED"
-        assert execute(svc, PollPending(owner="b2"), assets=[], queries=[query]).decision.body["orders"] == []
-        filled = execute(svc, ExecutionReport(order_id=order_id, status="FILLED", fill_price=5001.0),
-                         assets=["ES"], order_ids=[order_id])
+        assert execute(svc, PollPending(owner="b2")).decision.body["orders"] == []
+        filled = execute(svc, ExecutionReport(order_id=order_id, status="FILLED", fill_price=5001.0))
         assert filled.decision.status == 200
         assert svc.store.dump()[asset_path("ES")]["position"] == 5
 
     def test_a_snapshot_loads_the_pending_order_it_may_cancel(self):
         svc, clock = make()
         ready_for_entry(svc, clock)
-        execute(svc, PnlSnapshot(account_balance=50000.0), assets=ASSETS)
-        order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS).decision.body["order"]["id"]
-        out = execute(svc, PnlSnapshot(account_balance=30000.0), assets=ASSETS)  # -40 %: daily stop
+        execute(svc, PnlSnapshot(account_balance=50000.0))
+        order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP")).decision.body["order"]["id"]
+        out = execute(svc, PnlSnapshot(account_balance=30000.0))  # -40 %: daily stop
         docs = svc.store.dump()
         assert docs[GLOBAL_PATH]["daily_stop_triggered"] is True
         assert docs[order_path(order_id)]["status"] == "CANCELLED"
@@ -174,7 +171,7 @@ class TestBridge:
 
 def test_unknown_order_report_is_404_and_writes_nothing():
     svc, _ = make()
-    out = execute(svc, ExecutionReport(order_id="ES-nope-1", status="FILLED"), assets=["ES"], order_ids=["ES-nope-1"])
+    out = execute(svc, ExecutionReport(order_id="ES-nope-1", status="FILLED"))
     assert out.decision.status == 404 and svc.store.dump() == {}
 
 
@@ -182,8 +179,8 @@ def test_unknown_order_report_is_404_and_writes_nothing():
 def test_entry_not_filled_re_arms_tempo(status):
     svc, clock = make()
     ready_for_entry(svc, clock)
-    order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"), assets=ASSETS).decision.body["order"]["id"]
-    execute(svc, ExecutionReport(order_id=order_id, status=status), assets=["ES"], order_ids=[order_id])
+    order_id = execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP")).decision.body["order"]["id"]
+    execute(svc, ExecutionReport(order_id=order_id, status=status))
     doc = svc.store.dump()[asset_path("ES")]
     assert doc.get("tempo_spent_ts") is None and doc.get("pending_order_id") is None
     assert doc["main_renko_color"] == "green"  # stored because it differs from the default

@@ -22,6 +22,7 @@ from shared.domain import bridge, clock, config, core, fills, state, view
 from shared.domain.engine import decide
 from shared.domain.inputs import PnlSnapshot, SymbolPosition
 from shared.domain.state import AssetState, GlobalState, Order, World, to_doc
+from shared.service.loads import Loads
 from sim import backtest, paper, venue
 from sim.paper import Book
 from sim.session import PROFILES, comparable
@@ -32,8 +33,9 @@ class Straightforward(venue.InProcess):
     """The in-process venue as first written: every decision on the whole world (all assets), whatever it is, every
     snapshot input built afresh, the operator's facts copied."""
 
-    def _decide(self, inp: Any, order_ids: Any = (), assets: Any = None) -> venue.Answer:
-        return super()._decide(inp, order_ids, None)
+    def _loads(self, inp: Any) -> Loads:
+        table = super()._loads(inp)
+        return Loads(self.config.asset_keys, table.order_ids, table.pending_limit)
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Any) -> venue.Answer:
         symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
