@@ -44,12 +44,12 @@ locals {
         { field_path = "created_at", order = "ASCENDING" },
       ]
     }
-    # events: WHERE asset == ... ORDER BY ts DESC (the dashboard's log tabs, newest first).
-    events_asset_ts = {
+    # events: WHERE asset == ... ORDER BY seq DESC (the dashboard's log tabs, newest commit first).
+    events_asset_seq = {
       collection = "events"
       fields = [
         { field_path = "asset", order = "ASCENDING" },
-        { field_path = "ts", order = "DESCENDING" },
+        { field_path = "seq", order = "DESCENDING" },
       ]
     }
     # events: WHERE type == "renko_bar" AND asset == ... AND input.stream == ... AND duplicate == false
@@ -64,36 +64,36 @@ locals {
         { field_path = "ts", order = "DESCENDING" },
       ]
     }
-    # events: [asset in ... AND] actor.email == ... (or actor.uid) ORDER BY ts DESC (GET /api/logs?operator=,
+    # events: [asset in ... AND] actor.email == ... (or actor.uid) ORDER BY seq DESC (GET /api/logs?operator=,
     # the Log tab's operator filter: who did what).
-    events_actor_email_ts = {
+    events_actor_email_seq = {
       collection = "events"
       fields = [
         { field_path = "actor.email", order = "ASCENDING" },
-        { field_path = "ts", order = "DESCENDING" },
+        { field_path = "seq", order = "DESCENDING" },
       ]
     }
-    events_actor_uid_ts = {
+    events_actor_uid_seq = {
       collection = "events"
       fields = [
         { field_path = "actor.uid", order = "ASCENDING" },
-        { field_path = "ts", order = "DESCENDING" },
+        { field_path = "seq", order = "DESCENDING" },
       ]
     }
-    events_asset_actor_email_ts = {
+    events_asset_actor_email_seq = {
       collection = "events"
       fields = [
         { field_path = "asset", order = "ASCENDING" },
         { field_path = "actor.email", order = "ASCENDING" },
-        { field_path = "ts", order = "DESCENDING" },
+        { field_path = "seq", order = "DESCENDING" },
       ]
     }
-    events_asset_actor_uid_ts = {
+    events_asset_actor_uid_seq = {
       collection = "events"
       fields = [
         { field_path = "asset", order = "ASCENDING" },
         { field_path = "actor.uid", order = "ASCENDING" },
-        { field_path = "ts", order = "DESCENDING" },
+        { field_path = "seq", order = "DESCENDING" },
       ]
     }
   }
@@ -132,7 +132,8 @@ moved {
   to   = google_firestore_index.this["orders_status_created_at"]
 }
 
+# (the log's indexes order by seq since issue 16: Terraform moves this one and then replaces it)
 moved {
   from = google_firestore_index.events_asset_ts
-  to   = google_firestore_index.this["events_asset_ts"]
+  to   = google_firestore_index.this["events_asset_seq"]
 }

@@ -275,8 +275,14 @@ def _events(limit: int, asset: str | None = None, operator: str | None = None) -
     if operator:
         # an email names the operator to a person; a uid stays the same when the email changes
         where += (("actor.email" if "@" in operator else "actor.uid", "==", operator),)
-    rows = services().store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
-    return [{k: v for k, v in data.items() if k not in ("expire_at", "revs")} for _, data in rows]
+    # by commit (`seq`), not by `ts`: a frozen clock gives many events one `ts`
+    store = services().store
+    rows = list(store.query(Query("events", where=where, order_by="seq", descending=True, limit=limit)))
+    if len(rows) < limit:
+        # records written before events carried `seq` (older than every one that does), by their time
+        older = store.query(Query("events", where=where, order_by="ts", descending=True, limit=limit))
+        rows += [row for row in older if "seq" not in row[1]][: limit - len(rows)]
+    return [{k: v for k, v in data.items() if k not in ("expire_at", "revs", "seq")} for _, data in rows]
 
 
 # The renko streams by webhook route (functions/webhooks STREAMS; the templates test posts to every one of them).

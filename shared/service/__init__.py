@@ -10,6 +10,8 @@ Timers are enqueued only after the commit (deterministic task names: a re-run en
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -145,6 +147,7 @@ def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], o
         record["read_revs"] = {p: revision(reads.docs, p) for p in reads.docs
                                if not p.startswith(("orders/", "idempotency/"))}
         record["expire_at"] = _expire_at(now, services.config)
+        record["seq"] = commit_sequence()
         if actor is not None:
             record["actor"] = dict(actor)
         # a create: the record is the commit's witness (Plan.witness), so at most one attempt of a request lands
@@ -155,6 +158,21 @@ def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], o
                 idempotency, now, request_id, decision.status, decision.code, decision.body, decision.include_state)))
     state = state_view(decision.world, now, services.config) if decision.include_state else None
     return Plan(writes, Outcome(decision, request_id, now, state, [w.path for w in writes]), witness)
+
+
+_last_seq = 0
+_seq_lock = threading.Lock()
+
+
+def commit_sequence() -> int:
+    """What orders the audit log (GET /api/logs, newest first): the real clock in nanoseconds when the record was
+    planned, made strictly increasing within the process. `ts` is the decision's time and ties under a frozen dev
+    clock (or within a second's rounding), so events of one second came back in no order; a retried attempt takes a
+    new value, so the record that lands carries its own commit's place."""
+    global _last_seq
+    with _seq_lock:
+        _last_seq = max(time.time_ns(), _last_seq + 1)
+        return _last_seq
 
 
 def _repeat(services: Services, world: World, first: Mapping[str, Any], now: float) -> Outcome:

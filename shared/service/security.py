@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.service import Services, _expire_at, new_request_id
+from shared.service import Services, _expire_at, commit_sequence, new_request_id
 from shared.store.api import Plan, Reads, Store, Write
 from shared.store.documents import SESSION_PATH, event_path
 
@@ -42,10 +42,10 @@ def keep_generation(store: Store, value: int) -> None:
 def security_event(services: Services, kind: str, actor: Mapping[str, Any], now: float, request_id: str,
                    **detail: Any) -> dict[str, Any]:
     """An audit record of a security action, shaped like the domain's so the Log tab and `/api/logs` filters
-    (`type`, `asset`, `actor.uid`/`actor.email`, newest first by `ts`) read it like any other."""
+    (`type`, `asset`, `actor.uid`/`actor.email`, newest commit first by `seq`) read it like any other."""
     return {"request_id": request_id, "ts": now, "type": kind, "asset": None, "assets": [], "status": 200,
             "code": None, "duplicate": False, "decisions": [], "detail": detail, "actor": dict(actor),
-            "revs": {}, "read_revs": {}, "expire_at": _expire_at(now, services.config)}
+            "revs": {}, "read_revs": {}, "expire_at": _expire_at(now, services.config), "seq": commit_sequence()}
 
 
 def revoke_sessions(services: Services, actor: Mapping[str, Any]) -> int:

@@ -180,3 +180,16 @@ class TestIdempotencyKey:
         app.store.unavailable = False
         again = post(app, "/api/orders", "click-9", asset="ES", trade_mode="SCALP")
         assert again.status_code == 201 and len(orders_in_store(app)) == 1
+
+
+def test_the_log_of_one_frozen_second_comes_back_newest_first(app) -> None:
+    """Issue 16 item 6: `ts` is the (here frozen) decision time and ties; the log orders by commit. A record from
+    before events carried their sequence still shows, after the sequenced ones."""
+    app.store.put("events/old", {"request_id": "old", "ts": app.clock.now - 60, "type": "set_env", "asset": None,
+                                 "input": {"type": "set_env", "env": "OLD"}, "status": 200, "decisions": []})
+    for n in range(1, 8):
+        assert post(app, "/api/env", None, env="DEMO" if n % 2 else "LIVE").status_code == 200
+    events = app.client("orders").get("/api/logs?limit=100").get_json()["events"]
+    envs = [e["input"]["env"] for e in events if e["type"] == "set_env"]
+    assert envs == ["DEMO" if n % 2 else "LIVE" for n in range(7, 0, -1)] + ["OLD"]
+    assert len({e["ts"] for e in events[:-1]}) == 1 and "seq" not in events[0]
