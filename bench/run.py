@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -155,7 +157,8 @@ def count_operations(stack: Any) -> None:
     ]
     print("Firestore operations per request (documents read / written, commits):")
     for target, method, path, body in requests_to_count:
-        with store.counting() as stats:
+        # the functions' request log lines (one JSON line each, on stdout) would cut into the figures
+        with store.counting() as stats, contextlib.redirect_stdout(io.StringIO()):
             response = clients[target].open(path, method=method, json=body)
         label = f"{method} {path.split('?')[0]}"
         print(f"  {label:34s} -> {response.status_code}  reads {stats.reads:3d}  writes {stats.writes:2d}  "
