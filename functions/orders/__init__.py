@@ -22,6 +22,7 @@ from shared.domain.inputs import (
     Input,
     ManualExit,
     PlaceOrder,
+    RebaselineAccount,
     ScaleIn,
     SetEnv,
     SetPointsTakeProfit,
@@ -470,16 +471,62 @@ def get_risk(request: Any) -> dict[str, Any]:
     return {"ok": True, **risk_view(Ctx(world, now, services().config, "read"))}
 
 
+DOLLAR_SETTINGS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_stops_at_usd", "max_loss_per_trade_usd")
+RISK_SETTINGS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", *DOLLAR_SETTINGS,
+                 "trailing_mode", "warn_at_pct", "protective_stop_points")
+
+
 @router.route("POST", "/api/risk")
 def set_risk(request: Any) -> tuple[dict[str, Any], int]:
+    """D5 and D20: every setting is checked before anything changes; an unknown name is a 400 (a typo must never
+    leave the trader unprotected while answering 200); a dollar limit's `null` switches it off."""
     operator = auth.require_session(request)
     body = json_body(request, strict=True)
+    unknown = sorted(set(body) - set(RISK_SETTINGS))
+    if unknown:
+        raise BadInput(f"{field_label(unknown[0])}: unknown setting (expected any of {', '.join(RISK_SETTINGS)})")
+    stops = body.get("protective_stop_points")
+    if stops is not None and not (isinstance(stops, dict) and all(isinstance(k, str) for k in stops)):
+        raise BadInput("protective_stop_points: expected an object of points by asset, e.g. {\"ES\": 8}")
     inp = SetRisk(
         max_trades_per_day=opt_int(body, "max_trades_per_day"),
         daily_stop_enabled=opt_bool(body, "daily_stop_enabled"),
         daily_stop_limit_pct=opt_float(body, "daily_stop_limit_pct"),
+        daily_loss_limit_usd=opt_float(body, "daily_loss_limit_usd"),
+        trailing_drawdown_usd=opt_float(body, "trailing_drawdown_usd"),
+        trailing_stops_at_usd=opt_float(body, "trailing_stops_at_usd"),
+        max_loss_per_trade_usd=opt_float(body, "max_loss_per_trade_usd"),
+        trailing_mode=_text(body.get("trailing_mode"), "trailing_mode"),
+        warn_at_pct=opt_float(body, "warn_at_pct"),
+        protective_stop_points=None if stops is None else {
+            field_label(k): _stop_points(stops, k) for k in stops},
+        off=tuple(name for name in DOLLAR_SETTINGS if name in body and body[name] is None),
     )
     return _command(request, operator, inp)
+
+
+def _stop_points(stops: dict[str, Any], asset: str) -> float:
+    value = opt_float(stops, asset, error=f"protective_stop_points.{field_label(asset)}: expected points")
+    if value is None:
+        raise BadInput(f"protective_stop_points.{field_label(asset)}: expected points, got null")
+    return value
+
+
+RESET_WORD = "REBASELINE"
+
+
+@router.route("POST", "/api/risk/account")
+def rebaseline_account(request: Any) -> tuple[dict[str, Any], int]:
+    """D20: the account starts afresh at `baseline_usd` (the high-water mark; a trailing-drawdown lock lifts). The
+    operator types the word, so no stray click ends a lock that exists to stop trading."""
+    operator = auth.require_session(request)
+    body = json_body(request, strict=True)
+    if body.get("confirm") != RESET_WORD:
+        raise BadInput(f"confirm: type {RESET_WORD} to re-baseline the account")
+    baseline = opt_float(body, "baseline_usd")
+    if baseline is None:
+        raise BadInput("baseline_usd: required (the account's new starting balance in dollars)")
+    return _command(request, operator, RebaselineAccount(baseline_usd=baseline))
 
 
 # ---- the local stack's clock and reset (LOCAL_DEV=1 only) ------------------------------------------------------------

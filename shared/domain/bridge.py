@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from . import money
 from .config import is_traded_contract, normalise_asset, point_value
 from .core import Ctx, clear_pending, close_trade, create_exit, evaluate_two_half_lock
 from .decision import Timer
@@ -102,8 +103,20 @@ def _apply_broker(ctx: Ctx, key: str, a: AssetState, seen: tuple[int, float, flo
 
 
 def _daily_metrics_and_stop(ctx: Ctx) -> None:
-    """§8.10 with D4 (start equity = first balance of the trading day) and D11 (flatten on every snapshot)."""
+    """§8.10 with D4 (start equity = first balance of the trading day) and D11 (flatten on every snapshot); the
+    dollar limits of D20 (money.py) beside the percent stop: the first to hit triggers the daily stop."""
     g = ctx.glob
+    breached = money.on_snapshot(g, lambda kind, code, **detail: ctx.emit(kind, None, code, **detail))
+    if breached == "daily_loss_limit":
+        lost = money.daily_loss_cents(g) or 0
+        g.daily_stop_triggered, g.daily_stop_code = True, "DAILY_LOSS_LIMIT"
+        g.daily_stop_triggered_ts = ctx.now
+        g.daily_stop_triggered_reason = (f"Daily loss {money.usd(lost)} >= limit "
+                                         f"{money.usd(money.cents(g.daily_loss_limit_usd or 0.0))}")
+        g.daily_stop_triggered_equity = money.net_liq(g)
+        g.trade_lock, g.trade_lock_reason = True, "DAILY_LOSS_LIMIT"
+        ctx.emit("daily_stop_trigger", None, "DAILY_LOSS_LIMIT", start_value=g.daily_start_netliq_usd,
+                 net_liq=g.daily_stop_triggered_equity, loss=lost / 100, limit_usd=g.daily_loss_limit_usd)
     eq = g.rithmic_account_balance
     if g.daily_start_equity is None and eq is not None:
         g.daily_start_equity = eq
@@ -115,7 +128,7 @@ def _daily_metrics_and_stop(ctx: Ctx) -> None:
         if (g.daily_stop_enabled and not g.daily_stop_triggered and g.daily_stop_limit_pct > 0):
             dd_pct = (start - eq) / start * 100
             if dd_pct >= g.daily_stop_limit_pct:
-                g.daily_stop_triggered = True
+                g.daily_stop_triggered, g.daily_stop_code = True, "DAILY_STOP"
                 g.daily_stop_triggered_ts = ctx.now
                 g.daily_stop_triggered_reason = f"Drawdown {dd_pct:.2f}% >= limit {g.daily_stop_limit_pct:.2f}%"
                 g.daily_stop_triggered_equity = eq
@@ -124,20 +137,22 @@ def _daily_metrics_and_stop(ctx: Ctx) -> None:
                 ctx.emit("daily_stop_trigger", None, "DAILY_STOP", start_equity=start, equity=eq, dd_pct=dd_pct,
                          limit_pct=g.daily_stop_limit_pct)
     if g.daily_stop_triggered:
-        _flatten(ctx)
+        _flatten(ctx, "DAILY_STOP", "daily_stop")
+    elif g.trailing_breached:
+        _flatten(ctx, "TRAILING_DRAWDOWN", "trailing_drawdown")
 
 
-def _flatten(ctx: Ctx) -> None:
+def _flatten(ctx: Ctx, source: str, reason: str) -> None:
     for key in sorted(ctx.world.assets):
         a = ctx.world.assets[key]
         pending = ctx.world.orders.get(a.pending_order_id) if a.pending_order_id else None
         if pending is not None and pending.kind == "ENTRY" and pending.status == "PENDING":
             transition(pending, "cancel", ctx.now)
-            pending.reason = "daily_stop"
+            pending.reason = reason
             clear_pending(a, pending.id)
-            ctx.emit("order_cancelled", key, "DAILY_STOP", order_id=pending.id)
+            ctx.emit("order_cancelled", key, source, order_id=pending.id)
         if a.position != 0 and a.pending_order_id is None:
-            create_exit(ctx, key, "DAILY_STOP", reason="daily_stop")
+            create_exit(ctx, key, source, reason=reason)
 
 
 def poll_pending(ctx: Ctx, cmd: PollPending) -> tuple[int, Body]:

@@ -31,6 +31,7 @@ class AssetSpec:
     # a fill price outside this range is refused while no price of the asset is known yet (D19); wide on purpose:
     # it stops a broken bridge's 0.0 or 9,999,999, not a market move
     plausible_price: tuple[float, float] = (1.0, 1_000_000.0)
+    protective_stop_points: float = 10.0   # the default distance of the resting stop (D21) and of an entry's worst case
 
 
 # Where a fill of each index can plausibly be, before any price of it is known (D19): the S&P 500 E-mini traded
@@ -89,9 +90,9 @@ def default_config(contract_overrides: dict[str, str] | None = None) -> Config:
     overrides = contract_overrides or {}
     assets = {
         "ES": AssetSpec("ES", "S&P 500 Futures", ("ES", "MES"), "MES", contract_override=overrides.get("ES"),
-                        plausible_price=ES_PLAUSIBLE_PRICE),
+                        plausible_price=ES_PLAUSIBLE_PRICE, protective_stop_points=10.0),
         "NQ": AssetSpec("NQ", "Nasdaq 100 Futures", ("NQ", "MNQ"), "MNQ", contract_override=overrides.get("NQ"),
-                        plausible_price=NQ_PLAUSIBLE_PRICE),
+                        plausible_price=NQ_PLAUSIBLE_PRICE, protective_stop_points=40.0),
     }
     return Config(assets=assets)
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import money
 from .clock import candle_bucket, ny_date, trading_day
 from .config import Config, contract_for, point_value
 from .decision import Event, Timer
@@ -165,6 +166,8 @@ def roll_trading_day(g: GlobalState, now: float, config: Config) -> bool:
     g.trading_day = today
     if first_ever:
         return True
+    money.on_rollover(g)
+    g.daily_stop_code = None
     g.daily_start_equity = None
     g.daily_stop_triggered = False
     g.daily_stop_triggered_ts = None
@@ -178,7 +181,10 @@ def roll_trading_day(g: GlobalState, now: float, config: Config) -> bool:
     g.trades_taken_today = 0
     if g.pending_risk:
         for name, value in g.pending_risk.items():
-            setattr(g, name, value)
+            if name == "protective_stop_points":   # per asset: the waiting ones join the others
+                g.protective_stop_points = {**g.protective_stop_points, **value}
+            else:
+                setattr(g, name, value)
         g.pending_risk = {}
     return True
 

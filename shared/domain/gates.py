@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import money
 from .clock import mmss
 from .config import Config
 from .core import (
@@ -31,13 +32,23 @@ class GateInput:
     a: AssetState
     now: float
     config: Config
+    asset: str   # the asset's key, for the gates that look up its contract (a stored symbol is not trusted)
 
 
 Gate = Callable[[GateInput], Refusal | None]
 
 
 def daily_stop(x: GateInput) -> Refusal | None:
-    return Refusal(403, "DAILY_STOP", DAILY_STOP_TEXT) if x.g.daily_stop_triggered else None
+    """Triggered by the percent stop (the original's code and text) or by the dollar limit (D20)."""
+    if not x.g.daily_stop_triggered:
+        return None
+    if x.g.daily_stop_code == "DAILY_LOSS_LIMIT":
+        return Refusal(403, "DAILY_LOSS_LIMIT", money.daily_loss_text(x.g))
+    return Refusal(403, "DAILY_STOP", DAILY_STOP_TEXT)
+
+
+def trailing_drawdown(x: GateInput) -> Refusal | None:
+    return money.trailing_refusal(x.g)
 
 
 def post_exit_cooldown(x: GateInput) -> Refusal | None:
@@ -94,8 +105,8 @@ def tempo(x: GateInput) -> Refusal | None:
 
 
 LOCK_GATES: tuple[Gate, ...] = (
-    daily_stop, post_exit_cooldown, candle_lock, trade_lock, daily_trade_limit, open_position, pending_order,
-    position_mismatch, heartbeat, tempo,
+    daily_stop, trailing_drawdown, post_exit_cooldown, candle_lock, trade_lock, daily_trade_limit, open_position,
+    pending_order, position_mismatch, heartbeat, tempo,
 )
 
 
@@ -157,17 +168,23 @@ def checklist(x: GateInput, direction: str | None = None) -> list[dict[str, obje
         rows.append(_row(gate.__name__, refusal))
     _, structure = market_direction(x, override=False, direction=direction)
     rows.append(_row("structure", structure))
+    rows.append(_row("risk_room", _next_entry_room(x)))
     return rows
 
 
 def sides_open(x: GateInput) -> dict[str, bool]:
     """For each side, whether a market entry would pass every gate now (a FREE zone allows a choice)."""
-    locks_pass = first_refusal(x) is None
+    locks_pass = first_refusal(x) is None and _next_entry_room(x) is None
     sides: dict[str, bool] = {}
     for side in ("BUY", "SELL"):
         chosen, refusal = market_direction(x, override=False, direction=side)
         sides[side] = locks_pass and refusal is None and chosen == side  # NORMAL picks its own side
     return sides
+
+
+def _next_entry_room(x: GateInput) -> Refusal | None:
+    """RISK_ROOM for an entry of the default size (the board cannot know the size the operator will choose)."""
+    return money.risk_room(x.g, x.asset, x.config.entry_qty_default, x.config)
 
 
 def _row(name: str, refusal: Refusal | None) -> dict[str, object]:

@@ -132,10 +132,28 @@ class SetEnv(Input):
 
 
 class SetRisk(Input):
+    """None = unchanged; a dollar limit named in `off` is switched off (the request's `null`, D20)."""
+
     type: Literal["set_risk"] = "set_risk"
     max_trades_per_day: int | None = None
     daily_stop_enabled: bool | None = None
     daily_stop_limit_pct: float | None = None
+    daily_loss_limit_usd: float | None = None
+    trailing_drawdown_usd: float | None = None
+    trailing_mode: str | None = None
+    trailing_stops_at_usd: float | None = None
+    max_loss_per_trade_usd: float | None = None
+    warn_at_pct: float | None = None
+    protective_stop_points: dict[str, float] | None = None
+    off: tuple[str, ...] = ()
+
+
+class RebaselineAccount(Input):
+    """D20: after a trailing-drawdown breach (or to start afresh), the account's new baseline: the high-water mark
+    becomes `baseline_usd` and the lock lifts. `confirm` must be the typed word (the shell checks it)."""
+
+    type: Literal["rebaseline_account"] = "rebaseline_account"
+    baseline_usd: float
 
 
 # ---- bridge ------------------------------------------------------------------------------------------------------
@@ -189,8 +207,8 @@ class TimerFired(Input):
 AnyInput = Annotated[
     RenkoBar | TvHeartbeat | LevelExit | PlaceOrder | ManualExit | ExitAll | ScaleIn | SetProtect
     | SetPointsTakeProfit | SetTakeProfit | ToggleExit | CreateIntent | CancelIntent | CancelPreorder | CancelOrder
-    | ConsumeTradeLimit | SetEnv | SetRisk | PollPending | ExecutionReport | BridgeHeartbeat | PnlSnapshot
-    | TimerFired,
+    | ConsumeTradeLimit | SetEnv | SetRisk | RebaselineAccount | PollPending | ExecutionReport | BridgeHeartbeat
+    | PnlSnapshot | TimerFired,
     Field(discriminator="type"),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from . import money
 from .core import (
     Ctx,
     clear_intent,
@@ -35,6 +36,7 @@ from .inputs import (
     CreateIntent,
     ManualExit,
     PlaceOrder,
+    RebaselineAccount,
     ScaleIn,
     SetEnv,
     SetPointsTakeProfit,
@@ -87,7 +89,7 @@ def place_order(ctx: Ctx, cmd: PlaceOrder) -> tuple[int, Body]:
     trade_mode = (cmd.trade_mode or "").strip().upper()
     if trade_mode not in ("SCALP", "RUNNER"):
         raise Refusal(400, "INVALID_TRADE_MODE", "Invalid trade_mode")
-    x = GateInput(ctx.glob, a, ctx.now, ctx.config)
+    x = GateInput(ctx.glob, a, ctx.now, ctx.config, cmd.asset)
     refusal = first_refusal(x)
     if refusal is not None:
         raise refusal
@@ -98,11 +100,14 @@ def place_order(ctx: Ctx, cmd: PlaceOrder) -> tuple[int, Body]:
     if refusal is not None:
         raise refusal
     assert side is not None  # noqa: S101 - market_direction returns a side whenever it does not refuse
+    qty = entry_qty(cmd.entry_size_mode, ctx.config)
+    refusal = money.risk_room(ctx.glob, cmd.asset, qty, ctx.config)  # the last gate (D22's order)
+    if refusal is not None:
+        raise refusal
     # consumed only when the READY intent is what this entry follows (D8); an aged-out or other-way intent is just
     # cleared, as any successful market order clears it (§5.9)
     used_intent = intent_ready(a, ctx.now, ctx.config) and a.intent_direction == side
-    order = create_entry(ctx, cmd.asset, side=side, qty=entry_qty(cmd.entry_size_mode, ctx.config), source="UI",
-                         trade_mode=trade_mode)
+    order = create_entry(ctx, cmd.asset, side=side, qty=qty, source="UI", trade_mode=trade_mode)
     clear_intent(a, "CONSUMED" if used_intent else None)
     a.two_half_tp_lock_enabled, a.two_half_tp_lock_base_color, a.two_half_tp_lock_released = False, None, False
     a.two_half_tp_lock_started_ts = a.two_half_tp_lock_released_ts = None
@@ -137,7 +142,7 @@ def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
     a = known_asset(ctx, cmd.asset)
     expire_aged(ctx, cmd.asset, a)
     g = ctx.glob
-    x = GateInput(g, a, ctx.now, ctx.config)
+    x = GateInput(g, a, ctx.now, ctx.config, cmd.asset)
     if g.daily_stop_triggered:
         raise Refusal(403, "DAILY_STOP", DAILY_STOP_TEXT)
     refusal = post_exit_cooldown(x)
@@ -390,8 +395,89 @@ def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
     if cmd.daily_stop_enabled is not None:
         _tighten_or_defer(g, pending, applied, "daily_stop_enabled", cmd.daily_stop_enabled,
                           cmd.daily_stop_enabled and not g.daily_stop_enabled)
+    _dollar_settings(ctx, cmd, pending, applied)
     g.pending_risk = pending
     ctx.emit("risk_changed", None, None, applied=applied, pending=pending)
+    return 200, {"ok": True, **risk_view(ctx)}
+
+
+# The dollar limits (D20): a lower limit is tighter, switching one on tightens and off loosens; for the cap on the
+# trailing floor the reverse (a cap lowers the floor).
+DOLLAR_LIMITS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "max_loss_per_trade_usd")
+FLOOR_CAP = "trailing_stops_at_usd"
+STOP_POINTS_RANGE = (0.25, 500.0)   # one tick of the index futures to far beyond any day's range
+
+
+def _dollar_settings(ctx: Ctx, cmd: SetRisk, pending: dict[str, object], applied: dict[str, object]) -> None:
+    g = ctx.glob
+    for name in cmd.off:
+        if name not in (*DOLLAR_LIMITS, FLOOR_CAP):
+            raise Refusal(400, "INVALID_RISK", f"{name}: only a dollar limit can be switched off (null)")
+        current = getattr(g, name)
+        _tighten_or_defer(g, pending, applied, name, None, name == FLOOR_CAP and current is not None)
+    for name in (*DOLLAR_LIMITS, FLOOR_CAP):
+        value = getattr(cmd, name)
+        if value is None:
+            continue
+        if not (math.isfinite(value) and 0 < value <= money.MAX_USD_SETTING):
+            raise Refusal(400, "INVALID_RISK", f"{name}: expected dollars greater than 0 and at most "
+                                               f"{money.MAX_USD_SETTING:,.0f}, or null to switch it off")
+        current = getattr(g, name)
+        lower = current is None or value < current
+        _tighten_or_defer(g, pending, applied, name, float(value), (not lower) if name == FLOOR_CAP else lower)
+    if cmd.trailing_mode is not None:
+        if cmd.trailing_mode not in money.TRAILING_MODES:
+            raise Refusal(400, "INVALID_RISK", f"trailing_mode: expected one of {list(money.TRAILING_MODES)}")
+        # the intraday mark follows every high at once: the tighter of the two
+        _tighten_or_defer(g, pending, applied, "trailing_mode", cmd.trailing_mode, cmd.trailing_mode == "intraday")
+    if cmd.warn_at_pct is not None:
+        if not (math.isfinite(cmd.warn_at_pct) and 1 <= cmd.warn_at_pct <= 100):
+            raise Refusal(400, "INVALID_RISK", "warn_at_pct: expected a percent between 1 and 100")
+        _tighten_or_defer(g, pending, applied, "warn_at_pct", float(cmd.warn_at_pct), cmd.warn_at_pct < g.warn_at_pct)
+    if cmd.protective_stop_points is not None:
+        _stop_points(ctx, cmd.protective_stop_points, pending, applied)
+
+
+def _stop_points(ctx: Ctx, wanted: dict[str, float], pending: dict[str, object],
+                 applied: dict[str, object]) -> None:
+    """Per asset (D21): a shorter distance tightens at once, a longer one waits for the next trading day."""
+    g = ctx.glob
+    low, high = STOP_POINTS_RANGE
+    now_points = dict(g.protective_stop_points)
+    later: dict[str, float] = dict(pending.get("protective_stop_points") or {})  # type: ignore[call-overload]
+    for asset, points in sorted(wanted.items()):
+        if asset not in ctx.config.assets:
+            raise Refusal(400, "INVALID_RISK", f"protective_stop_points.{asset}: unknown asset "
+                                               f"(expected one of {sorted(ctx.config.assets)})")
+        if not (math.isfinite(points) and low <= points <= high):
+            raise Refusal(400, "INVALID_RISK", f"protective_stop_points.{asset}: expected points between {low:g} "
+                                               f"and {high:g}")
+        current = money.stop_points(g, asset, ctx.config)
+        if points <= current:
+            now_points[asset] = float(points)
+            later.pop(asset, None)
+            if points < current:
+                applied[f"protective_stop_points.{asset}"] = float(points)
+        else:
+            later[asset] = float(points)
+    g.protective_stop_points = now_points
+    if later:
+        pending["protective_stop_points"] = later
+    else:
+        pending.pop("protective_stop_points", None)
+
+
+def rebaseline_account(ctx: Ctx, cmd: RebaselineAccount) -> tuple[int, Body]:
+    """D20: the operator starts the account afresh (a breached prop account is over, or a new one began): the
+    high-water mark becomes the baseline and a trailing-drawdown lock lifts."""
+    if not (math.isfinite(cmd.baseline_usd) and 0 < cmd.baseline_usd <= money.MAX_USD_SETTING):
+        raise Refusal(400, "INVALID_RISK", "baseline_usd: expected dollars greater than 0")
+    g = ctx.glob
+    was_breached = g.trailing_breached
+    g.trailing_hwm_usd = float(cmd.baseline_usd)
+    g.trailing_breached, g.trailing_breached_equity_usd = False, None
+    ctx.emit("account_rebaselined", None, "TRAILING_DRAWDOWN" if was_breached else None, baseline=cmd.baseline_usd,
+             was_breached=was_breached)
     return 200, {"ok": True, **risk_view(ctx)}
 
 
@@ -409,11 +495,17 @@ def _tighten_or_defer(g: object, pending: dict[str, object], applied: dict[str, 
 
 
 def risk_view(ctx: Ctx) -> Body:
-    g = ctx.glob
+    g, config = ctx.glob, ctx.config
     return {"max_trades_per_day": g.max_trades_per_day, "daily_stop_enabled": g.daily_stop_enabled,
-            "daily_stop_limit_pct": g.daily_stop_limit_pct, "pending": dict(g.pending_risk),
+            "daily_stop_limit_pct": g.daily_stop_limit_pct,
+            "daily_loss_limit_usd": g.daily_loss_limit_usd, "trailing_drawdown_usd": g.trailing_drawdown_usd,
+            "trailing_mode": g.trailing_mode, "trailing_stops_at_usd": g.trailing_stops_at_usd,
+            "max_loss_per_trade_usd": g.max_loss_per_trade_usd, "warn_at_pct": g.warn_at_pct,
+            "protective_stop_points": {k: money.stop_points(g, k, config) for k in sorted(config.assets)},
+            "pending": dict(g.pending_risk),
             "pending_effective_trading_day": "next" if g.pending_risk else None,
-            "trades_remaining_today": trades_remaining(g)}
+            "trades_remaining_today": trades_remaining(g),
+            "money": money.money_view(g, config, config.entry_qty_default)}
 
 
 def cancel_order(ctx: Ctx, cmd: CancelOrder) -> tuple[int, Body]:

@@ -28,7 +28,21 @@ class GlobalState:
     daily_stop_enabled: bool = True
     daily_stop_limit_pct: float = 30.0
     max_trades_per_day: int = 6
+    # the dollar limits (D20; None = off) and each asset's protective stop distance in points (D21; absent = the
+    # asset's default)
+    daily_loss_limit_usd: float | None = None
+    trailing_drawdown_usd: float | None = None
+    trailing_mode: str = "intraday"
+    trailing_stops_at_usd: float | None = None
+    max_loss_per_trade_usd: float | None = None
+    warn_at_pct: float = 80.0
+    protective_stop_points: dict[str, float] = field(default_factory=dict)
     pending_risk: dict[str, Any] = field(default_factory=dict)
+    # the trailing drawdown's high-water mark (net liquidation value) persists across days; a breach locks entries
+    # until the operator re-baselines the account
+    trailing_hwm_usd: float | None = None
+    trailing_breached: bool = False
+    trailing_breached_equity_usd: float | None = None
     # the trading day (D4) the daily fields below belong to
     trading_day: str | None = None
     daily_start_equity: float | None = None
@@ -37,6 +51,9 @@ class GlobalState:
     daily_stop_triggered_reason: str | None = None
     daily_stop_triggered_equity: float | None = None
     daily_stop_triggered_dd_pct: float | None = None
+    daily_stop_code: str | None = None          # DAILY_STOP (percent) or DAILY_LOSS_LIMIT (dollars): the first to hit
+    daily_start_netliq_usd: float | None = None  # the day's first snapshot's net liquidation value (D20)
+    risk_warned: list[str] = field(default_factory=list)   # the limits whose warning was logged this trading day
     trades_taken_today: int = 0
     daily_pnl_usd: float | None = None
     daily_pnl_pct: float | None = None

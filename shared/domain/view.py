@@ -27,6 +27,7 @@ from .core import (
     trades_remaining,
 )
 from .gates import GateInput, checklist, sides_open
+from .money import money_view
 from .state import AssetState, GlobalState, World, shallow_copy, to_doc
 
 SECRET_KEYS = ("secret", "password", "token")
@@ -70,6 +71,7 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
         "trading_day": trading_day(now, config.trading_day_start_hour),
         "manual_pnl_usd": None,
         "server_time": now,
+        "money": money_view(g, config, config.entry_qty_default),
     })
     if not out["post_exit_lock_active"]:
         out["post_exit_lock_started_ts"] = out["post_exit_lock_expires_ts"] = None
@@ -123,7 +125,7 @@ def gates_view(world: World, asset: str, now: float, config: Config, direction: 
     """D2's whole checklist for one asset (`GET /api/gates`): every gate evaluated, no short cut. Normalises the
     given world in place: pass a copy when it must stay as it is."""
     normalise_world(world, now, config)
-    x = GateInput(world.glob, world.assets[asset], now, config)
+    x = GateInput(world.glob, world.assets[asset], now, config, asset)
     rows = checklist(x, direction)
     return {"ok": True, "asset": asset, "can_enter": all(r["pass"] for r in rows), "sides": sides_open(x),
             "gates": rows}

@@ -96,6 +96,7 @@ _TV_SECRET = {"type": "string", "description": "TV_WEBHOOK_SECRET"}
 _BRIDGE_SECRET = {"type": "string", "description": "BRIDGE_HEARTBEAT_SECRET (or the X-Bridge-Secret header)"}
 _ID = {"type": ["string", "integer"], "description": "an identifier; a whole number is read as its text"}
 _NUMBER = {"type": "number"}
+_USD_OR_OFF = {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 10_000_000}
 _BOOL = {"type": "boolean"}
 _ORDER_ID = {"name": "order_id", "in": "path", "required": True,
              "schema": {"type": "string", "maxLength": 200, "examples": ["ES-20261124-160000-abc123"]}}
@@ -259,10 +260,21 @@ def _operator() -> dict[str, Any]:
         "/api/risk": {
             "get": _op("Risk settings (today's and the next trading day's)", "reads", {"200": _ok(_RISK)},
                        _OPERATOR_ERRORS),
-            "post": _op("Tighten now, loosen next trading day", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+            "post": _op("Tighten now, loosen next trading day (an unknown setting is a 400 naming it; a dollar "
+                        "limit's null switches it off)", "commands", _COMMAND_OK, _COMMAND_ERRORS,
                         body=_body({"max_trades_per_day": {"type": "integer"}, "daily_stop_enabled": _BOOL,
-                                    "daily_stop_limit_pct": _NUMBER})),
+                                    "daily_stop_limit_pct": _NUMBER, "daily_loss_limit_usd": _USD_OR_OFF,
+                                    "trailing_drawdown_usd": _USD_OR_OFF, "trailing_stops_at_usd": _USD_OR_OFF,
+                                    "max_loss_per_trade_usd": _USD_OR_OFF,
+                                    "trailing_mode": {"enum": ["intraday", "end_of_day"]}, "warn_at_pct": _NUMBER,
+                                    "protective_stop_points": {"type": "object",
+                                                               "additionalProperties": _NUMBER}})),
         },
+        "/api/risk/account": {"post": _op(
+            "Re-baseline the account: the trailing drawdown's high-water mark becomes baseline_usd and its lock "
+            "lifts; confirm must be the typed word REBASELINE", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+            body=_body({"baseline_usd": _NUMBER, "confirm": {"const": "REBASELINE"}},
+                       ("baseline_usd", "confirm")))},
     }
     for path, summary in (("/api/intent/cancel", "Cancel the intent"), ("/api/preorder/cancel", "Cancel the pre-order"),
                           ("/api/scale-in", "Scale in"), ("/api/high-next-bar-exit", "Toggle high next-bar exit"),

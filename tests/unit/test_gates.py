@@ -199,10 +199,10 @@ def test_checklist_lists_every_gate_in_order_and_does_not_short_cut() -> None:
     world = ready()
     _daily_stop(world)
     _heartbeat(world)
-    rows = checklist(GateInput(world.glob, world.assets["ES"], NOW, CONFIG))
+    rows = checklist(GateInput(world.glob, world.assets["ES"], NOW, CONFIG, "ES"))
     assert [r["gate"] for r in rows] == [
-        "daily_stop", "post_exit_cooldown", "candle_lock", "trade_lock", "daily_trade_limit", "open_position",
-        "pending_order", "position_mismatch", "heartbeat", "tempo", "structure"]
+        "daily_stop", "trailing_drawdown", "post_exit_cooldown", "candle_lock", "trade_lock", "daily_trade_limit",
+        "open_position", "pending_order", "position_mismatch", "heartbeat", "tempo", "structure", "risk_room"]
     failed = {r["gate"]: r for r in rows if not r["pass"]}
     assert set(failed) == {"daily_stop", "heartbeat"}
     assert failed["heartbeat"]["code"] == "HEARTBEAT_STALE"
@@ -213,7 +213,7 @@ def test_checklist_reports_seconds_remaining_and_the_structure_reason() -> None:
     world = ready()
     _candle(world)
     _structure(world)
-    rows = {r["gate"]: r for r in checklist(GateInput(world.glob, world.assets["ES"], NOW, CONFIG))}
+    rows = {r["gate"]: r for r in checklist(GateInput(world.glob, world.assets["ES"], NOW, CONFIG, "ES"))}
     assert rows["candle_lock"]["remaining_s"] == 290
     assert rows["daily_stop"] == {"gate": "daily_stop", "pass": True, "code": None, "reason": None,
                                   "remaining_s": None}
@@ -224,7 +224,7 @@ def test_checklist_reports_seconds_remaining_and_the_structure_reason() -> None:
 def test_checklist_structure_in_free_zone_needs_the_direction() -> None:
     world = ready()
     world.assets["ES"].macro_renko_color = "red"
-    x = GateInput(world.glob, world.assets["ES"], NOW, CONFIG)
+    x = GateInput(world.glob, world.assets["ES"], NOW, CONFIG, "ES")
     assert {r["gate"]: r for r in checklist(x)}["structure"]["code"] == "FREE_ZONE_DIRECTION_REQUIRED"
     assert {r["gate"]: r for r in checklist(x, direction="BUY")}["structure"]["pass"] is True
 
@@ -293,10 +293,10 @@ def test_sides_open_tells_which_direction_a_free_zone_allows():
 
     world = ready_to_enter(fresh_world(), T0)
     a = world.assets["ES"]
-    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": True, "SELL": False}  # NORMAL, 8pt green
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG, "ES")) == {"BUY": True, "SELL": False}  # NORMAL, 8pt green
     a.macro_renko_color = "red"  # FREE zone: the 2.5pt colour (green) picks the side
-    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": True, "SELL": False}
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG, "ES")) == {"BUY": True, "SELL": False}
     a.two_half_renko_color = "red"
-    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": False, "SELL": True}
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG, "ES")) == {"BUY": False, "SELL": True}
     a.last_heartbeat_ts = None  # any lock gate closes both sides
-    assert sides_open(GateInput(world.glob, a, T0, CONFIG)) == {"BUY": False, "SELL": False}
+    assert sides_open(GateInput(world.glob, a, T0, CONFIG, "ES")) == {"BUY": False, "SELL": False}
