@@ -1,5 +1,5 @@
 """Latency of a bare read-modify-write of one document through FirestoreStore.transact: the baseline that the
-webhook round trip is compared with (design.md, Budgets).
+webhook round trip is compared with (docs/architecture.md, Budgets).
 
     python -m bench.bench_store [-n 500]     # starts its own emulator, prints p50/p99 and ops per call
 

@@ -1,4 +1,4 @@
-"""The benchmark (`make bench`): prints figures, asserts nothing. Design budgets are in design.md.
+"""The benchmark (`make bench`): prints figures, asserts nothing. Design budgets: docs/architecture.md.
 
 1. the domain: µs per decision over a synthetic trading day (bench/bench_domain.py);
 2. on one local stack (real emulators, the one local address): the webhook round trip vs a bare read-modify-write

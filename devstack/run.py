@@ -2,7 +2,7 @@
 
 One process tree, everything on 127.0.0.1:
 - the Firestore emulator (bare JVM, `firestore.rules`),
-- the Cloud Tasks emulator with the `timers` queue (at most 5 retries, see platform-notes.md),
+- the Cloud Tasks emulator with the `timers` queue (at most 5 retries: it never backs off),
 - with `firebase_auth` (on in `make run`): the Firebase Authentication emulator (npm's firebase-tools) and one
   local operator account (OPERATOR_AUTH=firebase, issue 12); tests leave it off for speed (password mode),
 - one gunicorn process serving `devstack.router`: the dashboard and every function behind `firebase.json`'s

@@ -23,7 +23,7 @@ from sim.renko import Brick, merged
 from sim.sources import Tick
 from sim.venue import Venue
 
-# Renko box size → the TradingView stream its alert feeds (README "Routes"; the 1pt bricks feed the visual stream).
+# Renko box size → the TradingView stream its alert feeds (docs/api.md "Routes"; the 1pt bricks feed the visual stream).
 STREAM_BY_BOX: dict[float, str] = {1.0: "1pt_one", 2.5: "2.5pt", 4.0: "4pt", 6.0: "6pt", 8.0: "8pt", 12.0: "12pt"}
 # Bricks of these boxes change what the entry gates see (tempo, zone, 2.5pt filter): the operator looks then.
 DECISION_BOXES = frozenset({2.5, 4.0, 6.0, 8.0, 12.0})

@@ -47,7 +47,7 @@ from shared.service.loads import Loads, loads
 
 Answer = tuple[int, dict[str, Any]]
 
-# TradingView stream → webhook route (README "Routes"); the 1pt bricks go to the "one" stream.
+# TradingView stream → webhook route (docs/api.md "Routes"); the 1pt bricks go to the "one" stream.
 STREAM_ROUTES: dict[str, str] = {
     "1pt_one": "/tv_renko_one",
     "1pt_small": "/tv_renko_small",

@@ -1,5 +1,5 @@
 # One source bundle (scripts/build_bundle.py: functions/*, the shared/ package, requirements.txt), deployed
-# once per route group. Each function gets only the secrets its routes check (api-reference.txt): a function
+# once per route group. Each function gets only the secrets its routes check (docs/api.md): a function
 # without its secret answers 503 (D12), so a missing mapping shows at once.
 
 data "archive_file" "bundle" {

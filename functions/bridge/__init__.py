@@ -104,7 +104,7 @@ def execution_report(request: Any, order_id: str) -> tuple[dict[str, Any], int]:
     order_id = order_id_param(order_id, services().config.assets)
     status = body.get("status")
     if not isinstance(status, str) or status not in REPORT_STATUSES:
-        raise BadInput("invalid status")  # the original's text (behavior.md §7)
+        raise BadInput("invalid status")  # the original's text (§7.1)
     raw_extra = body.get("extra")
     if raw_extra is not None and not isinstance(raw_extra, dict):
         raise BadInput("extra: expected an object")

@@ -116,7 +116,7 @@ def _fill_qty(order: Order, cmd: ExecutionReport) -> int | None:
 
 def _overfill(field: str, given: str, order: Order) -> Refusal:
     """D15: a quantity beyond what remains is a bad value, so a 400 naming the field with nothing written (not even
-    the audit line), not a 409 state conflict. Deviation: the original had no such check (behavior.md §7.1 answers
+    the audit line), not a 409 state conflict. Deviation: the original had no such check (§7.1 answers
     200 and takes the qty from its order index, so a broken bridge could over-fill a position unnoticed)."""
     return Refusal(400, "OVERFILL",
                    f"{field}: {given} the {order.remaining_qty} remaining on order {order.id} "

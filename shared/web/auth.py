@@ -331,7 +331,7 @@ def client_address(request: Request) -> str:
     for whoever opened the connection to it (every entry before it is whatever the client sent, so the first
     one would let a guesser pick a fresh address per request), else the socket's peer (the local stack). An
     IPv6 address counts as its /64: one subscriber usually holds a whole /64. Through Firebase Hosting the
-    connecting hop is Hosting's edge, which many clients may share: see the throttle's notes in the README."""
+    connecting hop is Hosting's edge, which many clients may share: see the throttle's notes in docs/api.md."""
     forwarded = (request.headers.get("X-Forwarded-For") or "").rsplit(",", 1)[-1].strip()
     return _address_key(forwarded or request.remote_addr or "unknown")
 

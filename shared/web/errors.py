@@ -1,6 +1,6 @@
 """The errors a handler raises to answer a request, grouped by what someone must do about them.
 
-Each maps to one HTTP status and a JSON body `{ok: false, error: <text>, ...}` (design.md, "Errors and HTTP").
+Each maps to one HTTP status and a JSON body `{ok: false, error: <text>, ...}` (docs/rules.md, "Every refusal code").
 `error_response` is the single place that turns any exception into that body and status; the router uses it,
 so a handler only raises.
 """
@@ -70,7 +70,7 @@ class NotFound(WebError):
 
 
 class Refused(WebError):
-    """A business rule refused the request (a gate, a lock, a limit): HTTP 403/409/423 as behavior.md gives.
+    """A business rule refused the request (a gate, a lock, a limit): HTTP 403/409/423 as the original gives.
 
     The request was valid; the operator must wait for the condition to clear or change the state first. `code`
     is a stable UPPER_SNAKE reason (e.g. CANDLE_LOCK_ACTIVE) that clients branch on; `error` is the original

@@ -1,7 +1,7 @@
 """Reading a request: the JSON body whatever its content type, and typed fields with clear 400 messages.
 
 Every helper raises `BadInput` naming the field and what was wrong; pass `error=` to use the original system's
-verbatim text instead (behavior.md keeps texts such as "Invalid target" that the dashboard shows).
+verbatim text instead (docs/rules.md keeps texts such as "Invalid target" that the dashboard shows).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every endpoint of api-reference.txt (plus the dashboard's extra reads) over HTTP through the one local address, on
+"""Every endpoint of docs/api.md (plus the dashboard's extra reads) over HTTP through the one local address, on
 the real Firestore and Cloud Tasks emulators: success shapes, every refusal with the spec's exact text, code and
 status, the stored documents read back, and whole trade flows driven by the dev clock."""
 

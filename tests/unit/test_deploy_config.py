@@ -34,7 +34,7 @@ BUILD_SCRIPT = REPO / "scripts" / "build_bundle.py"
 ENTRY_POINTS = ("webhooks", "orders", "bridge", "timers")
 PUBLIC_FUNCTIONS = ("webhooks", "orders", "bridge")
 SECRET_NAMES = frozenset({"TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "DASHBOARD_PASSWORD", "SESSION_SECRET"})
-# Which secret each function checks (spec/api-reference.txt: webhooks the TradingView secret, bridge the bridge
+# Which secret each function checks (docs/api.md: webhooks the TradingView secret, bridge the bridge
 # secret, orders the operator session, and it shows the TradingView secret to a logged-in operator for the alert
 # messages); timers authenticates Cloud Tasks by OIDC and holds none. Nothing else: the public webhook function
 # must not read the dashboard password or the session key (issue 10).

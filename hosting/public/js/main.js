@@ -1,4 +1,4 @@
-/* OperatorLock operator dashboard (behavior.md §14 adapted to this backend; decisions D2, D5, D8, D10, D12–D14).
+/* OperatorLock operator dashboard (§14 adapted to this backend; decisions D2, D5, D8, D10, D12–D14).
  *
  * Vanilla JS as ES modules, no build step, nothing loaded from elsewhere. A newcomer's map:
  *   main.js      boot, the polls, wiring of the page's fixed buttons
