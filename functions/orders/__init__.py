@@ -38,6 +38,7 @@ from shared.domain.view import gates_view, normalise_world, state_view
 from shared.service import clock, execute, read_world
 from shared.service.http import answer
 from shared.service.idempotency import parse_key
+from shared.service.presets import presets
 from shared.service.security import SECRET_REVEALED, keep_generation, record_security_event, stored_generation
 from shared.service.wiring import asset_keys, services, timers_status
 from shared.store.api import Query
@@ -510,6 +511,13 @@ def _stop_points(stops: dict[str, Any], asset: str) -> float:
     if value is None:
         raise BadInput(f"protective_stop_points.{field_label(asset)}: expected points, got null")
     return value
+
+
+@router.route("GET", "/api/risk/presets")
+def risk_presets(request: Any) -> dict[str, Any]:
+    """Named starting points for the dollar limits, each with the source of its figures (D20)."""
+    auth.require_session(request)
+    return {"ok": True, **presets()}
 
 
 RESET_WORD = "REBASELINE"

@@ -270,6 +270,11 @@ def _operator() -> dict[str, Any]:
                                     "protective_stop_points": {"type": "object",
                                                                "additionalProperties": _NUMBER}})),
         },
+        "/api/risk/presets": {"get": _op(
+            "Named starting points for the dollar limits, each with its source (firms change their rules)", "reads",
+            {"200": _ok({"type": "object", "required": ["presets", "note"],
+                         "properties": {"presets": {"type": "array"}, "note": {"type": "string"}}})},
+            _OPERATOR_ERRORS)},
         "/api/risk/account": {"post": _op(
             "Re-baseline the account: the trailing drawdown's high-water mark becomes baseline_usd and its lock "
             "lifts; confirm must be the typed word REBASELINE", "commands", _COMMAND_OK, _COMMAND_ERRORS,
