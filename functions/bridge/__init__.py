@@ -53,12 +53,12 @@ TEXT_LIMIT = 100
 
 # `?secret=` (the original bridge contract) puts the secret in every request URL, and Cloud Run's request logs keep
 # full URLs for 30 days (issue 22). Refused in production unless a legacy bridge needs it for a while
-# (ALLOW_SECRET_IN_QUERY=1, Terraform's allow_secret_in_query); the local stack (LOCAL_DEV=1) accepts it.
+# (ALLOW_SECRET_IN_QUERY=1, Terraform's legacy_bridge_query_auth); the local stack (LOCAL_DEV=1) accepts it.
 QUERY_SECRET_ENV = "ALLOW_SECRET_IN_QUERY"  # noqa: S105 - the variable's name
 
 
 class SecretInQuery(BadInput):
-    code = "SECRET_IN_QUERY"  # noqa: S105 - an error code
+    code = "SECRET_IN_QUERY"
 
     def body(self) -> dict[str, Any]:
         return {**super().body(), "code": self.code}  # a bridge can tell this 400 from a malformed request
