@@ -8,7 +8,7 @@ STAMPS  := .local/stamps
 PYTEST_ARGS ?=
 TASKS_EMULATOR := gcloud-tasks-emulator==0.6.2
 
-.PHONY: help install run test unit lint lint-deploy bench demo soak backtest clean-stamps
+.PHONY: help install bundle run test unit lint lint-deploy bench demo soak backtest clean-stamps
 
 help:
 	@echo "make run    start the local stack (Firestore + Cloud Tasks emulators, functions, dashboard)"
@@ -16,6 +16,7 @@ help:
 	@echo "make demo   the stack + paper bridge + the sample session replayed (DEMO_ARGS='--auto tp8-flip')"
 	@echo "make soak   the whole sample session through the stack with a faulty bridge, then the invariants"
 	@echo "make unit   the inner loop: the rules' unit tests in seconds (UNIT_ARGS='-k fills' to narrow)"
+	@echo "make bundle the deploy's build only (python3 + npm; no venv, Java or Chromium): deploy/README.md"
 	@echo "make backtest | make lint | make bench | make install"
 
 # --- install: each step runs again only when its inputs change -----------------------------------------------
@@ -51,6 +52,13 @@ install: $(PIP_STAMP) $(STAMPS)/system $(STAMPS)/npm
 	@test -x $(VENV)/bin/gcloud-tasks-emulator || { rm -f $(PIP_STAMP); $(MAKE) --no-print-directory $(PIP_STAMP); }
 	@test -f hosting/public/vendor/lightweight-charts.standalone.production.js || { rm -f $(STAMPS)/npm; $(MAKE) --no-print-directory $(STAMPS)/npm; }
 	@test -x node_modules/.bin/firebase || { rm -f $(STAMPS)/npm; $(MAKE) --no-print-directory $(STAMPS)/npm; }
+
+# What a deploy needs and nothing more (deploy/README.md section 2): the functions' source bundle (standard-library
+# Python) and the dashboard's chart library (the runtime npm dependency only).
+bundle:
+	python3 scripts/build_bundle.py deploy/.build/bundle
+	npm ci --omit=dev --no-audit --no-fund
+	mkdir -p hosting/public/vendor && cp $(CHARTS_JS) hosting/public/vendor/
 
 # --- the two commands ---------------------------------------------------------------------------------------
 

@@ -36,14 +36,19 @@ resource "google_identity_platform_config" "default" {
 # Firebase treats it as public configuration; it is restricted to the Identity Toolkit API all the same (not by
 # HTTP referrer: the dashboard sends none, Referrer-Policy no-referrer).
 resource "google_apikeys_key" "firebase_web" {
-  project      = var.project_id
-  name         = "${local.app}-firebase-web"
+  project = var.project_id
+  # A deleted key's id stays reserved for about 30 days: the suffix lets the next deployment create its own.
+  name         = "${local.app}-firebase-web-${local.suffix}"
   display_name = "OperatorLock operator sign-in (Identity Toolkit only)"
 
   restrictions {
     api_targets {
       service = "identitytoolkit.googleapis.com"
     }
+  }
+
+  lifecycle {
+    create_before_destroy = true
   }
 
   depends_on = [google_project_service.apis]

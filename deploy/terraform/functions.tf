@@ -18,8 +18,11 @@ resource "google_storage_bucket" "source" {
   location                    = upper(var.region)
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = false
-  labels                      = local.labels
+  # It holds nothing but code bundles (rebuilt from the repository at will): `terraform destroy` deletes it with
+  # every object and every noncurrent version in it. (The Terraform state bucket is not this one and is never
+  # managed here: deploy/README.md section 9, scripts/teardown.sh.)
+  force_destroy = true
+  labels        = local.labels
 
   # Objects are named by their hash and never overwritten, so versioning keeps no extra copies; it guards
   # against an accidental delete of the object a function rebuilds from.
@@ -43,6 +46,7 @@ locals {
     CLOUD_TASKS_LOCATION  = google_cloud_tasks_queue.timers.location
     CLOUD_TASKS_QUEUE     = google_cloud_tasks_queue.timers.name
     TIMERS_URL            = local.timers_url
+    TIMERS_AUDIENCE       = local.timers_audience
     TASKS_SERVICE_ACCOUNT = google_service_account.tasks_invoker.email
   }
 
@@ -110,8 +114,10 @@ locals {
       FIREBASE_API_KEY    = google_apikeys_key.firebase_web.key_string
     }
     bridge = {
-      LONG_POLL_MAX_S = tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))
-      THREADS         = tostring(var.bridge_concurrency)
+      # `?secret=` in a URL is refused unless a legacy bridge needs it (variables.tf legacy_bridge_query_auth).
+      ALLOW_SECRET_IN_QUERY = var.legacy_bridge_query_auth ? "1" : "0"
+      LONG_POLL_MAX_S       = tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))
+      THREADS               = tostring(var.bridge_concurrency)
       # at most half the threads hold a long poll: the rest stay free for reports, heartbeats and snapshots
       LONG_POLL_MAX_HELD  = tostring(max(1, floor(var.bridge_concurrency / 2)))
       FILL_PRICE_BAND_PCT = tostring(var.fill_price_band_pct)

@@ -60,19 +60,45 @@ resource "google_service_account_iam_member" "function_acts_as_tasks_invoker" {
 }
 
 # --- build --------------------------------------------------------------------------------------------------
-# The roles Google documents for a custom Cloud Functions build account (and the provider's own gen2 example
-# grants): write logs, push the image, read and write the staged source objects.
+# The roles Google documents for a custom build account (Cloud Run, "Build service account": Logs Writer, Artifact
+# Registry Writer, Storage Object Admin "for retrieving the function source from the Cloud Storage bucket"). The
+# first two project-wide; Storage Object Admin only on the buckets a function build reads and writes (issue 22):
+# this configuration's source bucket and the bucket Cloud Functions copies a deployed source into
+# (gcf-v2-sources-<project number>-<region>), never the Terraform state bucket or any other bucket of the project. IAM Conditions name a bucket `projects/_/buckets/NAME` and its
+# objects `projects/_/buckets/NAME/objects/OBJECT`.
 
 resource "google_project_iam_member" "build" {
   for_each = toset([
     "roles/artifactregistry.writer",
     "roles/logging.logWriter",
-    "roles/storage.objectAdmin",
   ])
 
   project = var.project_id
   role    = each.value
   member  = "serviceAccount:${google_service_account.build.email}"
+}
+
+locals {
+  # Our source bucket exactly (the bucket, or an object in it: a bare prefix would also match "<name>-other"), and
+  # any bucket whose name starts with Cloud Functions' staging prefix for this project number (the region part of
+  # the name is Google's to choose).
+  build_bucket_condition = join(" || ", [
+    "resource.name == \"projects/_/buckets/${google_storage_bucket.source.name}\"",
+    "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.source.name}/\")",
+    "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.current.number}-\")",
+  ])
+}
+
+resource "google_project_iam_member" "build_storage" {
+  project = var.project_id
+  role    = "roles/storage.objectAdmin"
+  member  = "serviceAccount:${google_service_account.build.email}"
+
+  condition {
+    title       = "operatorlock-build-buckets"
+    description = "The function source bucket and Cloud Functions' own staging buckets only (not the Terraform state)."
+    expression  = local.build_bucket_condition
+  }
 }
 
 # IAM grants take up to a minute to reach Cloud Build: without the wait the first build fails on a permission,
@@ -81,6 +107,7 @@ resource "time_sleep" "build_iam_propagation" {
   create_duration = "60s"
 
   triggers = {
-    roles = join(",", sort([for grant in google_project_iam_member.build : grant.role]))
+    roles   = join(",", sort([for grant in google_project_iam_member.build : grant.role]))
+    storage = google_project_iam_member.build_storage.condition[0].expression
   }
 }

@@ -1,5 +1,5 @@
-# Monitoring as code, all optional (variables.tf): three alert policies (5xx ratio per function, webhook p99
-# latency, error log lines), a log metric of refused order entries by reason code, and a monthly budget.
+# Monitoring as code, all optional (variables.tf): six alert policies (5xx ratio per function, webhook p99
+# latency, error log lines, a silent bridge, a silent price feed, failing timers), a log metric of refused order entries by reason code, and a monthly budget.
 # Alerts go to var.alert_email when it is set; without it they still open incidents in the console.
 
 locals {
@@ -155,6 +155,136 @@ resource "google_monitoring_alert_policy" "function_errors" {
   depends_on = [google_project_service.apis]
 }
 
+# --- silence and failing timers (issue 22) -------------------------------------------------------------------
+# A 5xx ratio or an error line needs requests: a bridge that stopped calling, a TradingView that stopped sending
+# and timers Cloud Run refuses before the code runs (a 401/403 logs no ERROR line of ours) raise none of them.
+
+# The bridge heartbeats every 10 s and polls all day: no request at all for a few minutes means it is down,
+# disconnected, or calling the wrong URL.
+resource "google_monitoring_alert_policy" "bridge_silent" {
+  count = var.enable_alerts ? 1 : 0
+
+  project               = var.project_id
+  display_name          = "OperatorLock: the bridge is silent"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "no request to bridge for ${var.alert_bridge_silent_seconds} s"
+    condition_absent {
+      filter   = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"bridge\" AND metric.type = \"run.googleapis.com/request_count\""
+      duration = "${var.alert_bridge_silent_seconds}s"
+
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.service_name"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    content   = local.alert_documentation
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# TradingView's price heartbeat arrives every minute per asset while the market trades (variables.tf says why
+# the default waits 75 min).
+resource "google_monitoring_alert_policy" "price_feed_silent" {
+  count = var.enable_alerts ? 1 : 0
+
+  project               = var.project_id
+  display_name          = "OperatorLock: the TradingView price feed is silent"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "no request to webhooks for ${var.alert_price_feed_silent_seconds} s"
+    condition_absent {
+      filter   = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"webhooks\" AND metric.type = \"run.googleapis.com/request_count\""
+      duration = "${var.alert_price_feed_silent_seconds}s"
+
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.service_name"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    content   = local.alert_documentation
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# Timers: every answer of the timers function other than 2xx. Cloud Tasks is its only caller, so a 401/403 means
+# Cloud Run refused the task's OIDC token (audience, invoker grant) and a 4xx/5xx from the code a broken task; a
+# timer that fails is retried, then dropped, silently otherwise.
+resource "google_monitoring_alert_policy" "timers_failing" {
+  count = var.enable_alerts ? 1 : 0
+
+  project               = var.project_id
+  display_name          = "OperatorLock: timers are failing"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "timers answered other than 2xx over 5 min"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"timers\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class != \"2xx\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.service_name"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    content   = local.alert_documentation
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
 # Refused order entries by reason code (the request log line of POST /api/orders, shared/web/routing.py:
 # outcome "refused", code = the gate that refused): a chart of why entries are refused, no alert.
 resource "google_logging_metric" "refused_entries" {
@@ -186,13 +316,6 @@ resource "google_logging_metric" "refused_entries" {
 
 # --- budget -------------------------------------------------------------------------------------------------
 
-# The budget filter names the project by number; read only when there is a budget.
-data "google_project" "this" {
-  count = var.billing_account == null ? 0 : 1
-
-  project_id = var.project_id
-}
-
 resource "google_billing_budget" "monthly" {
   count = var.billing_account == null ? 0 : 1
 
@@ -200,7 +323,7 @@ resource "google_billing_budget" "monthly" {
   display_name    = "OperatorLock ${var.project_id}"
 
   budget_filter {
-    projects = ["projects/${data.google_project.this[0].number}"]
+    projects = ["projects/${data.google_project.current.number}"]
   }
 
   amount {

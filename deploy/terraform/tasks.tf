@@ -3,7 +3,7 @@
 # and never hammer a failing handler.
 resource "google_cloud_tasks_queue" "timers" {
   project  = var.project_id
-  name     = "timers"
+  name     = "timers-${local.suffix}"
   location = var.region
 
   rate_limits {
@@ -21,6 +21,12 @@ resource "google_cloud_tasks_queue" "timers" {
 
   stackdriver_logging_config {
     sampling_ratio = 1.0
+  }
+
+  # A renamed queue (the suffix, issue 22) is created before the old one goes: the functions switch to it in
+  # the same apply. Timers pending on the old queue are lost with it; they only tidy up.
+  lifecycle {
+    create_before_destroy = true
   }
 
   depends_on = [google_project_service.apis]

@@ -137,7 +137,7 @@ variable "alert_email" {
 }
 
 variable "enable_alerts" {
-  description = "Create the alert policies (5xx ratio, webhook p99 latency, function errors) and the refused-entries log metric."
+  description = "Create the alert policies (5xx ratio, webhook p99 latency, function errors, silent bridge, silent price feed, failing timers) and the refused-entries log metric."
   type        = bool
   default     = true
 }
@@ -163,7 +163,7 @@ variable "billing_account" {
 variable "monthly_budget" {
   description = "Monthly budget of the project, in the billing account's currency (deploy/README.md estimates the cost)."
   type        = number
-  default     = 50
+  default     = 60
 }
 
 variable "operator_auth" {
@@ -183,5 +183,33 @@ variable "operator_mfa" {
   validation {
     condition     = contains(["DISABLED", "ENABLED", "MANDATORY"], var.operator_mfa)
     error_message = "operator_mfa must be DISABLED, ENABLED or MANDATORY."
+  }
+}
+
+variable "legacy_bridge_query_auth" {
+  description = "Accept the bridge secret as `?secret=` in the URL (the original bridge contract). Off: such a request is refused with 400 SECRET_IN_QUERY, because Cloud Run's request logs keep full URLs for 30 days. Turn it on only for a legacy bridge while it moves to the X-Bridge-Secret header (deploy/README.md section 6)."
+  type        = bool
+  default     = false
+}
+
+variable "alert_bridge_silent_seconds" {
+  description = "Alert when the bridge function receives no request for this long (the bridge heartbeats every 10 s, 24/7). Between 120 and 86400."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alert_bridge_silent_seconds >= 120 && var.alert_bridge_silent_seconds <= 86400
+    error_message = "alert_bridge_silent_seconds must be between 120 and 86400."
+  }
+}
+
+variable "alert_price_feed_silent_seconds" {
+  description = "Alert when the webhooks function (TradingView) receives no request for this long. TradingView sends only while the market trades: the default 75 min outlasts the daily one-hour CME break; the alert also fires (once) each weekend. Between 120 and 86400."
+  type        = number
+  default     = 4500
+
+  validation {
+    condition     = var.alert_price_feed_silent_seconds >= 120 && var.alert_price_feed_silent_seconds <= 86400
+    error_message = "alert_price_feed_silent_seconds must be between 120 and 86400."
   }
 }

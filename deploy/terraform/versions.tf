@@ -22,6 +22,11 @@ terraform {
       source  = "hashicorp/time"
       version = "0.13.1"
     }
+    # random_id: the suffix of the names Google keeps reserved after a delete (main.tf, local.suffix).
+    random = {
+      source  = "hashicorp/random"
+      version = "3.7.2"
+    }
   }
 }
 

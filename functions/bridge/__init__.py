@@ -7,6 +7,7 @@ fields only, and nothing that names or equals a secret is stored.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ from shared.web.request import (
     query_param,
     whole_number,
 )
-from shared.web.respond import mask_secrets
+from shared.web.respond import log_json_once, mask_secrets
 from shared.web.routing import Router, annotate
 
 router = Router()
@@ -50,14 +51,39 @@ TEXT_LIMITS = {"note": 500}  # the other text fields are ids and ISO-8601 times
 TEXT_LIMIT = 100
 
 
+# `?secret=` (the original bridge contract) puts the secret in every request URL, and Cloud Run's request logs keep
+# full URLs for 30 days (issue 22). Refused in production unless a legacy bridge needs it for a while
+# (ALLOW_SECRET_IN_QUERY=1, Terraform's legacy_bridge_query_auth); the local stack (LOCAL_DEV=1) accepts it.
+QUERY_SECRET_ENV = "ALLOW_SECRET_IN_QUERY"  # noqa: S105 - the variable's name
+
+
+class SecretInQuery(BadInput):
+    code = "SECRET_IN_QUERY"
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "code": self.code}  # a bridge can tell this 400 from a malformed request
+
+
+def _query_secret_allowed() -> bool:
+    return os.environ.get(QUERY_SECRET_ENV, "") == "1" or os.environ.get("LOCAL_DEV", "") == "1"
+
+
 def _secret(request: Any, body: Mapping[str, Any] | None = None) -> None:
     """The bridge's secret from the X-Bridge-Secret header (kept out of URLs and access logs), else the body, else
-    the query string (the original's poll, kept for compatibility)."""
+    the query string (the original's poll) where that is still allowed; a URL carrying it is refused otherwise,
+    whatever the header says (the secret is in the logs either way: the bridge must stop sending it there)."""
+    in_query = query_param(request, "secret")
+    if in_query and not _query_secret_allowed():
+        raise SecretInQuery(f"the bridge secret is refused in the URL (request logs keep URLs): send it in the "
+                            f"{SECRET_HEADER} header ({QUERY_SECRET_ENV} allows a legacy bridge)")
     given = request.headers.get(SECRET_HEADER)
     if not given and body is not None:
         given = body.get("secret")
     if not given:
-        given = query_param(request, "secret")
+        given = in_query
+        if given and os.environ.get("LOCAL_DEV", "") != "1":
+            log_json_once(QUERY_SECRET_ENV, "WARNING", f"a bridge sends its secret as ?secret= ({QUERY_SECRET_ENV}=1): "
+                          f"request logs keep it; move the bridge to the {SECRET_HEADER} header")
     check_shared_secret(given, SECRET)
 
 

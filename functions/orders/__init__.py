@@ -464,6 +464,28 @@ def set_env(request: Any) -> tuple[dict[str, Any], int]:
     return _command(request, operator, SetEnv(env=_text(body.get("env"), "env") or ""))
 
 
+PROBE_DELAY_S = 5.0
+
+
+@router.route("POST", "/api/timer-probe")
+def timer_probe(request: Any) -> tuple[dict[str, Any], int]:
+    """The smoke test's timer (scripts/smoke.py, issue 22): schedules a `probe` timer due in a few seconds under a
+    key of its own; when Cloud Tasks delivers it, the timers function writes a timer/PROBE audit event with that key
+    (GET /api/logs). It names no asset, order or environment: no trading state changes."""
+    auth.require_session(request)
+    from secrets import token_hex
+
+    from shared.scheduler import Timer
+
+    scheduler = services().scheduler
+    if scheduler is None:
+        raise Unavailable("timers are not configured on this deployment")
+    key = f"probe:{token_hex(8)}"
+    due = clock.now() + PROBE_DELAY_S
+    scheduler.schedule([Timer("probe", key, due, {})])
+    return {"ok": True, "key": key, "due": due}, 201
+
+
 @router.route("GET", "/api/risk")
 def get_risk(request: Any) -> dict[str, Any]:
     auth.require_session(request)

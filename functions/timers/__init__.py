@@ -19,7 +19,7 @@ router = Router()
 MAX_EPOCH = 1e11
 # What the domain's timers use as keys ("ES:5880123", an order id, ...): nothing that could leave a document path.
 TIMER_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
-KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end")
+KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe")
 
 
 def _fire(request: Any) -> tuple[dict[str, Any], int]:

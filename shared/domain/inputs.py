@@ -199,7 +199,7 @@ class PnlSnapshot(Input):
 
 class TimerFired(Input):
     type: Literal["timer_fired"] = "timer_fired"
-    kind: Literal["candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end"]
+    kind: Literal["candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe"]
     key: str
     at: float
 

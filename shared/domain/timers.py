@@ -63,7 +63,13 @@ def _lease_end(ctx: Ctx, cmd: TimerFired) -> str:
     return "nothing_to_do"
 
 
+def _probe(ctx: Ctx, cmd: TimerFired) -> str:
+    """The smoke test's timer (POST /api/timer-probe, issue 22): proves Cloud Tasks reaches the timers function
+    through its OIDC check. It touches nothing; the audit event timer_fired writes is the proof."""
+    return "fired"
+
+
 _HANDLERS = {
     "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
-    "preorder_expiry": _preorder_expiry, "lease_end": _lease_end,
+    "preorder_expiry": _preorder_expiry, "lease_end": _lease_end, "probe": _probe,
 }

@@ -4,7 +4,8 @@
   header `X-Local-Tasks-Token: <TASKS_LOCAL_TOKEN>` and this checks it in constant time. Without
   TASKS_LOCAL_TOKEN nothing is accepted.
 - Cloud (CLOUD_TASKS_EMULATOR_HOST unset): `Authorization: Bearer <Google-signed ID token>` whose audience is
-  TIMERS_URL and whose verified email is TASKS_SERVICE_ACCOUNT. The local header is ignored there.
+  TIMERS_AUDIENCE (else TIMERS_URL) and whose verified email is TASKS_SERVICE_ACCOUNT. The local header is ignored
+  there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shared.scheduler.config import (
     LOCAL_TOKEN,
     LOCAL_TOKEN_HEADER,
     SERVICE_ACCOUNT,
+    TIMERS_AUDIENCE,
     TIMERS_URL,
 )
 from shared.scheduler.errors import TaskAuthError
@@ -118,7 +120,7 @@ def _verify_local(headers: Mapping[str, str], env: Mapping[str, str]) -> None:
 
 
 def _verify_oidc(headers: Mapping[str, str], env: Mapping[str, str]) -> None:
-    audience = env.get(TIMERS_URL, "").strip()
+    audience = env.get(TIMERS_AUDIENCE, "").strip() or env.get(TIMERS_URL, "").strip()
     account = env.get(SERVICE_ACCOUNT, "").strip()
     if not audience or not account:
         missing = [name for name, value in ((TIMERS_URL, audience), (SERVICE_ACCOUNT, account)) if not value]

@@ -112,7 +112,7 @@ class FirestoreTaskKeys:
 class CloudTasksScheduler:
     """Creates one HTTP POST task per timer on the configured queue, due at the timer's time.
 
-    Cloud: the task carries an OIDC token of TASKS_SERVICE_ACCOUNT with audience TIMERS_URL.
+    Cloud: the task carries an OIDC token of TASKS_SERVICE_ACCOUNT with audience TIMERS_AUDIENCE (else TIMERS_URL).
     Local stack (CLOUD_TASKS_EMULATOR_HOST set): an insecure gRPC channel to the emulator, and the shared
     `X-Local-Tasks-Token` header instead of OIDC (the emulator cannot mint tokens).
     """
@@ -164,7 +164,7 @@ class CloudTasksScheduler:
         )
         if not self.config.local:
             http_request.oidc_token = tasks_v2.OidcToken(
-                service_account_email=self.config.service_account, audience=self.config.timers_url,
+                service_account_email=self.config.service_account, audience=self.config.oidc_audience,
             )
         return tasks_v2.Task(
             name=f"{self.config.queue_path}/tasks/{name}",

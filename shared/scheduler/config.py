@@ -14,6 +14,10 @@ PROJECT = "GOOGLE_CLOUD_PROJECT"
 LOCATION = "CLOUD_TASKS_LOCATION"
 QUEUE = "CLOUD_TASKS_QUEUE"
 TIMERS_URL = "TIMERS_URL"
+# The OIDC token's audience, when it is not TIMERS_URL itself. In the cloud it is the timers service's run.app URL
+# (deploy/terraform/main.tf, timers_audience): Cloud Run's IAM check accepts a *.run.app audience, while TIMERS_URL
+# is the cloudfunctions.net address the tasks are sent to.
+TIMERS_AUDIENCE = "TIMERS_AUDIENCE"
 EMULATOR_HOST = "CLOUD_TASKS_EMULATOR_HOST"
 LOCAL_TOKEN = "TASKS_LOCAL_TOKEN"  # noqa: S105 - the variable's name, not a secret
 SERVICE_ACCOUNT = "TASKS_SERVICE_ACCOUNT"
@@ -30,6 +34,11 @@ class SchedulerConfig:
     emulator_host: str | None = None  # set: local stack (emulator, shared token); unset: the cloud (OIDC)
     local_token: str | None = None
     service_account: str | None = None
+    audience: str | None = None  # the OIDC token's audience; None: timers_url
+
+    @property
+    def oidc_audience(self) -> str:
+        return self.audience or self.timers_url
 
     @property
     def local(self) -> bool:
@@ -61,6 +70,7 @@ class SchedulerConfig:
             timers_url=get(TIMERS_URL) or "", emulator_host=emulator_host,
             local_token=get(LOCAL_TOKEN) if emulator_host else None,
             service_account=None if emulator_host else get(SERVICE_ACCOUNT),
+            audience=None if emulator_host else get(TIMERS_AUDIENCE),
         )
         url = urlsplit(config.timers_url)
         allowed = ("http", "https") if config.local else ("https",)
@@ -70,4 +80,6 @@ class SchedulerConfig:
                 f"{'' if config.local else ' (Cloud Tasks sends OIDC tokens only over https)'}, "
                 f"got {config.timers_url!r}"
             )
+        if config.audience is not None and urlsplit(config.audience).scheme != "https":
+            raise SchedulerConfigError(f"{TIMERS_AUDIENCE} must be an https URL, got {config.audience!r}")
         return config

@@ -281,6 +281,12 @@ def _operator() -> dict[str, Any]:
             body=_body({"baseline_usd": _NUMBER, "confirm": {"const": "REBASELINE"}},
                        ("baseline_usd", "confirm")))},
     }
+    paths["/api/timer-probe"] = {"post": _op(
+        "Schedule the smoke test's probe timer (due in 5 s, key probe:<random>); when it fires, a timer/PROBE "
+        "audit event with that key appears in GET /api/logs. Changes no trading state", "session",
+        {"201": _ok({"type": "object", "properties": {"ok": {"const": True}, "key": {"type": "string"},
+                                                       "due": {"type": "number"}}}, "Scheduled.")},
+        ("401",))}
     for path, summary in (("/api/intent/cancel", "Cancel the intent"), ("/api/preorder/cancel", "Cancel the pre-order"),
                           ("/api/scale-in", "Scale in"), ("/api/high-next-bar-exit", "Toggle high next-bar exit"),
                           ("/api/main-flip-exit", "Toggle main-flip exit"),

@@ -57,6 +57,7 @@ def app() -> Iterator[App]:
     os.environ.update(SECRETS)
     os.environ.pop("ALLOW_OPEN_DASHBOARD", None)
     os.environ.pop("LOCAL_DEV", None)
+    os.environ.pop("ALLOW_SECRET_IN_QUERY", None)  # production's default: no secret in a URL (issue 22)
     store, scheduler, clock = FakeStore(), FakeScheduler(), Clock()
     install(Services(store=store, config=config_from_env(), clock=clock, scheduler=scheduler))
     try:

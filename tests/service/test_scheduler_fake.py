@@ -226,6 +226,18 @@ class TestCloudTasksScheduler:
         assert http.oidc_token.audience == CLOUD_ENV["TIMERS_URL"]
         assert client.kwargs[0]["timeout"] > 0 and client.kwargs[0]["retry"] is not None
 
+    def test_the_oidc_audience_is_timers_audience_when_set(self) -> None:
+        # Issue 22: the token names the timers service's run.app URL; the task still goes to TIMERS_URL.
+        client = FakeTasksClient()
+        audience = "https://timers-123456789012.europe-west1.run.app"
+        _scheduler({**CLOUD_ENV, "TIMERS_AUDIENCE": audience}, client).schedule([Timer("lease_end", "o1", AT, {})])
+        http = client.requests[0]["task"].http_request
+        assert http.url == CLOUD_ENV["TIMERS_URL"] and http.oidc_token.audience == audience
+
+    def test_an_audience_that_is_not_https_is_refused(self) -> None:
+        with pytest.raises(SchedulerConfigError, match="TIMERS_AUDIENCE"):
+            SchedulerConfig.from_env({**CLOUD_ENV, "TIMERS_AUDIENCE": "http://timers.example"})
+
     def test_local_task_carries_the_shared_token_instead_of_oidc(self) -> None:
         client = FakeTasksClient()
         _scheduler(LOCAL_ENV, client).schedule([Timer("lease_end", "o1", AT, {})])

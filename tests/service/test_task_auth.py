@@ -162,6 +162,16 @@ class TestCloudOidc:
         with pytest.raises(TaskAuthError, match=reason):
             verify_task_request({"Authorization": f"Bearer {google.token(**claims)}"}, CLOUD)
 
+    def test_the_audience_is_timers_audience_when_set(self, google: FakeGoogle) -> None:
+        # Issue 22: tasks go to the cloudfunctions.net TIMERS_URL, their token names the run.app TIMERS_AUDIENCE
+        # (the audience Cloud Run's IAM accepts); a token for TIMERS_URL is then refused.
+        run_app = "https://timers-123456789012.europe-west1.run.app"
+        env = {**CLOUD, "TIMERS_URL": "https://europe-west1-prod-x.cloudfunctions.net/timers",
+               "TIMERS_AUDIENCE": run_app}
+        verify_task_request({"Authorization": f"Bearer {google.token(aud=run_app)}"}, env)
+        with pytest.raises(TaskAuthError, match="rejected"):
+            verify_task_request({"Authorization": f"Bearer {google.token(aud=env['TIMERS_URL'])}"}, env)
+
     def test_refuses_a_token_signed_by_another_key(self, google: FakeGoogle) -> None:
         forged = FakeGoogle(kid=google.kid).token()
         with pytest.raises(TaskAuthError, match="rejected"):

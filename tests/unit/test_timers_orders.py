@@ -266,3 +266,11 @@ def test_an_order_id_names_its_asset() -> None:
     decision = place(ready_to_enter(fresh_world(), asset="NQ"), T0, asset="NQ")
     order_id = decision.body["order"]["id"]  # type: ignore[index]
     assert order_asset(order_id) == "NQ" and decision.world.orders[order_id].asset == "NQ"
+
+
+def test_the_probe_timer_changes_nothing_and_says_it_fired() -> None:
+    # issue 22: the smoke test's timer; its audit event is the proof that delivery works
+    world = fresh_world()
+    d = fire(world, "probe", "probe:0123456789abcdef", T0, T0)
+    assert d.status == 200 and d.body["outcome"] == "fired"
+    assert d.world == world
