@@ -18,6 +18,7 @@ import io
 import json
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from sim.paper import Market, PaperBridge, PaperConfig
 from sim.renko import Brick, bricks
 from sim.session import PROFILES, AutoOperator, Profile, Session, SessionConfig, SessionStats
 from sim.sources import SourceError, Tick, load, sample_session
-from sim.venue import InProcess
+from sim.venue import InProcess, LimitWatch
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS_JS = ROOT / "node_modules" / "lightweight-charts" / "dist" / "lightweight-charts.standalone.production.js"
@@ -47,6 +48,8 @@ class Result:
     refused: Counter[str] = field(default_factory=Counter)
     entries: int = 0
     decisions: int = 0
+    risk: dict[str, Any] = field(default_factory=dict)
+    limits: LimitWatch = field(default_factory=LimitWatch)
 
     @property
     def pnl_usd(self) -> float:
@@ -78,14 +81,20 @@ class Result:
         return round(deepest, 2)
 
 
-def run(ticks: list[Tick], profile: Profile, paper: PaperConfig | None = None) -> Result:
+def run(ticks: list[Tick], profile: Profile, paper: PaperConfig | None = None,
+        risk: Mapping[str, Any] | None = None) -> Result:
+    """`risk`: the account's risk settings from the start (`--risk`), as `POST /api/risk` takes them."""
     venue = InProcess()
+    if risk:
+        status, body = venue.open_account(risk)
+        if status != 200:
+            raise ValueError(str(body.get("error")))
     market = Market()
     bridge = PaperBridge(venue, market, paper or PaperConfig(heartbeat_every=30.0))
     operator = AutoOperator(venue, profile)
     stats = Session(venue, market, bridge, operator, SessionConfig()).run(ticks)
     return Result(profile, ticks, venue.trades(), stats, operator.stats.blocked, operator.stats.refused,
-                  operator.stats.entries, venue.decisions)
+                  operator.stats.entries, venue.decisions, dict(risk or {}), venue.limits)
 
 
 # ---- outputs ------------------------------------------------------------------------------------------------------
@@ -120,6 +129,28 @@ def summary_rows(result: Result) -> list[tuple[str, str]]:
         ("entry blocked by gate", ", ".join(f"{k} {v}" for k, v in sorted(result.blocked.items())) or "—"),
         ("commands refused", ", ".join(f"{k} {v}" for k, v in sorted(result.refused.items())) or "—"),
     ]
+    if result.risk:
+        rows.append(("risk settings", ", ".join(f"{k} {v}" for k, v in sorted(result.risk.items()))))
+        rows.extend(_limit_rows(result))
+    return rows
+
+
+LIMIT_NAMES = {"daily_loss_limit": "daily loss limit", "trailing_drawdown": "trailing drawdown"}
+
+
+def _limit_rows(result: Result) -> list[tuple[str, str]]:
+    """Each dollar limit that is on: the least room it had left after any snapshot, and when it was hit."""
+    rows = []
+    hits = {"DAILY_LOSS_LIMIT": "daily_loss_limit", "TRAILING_DRAWDOWN": "trailing_drawdown"}
+    for limit, name in LIMIT_NAMES.items():
+        closest = result.limits.closest_cents.get(limit)
+        hit = [ts for ts, code in result.limits.breaches if hits[code] == limit]
+        if closest is None and not hit:
+            continue
+        text = "never measured" if closest is None else f"closest approach: ${closest / 100:,.2f} left"
+        if hit:
+            text += f"; BREACHED at {_time(hit[0])} UTC (flattened, entries locked)"
+        rows.append((name, text))
     return rows
 
 
@@ -232,6 +263,22 @@ def write_outputs(result: Result, out_dir: Path, chart_box: float = 4.0) -> list
     return paths
 
 
+def load_risk(given: str) -> dict[str, Any]:
+    """A preset by id, else a JSON file: a preset (its `settings`) or the settings themselves."""
+    from shared.service.presets import preset
+
+    named = preset(given)
+    if named is not None:
+        return dict(named["settings"])
+    data = json.loads(Path(given).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{given}: expected a JSON object of risk settings")
+    settings = data.get("settings", data)
+    if not isinstance(settings, dict):
+        raise ValueError(f"{given}: settings: expected an object")
+    return dict(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.backtest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--csv", type=Path, help="a TradingView export or a ts,price file (default: the sample)")
@@ -239,13 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where trades.csv and report.html go")
     parser.add_argument("--chart-box", type=float, default=4.0, help="the brick size the report draws")
     parser.add_argument("--seed", type=int, default=1, help="the paper bridge's random seed")
+    parser.add_argument("--risk", help="risk settings from the start: a preset id (GET /api/risk/presets) or a JSON "
+                                       "file (a preset, or an object of settings as POST /api/risk takes them)")
     args = parser.parse_args(argv)
     try:
         ticks = load(args.csv) if args.csv else sample_session()
     except SourceError as exc:
         print(f"backtest: {exc}", file=sys.stderr)
         return 2
-    result = run(ticks, PROFILES[args.profile], PaperConfig(heartbeat_every=30.0, seed=args.seed))
+    try:
+        risk = load_risk(args.risk) if args.risk else None
+        result = run(ticks, PROFILES[args.profile], PaperConfig(heartbeat_every=30.0, seed=args.seed), risk)
+    except (OSError, ValueError) as exc:
+        print(f"backtest: --risk: {exc}", file=sys.stderr)
+        return 2
     print_summary(result)
     try:
         for path in write_outputs(result, args.out, args.chart_box):

@@ -142,7 +142,9 @@ class Book:
         return (price - avg) * held * point_value(symbol)
 
     def snapshot(self, price: float) -> Snapshot:
-        """(balance, realized, unrealized, positions) at `price`, as the broker's P&L feed reports them."""
+        """(balance, realized, unrealized, positions) at `price`, as the broker's P&L feed reports them. The balance
+        is the cash balance, closed P&L in and open P&L out: the control plane adds `unrealized` to it for the net
+        liquidation value the dollar limits judge (D20)."""
         key = (price, self.balance, self.realized, self._fills)
         known = self._snapshots.get(key)
         if known is not None:
@@ -150,7 +152,7 @@ class Book:
         rows = tuple(Position(symbol, held, round(self.open_pnl(symbol, price), 2), avg if held else None)
                      for symbol, (held, avg) in sorted(self.positions.items()))
         unrealized = sum(p.open_pnl for p in rows)
-        made = round(self.balance + self.realized + unrealized, 2), round(self.realized, 2), unrealized, rows
+        made = round(self.balance + self.realized, 2), round(self.realized, 2), unrealized, rows
         if len(self._snapshots) >= SNAPSHOT_CACHE:   # a bound: the levels one position sees are far fewer
             self._snapshots.clear()
         self._snapshots[key] = made

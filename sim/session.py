@@ -46,16 +46,17 @@ class Profile:
     points_tp: float | None = None            # None keeps the automatic 15 points
     protect: float | None = None              # -2.0 or 0.5
     toggles: tuple[str, ...] = ()             # main_flip, high_next_bar, four_pt
-    max_trades_per_day: int | None = None
-    daily_stop_limit_pct: float | None = None
+    risk: tuple[tuple[str, Any], ...] = ()    # risk settings as POST /api/risk takes them, sent at the first look
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("tp8-flip", "SCALP 5 MES, points TP 8 and the 6pt flip exit", points_tp=8.0, toggles=("main_flip",)),
     Profile("runner", "RUNNER 5 MES, the automatic 15-point TP, protect at -2 and the 8pt next-bar exit",
             trade_mode="RUNNER", protect=-2.0, toggles=("high_next_bar",)),
-    Profile("daily-stop", "SCALP 5 MES, TP 12 + 6pt flip, 10 trades a day and a 0.5 % daily stop (it will fire)",
-            points_tp=12.0, toggles=("main_flip",), max_trades_per_day=10, daily_stop_limit_pct=0.5),
+    Profile("daily-stop", "SCALP 5 MES, TP 12 + 6pt flip, 10 trades a day, a 0.5 % daily stop and a $150 daily loss "
+            "limit on the net liquidation value, 4-point stop distance (it will fire)", points_tp=12.0,
+            toggles=("main_flip",), risk=(("max_trades_per_day", 10), ("daily_stop_limit_pct", 0.5),
+                                          ("daily_loss_limit_usd", 150.0), ("protective_stop_points", {"ES": 4.0}))),
 )}
 
 
@@ -107,8 +108,8 @@ class AutoOperator:
     def _set_risk(self) -> None:
         self._risk_done = True
         p = self.profile
-        if p.max_trades_per_day is not None or p.daily_stop_limit_pct is not None:
-            status, body = self.venue.risk(p.max_trades_per_day, p.daily_stop_limit_pct)
+        if p.risk:
+            status, body = self.venue.risk(dict(p.risk))
             if status != 200:
                 self.stats.refused[str(body.get("code") or body.get("error"))] += 1
 

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 import requests
 
 from shared.domain.config import Config, default_config
+from shared.domain.core import apply_pending_risk
 from shared.domain.engine import decide, initial_world, orders_needed
 from shared.domain.inputs import (
     BridgeHeartbeat,
@@ -40,6 +41,7 @@ from shared.domain.inputs import (
     ToggleExit,
     TvHeartbeat,
 )
+from shared.domain.money import rooms_cents
 from shared.domain.orders import TERMINAL
 from shared.domain.state import AssetState, Order, World, field_names
 from shared.domain.view import gates_view, state_view
@@ -104,7 +106,7 @@ class Venue(Protocol):
     def protect(self, asset: str, threshold: float) -> Answer: ...
     def toggle(self, asset: str, toggle: str) -> Answer: ...
     def exit(self, asset: str, force: bool) -> Answer: ...
-    def risk(self, max_trades_per_day: int | None, daily_stop_limit_pct: float | None) -> Answer: ...
+    def risk(self, settings: Mapping[str, Any]) -> Answer: ...   # as POST /api/risk takes them
     # bridge
     def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer: ...
     def report(self, fill: Fill) -> Answer: ...
@@ -163,6 +165,42 @@ def _zeros(key: tuple[Any, ...]) -> tuple[bool, bool]:
     return True, all(math.copysign(1.0, n) > 0 for n in numbers if n == 0)
 
 
+RISK_FIELDS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", "daily_loss_limit_usd",
+               "trailing_drawdown_usd", "trailing_mode", "trailing_stops_at_usd", "max_loss_per_trade_usd",
+               "warn_at_pct", "protective_stop_points")
+
+
+def risk_input(settings: Mapping[str, Any]) -> SetRisk:
+    """The risk settings as `POST /api/risk` takes them (a dollar limit's null switches it off) as the domain's
+    input; an unknown name is a ValueError, as the route's 400."""
+    unknown = sorted(set(settings) - set(RISK_FIELDS))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown risk setting (expected any of {', '.join(RISK_FIELDS)})")
+    given = {k: v for k, v in settings.items() if v is not None}
+    return SetRisk(**given, off=tuple(k for k, v in settings.items() if v is None))
+
+
+@dataclass
+class LimitWatch:
+    """How close the session came to each dollar limit (the least room left after any snapshot) and when a limit
+    was hit, for the backtest's report."""
+
+    closest_cents: dict[str, int] = field(default_factory=dict)
+    breaches: list[tuple[float, str]] = field(default_factory=list)
+
+    def watch(self, decision: Any, now: float) -> None:
+        g = decision.world.glob
+        if g.daily_loss_limit_usd is None and g.trailing_drawdown_usd is None:
+            return
+        for limit, room in rooms_cents(g).items():
+            if room is not None and (limit not in self.closest_cents or room < self.closest_cents[limit]):
+                self.closest_cents[limit] = room
+        for event in decision.events:
+            if event.code in ("DAILY_LOSS_LIMIT", "TRAILING_DRAWDOWN") and event.kind in (
+                    "daily_stop_trigger", "trailing_drawdown_breached"):
+                self.breaches.append((now, event.code))
+
+
 @dataclass
 class InProcess:
     """The control plane as a pure function of its inputs. Orders live beside the world, as documents do in the
@@ -177,6 +215,7 @@ class InProcess:
     pending: set[str] = field(default_factory=set, init=False)   # ids of the PENDING orders (the poll's query)
     closed: list[dict[str, Any]] = field(default_factory=list, init=False)
     decisions: int = field(default=0, init=False)
+    limits: LimitWatch = field(default_factory=lambda: LimitWatch(), init=False)   # the dollar limits (D20)
     # snapshot inputs by their values: while a position is open the bridge reports the same few prices' P&L over
     # and over, and an input is immutable, so an equal one is built (validated) once
     _snapshots: dict[tuple[Any, ...], tuple[PnlSnapshot, bool]] = field(default_factory=dict, init=False, repr=False)
@@ -204,6 +243,8 @@ class InProcess:
         if needed:
             world.orders.update({i: self.orders[i] for i in needed - set(world.orders) if i in self.orders})
         decision = decide(world, inp, self.now, self.config, f"sim{self.decisions}")
+        if type(inp) is PnlSnapshot:
+            self.limits.watch(decision, self.now)
         new = decision.world
         if new is not world:   # a refusal answers the world it was given: nothing to write back
             current.glob = new.glob
@@ -261,9 +302,15 @@ class InProcess:
     def exit(self, asset: str, force: bool) -> Answer:
         return self._decide(ManualExit(asset=asset, force=force))
 
-    def risk(self, max_trades_per_day: int | None, daily_stop_limit_pct: float | None) -> Answer:
-        return self._decide(SetRisk(max_trades_per_day=max_trades_per_day,
-                                    daily_stop_limit_pct=daily_stop_limit_pct))
+    def risk(self, settings: Mapping[str, Any]) -> Answer:
+        return self._decide(risk_input(settings))
+
+    def open_account(self, settings: Mapping[str, Any]) -> Answer:
+        """A new account starts with all of these settings in force (no ratchet: nothing was looser before)."""
+        status, body = self.risk(settings)
+        if status == 200:
+            apply_pending_risk(self.world.glob)
+        return status, body
 
     def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer:
         """`wait` is accepted and ignored: in process, nothing else creates orders while a poll would wait."""
@@ -466,10 +513,8 @@ class Http:
     def exit(self, asset: str, force: bool) -> Answer:
         return self._op("POST", "/api/exit", {"asset": asset, "force": force})
 
-    def risk(self, max_trades_per_day: int | None, daily_stop_limit_pct: float | None) -> Answer:
-        body = {k: v for k, v in (("max_trades_per_day", max_trades_per_day),
-                                  ("daily_stop_limit_pct", daily_stop_limit_pct)) if v is not None}
-        return self._op("POST", "/api/risk", body)
+    def risk(self, settings: Mapping[str, Any]) -> Answer:
+        return self._op("POST", "/api/risk", dict(settings))
 
     # --- bridge -------------------------------------------------------------------------------------------------
     def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer:

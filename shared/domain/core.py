@@ -179,14 +179,19 @@ def roll_trading_day(g: GlobalState, now: float, config: Config) -> bool:
         g.trade_lock = False
         g.trade_lock_reason = None
     g.trades_taken_today = 0
-    if g.pending_risk:
-        for name, value in g.pending_risk.items():
-            if name == "protective_stop_points":   # per asset: the waiting ones join the others
-                g.protective_stop_points = {**g.protective_stop_points, **value}
-            else:
-                setattr(g, name, value)
-        g.pending_risk = {}
+    apply_pending_risk(g)
     return True
+
+
+def apply_pending_risk(g: GlobalState) -> None:
+    """The loosened risk settings waiting for the next trading day (D5) take effect (also: a new account starts
+    with all of its settings in force, `sim.backtest --risk`)."""
+    for name, value in g.pending_risk.items():
+        if name == "protective_stop_points":   # per asset: the waiting ones join the others
+            g.protective_stop_points = {**g.protective_stop_points, **value}
+        else:
+            setattr(g, name, value)
+    g.pending_risk = {}
 
 
 def release_initial_exit_lock(a: AssetState, now: float) -> bool:

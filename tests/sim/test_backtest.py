@@ -63,7 +63,7 @@ def test_an_operator_who_never_hesitates_meets_every_gate(results):
 def test_the_daily_stop_profile_trips_the_stop_and_the_rollover_opens_a_new_day(results):
     result = results["daily-stop"]
     reasons = [t["reason"] for t in result.trades]
-    assert "daily_stop" in reasons and result.blocked["DAILY_STOP"] > 0
+    assert "daily_stop" in reasons and result.blocked["DAILY_LOSS_LIMIT"] > 0   # the dollar limit fired first
     # after 18:00 New York the stop is cleared (D4): the operator trades again on the next trading day
     after_stop = [t for t in result.trades[reasons.index("daily_stop") + 1:]]
     assert after_stop and all(datetime.fromtimestamp(t["entry_ts"], NY).hour >= 18 for t in after_stop)
@@ -89,3 +89,37 @@ def test_the_command_prints_the_summary_and_refuses_a_bad_file(tmp_path, capsys)
     bad.write_text("ts,price\n1794922200,6000\n1794922205,abc\n")
     assert backtest.main(["--csv", str(bad), "--out", str(tmp_path / "x")]) == 2
     assert "line 3" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_risk_from_a_preset_shows_each_limits_closest_approach_and_breach(tmp_path, capsys):
+    """Issue 17: `--risk` (a preset id or a JSON file) starts the account with the limits in force; the summary
+    tells how close each came and when one was hit; the auto-operator is held by the same gates."""
+    assert backtest.main(["--out", str(tmp_path / "a"), "--profile", "daily-stop", "--risk",
+                          "50k-eval-intraday"]) == 0
+    printed = capsys.readouterr().out
+    assert "closest approach" in printed and "trailing drawdown" in printed and "daily loss limit" in printed
+    tight = tmp_path / "tight.json"
+    tight.write_text('{"settings": {"daily_loss_limit_usd": 100, "protective_stop_points": {"ES": 3}}}')
+    result = backtest.run(sample_session()[:3000], PROFILES["tp8-flip"], risk=backtest.load_risk(str(tight)))
+    assert result.risk == {"daily_loss_limit_usd": 100, "protective_stop_points": {"ES": 3}}
+    rows = dict(backtest.summary_rows(result))
+    # the first trade's open loss reaches $100: the daily stop flattens it at once, and entries stay blocked
+    assert rows["daily loss limit"].startswith("closest approach: $0.00 left; BREACHED at ")
+    assert [t["reason"] for t in result.trades] == ["daily_stop"] and result.blocked["DAILY_LOSS_LIMIT"] > 0
+
+
+@pytest.mark.parametrize(("content", "error"), [
+    ('{"daily_loss_limit_usd": 1000, "max_trades_per_dya": 2}', "max_trades_per_dya: unknown risk setting"),
+    ('{"daily_loss_limit_usd": -5}', "daily_loss_limit_usd: expected dollars greater than 0"),
+    ("[1, 2]", "expected a JSON object of risk settings"),
+])
+def test_a_bad_risk_file_is_refused_naming_the_setting(tmp_path, capsys, content, error):
+    bad = tmp_path / "risk.json"
+    bad.write_text(content)
+    assert backtest.main(["--out", str(tmp_path / "out"), "--risk", str(bad)]) == 2
+    assert error in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_an_unknown_preset_or_file_is_refused(tmp_path, capsys):
+    assert backtest.main(["--out", str(tmp_path / "out"), "--risk", "no-such-preset"]) == 2
+    assert "--risk:" in capsys.readouterr().err

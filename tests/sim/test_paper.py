@@ -142,4 +142,4 @@ class TestBook:
         book.fill("MESZ6", "SELL", 8, 6010.0)   # closes 5 at +10 points ($5/pt), opens 3 short at 6010
         assert book.realized == 250.0 and book.positions["MESZ6"] == (-3, 6010.0)
         balance, _, unrealized, rows = book.snapshot(6000.0)
-        assert unrealized == 150.0 and balance == 50_000 + 250 + 150 and rows[0].position == -3
+        assert unrealized == 150.0 and balance == 50_000 + 250 and rows[0].position == -3   # cash: open P&L apart
