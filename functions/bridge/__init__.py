@@ -49,6 +49,8 @@ MAX_SYMBOLS = 64
 BOOL_FIELDS = frozenset({"tsConnected", "mdConnected", "repoOk"})
 TEXT_LIMITS = {"note": 500}  # the other text fields are ids and ISO-8601 times
 TEXT_LIMIT = 100
+MAX_CAPABILITIES = 16
+KNOWN_CAPABILITIES = frozenset({"protective_stop"})   # what a bridge may declare (D21); others are dropped
 
 
 # `?secret=` (the original bridge contract) puts the secret in every request URL, and Cloud Run's request logs keep
@@ -164,6 +166,13 @@ def heartbeat_info(body: Mapping[str, Any]) -> dict[str, Any]:
             info[name] = opt_bool(body, name)
         else:
             info[name] = bounded_str(body, name, TEXT_LIMITS.get(name, TEXT_LIMIT))
+    caps = body.get("capabilities")
+    if caps is not None:
+        if not (isinstance(caps, list) and len(caps) <= MAX_CAPABILITIES
+                and all(isinstance(c, str) and 0 < len(c) <= TEXT_LIMIT for c in caps)):
+            raise BadInput(f"capabilities: expected a list of at most {MAX_CAPABILITIES} names, e.g. "
+                           '["protective_stop"]')
+        info["capabilities"] = [c for c in caps if c in KNOWN_CAPABILITIES]
     return mask_secrets({k: v for k, v in info.items() if v is not None})  # type: ignore[no-any-return]
 
 

@@ -496,7 +496,8 @@ def get_risk(request: Any) -> dict[str, Any]:
 
 DOLLAR_SETTINGS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_stops_at_usd", "max_loss_per_trade_usd")
 RISK_SETTINGS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", *DOLLAR_SETTINGS,
-                 "trailing_mode", "warn_at_pct", "protective_stop_points")
+                 "trailing_mode", "warn_at_pct", "protective_stop_points", "require_protective_stop",
+                 "flatten_if_unprotected")
 
 
 @router.route("POST", "/api/risk")
@@ -523,6 +524,8 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
         warn_at_pct=opt_float(body, "warn_at_pct"),
         protective_stop_points=None if stops is None else {
             field_label(k): _stop_points(stops, k) for k in stops},
+        require_protective_stop=opt_bool(body, "require_protective_stop"),
+        flatten_if_unprotected=opt_bool(body, "flatten_if_unprotected"),
         off=tuple(name for name in DOLLAR_SETTINGS if name in body and body[name] is None),
     )
     return _command(request, operator, inp)

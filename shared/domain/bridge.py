@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import money
+from . import money, stops
 from .config import is_traded_contract, normalise_asset, point_value
 from .core import Ctx, clear_pending, close_trade, create_exit, evaluate_two_half_lock
 from .decision import Timer
@@ -28,6 +28,8 @@ def bridge_heartbeat(ctx: Ctx, cmd: BridgeHeartbeat) -> tuple[int, Body]:
         info[name] = cmd.info.get(name)
     for name in BRIDGE_FLAGS:
         info[name] = bool(info[name])
+    caps = cmd.info.get("capabilities")
+    info["capabilities"] = sorted(str(c) for c in caps) if isinstance(caps, list | tuple) else []   # D21
     info["server_received_ts"] = ctx.now
     g.rithmic_bridge = info
     return 200, {"ok": True}
@@ -91,7 +93,8 @@ def _apply_broker(ctx: Ctx, key: str, a: AssetState, seen: tuple[int, float, flo
         a.broker_flat_streak += 1
         if a.broker_flat_streak >= 2:
             a.last_price = a.last_price if a.last_price is not None else a.avg_price
-            close_trade(ctx, key, "broker_flat")
+            # with a protective stop resting, the broker's flatness is that stop's doing (D21)
+            close_trade(ctx, key, stops.STOP_REASON if a.stop_order_id else "broker_flat")
             a.broker_position = 0
             a.mismatch_streak, a.broker_flat_streak = 0, 0
             return

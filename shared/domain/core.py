@@ -244,13 +244,19 @@ def current_contract(ctx: Ctx, asset: str) -> str:
 
 
 def new_order(ctx: Ctx, asset: str, *, side: str, qty: int, kind: str, source: str, env: str,
-               contract: str, trade_mode: str | None = None, mode: str = "A", reason: str | None = None) -> Order:
+              contract: str, trade_mode: str | None = None, mode: str = "A", reason: str | None = None,
+              pending: bool = True) -> Order:
+    """A new PENDING order for the bridge; `pending` (every order but a protective stop, D21) makes it the asset's
+    order in flight, which the pending-order gate and the exits look at."""
     order = Order(
         id=ctx.next_order_id(asset), asset=asset, symbol=contract, side=side, qty=qty, kind=kind, source=source,
         env=env, exchange=ctx.config.assets[asset].exchange, mode=mode, trade_mode=trade_mode,
         created_at=ctx.now, updated_at=ctx.now, reason=reason, ref_price=ctx.world.assets[asset].last_price,
     )
     ctx.world.orders[order.id] = order
+    ctx.emit("order_created", asset, source, order_id=order.id, order_kind=kind, side=side, qty=qty, symbol=contract)
+    if not pending:
+        return order
     a = ctx.world.assets[asset]
     a.pending_order_id = order.id
     a.pending_side = side
@@ -258,7 +264,6 @@ def new_order(ctx: Ctx, asset: str, *, side: str, qty: int, kind: str, source: s
     a.pending_mode = mode
     a.pending_kind = kind
     a.pending_trade_mode = trade_mode if kind == "ENTRY" else None
-    ctx.emit("order_created", asset, source, order_id=order.id, order_kind=kind, side=side, qty=qty, symbol=contract)
     return order
 
 
@@ -301,7 +306,8 @@ def create_exit(ctx: Ctx, asset: str, source: str, *, reason: str | None = None)
     contract = a.rithmic_symbol or current_contract(ctx, asset)
     env = (a.env or ctx.glob.env).upper()
     order = new_order(ctx, asset, side=side, qty=abs(a.position), kind="EXIT", source=source, env=env,
-                       contract=contract, mode=a.exit_mode or "A", reason=reason)
+                      contract=contract, mode=a.exit_mode or "A", reason=reason)
+    order.replaces_stop = a.stop_order_id   # the bridge cancels that stop first (D21)
     ctx.emit("exit_fired", asset, source, order_id=order.id)
     return order
 
@@ -364,6 +370,7 @@ def close_trade(
 def reset_after_close(a: AssetState, now: float, config: Config) -> None:
     """Reset list A of §7.6."""
     a.position = 0
+    a.stop_order_id = None   # a stop still resting ends with its CANCELLED report (the bridge cancels it, D21)
     a.avg_price = a.entry_price = None
     a.pnl = 0.0
     a.last_entry_ts = None

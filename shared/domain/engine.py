@@ -128,9 +128,12 @@ NAMES_AN_ORDER = (ExecutionReport, CancelOrder)   # a tuple, not a union: isinst
 
 def orders_needed(world: World, inp: Input) -> set[str]:
     """Orders a decision must see besides what the input names: an asset's in-flight order for the daily-stop
-    cancellation on a snapshot (D11) and for the operator's view of it."""
+    cancellation on a snapshot (D11) and for the operator's view of it; the resting protective stop of the asset a
+    fill or protect changes, which follows the position (D21)."""
     if isinstance(inp, PnlSnapshot) and _may_flatten(world, inp):
         return {a.pending_order_id for a in world.assets.values() if a.pending_order_id}
+    if isinstance(inp, ExecutionReport | SetProtect):
+        return {a.stop_order_id for a in world.assets.values() if a.stop_order_id}
     return set()
 
 

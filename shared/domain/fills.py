@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import stops
 from .clock import candle_bucket
 from .config import point_value
 from .core import (
@@ -68,7 +69,22 @@ def _ended(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple
     ctx.emit("order_ended", order.asset, cmd.status, order_id=order.id, reason=cmd.reason)
     if order.kind == "ENTRY" and order.filled_qty == 0:
         after_entry_cancelled(ctx, order)
+    elif order.kind == "STOP":
+        _stop_ended(ctx, order, a, cmd.status)
+    elif order.kind == "EXIT" and a.position != 0:
+        stops.follow(ctx, order.asset)   # the bridge cancelled the stop for this exit: the position needs one again
     return 200, {"ok": True}
+
+
+def _stop_ended(ctx: Ctx, order: Order, a: AssetState, status: str) -> None:
+    """D21: a rejected stop leaves the position unprotected; a cancelled one is over (before an exit, or the
+    bridge's own doing: the next change of the position places a new one)."""
+    if status == "REJECTED":
+        stops.rejected(ctx, order)
+    elif a.stop_order_id == order.id:
+        a.stop_order_id = None
+        if a.position != 0:
+            ctx.emit("stop_cancelled", order.asset, "UNPROTECTED", order_id=order.id)
 
 
 def after_entry_cancelled(ctx: Ctx, order: Order) -> None:
@@ -149,7 +165,14 @@ def _fill(ctx: Ctx, order: Order, a: AssetState, cmd: ExecutionReport) -> tuple[
         renew_lease(order, ctx.now, ctx.config.order_lease_s)
     signed = qty if order.side == "BUY" else -qty
     ctx.emit("fill", order.asset, order.kind, order_id=order.id, qty=qty, price=price, cumulative=order.filled_qty)
-    if order.kind == "EXIT":
+    answer = _apply_fill(ctx, order, a, signed, price)
+    if a.position != 0:
+        stops.follow(ctx, order.asset)   # D21: the resting stop follows every change of the position
+    return answer
+
+
+def _apply_fill(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float) -> tuple[int, Body]:
+    if order.kind in ("EXIT", "STOP"):   # a protective stop's fill closes like an exit, as `broker_stop`
         return _exit_fill(ctx, order, a, signed, price)
     if order.source == "SCALE_IN":
         return _scale_in_fill(ctx, a, signed, price)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import money
+from . import money, stops
 from .clock import mmss
 from .config import Config
 from .core import (
@@ -168,13 +168,15 @@ def checklist(x: GateInput, direction: str | None = None) -> list[dict[str, obje
         rows.append(_row(gate.__name__, refusal))
     _, structure = market_direction(x, override=False, direction=direction)
     rows.append(_row("structure", structure))
+    rows.append(_row("protective_stop", stops.gate_refusal(x.g, x.now, x.config)))
     rows.append(_row("risk_room", _next_entry_room(x)))
     return rows
 
 
 def sides_open(x: GateInput) -> dict[str, bool]:
     """For each side, whether a market entry would pass every gate now (a FREE zone allows a choice)."""
-    locks_pass = first_refusal(x) is None and _next_entry_room(x) is None
+    locks_pass = (first_refusal(x) is None and stops.gate_refusal(x.g, x.now, x.config) is None
+                  and _next_entry_room(x) is None)
     sides: dict[str, bool] = {}
     for side in ("BUY", "SELL"):
         chosen, refusal = market_direction(x, override=False, direction=side)

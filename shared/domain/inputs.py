@@ -145,6 +145,8 @@ class SetRisk(Input):
     max_loss_per_trade_usd: float | None = None
     warn_at_pct: float | None = None
     protective_stop_points: dict[str, float] | None = None
+    require_protective_stop: bool | None = None
+    flatten_if_unprotected: bool | None = None
     off: tuple[str, ...] = ()
 
 

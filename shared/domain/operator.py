@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import money
+from . import money, stops
 from .core import (
     Ctx,
     clear_intent,
@@ -101,7 +101,9 @@ def place_order(ctx: Ctx, cmd: PlaceOrder) -> tuple[int, Body]:
         raise refusal
     assert side is not None  # noqa: S101 - market_direction returns a side whenever it does not refuse
     qty = entry_qty(cmd.entry_size_mode, ctx.config)
-    refusal = money.risk_room(ctx.glob, cmd.asset, qty, ctx.config)  # the last gate (D22's order)
+    # the last two gates of D22's order: a protective stop available (D21), then the room for its worst case (D20)
+    refusal = (stops.gate_refusal(ctx.glob, ctx.now, ctx.config)
+               or money.risk_room(ctx.glob, cmd.asset, qty, ctx.config))
     if refusal is not None:
         raise refusal
     # consumed only when the READY intent is what this entry follows (D8); an aged-out or other-way intent is just
@@ -267,6 +269,7 @@ def set_protect(ctx: Ctx, cmd: SetProtect) -> tuple[int, Body]:
     a.protect_enabled = (not a.protect_enabled) if cmd.enabled is None else bool(cmd.enabled)
     a.protect_threshold_points = threshold
     protect_exit(ctx, cmd.asset)
+    stops.follow(ctx, cmd.asset)   # D21: an armed protect moves the resting stop to its level
     return 200, {"ok": True, "asset": cmd.asset, "protect_enabled": a.protect_enabled,
                  "protect_threshold_points": a.protect_threshold_points,
                  "rithmic_open_points": a.rithmic_open_points, "pending_order_id": a.pending_order_id}
@@ -395,6 +398,10 @@ def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
     if cmd.daily_stop_enabled is not None:
         _tighten_or_defer(g, pending, applied, "daily_stop_enabled", cmd.daily_stop_enabled,
                           cmd.daily_stop_enabled and not g.daily_stop_enabled)
+    for name in ("require_protective_stop", "flatten_if_unprotected"):   # D21: switching one on tightens
+        value = getattr(cmd, name)
+        if value is not None:
+            _tighten_or_defer(g, pending, applied, name, value, value and not getattr(g, name))
     _dollar_settings(ctx, cmd, pending, applied)
     g.pending_risk = pending
     ctx.emit("risk_changed", None, None, applied=applied, pending=pending)
@@ -502,6 +509,7 @@ def risk_view(ctx: Ctx) -> Body:
             "trailing_mode": g.trailing_mode, "trailing_stops_at_usd": g.trailing_stops_at_usd,
             "max_loss_per_trade_usd": g.max_loss_per_trade_usd, "warn_at_pct": g.warn_at_pct,
             "protective_stop_points": {k: money.stop_points(g, k, config) for k in sorted(config.assets)},
+            "require_protective_stop": g.require_protective_stop, "flatten_if_unprotected": g.flatten_if_unprotected,
             "pending": dict(g.pending_risk),
             "pending_effective_trading_day": "next" if g.pending_risk else None,
             "trades_remaining_today": trades_remaining(g),

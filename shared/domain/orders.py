@@ -82,10 +82,16 @@ def claim(order: Order, owner: str, now: float, lease_s: float) -> None:
 
 
 def bridge_view(order: Order, global_env: str) -> dict[str, Any]:
-    """The shape the C# bridge parses from `GET /api/orders/pending` (§6.2)."""
-    return {"id": order.id, "asset": order.symbol, "exchange": order.exchange or "CME", "side": order.side,
-            "qty": order.qty, "mode": order.mode, "env": order.env or global_env, "kind": order.kind or "ENTRY",
-            "source": order.source}
+    """The shape the C# bridge parses from `GET /api/orders/pending` (§6.2), plus D21's fields where they apply: a
+    STOP's `stop_price`, `action` (PLACE / MODIFY) and `revision`; an EXIT's `replaces_stop`."""
+    view = {"id": order.id, "asset": order.symbol, "exchange": order.exchange or "CME", "side": order.side,
+            "qty": order.remaining_qty if order.kind == "STOP" else order.qty, "mode": order.mode,
+            "env": order.env or global_env, "kind": order.kind or "ENTRY", "source": order.source}
+    if order.kind == "STOP":
+        view.update(stop_price=order.stop_price, action=order.action, revision=order.revision)
+    elif order.replaces_stop:
+        view["replaces_stop"] = order.replaces_stop
+    return view
 
 
 def order_public(order: Any) -> dict[str, Any]:
@@ -95,4 +101,5 @@ def order_public(order: Any) -> dict[str, Any]:
         "env": order.env, "trade_mode": order.trade_mode, "createdAt": order.created_at,
         "updatedAt": order.updated_at, "filled_qty": order.filled_qty, "avg_fill_price": order.avg_fill_price,
         "leaseOwner": order.lease_owner, "leaseUntil": order.lease_until, "late_fill_qty": order.late_fill_qty,
+        "stop_price": order.stop_price, "revision": order.revision, "replaces_stop": order.replaces_stop,
     }

@@ -37,6 +37,8 @@ class GlobalState:
     max_loss_per_trade_usd: float | None = None
     warn_at_pct: float = 80.0
     protective_stop_points: dict[str, float] = field(default_factory=dict)
+    require_protective_stop: bool = False   # D21: entries only with a bridge that rests stops
+    flatten_if_unprotected: bool = False    # D21: a rejected stop flattens the position at once
     pending_risk: dict[str, Any] = field(default_factory=dict)
     # the trailing drawdown's high-water mark (net liquidation value) persists across days; a breach locks entries
     # until the operator re-baselines the account
@@ -93,6 +95,7 @@ class AssetState:
     mismatch_streak: int = 0
     position_mismatch: bool = False
     broker_flat_streak: int = 0
+    stop_order_id: str | None = None   # the protective stop resting at the broker for the open position (D21)
     # renko streams (timestamps are server receive times)
     renko_color: str = "neutral"
     last_renko_ts: float | None = None
@@ -215,6 +218,11 @@ class Order:
     last_report: dict[str, Any] | None = None
     ref_price: float | None = None  # the asset's last price when the order was created: a fill's band (D19)
     late_fill_qty: int = 0          # contracts filled after the desk thought the order dead (D19's LATE_FILL)
+    # a STOP (D21): its level, the version the bridge is to apply (PLACE, then MODIFY) and that version's number
+    stop_price: float | None = None
+    action: str | None = None
+    revision: int = 0
+    replaces_stop: str | None = None   # an EXIT: the resting stop the bridge cancels before sending it (D21)
 
     @property
     def remaining_qty(self) -> int:

@@ -360,7 +360,7 @@ class TestSecrets:
         info = stored["console/global"]["rithmic_bridge"]
         assert set(info) <= {"tsConnected", "mdConnected", "repoOk", "account", "tradeRoute", "exchange",
                              "lastRapiEventUtc", "lastOrdersPollUtc", "lastOrdersOkUtc", "lastPnlMsgUtc", "note",
-                             "server_received_ts"}
+                             "server_received_ts", "capabilities"}
         assert info["account"] == "A1" and info["tsConnected"] is True
         text = json.dumps(stored, default=str)
         for value in ("hunter2-hunter2", "tok-123456", "key-123456", "s-123456", "rithmic-unified-bridge"):

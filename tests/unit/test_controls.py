@@ -565,11 +565,13 @@ def test_risk_tightening_applies_now() -> None:
     assert {k: decision.body[k] for k in DOLLAR_VIEW if k != "money"} == {
         "daily_loss_limit_usd": None, "trailing_drawdown_usd": None, "trailing_mode": "intraday",
         "trailing_stops_at_usd": None, "max_loss_per_trade_usd": None, "warn_at_pct": 80.0,
-        "protective_stop_points": {"ES": 10.0, "NQ": 40.0}}
+        "protective_stop_points": {"ES": 10.0, "NQ": 40.0}, "require_protective_stop": False,
+        "flatten_if_unprotected": False}
 
 
 DOLLAR_VIEW = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_mode", "trailing_stops_at_usd",
-               "max_loss_per_trade_usd", "warn_at_pct", "protective_stop_points", "money")
+               "max_loss_per_trade_usd", "warn_at_pct", "protective_stop_points", "money", "require_protective_stop",
+               "flatten_if_unprotected")
 
 
 def test_risk_loosening_waits_for_the_next_trading_day() -> None:

@@ -202,7 +202,8 @@ def test_checklist_lists_every_gate_in_order_and_does_not_short_cut() -> None:
     rows = checklist(GateInput(world.glob, world.assets["ES"], NOW, CONFIG, "ES"))
     assert [r["gate"] for r in rows] == [
         "daily_stop", "trailing_drawdown", "post_exit_cooldown", "candle_lock", "trade_lock", "daily_trade_limit",
-        "open_position", "pending_order", "position_mismatch", "heartbeat", "tempo", "structure", "risk_room"]
+        "open_position", "pending_order", "position_mismatch", "heartbeat", "tempo", "structure", "protective_stop",
+        "risk_room"]
     failed = {r["gate"]: r for r in rows if not r["pass"]}
     assert set(failed) == {"daily_stop", "heartbeat"}
     assert failed["heartbeat"]["code"] == "HEARTBEAT_STALE"
