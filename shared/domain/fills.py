@@ -81,10 +81,9 @@ def _stop_ended(ctx: Ctx, order: Order, a: AssetState, status: str) -> None:
     bridge's own doing: the next change of the position places a new one)."""
     if status == "REJECTED":
         stops.rejected(ctx, order)
-    elif a.stop_order_id == order.id:
+    elif a.stop_order_id == order.id:   # the asset's live stop (a closed trade's stop was let go at the close)
         a.stop_order_id = None
-        if a.position != 0:
-            ctx.emit("stop_cancelled", order.asset, "UNPROTECTED", order_id=order.id)
+        ctx.emit("stop_cancelled", order.asset, "UNPROTECTED", order_id=order.id)
 
 
 def after_entry_cancelled(ctx: Ctx, order: Order) -> None:

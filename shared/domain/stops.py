@@ -47,10 +47,10 @@ def stop_level(position: int, average: float, distance: float) -> float:
     return math.ceil(round((average + distance) / TICK, 6)) * TICK
 
 
-def wanted_level(g: GlobalState, a: AssetState, asset: str, config: Config) -> float | None:
-    """Where the stop belongs: protect's level once armed (entry −2.0 / +0.5), else the stop distance."""
-    if a.avg_price is None or a.position == 0:
-        return None
+def wanted_level(g: GlobalState, a: AssetState, asset: str, config: Config) -> float:
+    """Where the stop belongs: protect's level once armed (entry −2.0 / +0.5), else the stop distance. Asked only
+    for an open position, which always has its average."""
+    assert a.avg_price is not None and a.position != 0  # noqa: S101 - callers follow open positions only
     if a.protect_enabled and a.protect_threshold_points is not None:
         side = 1 if a.position > 0 else -1
         level = a.avg_price + side * a.protect_threshold_points
@@ -69,9 +69,9 @@ def resting(ctx: Ctx, a: AssetState) -> Order | None:
 def follow(ctx: Ctx, asset: str) -> None:
     """Create the stop, or move it to the position's quantity and level (D21: never a moment without one)."""
     a = ctx.world.assets[asset]
-    level = wanted_level(ctx.glob, a, asset, ctx.config)
-    if level is None or not capable(ctx.glob, ctx.now, ctx.config):
+    if not capable(ctx.glob, ctx.now, ctx.config):
         return
+    level = wanted_level(ctx.glob, a, asset, ctx.config)
     stop = resting(ctx, a)
     qty, side = abs(a.position), "SELL" if a.position > 0 else "BUY"
     if stop is None:
