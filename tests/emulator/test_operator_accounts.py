@@ -364,3 +364,27 @@ def test_grant_marks_the_email_verified_for_a_second_factor(desk: Desk) -> None:
     assert not verified()
     assert desk.operators_cli("grant", email).returncode == 0
     assert verified()
+
+
+def test_the_emulator_still_lacks_the_totp_factor(desk: Desk) -> None:
+    """What the browser tests' stand-in (tests/browser/mfa_standin.py) is for: the Auth emulator of the pinned
+    firebase-tools stores the project's TOTP config but answers 400 to TOTP enrolment and sign-in. When this fails,
+    the emulator has learnt TOTP and the stand-in can go."""
+    base = f"http://{desk.auth}/identitytoolkit.googleapis.com"
+    owner = {"Authorization": "Bearer owner"}
+    config = requests.patch(f"{base}/v2/projects/{desk.project}/config?updateMask=mfa", headers=owner, timeout=30,
+                            json={"mfa": {"state": "ENABLED", "providerConfigs": [
+                                {"state": "ENABLED", "totpProviderConfig": {"adjacentIntervals": 1}}]}})
+    assert config.status_code == 200 and config.json()["mfa"]["providerConfigs"][0]["state"] == "ENABLED"
+    token = desk.sign_in(desk.stack.operator["email"], desk.stack.operator["password"])
+    calls = {"mfaEnrollment:start": {"idToken": token, "totpEnrollmentInfo": {}},
+             "mfaEnrollment:finalize": {"idToken": token, "totpVerificationInfo": {"sessionInfo": "s",
+                                                                                   "verificationCode": "123456"}},
+             "mfaSignIn:finalize": {"mfaPendingCredential": "p", "mfaEnrollmentId": "e",
+                                    "totpVerificationInfo": {"verificationCode": "123456"}}}
+    for name, body in calls.items():
+        answer = requests.post(f"{base}/v2/accounts/{name}?key=emulator", json=body, timeout=30)
+        assert answer.status_code == 400, (name, answer.text)
+        assert "totpSessionInfo" not in answer.text and "idToken" not in answer.text
+    requests.patch(f"{base}/v2/projects/{desk.project}/config?updateMask=mfa", headers=owner, timeout=30,
+                   json={"mfa": {"state": "DISABLED"}})
