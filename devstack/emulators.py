@@ -217,8 +217,9 @@ def start_firebase_auth(port: int, hub_port: int, logging_port: int, project: st
 
 
 def create_operator(address: str, project: str, email: str, password: str) -> str:
-    """An email/password account holding the operator grant, on the Auth emulator (its admin token is `owner`);
-    returns the uid."""
+    """An email/password account holding the operator grant, its email marked verified as `scripts.operators
+    grant` does (Identity Platform adds a second factor only for a verified address), on the Auth emulator (its
+    admin token is `owner`); returns the uid."""
     import requests
 
     base = f"http://{address}/identitytoolkit.googleapis.com/v1/projects/{project}"
@@ -229,7 +230,8 @@ def create_operator(address: str, project: str, email: str, password: str) -> st
         raise EmulatorError(f"operator account not created: {created.status_code} {created.text[:200]}")
     uid = str(created.json()["localId"])
     granted = requests.post(f"{base}/accounts:update", headers=headers, timeout=30,
-                            json={"localId": uid, "customAttributes": json.dumps({"operator": True})})
+                            json={"localId": uid, "customAttributes": json.dumps({"operator": True}),
+                                  "emailVerified": True})
     if granted.status_code != 200:
         raise EmulatorError(f"operator grant not set: {granted.status_code} {granted.text[:200]}")
     return uid

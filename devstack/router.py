@@ -457,13 +457,19 @@ def _with_query(location: str, environ: dict[str, Any]) -> str:
 def app_from_env() -> HostingRouter:
     """Entry point for gunicorn (`devstack.router:app_from_env()`): the repo at $DEVSTACK_ROOT or this one;
     $DEVSTACK_FUNCTIONS_SOURCE and $DEVSTACK_FIREBASE_JSON override the defaults inside it. With LOCAL_DEV=1
-    and $FIREBASE_AUTH_EMULATOR_HOST, the pages may also connect to that emulator (the login page signs in there)."""
+    and $FIREBASE_AUTH_EMULATOR_HOST, the pages may also connect to that emulator (the login page signs in there), or
+    to $FIREBASE_AUTH_PAGE_HOST when that is set (where the page then signs in)."""
     root = Path(os.environ.get("DEVSTACK_ROOT", ROOT))
     source = os.environ.get("DEVSTACK_FUNCTIONS_SOURCE")
     config = os.environ.get("DEVSTACK_FIREBASE_JSON")
     emulator = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "").strip()
     # host:port only: anything else could smuggle a directive into the policy
     local = os.environ.get("LOCAL_DEV", "") == "1" and re.fullmatch(r"[\w.\-\[\]:]+", emulator) is not None
+    # where the login page calls the Identity Toolkit instead (shared.web.firebase_auth.page_host: a stand-in
+    # for the TOTP endpoints the emulator lacks, in the browser tests), under the same rule
+    page = os.environ.get("FIREBASE_AUTH_PAGE_HOST", "").strip()
+    if local and re.fullmatch(r"[\w.\-\[\]]+:\d+", page):
+        emulator = page
     return HostingRouter(
         root, config=Path(config) if config else None, source=Path(source) if source else None,
         connect_sources=(f"http://{emulator}",) if emulator and local else (),

@@ -1,5 +1,5 @@
-# Operator accounts (issue 12): Firebase Authentication on Identity Platform, email and password only, MFA by
-# variable. The login page signs operators in at the Identity Toolkit and posts only the ID token; the orders
+# Operator accounts (issue 12): Firebase Authentication on Identity Platform, email and password only, a TOTP
+# second factor by variable (issue 22). The login page signs operators in at the Identity Toolkit and posts only the ID token; the orders
 # function (OPERATOR_AUTH=firebase, variables.tf operator_auth) verifies it and mints Firebase session cookies; an account is an operator only with the custom claim `operator: true`
 # (python -m scripts.operators grant EMAIL; deploy/README.md "The first operator"). Enabled whatever the mode,
 # so switching to accounts is one variable; it costs nothing without users.
@@ -24,9 +24,20 @@ resource "google_identity_platform_config" "default" {
     }
   }
 
+  # The second factor (issue 22): TOTP (an authenticator app), the one the login page completes
+  # (v2/accounts/mfaSignIn:finalize) and enrols (mfaEnrollment:start/finalize). No SMS: it costs per message, and an
+  # SMS-enrolled operator could not finish signing in. adjacent_intervals: codes of the 30 s steps either side
+  # are accepted too, for clock skew (Identity Platform allows 0..10).
   mfa {
-    state             = var.operator_mfa
-    enabled_providers = ["PHONE_SMS"]
+    state = var.operator_mfa
+
+    provider_configs {
+      state = var.operator_mfa == "DISABLED" ? "DISABLED" : "ENABLED"
+
+      totp_provider_config {
+        adjacent_intervals = 1
+      }
+    }
   }
 
   depends_on = [google_project_service.apis]

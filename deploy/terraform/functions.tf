@@ -112,6 +112,8 @@ locals {
       OPERATOR_AUTH       = var.operator_auth
       FIREBASE_PROJECT_ID = var.project_id
       FIREBASE_API_KEY    = google_apikeys_key.firebase_web.key_string
+      # the TOTP second factor (auth.tf): published to the login page, and required here when MANDATORY
+      OPERATOR_MFA = var.operator_mfa
     }
     bridge = {
       # `?secret=` in a URL is refused unless a legacy bridge needs it (variables.tf legacy_bridge_query_auth).

@@ -177,7 +177,7 @@ variable "operator_auth" {
 }
 
 variable "operator_mfa" {
-  description = "Multi-factor authentication of the operator accounts (Identity Platform): DISABLED, ENABLED (operators may enrol SMS) or MANDATORY. The dashboard's sign-in does not do the second step yet: an enrolled account is refused with SECOND_FACTOR_REQUIRED"
+  description = "The operators' second factor, an authenticator app (TOTP, Identity Platform): DISABLED, ENABLED (an operator may add one at sign-in; once added, every sign-in asks for its code) or MANDATORY (the orders function also refuses a sign-in without it, 403 SECOND_FACTOR_REQUIRED, and the login page then asks the operator to add one). Only with operator_auth = \"firebase\"."
   type        = string
   default     = "DISABLED"
   validation {

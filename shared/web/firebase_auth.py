@@ -9,9 +9,19 @@ password never reaches our functions. The token must carry the custom claim `ope
 verifies that cookie with revocation checked (one Auth lookup), so `POST /api/logout` (`revoke_refresh_tokens`)
 and `scripts.operators revoke` take effect on the operator's next request.
 
+Second factor (issue 22): `OPERATOR_MFA` mirrors Terraform's `operator_mfa` (Identity Platform's MFA state:
+DISABLED, ENABLED, MANDATORY; TOTP is the one factor offered). With ENABLED, Identity Platform itself holds back
+the ID token of an enrolled account until the login page finishes the TOTP step (`mfaSignIn:finalize`); nothing
+more is checked here. With MANDATORY this server also requires it: an ID token (and a session cookie) whose
+`firebase.sign_in_second_factor` is not "totp" is refused, 403 SECOND_FACTOR_REQUIRED at login (the page then
+offers the enrolment with the ID token it holds) and 401 on a session from before MFA was made mandatory.
+
 Settings: `FIREBASE_PROJECT_ID` (default GOOGLE_CLOUD_PROJECT / GCLOUD_PROJECT), `FIREBASE_API_KEY` (public
 browser config the page signs in with, not a secret), `FIREBASE_AUTH_EMULATOR_HOST` (local stack only: the
-emulator signs nothing, so a deployment with it set would accept forged tokens; it is refused without LOCAL_DEV=1).
+emulator signs nothing, so a deployment with it set would accept forged tokens; it is refused without LOCAL_DEV=1),
+`FIREBASE_AUTH_PAGE_HOST` (local stack only, with the emulator: host:port where the login page calls the Identity
+Toolkit instead of the emulator itself; the browser tests put a stand-in for the TOTP endpoints there, which the
+emulator does not implement), `OPERATOR_MFA` (above; default DISABLED).
 
 firebase-admin is imported on first use: the password mode and the other functions never pay for it.
 """
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -31,6 +42,13 @@ from shared.web.respond import log_json, log_json_once
 EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
 API_KEY_ENV = "FIREBASE_API_KEY"
 PROJECT_ENV = "FIREBASE_PROJECT_ID"
+PAGE_HOST_ENV = "FIREBASE_AUTH_PAGE_HOST"
+MFA_ENV = "OPERATOR_MFA"
+MFA_STATES = ("DISABLED", "ENABLED", "MANDATORY")
+# the second factors this desk accepts where it requires one: the login page does TOTP only
+SECOND_FACTORS = frozenset({"totp"})
+SECOND_FACTOR_NEEDED = ("This desk requires a second factor: add an authenticator app (TOTP) when you sign in, "
+                        "then sign in with its code")
 OPERATOR_CLAIM = "operator"
 # Firebase's advice for minting session cookies: only from a fresh sign-in, so a leaked old ID token cannot
 # be turned into a 12 h session.
@@ -82,18 +100,48 @@ def emulator_host() -> str | None:
     return host
 
 
+def mfa_state() -> str:
+    """OPERATOR_MFA: DISABLED (default), ENABLED or MANDATORY. Anything else is Unavailable (fail closed: a typo
+    must not quietly drop a required second factor)."""
+    value = os.environ.get(MFA_ENV, "").strip().upper() or "DISABLED"
+    if value not in MFA_STATES:
+        problem = f"{MFA_ENV} must be one of {', '.join(MFA_STATES)}"
+        log_json("ERROR", problem, config_invalid=MFA_ENV)
+        raise Unavailable(f"server misconfigured: {problem}")
+    return value
+
+
+def page_host() -> str | None:
+    """Where the login page reaches the Identity Toolkit on the local stack: FIREBASE_AUTH_PAGE_HOST when set
+    with the emulator and LOCAL_DEV=1 (host:port only), else the emulator itself; None in the cloud."""
+    host = emulator_host()
+    override = os.environ.get(PAGE_HOST_ENV, "").strip()
+    if host and override and re.fullmatch(r"[\w.\-\[\]]+:\d+", override):
+        return override
+    return host
+
+
+def second_factor(claims: dict[str, Any]) -> str | None:
+    """The second factor a token's sign-in used (`firebase.sign_in_second_factor`), or None."""
+    firebase = claims.get("firebase")
+    factor = firebase.get("sign_in_second_factor") if isinstance(firebase, dict) else None
+    return factor if isinstance(factor, str) and factor else None
+
+
 def public_config() -> dict[str, Any]:
     """What the login page needs to sign in (all public: a Firebase API key identifies the project, it grants
-    nothing by itself)."""
+    nothing by itself): the Identity Toolkit's base URL (the page adds `/v1/accounts:signInWithPassword` and the
+    `/v2/accounts/mfa…` paths), the sign-in URL itself, and the MFA state."""
     host = emulator_host()
-    base = f"http://{host}/identitytoolkit.googleapis.com" if host else "https://identitytoolkit.googleapis.com"
+    shown = page_host()
+    base = f"http://{shown}/identitytoolkit.googleapis.com" if shown else "https://identitytoolkit.googleapis.com"
     # the emulator takes any key; a deployment must name its own
     key = os.environ.get(API_KEY_ENV, "").strip() or ("emulator" if host else "")
     if not key:  # logged once: the login page asks on every load, unauthenticated (and shows it every time)
         log_json_once(API_KEY_ENV, "ERROR", f"{API_KEY_EMPTY}: the login page cannot sign operators in",
                       config_missing=API_KEY_ENV)
     return {"project_id": project_id(), "api_key": key or None, "sign_in_url": f"{base}/v1/accounts:signInWithPassword",
-            "emulator": host is not None}
+            "identity_toolkit_url": base, "emulator": host is not None, "mfa": mfa_state()}
 
 
 def _auth() -> Any:
@@ -166,6 +214,8 @@ def exchange_id_token(id_token: object, max_age_s: int) -> tuple[str, Operator, 
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int | float) or time.time() - float(auth_time) > MAX_SIGN_IN_AGE_S:
         raise Unauthorized("Sign-in is too old to start a session: sign in again")
+    if mfa_state() == "MANDATORY" and second_factor(claims) not in SECOND_FACTORS:
+        raise Refused(SECOND_FACTOR_NEEDED, code="SECOND_FACTOR_REQUIRED", status=403)
     lifetime = _cookie_lifetime(max_age_s)
     try:
         cookie = auth.create_session_cookie(id_token, expires_in=lifetime, app=_app)
@@ -199,6 +249,9 @@ def verify_session(cookie: str | None) -> Operator:
     issued = claims.get("iat")
     valid_after_ms = user.tokens_valid_after_timestamp or 0
     if user.disabled or not isinstance(issued, int | float) or float(issued) * 1000 < valid_after_ms:
+        raise Unauthorized("Authentication required")
+    if mfa_state() == "MANDATORY" and second_factor(claims) not in SECOND_FACTORS:
+        # a session from before the second factor was made mandatory: sign in again (and enrol)
         raise Unauthorized("Authentication required")
     operator = _operator({**(user.custom_claims or {}), "uid": user.uid, "email": user.email})
     auth_time = claims.get("auth_time")

@@ -21,7 +21,8 @@ _DESCRIPTIONS = {
     "400": "Malformed input: the message names the field. Nothing was written.",
     "401": "Missing or wrong credentials. Nothing was written.",
     "403": "Refused by a rule (a gate, a lock, a limit); only the audit line was written. With operator "
-           "accounts, also an account without the operator grant (NOT_AN_OPERATOR; nothing written).",
+           "accounts, also an account without the operator grant (NOT_AN_OPERATOR; nothing written), or a sign-in "
+           "without the required TOTP second factor (SECOND_FACTOR_REQUIRED, OPERATOR_MFA=MANDATORY).",
     "404": "Unknown order, asset or path (or a local-only route elsewhere). Nothing was written.",
     "409": "Refused by the current state; only the audit line was written.",
     "413": "The body is larger than any request of this API. Nothing was read further or written.",

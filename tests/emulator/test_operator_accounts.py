@@ -320,3 +320,71 @@ def test_the_first_operator_as_the_deploy_guide_adds_them(desk: Desk) -> None:
     listed = desk.operators_cli("list")
     row = next(line for line in listed.stdout.splitlines() if line.startswith(email))
     assert row.split()[2] == "operator"
+
+
+def test_a_lost_authenticator_is_removed_by_an_administrator(desk: Desk) -> None:
+    """Issue 22 item 9: `remove-mfa EMAIL` removes every second factor and revokes the sessions; `list` shows
+    the factors. The emulator stores SMS factors only (no TOTP), so an SMS factor stands in for the lost app."""
+    email = "lost-phone@operatorlock.test"
+    password = desk.account(email, operator=True)
+    session = desk.login(email, password)
+    base = f"http://{desk.auth}/identitytoolkit.googleapis.com/v1/projects/{desk.project}"
+    uid = requests.post(f"{base}/accounts:lookup", json={"email": [email]}, headers={"Authorization": "Bearer owner"},
+                        timeout=30).json()["users"][0]["localId"]
+    enrolled = requests.post(f"{base}/accounts:update", headers={"Authorization": "Bearer owner"}, timeout=30, json={
+        "localId": uid, "mfa": {"enrollments": [{"mfaEnrollmentId": "factor-1", "phoneInfo": "+15555550100",
+                                                 "displayName": "phone"}]}})
+    assert enrolled.status_code == 200, enrolled.text
+    status = requests.get(f"{desk.url}/api/auth/status", timeout=30).json()["firebase"]
+    held_back = requests.post(f"{status['sign_in_url']}?key={status['api_key']}", timeout=30,
+                              json={"email": email, "password": password, "returnSecureToken": True}).json()
+    assert "mfaPendingCredential" in held_back and "idToken" not in held_back
+    listed = desk.operators_cli("list")
+    assert re.search(rf"{re.escape(email)}\s+{uid}\s+operator 2fa:phone", listed.stdout), listed.stdout
+    removed = desk.operators_cli("remove-mfa", email)
+    assert removed.returncode == 0, removed.stderr
+    assert "1 second factor(s) removed (phone)" in removed.stdout and "sessions are revoked" in removed.stdout
+    assert session.get(f"{desk.url}/api/state", timeout=30).status_code == 401, "the old session is revoked"
+    assert desk.login(email, password).get(f"{desk.url}/api/state", timeout=30).status_code == 200
+    assert "2fa:" not in next(line for line in desk.operators_cli("list").stdout.splitlines() if email in line)
+    assert desk.operators_cli("remove-mfa", "nobody@operatorlock.test").returncode == 2
+
+
+def test_grant_marks_the_email_verified_for_a_second_factor(desk: Desk) -> None:
+    """Identity Platform adds a second factor only for a verified address; the administrator vouches for it."""
+    email = "unverified@operatorlock.test"
+    desk.account(email, operator=False)
+    base = f"http://{desk.auth}/identitytoolkit.googleapis.com/v1/projects/{desk.project}"
+
+    def verified() -> bool:
+        users = requests.post(f"{base}/accounts:lookup", json={"email": [email]}, timeout=30,
+                              headers={"Authorization": "Bearer owner"}).json()["users"]
+        return bool(users[0].get("emailVerified"))
+
+    assert not verified()
+    assert desk.operators_cli("grant", email).returncode == 0
+    assert verified()
+
+
+def test_the_emulator_still_lacks_the_totp_factor(desk: Desk) -> None:
+    """What the browser tests' stand-in (tests/browser/mfa_standin.py) is for: the Auth emulator of the pinned
+    firebase-tools stores the project's TOTP config but answers 400 to TOTP enrolment and sign-in. When this fails,
+    the emulator has learnt TOTP and the stand-in can go."""
+    base = f"http://{desk.auth}/identitytoolkit.googleapis.com"
+    owner = {"Authorization": "Bearer owner"}
+    config = requests.patch(f"{base}/v2/projects/{desk.project}/config?updateMask=mfa", headers=owner, timeout=30,
+                            json={"mfa": {"state": "ENABLED", "providerConfigs": [
+                                {"state": "ENABLED", "totpProviderConfig": {"adjacentIntervals": 1}}]}})
+    assert config.status_code == 200 and config.json()["mfa"]["providerConfigs"][0]["state"] == "ENABLED"
+    token = desk.sign_in(desk.stack.operator["email"], desk.stack.operator["password"])
+    calls = {"mfaEnrollment:start": {"idToken": token, "totpEnrollmentInfo": {}},
+             "mfaEnrollment:finalize": {"idToken": token, "totpVerificationInfo": {"sessionInfo": "s",
+                                                                                   "verificationCode": "123456"}},
+             "mfaSignIn:finalize": {"mfaPendingCredential": "p", "mfaEnrollmentId": "e",
+                                    "totpVerificationInfo": {"verificationCode": "123456"}}}
+    for name, body in calls.items():
+        answer = requests.post(f"{base}/v2/accounts/{name}?key=emulator", json=body, timeout=30)
+        assert answer.status_code == 400, (name, answer.text)
+        assert "totpSessionInfo" not in answer.text and "idToken" not in answer.text
+    requests.patch(f"{base}/v2/projects/{desk.project}/config?updateMask=mfa", headers=owner, timeout=30,
+                   json={"mfa": {"state": "DISABLED"}})

@@ -34,7 +34,7 @@ def request(body: dict[str, Any] | None = None, cookie: str | None = None) -> Re
 def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPERATOR_AUTH", "DASHBOARD_PASSWORD", "ALLOW_OPEN_DASHBOARD", "LOCAL_DEV",
                  "FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
-                 "FIREBASE_API_KEY"):
+                 "FIREBASE_API_KEY", "OPERATOR_MFA", "FIREBASE_AUTH_PAGE_HOST"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SESSION_SECRET", "s" * 32)
     auth.LOGIN_THROTTLE.reset()
@@ -321,3 +321,123 @@ def test_a_firebase_session_carries_its_sign_in_time(monkeypatch: pytest.MonkeyP
     operator = firebase_auth.verify_session("cookie")
     assert operator.signed_in_at == 1_764_000_050.0
     assert operator.record() == {"uid": "u1", "email": "a@b.test", "mode": "firebase"}  # not in the audit record
+
+
+# ---- issue 22 item 9: the TOTP second factor -------------------------------------------------------------
+
+
+def _fake_auth(claims: dict[str, Any]) -> Any:
+    """firebase_admin.auth as far as exchange_id_token and verify_session use it, answering `claims`."""
+    class User:
+        uid, email, disabled, custom_claims, tokens_valid_after_timestamp = "u1", "a@b.test", False, \
+            {"operator": True}, 0
+
+    error = type("E", (Exception,), {})
+
+    class FakeAuth:
+        ExpiredSessionCookieError = InvalidSessionCookieError = UserNotFoundError = UserDisabledError = error
+        RevokedIdTokenError = ExpiredIdTokenError = InvalidIdTokenError = CertificateFetchError = error
+
+        @staticmethod
+        def verify_id_token(token: str, **_: Any) -> dict[str, Any]:
+            return claims
+
+        @staticmethod
+        def create_session_cookie(token: str, **_: Any) -> str:
+            return "session-cookie"
+
+        @staticmethod
+        def verify_session_cookie(cookie: str, **_: Any) -> dict[str, Any]:
+            return claims
+
+        @staticmethod
+        def get_user(uid: str, **_: Any) -> User:
+            return User()
+
+    return FakeAuth
+
+
+@pytest.mark.parametrize(("state", "factor", "outcome"), [
+    ("MANDATORY", None, "SECOND_FACTOR_REQUIRED"),
+    ("MANDATORY", "phone", "SECOND_FACTOR_REQUIRED"),  # the page does TOTP only; Terraform offers no other
+    ("MANDATORY", "totp", "ok"),
+    ("ENABLED", None, "ok"),  # Identity Platform itself holds back an enrolled account's token
+    ("DISABLED", None, "ok"),
+    (None, None, "ok"),
+])
+def test_a_mandatory_second_factor_is_checked_at_login_and_on_every_session(
+        monkeypatch: pytest.MonkeyPatch, state: str | None, factor: str | None, outcome: str) -> None:
+    import time
+
+    from shared.web.errors import Refused
+
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
+    if state:
+        monkeypatch.setenv("OPERATOR_MFA", state)
+    claims: dict[str, Any] = {"uid": "u1", "operator": True, "email": "a@b.test", "auth_time": int(time.time()) - 5,
+                              "iat": int(time.time()) - 5,
+                              "firebase": {"sign_in_provider": "password", "sign_in_second_factor": factor}}
+    monkeypatch.setattr(firebase_auth, "_auth", lambda: _fake_auth(claims))
+    if outcome == "ok":
+        assert firebase_auth.exchange_id_token("token", 3600)[0] == "session-cookie"
+        assert firebase_auth.verify_session("cookie").uid == "u1"
+        return
+    with pytest.raises(Refused) as refused:
+        firebase_auth.exchange_id_token("token", 3600)
+    body, status = error_response(refused.value)
+    assert status == 403 and body["code"] == "SECOND_FACTOR_REQUIRED" and "authenticator app" in body["error"]
+    # a session cookie from before the factor was made mandatory: signed out, to sign in again with it
+    with pytest.raises(Unauthorized):
+        firebase_auth.verify_session("cookie")
+
+
+@pytest.mark.parametrize("value", ["mandatory", " Enabled ", "DISABLED"])
+def test_the_mfa_setting_is_published_for_the_login_page(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("OPERATOR_AUTH", "firebase")
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
+    monkeypatch.setenv("FIREBASE_API_KEY", "k")
+    monkeypatch.setenv("OPERATOR_MFA", value)
+    config = auth.auth_status(request())["firebase"]
+    assert config["mfa"] == value.strip().upper()
+    assert config["identity_toolkit_url"] == "https://identitytoolkit.googleapis.com"
+    assert config["sign_in_url"] == f"{config['identity_toolkit_url']}/v1/accounts:signInWithPassword"
+
+
+@pytest.mark.parametrize("value", ["TOTP", "on", "required"])
+def test_an_unknown_mfa_setting_is_503_never_a_dropped_factor(monkeypatch: pytest.MonkeyPatch, value: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPERATOR_AUTH", "firebase")
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
+    monkeypatch.setenv("OPERATOR_MFA", value)
+    with pytest.raises(Unavailable, match="OPERATOR_MFA must be"):
+        auth.auth_status(request())
+    with pytest.raises(Unavailable, match="OPERATOR_MFA must be"):
+        firebase_auth.mfa_state()
+    assert '"config_invalid":"OPERATOR_MFA"' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_the_page_host_is_honoured_on_the_local_stack_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FIREBASE_AUTH_PAGE_HOST (the browser tests' TOTP stand-in) moves where the page signs in, only beside the
+    emulator with LOCAL_DEV=1; the server keeps verifying at the emulator."""
+    from werkzeug.test import Client
+
+    from devstack import router
+
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
+    monkeypatch.setenv("FIREBASE_AUTH_PAGE_HOST", "127.0.0.1:7001")
+    assert firebase_auth.public_config()["identity_toolkit_url"] == "https://identitytoolkit.googleapis.com"
+    monkeypatch.setenv("LOCAL_DEV", "1")
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+    config = firebase_auth.public_config()
+    assert config["identity_toolkit_url"] == "http://127.0.0.1:7001/identitytoolkit.googleapis.com"
+    assert config["sign_in_url"].startswith("http://127.0.0.1:7001/")
+
+    def connect_src() -> list[str]:
+        value = Client(router.app_from_env()).get("/login.html").headers["Content-Security-Policy"]
+        return next(part.split()[1:] for part in value.split(";") if part.split()[:1] == ["connect-src"])
+
+    assert connect_src()[-1] == "http://127.0.0.1:7001"
+    for hostile in ("127.0.0.1:7001; script-src *", "evil.test"):
+        monkeypatch.setenv("FIREBASE_AUTH_PAGE_HOST", hostile)
+        assert firebase_auth.public_config()["identity_toolkit_url"].startswith("http://127.0.0.1:9099/")
+        assert connect_src()[-1] == "http://127.0.0.1:9099"

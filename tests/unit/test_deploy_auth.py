@@ -24,6 +24,20 @@ def test_identity_platform_email_password_no_sign_up_mfa_by_variable() -> None:
     assert "identitytoolkit.googleapis.com" in tf.locals["services"]
 
 
+def test_the_second_factor_offered_is_totp_only() -> None:
+    """Issue 22 item 9: `operator_mfa` offers an authenticator app (TOTP), which the login page completes and
+    enrols; no SMS (the page cannot finish an SMS sign-in, and each message costs)."""
+    tf = _tf()
+    mfa = _block(tf.resources[("google_identity_platform_config", "default")], "mfa")
+    assert "enabled_providers" not in mfa, "no SMS factor"
+    provider = _block(mfa, "provider_configs")
+    assert provider["state"] == '${var.operator_mfa == "DISABLED" ? "DISABLED" : "ENABLED"}'
+    intervals = _block(provider, "totp_provider_config")["adjacent_intervals"]
+    assert isinstance(intervals, int) and 0 <= intervals <= 10
+    assert tf.locals["function_extra_env"]["orders"]["OPERATOR_MFA"] == "${var.operator_mfa}"
+    assert "SECOND_FACTOR_REQUIRED" in tf.variables["operator_mfa"]["description"]
+
+
 def test_api_key_restricted_to_the_identity_toolkit() -> None:
     key = _tf().resources[("google_apikeys_key", "firebase_web")]
     targets = _block(key, "restrictions")["api_targets"]

@@ -548,7 +548,8 @@ def test_functions_get_the_scheduler_environment(tf: Terraform) -> None:
     # Issue 12: the orders function alone learns the sign-in mode and the Firebase project and web API key.
     assert tf.locals["function_extra_env"]["orders"] == {
         "OPERATOR_AUTH": "${var.operator_auth}", "FIREBASE_PROJECT_ID": "${var.project_id}",
-        "FIREBASE_API_KEY": "${google_apikeys_key.firebase_web.key_string}"}
+        "FIREBASE_API_KEY": "${google_apikeys_key.firebase_web.key_string}",
+        "OPERATOR_MFA": "${var.operator_mfa}"}  # issue 22: the TOTP second factor
     assert tf.locals["function_extra_env"]["bridge"] == {
         "LONG_POLL_MAX_S": "${tostring(max(1, min(50, var.bridge_timeout_seconds - 10)))}",
         "THREADS": "${tostring(var.bridge_concurrency)}",
