@@ -63,8 +63,11 @@ def check_writes(status: int, before: dict[str, str], after: dict[str, str]) -> 
     if status in NO_WRITE_STATUSES and any(diff.values()):
         return f"{status} wrote {diff}"
     if status in AUDIT_ONLY_STATUSES:
-        extra = diff["deleted"] + diff["changed"] + [p for p in diff["created"] if not p.startswith("events/")]
-        if extra or len(diff["created"]) > 1:
+        # its audit line, and with an Idempotency-Key the key's record of that first answer (D19)
+        events = [p for p in diff["created"] if p.startswith("events/")]
+        keys = [p for p in diff["created"] if p.startswith("idempotency/")]
+        extra = diff["deleted"] + diff["changed"] + [p for p in diff["created"] if p not in events + keys]
+        if extra or len(events) > 1 or len(keys) > 1:
             return f"refusal {status} wrote more than its audit line: {diff}"
     return None
 

@@ -342,9 +342,9 @@ class TestEntryGates:
         api.bar("/tv_renko_two_half", "green")
         gates = api.gates()
         assert all(row["pass"] for row in gates.values()), gates
-        assert list(gates) == ["daily_stop", "post_exit_cooldown", "candle_lock", "trade_lock", "daily_trade_limit",
-                               "open_position", "pending_order", "position_mismatch", "heartbeat", "tempo",
-                               "structure"]
+        assert list(gates) == ["daily_stop", "trailing_drawdown", "post_exit_cooldown", "candle_lock", "trade_lock",
+                               "daily_trade_limit", "open_position", "pending_order", "position_mismatch",
+                               "heartbeat", "tempo", "structure", "protective_stop", "risk_room"]
         # NORMAL zone: the direction is the 8pt colour whatever the body says
         response = api.enter(direction="SELL", trade_mode="runner")
         assert response.status_code == 201, response.text
@@ -460,7 +460,7 @@ class TestTradeFlow:
         api.ready()
         order_id = api.placed()
         api.claim(order_id)
-        api.fill(order_id, 5000.0, status="PARTIALLY_FILLED", qty=2)
+        api.fill(order_id, 5000.0, status="PARTIALLY_FILLED", qty=2, fill_id="F1")
         stored = api.order(order_id)
         assert (stored["status"], stored["filled_qty"], stored["avg_fill_price"]) == ("PARTIALLY_FILLED", 2, 5000.0)
         es = api.asset()
@@ -477,7 +477,7 @@ class TestTradeFlow:
         # a partially filled exit reduces, the rest closes at the weighted exit price
         exit_id = api.force_exit()
         api.claim(exit_id)
-        api.fill(exit_id, 5004.0, status="PARTIALLY_FILLED", qty=2)
+        api.fill(exit_id, 5004.0, status="PARTIALLY_FILLED", qty=2, fill_id="X1")
         assert api.asset()["position"] == 3 and api.history() == []
         api.fill(exit_id, 5006.0)
         assert api.asset()["position"] == 0
@@ -612,9 +612,11 @@ class TestClock:
 
     def test_new_york_rollover_resets_the_day_and_applies_loosened_risk(self, api):
         api.clock(1776290100.0)  # 17:55:00 New York
-        assert api.get("/api/risk").json() == {
+        risk = api.get("/api/risk").json()
+        assert {k: risk[k] for k in PERCENT_RISK} == {
             "ok": True, "max_trades_per_day": 6, "daily_stop_enabled": True, "daily_stop_limit_pct": 30.0,
             "pending": {}, "pending_effective_trading_day": None, "trades_remaining_today": 6}
+        assert risk["daily_loss_limit_usd"] is None and risk["money"]["trailing_breached"] is False   # D20: off
         refused(api.post("/api/risk", {"max_trades_per_day": 0}), 400, "max_trades_per_day must be between 1 and 100",
                 "INVALID_RISK")
         refused(api.post("/api/risk", {"daily_stop_limit_pct": 150}), 400,
@@ -637,7 +639,8 @@ class TestClock:
         refused(api.enter(), 403, DAILY_STOP_TEXT, "DAILY_STOP")
         assert api.get("/api/state").json()["global"]["trading_day"] == "2026-04-15"
         api.clock(1776290405.0)  # 18:00:05 New York: the next trading day
-        assert api.get("/api/risk").json() == {
+        risk = api.get("/api/risk").json()
+        assert {k: risk[k] for k in PERCENT_RISK} == {
             "ok": True, "max_trades_per_day": 8, "daily_stop_enabled": False, "daily_stop_limit_pct": 30.0,
             "pending": {}, "pending_effective_trading_day": None, "trades_remaining_today": 8}
         g = api.get("/api/state").json()["global"]
@@ -1075,12 +1078,16 @@ class TestAutomaticExits:
         assert 170 <= refused_like(api.enter(), 403, COOLDOWN_RE, "POST_EXIT_COOLDOWN") <= 180
 
 
+PERCENT_RISK = ("ok", "max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", "pending",
+                "pending_effective_trading_day", "trades_remaining_today")   # the original's risk settings
+
+
 class TestSpecGaps:
     def test_state_carries_history_and_logs_on_request(self, api):
         """The 1 s poll stays a handful of reads; `?include=history,logs` gives the original's full shape."""
         api.ready()
         lean = api.get("/api/state").json()
-        assert sorted(lean) == ["assets", "global"]
+        assert sorted(lean) == ["assets", "global", "timers"]
         full = api.get("/api/state?include=history,logs").json()
         assert full["history"] == [] and sorted(full["logs"]) == ["rithmic", "tradingview"]
         assert {e["type"] for e in full["logs"]["tradingview"]} <= {"renko_bar", "tv_heartbeat", "level_exit"}

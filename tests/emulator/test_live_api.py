@@ -27,6 +27,13 @@ def ready_for_entry(live, session=None) -> None:
         assert live.tv(path, session, **body).status_code == 200
 
 
+
+def state_documents(live) -> dict[str, dict]:
+    """What the state collections hold (a wiped stack: nothing but console/session, the session generation)."""
+    docs = {c: live.docs(c) for c in ("assets", "console", "events", "orders")}
+    assert set(docs["console"]) <= {"console/session"}, docs["console"]
+    return docs
+
 class TestSlice:
     def test_heartbeat_bar_login_state_logout(self, fresh):
         assert fresh.tv("/tv_heartbeat", symbol="MES1!", price=5001.5, timestamp=12).json() == {"ok": True}
@@ -65,10 +72,10 @@ class TestBadInput:
     def test_refused_webhooks_write_nothing(self, fresh, body, status, error):
         if body.get("secret", "") is None:
             body["secret"] = fresh.secrets["TV_WEBHOOK_SECRET"]
+        before = state_documents(fresh)   # a wiped stack keeps only the operators' session generation (console/session)
         response = requests.post(f"{fresh.url}/tv_renko_main", json=body, timeout=30)
         assert response.status_code == status and response.json() == {"ok": False, "error": error}
-        for collection in ("assets", "console", "events", "orders"):
-            assert fresh.docs(collection) == {}
+        assert state_documents(fresh) == before
 
     def test_non_json_is_400_and_writes_nothing(self, fresh):
         response = requests.post(f"{fresh.url}/tv_renko_main", data="color=green", timeout=30,
@@ -203,6 +210,7 @@ class TestAuth:
     )
 
     def test_every_authenticated_route_refuses_without_credentials_and_writes_nothing(self, fresh):
+        before = state_documents(fresh)
         for method, path in self.OPERATOR_ROUTES + self.BRIDGE_ROUTES:
             response = requests.request(method, f"{fresh.url}{path}", timeout=30,
                                         json={"secret": "wrong", "asset": "ES", "status": "FILLED", "env": "LIVE"})
@@ -211,8 +219,7 @@ class TestAuth:
         timers = requests.post(f"{fresh.url}/__fn/timers/", json={"kind": "cooldown_end", "key": "k", "at": 1},
                                timeout=30)
         assert timers.status_code == 401
-        for collection in ("assets", "console", "events", "orders"):
-            assert fresh.docs(collection) == {}
+        assert state_documents(fresh) == before
 
     def test_no_response_or_stored_document_contains_a_secret(self, fresh):
         ready_for_entry(fresh)
