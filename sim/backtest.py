@@ -124,6 +124,7 @@ def summary_rows(result: Result) -> list[tuple[str, str]]:
         ("trades closed", f"{len(result.trades)} ({wins} won, win rate {result.win_rate:.0%})"),
         ("P&L", f"${result.pnl_usd:,.2f} ({result.pnl_points:+.2f} points per contract, summed)"),
         ("max drawdown", f"${result.max_drawdown:,.2f}"),
+        ("stopped out at the broker", str(sum(t["reason"] == "broker_stop" for t in result.trades))),
         ("exits by rule", ", ".join(f"{k} {v}" for k, v in sorted(Counter(t["reason"] for t in result.trades)
                                                                    .items())) or "—"),
         ("entry blocked by gate", ", ".join(f"{k} {v}" for k, v in sorted(result.blocked.items())) or "—"),
@@ -286,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where trades.csv and report.html go")
     parser.add_argument("--chart-box", type=float, default=4.0, help="the brick size the report draws")
     parser.add_argument("--seed", type=int, default=1, help="the paper bridge's random seed")
+    parser.add_argument("--stops", action="store_true", help="the paper bridge rests protective stops (D21)")
     parser.add_argument("--risk", help="risk settings from the start: a preset id (GET /api/risk/presets) or a JSON "
                                        "file (a preset, or an object of settings as POST /api/risk takes them)")
     args = parser.parse_args(argv)
@@ -296,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         risk = load_risk(args.risk) if args.risk else None
-        result = run(ticks, PROFILES[args.profile], PaperConfig(heartbeat_every=30.0, seed=args.seed), risk)
+        paper = PaperConfig(heartbeat_every=30.0, seed=args.seed, stops=args.stops)
+        result = run(ticks, PROFILES[args.profile], paper, risk)
     except (OSError, ValueError) as exc:
         print(f"backtest: --risk: {exc}", file=sys.stderr)
         return 2

@@ -72,6 +72,17 @@ class Faults:
     resend_after: int = 3
     outage: tuple[float, float] | None = None   # real-time seconds [start, end) after the first step: silent
     late_fill: float = 0.0     # per entry: the bridge reports CANCELLED, then the fills (a cancel that raced them)
+    reject_stops: float = 0.0  # per protective stop: the broker refuses it (the position is unprotected, D21)
+
+
+@dataclass(frozen=True)
+class RestingStop:
+    """A protective stop at the paper broker: sells (or buys) `qty` at the market once the price reaches it."""
+
+    symbol: str
+    side: str
+    qty: int
+    stop_price: float
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class PaperConfig:
     snapshot_every: float = 2.0     # market seconds
     flat_snapshot_every: float = 60.0   # market seconds between snapshots while nothing is open
     report_working: bool = True
+    stops: bool = False             # declares the protective_stop capability and rests the stops it is sent (D21)
     allow_live: bool = False
     seed: int = 1
     faults: Faults = field(default_factory=Faults)
@@ -177,6 +189,11 @@ class Stats:
     snapshots: int = 0
     outage_steps: int = 0
     late_fills: int = 0
+    stops_rested: int = 0
+    stops_moved: int = 0
+    stops_triggered: int = 0
+    stops_rejected: int = 0
+    exits_after_stop: int = 0      # exits refused STOP_ALREADY_FILLED: the stop had filled first (D21's race)
     claims: dict[str, int] = field(default_factory=dict)
 
 
@@ -199,12 +216,18 @@ class PaperBridge:
         self._fill_seq = 0
         self._work = threading.RLock()  # the poll thread and run()'s loop share the book, the rng and the reports
         self.last_poll_status: int | None = None
+        # D21: the protective stops resting at this paper broker, by order id, and the ones that have filled
+        self.stops: dict[str, RestingStop] = {}
+        self.stops_filled: set[str] = set()
 
     # --- one round --------------------------------------------------------------------------------------------
     def step(self) -> int:
-        """One round; answers how many orders it claimed."""
+        """One round; answers how many orders it claimed. Resting stops are judged against the market first, so a
+        stop the price crossed fills before an exit that arrives in the same round (D21's race)."""
         if not self._tidy():
             return 0
+        with self._work:
+            self.trigger_stops()
         claimed = self.poll()
         self.snapshot_if_due(force=claimed > 0)
         return claimed
@@ -227,14 +250,18 @@ class PaperBridge:
             return True
 
     def housekeeping(self) -> None:
-        """What the bridge does beside its long-poll loop: heartbeat, re-sends and snapshots when due."""
+        """What the bridge does beside its long-poll loop: heartbeat, re-sends, resting stops and snapshots."""
         if self._tidy():
             with self._work:
+                self.trigger_stops()
                 self.snapshot_if_due()
 
     def heartbeat(self) -> None:
-        self.venue.bridge_heartbeat({"tsConnected": True, "pnlConnected": True, "account": "PAPER",
-                                     "owner": self.config.owner})
+        info: dict[str, Any] = {"tsConnected": True, "pnlConnected": True, "account": "PAPER",
+                                "owner": self.config.owner}
+        if self.config.stops:
+            info["capabilities"] = ["protective_stop"]
+        self.venue.bridge_heartbeat(info)
         self._last_heartbeat = self.market.now
         self.stats.heartbeats += 1
 
@@ -253,8 +280,20 @@ class PaperBridge:
             return len(orders)
 
     def execute(self, order: dict[str, Any]) -> None:
-        """Work one claimed order to its end: rejected, or filled (in two parts at the partial rate)."""
+        """Work one claimed order to its end: rejected, or filled (in two parts at the partial rate); a protective
+        stop rests (or moves); an exit first cancels the stop it names, and is refused if that stop filled."""
         oid, qty, side, symbol = order["id"], int(order["qty"]), order["side"], order["asset"]
+        if order.get("kind") == "STOP":
+            self._rest_stop(order)
+            return
+        replaces = order.get("replaces_stop")
+        if replaces in self.stops_filled:
+            self._send([Fill(oid, "REJECTED", reason="STOP_ALREADY_FILLED")])
+            self.stats.exits_after_stop += 1
+            return
+        if replaces in self.stops:
+            del self.stops[replaces]
+            self._send([Fill(replaces, "CANCELLED", reason="cancelled before the exit that replaces it")])
         if order.get("env") == "LIVE" and not self.config.allow_live:
             reason = "paper bridge fills DEMO orders only (start it with --allow-live)"
             self._send([Fill(oid, "REJECTED", reason=reason)])
@@ -285,6 +324,39 @@ class PaperBridge:
             self.book.fill(symbol, side, part, price)
             self.stats.fills += 1
         self._send(reports)
+
+    def _rest_stop(self, order: dict[str, Any]) -> None:
+        oid = order["id"]
+        if self.config.faults.reject_stops and self.rng.random() < self.config.faults.reject_stops:
+            self._send([Fill(oid, "REJECTED", reason="stop refused by the broker (paper bridge fault)")])
+            self.stats.stops_rejected += 1
+            return
+        moved = oid in self.stops
+        self.stops[oid] = RestingStop(order["asset"], order["side"], int(order["qty"]), float(order["stop_price"]))
+        if moved:
+            self.stats.stops_moved += 1
+        else:
+            self.stats.stops_rested += 1
+        self._send([Fill(oid, "WORKING")])
+
+    def trigger_stops(self) -> None:
+        """A stop-market order: once the price trades through its level it fills at the market, with slippage."""
+        price = self.market.price
+        if price is None:
+            return
+        for oid, stop in list(self.stops.items()):
+            crossed = price <= stop.stop_price if stop.side == "SELL" else price >= stop.stop_price
+            if not crossed:
+                continue
+            del self.stops[oid]
+            self.stops_filled.add(oid)
+            fill_price = self._fill_price(stop.side)
+            self._fill_seq += 1
+            self.book.fill(stop.symbol, stop.side, stop.qty, fill_price)
+            self.stats.stops_triggered += 1
+            self.stats.fills += 1
+            self._send([Fill(oid, "FILLED", qty=stop.qty, cum_qty=stop.qty, fill_price=fill_price,
+                             fill_id=f"{self.config.owner}-{self._fill_seq}")])
 
     def _fill_price(self, side: str) -> float:
         price = self.market.price
@@ -404,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reject-rate", type=float, default=0.0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds between a claim and its reports")
     parser.add_argument("--allow-live", action="store_true", help="also fill LIVE orders (never on a real account)")
+    parser.add_argument("--stops", action="store_true",
+                        help="declare the protective_stop capability and rest the stops the control plane sends (D21)")
     parser.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: until Ctrl-C)")
     args = parser.parse_args(argv)
     if not 0 <= args.wait <= 50:
@@ -414,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     venue = Http(args.url, bridge_secret=secret, dev_clock=False)
     config = PaperConfig(owner=args.owner, slippage_ticks=args.slippage_ticks, partial_rate=args.partial_rate,
                          reject_rate=args.reject_rate, latency_s=args.latency, allow_live=args.allow_live,
-                         long_poll=args.wait)
+                         long_poll=args.wait, stops=args.stops)
     bridge = PaperBridge(venue, RealTimeMarket(price=args.price), config)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
