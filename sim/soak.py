@@ -45,7 +45,8 @@ from sim.sources import sample_session
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = ("FILLED", "REJECTED", "CANCELLED")
-SOAK_FAULTS = Faults(drop=0.05, duplicate=0.1, reorder=0.2, resend_after=2, outage=(20.0, 30.0), late_fill=0.3)
+SOAK_FAULTS = Faults(drop=0.05, duplicate=0.1, reorder=0.2, resend_after=2, outage=(20.0, 30.0), late_fill=0.3,
+                     reject_stops=0.1)
 # The database stopped (SIGSTOP) for a moment, four times, while everything runs: requests answer 503, some of them
 # after a commit that landed or may have (D19), and are re-sent unchanged. (start, length) in s after the replay began.
 DATABASE_FREEZES = ((3.0, 1.5), (6.0, 1.5), (9.0, 1.5), (12.0, 1.5))
@@ -226,7 +227,7 @@ def soak(ticks: int, profile: str, out: Any = None, *, lockstep: bool = True) ->
             url=stack.url, tv_secret=stack.secrets["TV_WEBHOOK_SECRET"],
             bridge_secret=stack.secrets["BRIDGE_HEARTBEAT_SECRET"], password=password, bridge=True,
             profile=PROFILES[profile], poll_interval=0.2, look_interval=0.3,
-            paper=PaperConfig(heartbeat_every=30.0, partial_rate=0.2, reject_rate=0.05, seed=11,
+            paper=PaperConfig(heartbeat_every=30.0, partial_rate=0.2, reject_rate=0.05, seed=11, stops=True,
                               faults=SOAK_FAULTS),
         ))
         with freezing(stack, DATABASE_FREEZES) as frozen:
@@ -247,6 +248,9 @@ def soak(ticks: int, profile: str, out: Any = None, *, lockstep: bool = True) ->
                     f"{s.dropped} / {s.duplicates_sent} / {s.reordered} / {s.outage_steps}")
         figures.add("reports refused (e.g. WORKING after FILLED)", s.refused_reports)
         figures.add("late fills (CANCELLED, then the fills)", s.late_fills)
+        figures.add("protective stops: rested / moved / triggered / rejected / exits refused (stop filled first)",
+                    f"{s.stops_rested} / {s.stops_moved} / {s.stops_triggered} / {s.stops_rejected} / "
+                    f"{s.exits_after_stop}")
         figures.add("database frozen / answers OUTCOME_UNKNOWN (re-sent)",
                     f"{len(frozen)} × 1.5 s / {sum(v.outcome_unknown for v in replay_run.venues)}")
         if replay_run.operator is not None:

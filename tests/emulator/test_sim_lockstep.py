@@ -17,12 +17,17 @@ STACK_PASSWORD = "live-test-password"
 SLICE = 900  # ticks of 5 s: the first 75 minutes, the volatile open
 
 
-def test_the_lockstep_replay_through_the_stack_equals_the_backtest(fresh):
+@pytest.mark.parametrize("stops", [False, True], ids=["no-stops", "protective-stops"])
+def test_the_lockstep_replay_through_the_stack_equals_the_backtest(fresh, stops):
+    """With protective stops on (D21) too: created with each fill, handed out, resting, triggered by the replayed
+    path and cancelled before exits, identically in process and through the stack."""
     ticks = sample_session()[:SLICE]
     profile = PROFILES["tp8-flip"]
-    paper = PaperConfig(heartbeat_every=30.0, partial_rate=0.3, seed=5)
+    paper = PaperConfig(heartbeat_every=30.0, partial_rate=0.3, seed=5, stops=stops)
     expected = backtest.run(ticks, profile, paper)
     assert len(expected.trades) >= 2, "the slice must trade for the comparison to mean something"
+    if stops:
+        assert "broker_stop" in {t["reason"] for t in expected.trades}, "the slice must stop a trade out"
 
     replay = Replay(ReplayConfig(
         url=fresh.url, tv_secret=fresh.secrets["TV_WEBHOOK_SECRET"],
