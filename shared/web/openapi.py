@@ -301,7 +301,10 @@ def _bridge() -> dict[str, Any]:
     text = {"type": "string", "maxLength": 100}
     return {
         "/api/orders/pending": {"get": _op(
-            "Claim pending orders (each once)", "bridge", {"200": _ok(_list_of("orders"))}, ("400", "401", "429"),
+            "Claim pending orders (each once). A protective stop (D21) comes as kind STOP with stop_price, action "
+            "(PLACE or MODIFY) and revision; an exit names the stop it replaces in replaces_stop (cancel that stop "
+            "first; if it filled, reject the exit with reason STOP_ALREADY_FILLED)", "bridge",
+            {"200": _ok(_list_of("orders"))}, ("400", "401", "429"),
             security=_BRIDGE,
             parameters=[_query("limit", {"type": "integer"}), _query("owner", {"type": "string"}),
                         _query("wait", {"type": "number", "minimum": 0, "maximum": 50},
@@ -326,7 +329,9 @@ def _bridge() -> dict[str, Any]:
             "The bridge's heartbeat (known fields only are kept)", "bridge", {"200": _ok(_OK_TRUE)},
             ("400", "401", "403", "409", "413"), security=_BRIDGE,
             body=_body({"secret": _BRIDGE_SECRET, "tsConnected": _BOOL, "mdConnected": _BOOL, "repoOk": _BOOL,
-                        "account": text, "note": {"type": "string", "maxLength": 500}}))},
+                        "account": text, "note": {"type": "string", "maxLength": 500},
+                        "capabilities": {"type": "array", "maxItems": 16,
+                                         "items": {"type": "string", "examples": ["protective_stop"]}}}))},
         "/api/rithmic/pnl-snapshot": {"post": _op(
             "The broker's PnL and positions", "bridge", {"200": _ok(_OK_TRUE)}, ("400", "401", "403", "409", "413"),
             security=_BRIDGE,
