@@ -1,10 +1,11 @@
 """From the input that creates an order to the moment a waiting bridge holds it (issue 11), on a running local stack.
 
-Four kinds of order, each created by the input a real session sends: an operator entry (`POST /api/orders`), a 6pt
+Five kinds of order, each created by the input a real session sends: an operator entry (`POST /api/orders`), a 6pt
 bar firing a pre-order, an 8pt bar against a position firing the flip exit, a PnL snapshot reaching the points
-take-profit. For each, the clock starts just before the input is sent and stops when the bridge's answer naming
-the order has been read. The bridge is a thread of this process: first a long poll (`wait=25`, the next request
-sent as soon as one answers), then, in the same run, a plain poll once a second (today's bridge).
+take-profit, an entry's fill report creating the protective stop (D21, a bridge declaring the capability). For
+each, the clock starts just before the input is sent and stops when the bridge's answer naming the order has been
+read. The bridge is a thread of this process: first a long poll (`wait=25`, the next request sent as soon as one
+answers), then, in the same run, a plain poll once a second (today's bridge).
 
 Each order starts from a wiped store (`POST /_dev/reset`) at a fixed market time, so every iteration sees the
 same gates. Reads per idle minute are counted by the store in this process (the bridge function in process, the
@@ -151,6 +152,17 @@ class Driver:
         self.tv("/tv_renko_high", asset="ES", color="red")
         return started, self.take()
 
+    def protective_stop(self) -> tuple[float, Held]:
+        """D21: from the entry's fill report to the bridge holding the stop that report created."""
+        self.fresh()
+        self.post("/api/bridge/heartbeat", {"secret": self.bridge_secret, "capabilities": ["protective_stop"]})
+        self.post("/api/orders", {"asset": "ES", "trade_mode": "SCALP"}, expect=201)
+        entry = self.take().order
+        self.jitter()
+        started = time.perf_counter()
+        self.report(entry["id"], "FILLED", fill_price=5000.0, qty=int(entry["qty"]))
+        return started, self.take()
+
     def points_tp(self) -> tuple[float, Held]:
         self.fresh()
         symbol = self.long_position()
@@ -166,6 +178,7 @@ KINDS: dict[str, tuple[str, Callable[[Driver], tuple[float, Held]]]] = {
     "6pt bar fires a pre-order": ("PREORDER_TRIGGER", Driver.preorder),
     "8pt bar fires the flip exit": ("EXIT_ENGINE_HIGH", Driver.flip_exit),
     "snapshot fires points TP": ("TAKE_PROFIT_POINTS", Driver.points_tp),
+    "entry's fill report -> protective stop": ("PROTECTIVE_STOP", Driver.protective_stop),
 }
 
 
