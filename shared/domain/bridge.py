@@ -94,7 +94,9 @@ def _apply_broker(ctx: Ctx, key: str, a: AssetState, seen: tuple[int, float, flo
         if a.broker_flat_streak >= 2:
             a.last_price = a.last_price if a.last_price is not None else a.avg_price
             # with a protective stop resting, the broker's flatness is that stop's doing (D21)
+            closed = abs(a.position)
             close_trade(ctx, key, stops.STOP_REASON if a.stop_order_id else "broker_flat")
+            a.unfilled_close_qty = closed   # the fill that did it may still be reported: it explains, not adds
             a.broker_position = 0
             a.mismatch_streak, a.broker_flat_streak = 0, 0
             return

@@ -285,15 +285,33 @@ def _open_trade(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float
 
 def _exit_fill(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float) -> tuple[int, Body]:
     if a.position == 0:
-        # flat-local: the trade was already closed (e.g. broker_flat, D10); record the fill, never restart cooldown
-        ctx.emit("exit_fill_while_flat", order.asset, "FLAT_LOCAL", order_id=order.id)
-        return 200, {"ok": True}
+        return _closing_fill_while_flat(ctx, order, a, signed, price)
     if (a.position > 0) == (signed > 0):
         ctx.emit("exit_fill_same_direction", order.asset, "IGNORED", order_id=order.id)
         return 200, {"ok": True}
     left = _reduce(ctx, order, a, signed, price)
     if left:
         ctx.emit("exit_fill_beyond_position", order.asset, "EXIT_OVERFILL", order_id=order.id, extra_qty=left)
+    return 200, {"ok": True}
+
+
+def _closing_fill_while_flat(ctx: Ctx, order: Order, a: AssetState, signed: int, price: float) -> tuple[int, Body]:
+    """An exit's (or a stop's) fill with no trade open. If the broker's snapshots closed the trade without a fill
+    (D10), this is that fill arriving: recorded, nothing else (never a second cooldown). Otherwise both the stop
+    and an exit executed (a bridge that broke D21's cancel-first rule): facts win (D19), the extra contracts are a
+    position at the broker, shown and exitable, and the anomaly is announced as critical."""
+    explained = min(abs(signed), a.unfilled_close_qty)
+    a.unfilled_close_qty -= explained
+    extra = abs(signed) - explained
+    if extra == 0:
+        ctx.emit("exit_fill_while_flat", order.asset, "FLAT_LOCAL", order_id=order.id)
+        return 200, {"ok": True}
+    a.position = extra if signed > 0 else -extra
+    a.avg_price = a.entry_price = price
+    a.last_entry_ts = ctx.now
+    a.env = order.env
+    ctx.emit("double_exit_fill", order.asset, "STOP_AND_EXIT_FILLED", order_id=order.id, position=a.position,
+             price=price)
     return 200, {"ok": True}
 
 

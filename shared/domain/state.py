@@ -96,6 +96,7 @@ class AssetState:
     position_mismatch: bool = False
     broker_flat_streak: int = 0
     stop_order_id: str | None = None   # the protective stop resting at the broker for the open position (D21)
+    unfilled_close_qty: int = 0        # contracts the broker's snapshots closed (D10) whose fill has not arrived
     # renko streams (timestamps are server receive times)
     renko_color: str = "neutral"
     last_renko_ts: float | None = None

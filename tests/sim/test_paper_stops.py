@@ -68,7 +68,7 @@ def test_a_stop_that_fills_as_the_exit_arrives_refuses_the_exit() -> None:
 
 
 def test_protect_moves_the_resting_stop_at_the_paper_broker() -> None:
-    venue, market, bridge, stop_id = long_with_a_resting_stop()
+    venue, _, bridge, stop_id = long_with_a_resting_stop()
     venue.world.assets[ES].initial_exit_lock_active = False
     assert venue.protect(ES, -2.0)[0] == 200
     bridge.step()

@@ -15,6 +15,7 @@ from shared.domain.inputs import (
     ExecutionReport,
     Input,
     ManualExit,
+    PnlSnapshot,
     PollPending,
     ScaleIn,
     TvHeartbeat,
@@ -565,15 +566,31 @@ class TestExitFillAndClose:
         assert f.report(oid, fill_price=5004.0).status == 200 and f.es.position == 0
 
     def test_exit_fill_while_flat_records_only_the_order(self) -> None:
+        """The broker's snapshots closed the trade (D10): the exit's fill arriving later explains it, adds nothing."""
         f = Flow()
         f.open_long()
         oid = f.exit_order()
         f.world.assets["ES"].position = 0
+        f.world.assets["ES"].unfilled_close_qty = 5
         g_before = f.world.glob
         d = f.report(oid, fill_price=5010.0)
-        assert d.status == 200 and d.trades == [] and d.timers == []
+        assert d.status == 200 and d.trades == [] and d.timers == [] and f.es.position == 0
         assert f.world.orders[oid].status == "FILLED" and f.es.pending_order_id is None
         assert f.world.glob.post_exit_lock_expires_ts == g_before.post_exit_lock_expires_ts
+        assert ("exit_fill_while_flat", "FLAT_LOCAL") in [(e.kind, e.code) for e in d.events]
+        assert f.es.unfilled_close_qty == 0
+
+    def test_broker_flat_snapshots_then_the_exit_fill_leave_the_desk_flat(self) -> None:
+        f = Flow()
+        f.open_long()
+        oid = f.exit_order()
+        f.world.assets["ES"].pending_order_id = None   # the exit's report lost: nothing explains the flatness yet
+        for _ in range(2):
+            f(PnlSnapshot(account_balance=50_050.0))
+        assert f.es.position == 0 and f.es.unfilled_close_qty == 5
+        f.report(oid, fill_price=5010.0)
+        assert f.es.position == 0 and f.es.unfilled_close_qty == 0
+
 
     def test_exit_fill_in_the_same_direction_is_ignored(self) -> None:
         f = Flow()

@@ -199,6 +199,22 @@ class TestExitsAndTheStop:
         desk(ExecutionReport(order_id=exit_id, status="REJECTED", reason="no route"))
         assert desk.stop is not None and desk.stop.id != first.id and desk.stop.status == "PENDING"
 
+    def test_a_bridge_that_fills_both_the_stop_and_the_exit_leaves_a_position_shown_and_exitable(self) -> None:
+        """D19: a bridge that broke D21's cancel-first rule: both fills are facts; the extra contracts are a short
+        position at the broker, announced as critical, and the desk can exit it."""
+        desk = Desk()
+        long(desk)
+        stop = desk.stop
+        assert stop is not None
+        exit_id = str(desk(ManualExit(asset="ES", force=True)).body["order"]["id"])  # type: ignore[index]
+        desk(ExecutionReport(order_id=stop.id, status="FILLED", fill_price=4990.0))
+        assert desk.world.assets["ES"].position == 0
+        d = desk(ExecutionReport(order_id=exit_id, status="FILLED", fill_price=4989.0))
+        assert ("double_exit_fill", "STOP_AND_EXIT_FILLED") in desk.codes() and d.status == 200
+        a = desk.world.assets["ES"]
+        assert (a.position, a.avg_price) == (-5, 4989.0)
+        assert desk(ManualExit(asset="ES", force=True)).status == 201
+
     def test_a_cancelled_stop_of_a_closed_trade_is_simply_over(self) -> None:
         desk = Desk()
         long(desk)
