@@ -72,6 +72,18 @@ def next_input(rng: random.Random, world: World, now: float) -> Input:
                       key=rng.choice([*world.orders, "x"]) if world.orders else "x", at=now)
 
 
+def every_gate_on(world: World) -> None:
+    """D20's and D22's gates in force too: a dollar limit, a loss streak, trading hours (wide), a few weekly and
+    one-off blackout windows (so each entry reads the calendar)."""
+    g = world.glob
+    g.loss_streak_limit, g.max_loss_per_trade_usd = 3, 5000.0
+    g.trading_hours = {day: [0, 1440] for day in ("MON", "TUE", "WED", "THU", "FRI", "SUN")}
+    g.blackouts = [{"id": f"b{i}", "label": f"w{i}", "kind": "weekly", "days": [0, 1, 2, 3, 4],
+                    "start_min": 8 * 60 + 25 + i, "end_min": 8 * 60 + 26 + i} for i in range(5)]
+    g.blackouts += [{"id": "b9", "label": "FOMC", "kind": "once", "start": DAY_START + 3600 * 20,
+                     "end": DAY_START + 3600 * 20 + 60}]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=12_000)
@@ -79,6 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     world = initial_world(CONFIG)
+    every_gate_on(world)
     now = DAY_START
     spacing = 23 * 3600 / args.inputs        # spread over a whole session
     samples: list[float] = []

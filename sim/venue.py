@@ -167,7 +167,8 @@ def _zeros(key: tuple[Any, ...]) -> tuple[bool, bool]:
 
 RISK_FIELDS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", "daily_loss_limit_usd",
                "trailing_drawdown_usd", "trailing_mode", "trailing_stops_at_usd", "max_loss_per_trade_usd",
-               "warn_at_pct", "protective_stop_points", "require_protective_stop", "flatten_if_unprotected")
+               "warn_at_pct", "protective_stop_points", "require_protective_stop", "flatten_if_unprotected",
+               "loss_streak_limit", "loss_streak_lock_minutes")
 
 
 def risk_input(settings: Mapping[str, Any]) -> SetRisk:

@@ -19,7 +19,9 @@ router = Router()
 MAX_EPOCH = 1e11
 # What the domain's timers use as keys ("ES:5880123", an order id, ...): nothing that could leave a document path.
 TIMER_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
-KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe")
+KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
+         "blackout_flatten")
+BLACKOUT_KEY = re.compile(r"b[0-9]{1,9}:[0-9]{1,12}")   # the window and the occurrence's start (D22)
 
 
 def _fire(request: Any) -> tuple[dict[str, Any], int]:
@@ -41,6 +43,8 @@ def _fire(request: Any) -> tuple[dict[str, Any], int]:
         if not is_order_id(key) or order_asset(key) not in config.assets:
             raise BadInput(f"key: expected an order id, got {field_label(key)!r}")
         asset = order_asset(key)
+    elif kind == "blackout_flatten" and not BLACKOUT_KEY.fullmatch(key):
+        raise BadInput(f"key: expected <window id>:<start>, got {field_label(key)!r}")
     elif kind in ("intent_expiry", "preorder_expiry"):
         asset = key.split(":", 1)[0]
         if asset not in config.assets:

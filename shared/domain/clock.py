@@ -6,6 +6,8 @@ import math
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .cme_calendar import EARLY_CLOSES, HOLIDAYS
+
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -70,7 +72,8 @@ def mmss(seconds: float) -> str:
 
 
 def session_window(now: float) -> dict[str, object]:
-    """CME Globex hours (D14): Sunday 18:00 to Friday 17:00 New York, with a daily 17:00–18:00 break."""
+    """CME Globex hours (D14): Sunday 18:00 to Friday 17:00 New York, with a daily 17:00–18:00 break; no session on
+    a CME holiday, and an early close ends its session sooner (D22, `cme_calendar.py`)."""
     local = ny_datetime(now)
     open_now = _globex_open(local)
     if open_now:
@@ -85,18 +88,34 @@ def _globex_open(local: datetime) -> bool:
     if weekday == 5:
         return False
     if weekday == 6:
-        return hour >= 18
-    if weekday == 4:
-        return hour < 17
-    return hour != 17
+        open_now = hour >= 18
+    elif weekday == 4:
+        open_now = hour < 17
+    else:
+        open_now = hour != 17
+    return open_now and _exchange_open(local)
+
+
+def _exchange_open(local: datetime) -> bool:
+    """The CME calendar's word on a moment the weekly hours call open: its session (named by the date it closes,
+    as the trading day is) is no holiday, and an early close has not come yet."""
+    session = local.date() + timedelta(days=1) if local.hour >= 18 else local.date()
+    name = session.isoformat()
+    if name in HOLIDAYS:
+        return False
+    close = EARLY_CLOSES.get(name)
+    return close is None or session != local.date() or (local.hour, local.minute) < close
+
+
+EDGE_STEP_MIN = 15   # every edge (the hour, an early close such as 13:00 or 12:15) falls on a quarter hour
 
 
 def _next_edge(local: datetime, *, want_open: bool) -> datetime:
-    """The next full hour at which the session becomes open (or closed); edges are always on the hour."""
-    probe = local.replace(minute=0, second=0, microsecond=0)
-    for _ in range(24 * 8):
-        probe = (probe + timedelta(hours=1)).astimezone(NEW_YORK)
-        probe = probe.replace(minute=0, second=0, microsecond=0)
+    """The next quarter hour at which the session becomes open (or closed)."""
+    probe = local.replace(minute=local.minute - local.minute % EDGE_STEP_MIN, second=0, microsecond=0)
+    for _ in range(24 * 8 * 60 // EDGE_STEP_MIN):
+        probe = (probe + timedelta(minutes=EDGE_STEP_MIN)).astimezone(NEW_YORK)
+        probe = probe.replace(second=0, microsecond=0)
         if _globex_open(probe) == want_open:
             return probe
     raise AssertionError("unreachable: the week always has an edge")  # pragma: no cover

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import money
+from . import discipline, money, windows
 from .clock import candle_bucket, ny_date, trading_day
 from .config import Config, contract_for, point_value
 from .decision import Event, Timer
@@ -167,6 +167,8 @@ def roll_trading_day(g: GlobalState, now: float, config: Config) -> bool:
     if first_ever:
         return True
     money.on_rollover(g)
+    discipline.on_rollover(g)
+    windows.on_rollover(g, now)
     g.daily_stop_code = None
     g.daily_start_equity = None
     g.daily_stop_triggered = False
@@ -361,6 +363,8 @@ def close_trade(
     }
     ctx.trades.append(row)
     ctx.emit("trade_closed", asset, reason, pnl_points=points, pnl_usd=row["pnl_usd"])
+    discipline.on_trade_closed(ctx.glob, points * point_value(contract) * size, ctx.now,
+                               lambda kind, code, **detail: ctx.emit(kind, None, code, **detail))
     if fresh_main_bar_since_entry(a):
         a.last_trade_had_new_main_bar_after_entry = True
     reset_after_close(a, ctx.now, ctx.config)

@@ -11,6 +11,7 @@ from .config import Config, normalise_asset
 from .core import Ctx, order_asset
 from .decision import Decision, Event, Refusal
 from .inputs import (
+    AddBlackouts,
     BridgeHeartbeat,
     CancelIntent,
     CancelOrder,
@@ -26,6 +27,7 @@ from .inputs import (
     PnlSnapshot,
     PollPending,
     RebaselineAccount,
+    RemoveBlackout,
     RenkoBar,
     ScaleIn,
     SetEnv,
@@ -63,6 +65,8 @@ HANDLERS: dict[type[Input], Handler] = {
     SetEnv: operator.set_env,
     SetRisk: operator.set_risk,
     RebaselineAccount: operator.rebaseline_account,
+    AddBlackouts: operator.add_blackouts,
+    RemoveBlackout: operator.remove_blackout,
     PollPending: bridge.poll_pending,
     ExecutionReport: fills.execution_report,
     BridgeHeartbeat: bridge.bridge_heartbeat,

@@ -1,4 +1,5 @@
-"""The entry gate chain (D2): small checks, each returning None or a Refusal with a stable code and the spec's text.
+"""The entry gate chain (D2, extended by D20 and D22): small checks, each returning None or a Refusal with a stable
+code and the spec's text.
 
 `entry_refusal` stops at the first failure, in the order of D2; `checklist` evaluates every gate for the dashboard.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import money, stops
+from . import discipline, money, stops, windows
 from .clock import mmss
 from .config import Config
 from .core import (
@@ -59,6 +60,11 @@ def post_exit_cooldown(x: GateInput) -> Refusal | None:
                    remaining_s=left)
 
 
+def loss_streak(x: GateInput) -> Refusal | None:
+    """D22: entries locked for a while after `loss_streak_limit` losing trades in a row."""
+    return discipline.refusal(x.g, x.now)
+
+
 def candle_lock(x: GateInput) -> Refusal | None:
     left = candle_lock_remaining(x.g, x.now, x.config)
     if left <= 0:
@@ -76,6 +82,16 @@ def daily_trade_limit(x: GateInput) -> Refusal | None:
     if trades_remaining(x.g) > 0:
         return None
     return Refusal(409, "DAILY_TRADE_LIMIT", "Daily trade limit reached")
+
+
+def blackout(x: GateInput) -> Refusal | None:
+    """D22: inside a blackout window (one-off, weekly or imported), with its label and the time left."""
+    return windows.blackout_refusal(x.g, x.now)
+
+
+def trading_window(x: GateInput) -> Refusal | None:
+    """D22: outside the allowed trading hours of the New York weekday."""
+    return windows.trading_window_refusal(x.g, x.now)
 
 
 def open_position(x: GateInput) -> Refusal | None:
@@ -105,8 +121,8 @@ def tempo(x: GateInput) -> Refusal | None:
 
 
 LOCK_GATES: tuple[Gate, ...] = (
-    daily_stop, trailing_drawdown, post_exit_cooldown, candle_lock, trade_lock, daily_trade_limit, open_position,
-    pending_order, position_mismatch, heartbeat, tempo,
+    daily_stop, trailing_drawdown, post_exit_cooldown, loss_streak, candle_lock, trade_lock, daily_trade_limit,
+    blackout, trading_window, open_position, pending_order, position_mismatch, heartbeat, tempo,
 )
 
 

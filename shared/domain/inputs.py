@@ -147,7 +147,35 @@ class SetRisk(Input):
     protective_stop_points: dict[str, float] | None = None
     require_protective_stop: bool | None = None
     flatten_if_unprotected: bool | None = None
+    loss_streak_limit: int | None = None
+    loss_streak_lock_minutes: int | None = None
+    trading_hours: dict[str, tuple[tuple[int, int], ...]] | None = None   # "MON" -> [(start_min, end_min)]
     off: tuple[str, ...] = ()
+
+
+class BlackoutSpec(Input):
+    """One blackout window as the shell parsed it (D22): a one-off in epoch seconds, or weekly in minutes of the New
+    York day (`days` 0 = Monday)."""
+
+    kind: Literal["once", "weekly"]
+    label: str
+    start: float | None = None
+    end: float | None = None
+    days: tuple[int, ...] = ()
+    start_min: int | None = None
+    end_min: int | None = None
+    flatten_before_s: int | None = None
+    source: str = "manual"
+
+
+class AddBlackouts(Input):
+    type: Literal["add_blackouts"] = "add_blackouts"
+    windows: tuple[BlackoutSpec, ...]
+
+
+class RemoveBlackout(Input):
+    type: Literal["remove_blackout"] = "remove_blackout"
+    window_id: str
 
 
 class RebaselineAccount(Input):
@@ -201,7 +229,8 @@ class PnlSnapshot(Input):
 
 class TimerFired(Input):
     type: Literal["timer_fired"] = "timer_fired"
-    kind: Literal["candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe"]
+    kind: Literal["candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
+                  "blackout_flatten"]
     key: str
     at: float
 
@@ -209,7 +238,8 @@ class TimerFired(Input):
 AnyInput = Annotated[
     RenkoBar | TvHeartbeat | LevelExit | PlaceOrder | ManualExit | ExitAll | ScaleIn | SetProtect
     | SetPointsTakeProfit | SetTakeProfit | ToggleExit | CreateIntent | CancelIntent | CancelPreorder | CancelOrder
-    | ConsumeTradeLimit | SetEnv | SetRisk | RebaselineAccount | PollPending | ExecutionReport | BridgeHeartbeat
+    | ConsumeTradeLimit | SetEnv | SetRisk | RebaselineAccount | AddBlackouts | RemoveBlackout | PollPending
+    | ExecutionReport | BridgeHeartbeat
     | PnlSnapshot | TimerFired,
     Field(discriminator="type"),
 ]

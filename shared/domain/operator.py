@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import money, stops
+from . import discipline, money, stops, windows
 from .core import (
     Ctx,
     clear_intent,
@@ -18,6 +18,7 @@ from .core import (
     heartbeat_fresh,
     intent_expired_by_age,
     intent_ready,
+    may_exit,
     new_order,
     parse_direction,
     preorder_expired_by_age,
@@ -29,6 +30,8 @@ from .exits import points_take_profit_exit, protect_exit
 from .fills import after_entry_cancelled
 from .gates import DAILY_STOP_TEXT, GateInput, first_refusal, market_direction, post_exit_cooldown
 from .inputs import (
+    AddBlackouts,
+    BlackoutSpec,
     CancelIntent,
     CancelOrder,
     CancelPreorder,
@@ -37,6 +40,7 @@ from .inputs import (
     ManualExit,
     PlaceOrder,
     RebaselineAccount,
+    RemoveBlackout,
     ScaleIn,
     SetEnv,
     SetPointsTakeProfit,
@@ -403,6 +407,7 @@ def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
         if value is not None:
             _tighten_or_defer(g, pending, applied, name, value, value and not getattr(g, name))
     _dollar_settings(ctx, cmd, pending, applied)
+    _discipline_settings(ctx, cmd, pending, applied)
     g.pending_risk = pending
     ctx.emit("risk_changed", None, None, applied=applied, pending=pending)
     return 200, {"ok": True, **risk_view(ctx)}
@@ -418,6 +423,8 @@ STOP_POINTS_RANGE = (0.25, 500.0)   # one tick of the index futures to far beyon
 def _dollar_settings(ctx: Ctx, cmd: SetRisk, pending: dict[str, object], applied: dict[str, object]) -> None:
     g = ctx.glob
     for name in cmd.off:
+        if name in DISCIPLINE_OFF:
+            continue
         if name not in (*DOLLAR_LIMITS, FLOOR_CAP):
             raise Refusal(400, "INVALID_RISK", f"{name}: only a dollar limit can be switched off (null)")
         current = getattr(g, name)
@@ -474,6 +481,143 @@ def _stop_points(ctx: Ctx, wanted: dict[str, float], pending: dict[str, object],
         pending.pop("protective_stop_points", None)
 
 
+DISCIPLINE_OFF = ("loss_streak_limit", "trading_hours")
+
+
+def _discipline_settings(ctx: Ctx, cmd: SetRisk, pending: dict[str, object], applied: dict[str, object]) -> None:
+    """D22 under D5: a streak limit switched on or lowered, a longer lock, fewer allowed hours tighten at once."""
+    g = ctx.glob
+    if "loss_streak_limit" in cmd.off:
+        _tighten_or_defer(g, pending, applied, "loss_streak_limit", None, False)
+    if cmd.loss_streak_limit is not None:
+        if not 1 <= cmd.loss_streak_limit <= discipline.MAX_LIMIT:
+            raise Refusal(400, "INVALID_RISK", f"loss_streak_limit: expected losing trades between 1 and "
+                                               f"{discipline.MAX_LIMIT}, or null to switch it off")
+        current = g.loss_streak_limit
+        _tighten_or_defer(g, pending, applied, "loss_streak_limit", cmd.loss_streak_limit,
+                          current is None or cmd.loss_streak_limit < current)
+    if cmd.loss_streak_lock_minutes is not None:
+        if not 1 <= cmd.loss_streak_lock_minutes <= discipline.MAX_LOCK_MINUTES:
+            raise Refusal(400, "INVALID_RISK", f"loss_streak_lock_minutes: expected minutes between 1 and "
+                                               f"{discipline.MAX_LOCK_MINUTES}")
+        _tighten_or_defer(g, pending, applied, "loss_streak_lock_minutes", cmd.loss_streak_lock_minutes,
+                          cmd.loss_streak_lock_minutes > g.loss_streak_lock_minutes)
+    hours = {} if "trading_hours" in cmd.off else _trading_hours(cmd.trading_hours)
+    if hours is not None:
+        _tighten_or_defer(g, pending, applied, "trading_hours", hours, windows.hours_tighten(hours, g.trading_hours))
+
+
+def _trading_hours(wanted: dict[str, tuple[tuple[int, int], ...]] | None) -> dict[str, list[int]] | None:
+    if wanted is None:
+        return None
+    hours: dict[str, list[int]] = {}
+    for day, spans in wanted.items():
+        if day not in windows.DAYS:
+            raise Refusal(400, "INVALID_RISK", f"trading_hours.{day}: expected a day of {list(windows.DAYS)}")
+        for i, (start, end) in enumerate(spans):
+            if not 0 <= start < end <= windows.DAY_MINUTES:
+                raise Refusal(400, "INVALID_RISK", f"trading_hours.{day}[{i}]: expected start before end, "
+                                                   "from 00:00 to 24:00")
+        hours[day] = [minute for span in sorted(spans) for minute in span]
+    return hours
+
+
+def add_blackouts(ctx: Ctx, cmd: AddBlackouts) -> tuple[int, Body]:
+    """D22: new blackout windows are in force at once (adding tightens); the same window twice is kept once. A
+    window with `flatten_before_s` flattens open positions that long before it starts (at once, if that moment has
+    come already) and its timer is scheduled."""
+    g = ctx.glob
+    current = list(windows.windows(g))
+    added: list[dict[str, object]] = []
+    seq = g.blackout_seq
+    for i, spec in enumerate(cmd.windows):
+        w = _window(spec, i)
+        if any(windows.same_window(w, other) for other in current):
+            continue
+        seq += 1
+        w["id"] = f"b{seq}"
+        current.append(w)
+        added.append(w)
+    if len(current) > windows.MAX_WINDOWS:
+        raise Refusal(400, "INVALID_WINDOW", f"windows: at most {windows.MAX_WINDOWS} blackout windows "
+                                             f"({len(current)} with these)")
+    g.blackouts, g.blackout_seq = current, seq
+    for w in added:
+        arm_flatten(ctx, w)
+    ctx.emit("blackouts_added", None, "BLACKOUT", ids=[w["id"] for w in added])
+    return 201, {"ok": True, "added": [windows.public(w) for w in added], **windows.calendar_view(g, ctx.now)}
+
+
+def _window(spec: BlackoutSpec, i: int) -> dict[str, object]:
+    label = spec.label.strip()[:windows.MAX_LABEL] or "blackout"
+    fb = spec.flatten_before_s
+    if fb is not None and not 0 <= fb <= windows.MAX_FLATTEN_BEFORE_S:
+        raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].flatten_before_s: expected seconds from 0 to "
+                                             f"{windows.MAX_FLATTEN_BEFORE_S}")
+    w: dict[str, object] = {"id": "", "label": label, "kind": spec.kind, "flatten_before_s": fb,
+                            "source": spec.source[:40]}
+    if spec.kind == "once":
+        if spec.start is None or spec.end is None or not spec.start < spec.end:
+            raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].end: expected an end after the start")
+        w["start"], w["end"] = float(spec.start), float(spec.end)
+    else:
+        days = sorted(set(spec.days))
+        if not days or not all(0 <= d <= 6 for d in days):
+            raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].days: expected one or more of {list(windows.DAYS)}")
+        if spec.start_min is None or spec.end_min is None or not (
+                0 <= spec.start_min < spec.end_min <= windows.DAY_MINUTES):
+            raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].end: expected HH:MM after the start (24:00 at most)")
+        w["days"], w["start_min"], w["end_min"] = days, spec.start_min, spec.end_min
+    return w
+
+
+def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
+    """The flatten-before of window `w` (D22): inside [start − flatten_before_s, end) of its current or next
+    occurrence every open position gets its exit now; before it, a `blackout_flatten` timer is scheduled for that
+    moment (its key names the window and the occurrence, so a repeat schedules nothing twice)."""
+    fb = w.get("flatten_before_s")
+    if not isinstance(fb, int) or isinstance(fb, bool):
+        return "no_flatten"
+    span = windows.next_occurrence(w, ctx.now)
+    if span is None:
+        return "no_occurrence"
+    start, end = span
+    due = start - fb
+    if ctx.now >= due:
+        flatten_all(ctx, str(w.get("label") or "blackout"))
+        span = windows.next_occurrence(w, end)   # and the next occurrence's timer
+        if span is None:
+            return "flattened"
+        start, due = span[0], span[0] - fb
+    ctx.timers.append(Timer("blackout_flatten", f"{w['id']}:{int(start)}", due, {"window_id": w["id"]}))
+    return "armed"
+
+
+def flatten_all(ctx: Ctx, label: str) -> list[str]:
+    """An exit for every open position that may exit now (one already in flight is left alone)."""
+    fired: list[str] = []
+    for key in sorted(ctx.world.assets):
+        if may_exit(ctx.world.assets[key]):
+            create_exit(ctx, key, "BLACKOUT_FLATTEN", reason="blackout_flatten")
+            fired.append(key)
+    if fired:
+        ctx.emit("blackout_flatten", None, "BLACKOUT", label=label, assets=fired)
+    return fired
+
+
+def remove_blackout(ctx: Ctx, cmd: RemoveBlackout) -> tuple[int, Body]:
+    """D22 under D5: removing a window loosens, so it stays in force until the next trading day."""
+    g = ctx.glob
+    found = next((w for w in windows.windows(g) if w["id"] == cmd.window_id), None)
+    if found is None:
+        raise Refusal(404, "UNKNOWN_WINDOW", f"No blackout window {cmd.window_id!r}")
+    if not found.get("removing"):
+        g.blackouts = [{**w, "removing": True} if w is found else w for w in g.blackouts]
+        ctx.emit("blackout_removed", None, "BLACKOUT", id=cmd.window_id, effective_trading_day="next")
+    return 200, {"ok": True, "removed": cmd.window_id, "effective_trading_day": "next",
+                 **windows.calendar_view(g, ctx.now)}
+
+
 def rebaseline_account(ctx: Ctx, cmd: RebaselineAccount) -> tuple[int, Body]:
     """D20: the operator starts the account afresh (a breached prop account is over, or a new one began): the
     high-water mark becomes the baseline and a trailing-drawdown lock lifts."""
@@ -510,6 +654,9 @@ def risk_view(ctx: Ctx) -> Body:
             "max_loss_per_trade_usd": g.max_loss_per_trade_usd, "warn_at_pct": g.warn_at_pct,
             "protective_stop_points": {k: money.stop_points(g, k, config) for k in sorted(config.assets)},
             "require_protective_stop": g.require_protective_stop, "flatten_if_unprotected": g.flatten_if_unprotected,
+            "loss_streak_limit": g.loss_streak_limit, "loss_streak_lock_minutes": g.loss_streak_lock_minutes,
+            "loss_streak": discipline.view(g, ctx.now),
+            "trading_hours": windows.calendar_view(g, ctx.now)["trading_hours"],
             "pending": dict(g.pending_risk),
             "pending_effective_trading_day": "next" if g.pending_risk else None,
             "trades_remaining_today": trades_remaining(g),

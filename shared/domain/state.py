@@ -39,6 +39,15 @@ class GlobalState:
     protective_stop_points: dict[str, float] = field(default_factory=dict)
     require_protective_stop: bool = False   # D21: entries only with a bridge that rests stops
     flatten_if_unprotected: bool = False    # D21: a rejected stop flattens the position at once
+    # discipline (D22): the loss streak's settings (None = off), the allowed trading hours by weekday ("MON" ->
+    # [start, end, …]: [start, end) pairs in minutes of the New York day, flat; empty = every hour allowed) and the
+    # blackout windows (at most `windows.MAX_WINDOWS`, each a dict of `windows.py`; a removed one stays in force to
+    # the rollover)
+    loss_streak_limit: int | None = None
+    loss_streak_lock_minutes: int = 30
+    trading_hours: dict[str, list[int]] = field(default_factory=dict)
+    blackouts: list[dict[str, Any]] = field(default_factory=list)
+    blackout_seq: int = 0
     pending_risk: dict[str, Any] = field(default_factory=dict)
     # the trailing drawdown's high-water mark (net liquidation value) persists across days; a breach locks entries
     # until the operator re-baselines the account
@@ -56,6 +65,9 @@ class GlobalState:
     daily_stop_code: str | None = None          # DAILY_STOP (percent) or DAILY_LOSS_LIMIT (dollars): the first to hit
     daily_start_netliq_usd: float | None = None  # the day's first snapshot's net liquidation value (D20)
     risk_warned: list[str] = field(default_factory=list)   # the limits whose warning was logged this trading day
+    loss_streak_count: int = 0                  # losing trades in a row since the last win, lock or rollover (D22)
+    loss_streak_locks_today: int = 0            # locks this trading day: the next one lasts 2^n × the minutes
+    loss_streak_lock_until_ts: float | None = None
     trades_taken_today: int = 0
     daily_pnl_usd: float | None = None
     daily_pnl_pct: float | None = None

@@ -3,9 +3,11 @@ so a late, duplicated or lost task never leaves anything stuck or changes anythi
 
 from __future__ import annotations
 
+from . import windows
 from .clock import candle_bucket
 from .core import Ctx, clear_intent, clear_preorder, intent_expired_by_age, preorder_expired_by_age
 from .inputs import TimerFired
+from .operator import arm_flatten
 from .orders import effective_status, transition
 
 Body = dict[str, object]
@@ -63,6 +65,17 @@ def _lease_end(ctx: Ctx, cmd: TimerFired) -> str:
     return "nothing_to_do"
 
 
+def _blackout_flatten(ctx: Ctx, cmd: TimerFired) -> str:
+    """D22's flatten-before, derived from the stored window and `now` (never from the task alone): if the window
+    still exists and `now` is inside [start − flatten_before_s, end) of an occurrence, every open position gets its
+    exit; then the next occurrence is armed. A duplicate finds the exits in flight and arms the same task name."""
+    window_id = cmd.key.split(":", 1)[0]
+    w = next((w for w in windows.windows(ctx.glob) if w["id"] == window_id), None)
+    if w is None:
+        return "nothing_to_do"
+    return arm_flatten(ctx, w)
+
+
 def _probe(ctx: Ctx, cmd: TimerFired) -> str:
     """The smoke test's timer (POST /api/timer-probe, issue 22): proves Cloud Tasks reaches the timers function
     through its OIDC check. It touches nothing; the audit event timer_fired writes is the proof."""
@@ -72,4 +85,5 @@ def _probe(ctx: Ctx, cmd: TimerFired) -> str:
 _HANDLERS = {
     "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
     "preorder_expiry": _preorder_expiry, "lease_end": _lease_end, "probe": _probe,
+    "blackout_flatten": _blackout_flatten,
 }

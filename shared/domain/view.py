@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import discipline, windows
 from .clock import candle_bucket, ny_date, trading_day
 from .config import Config
 from .core import (
@@ -72,6 +73,8 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
         "manual_pnl_usd": None,
         "server_time": now,
         "money": money_view(g, config, config.entry_qty_default),
+        "loss_streak": discipline.view(g, now),
+        "calendar": windows.calendar_view(g, now),
     })
     if not out["post_exit_lock_active"]:
         out["post_exit_lock_started_ts"] = out["post_exit_lock_expires_ts"] = None

@@ -12,6 +12,7 @@ on the same facts by construction, and a new input is added here once.
 | the bridge's heartbeat                             | -                     | -                               |
 | a PnL snapshot, every operator command             | every asset           | a cancel: the order it names    |
 | a timer                                            | the asset of its key  | lease_end: its order            |
+| the blackout flatten-before timer                  | every asset           | -                               |
 
 A decision may ask for more orders than these (`engine.orders_needed`: a snapshot that may flatten needs each
 asset's in-flight order); both shells then load those as well.
@@ -81,7 +82,7 @@ def loads(inp: Input, config: Config) -> Loads:
     if kind is BridgeHeartbeat:
         return _NOTHING
     if type(inp) is TimerFired:
-        return _timer(inp)
+        return _timer(inp, config)
     if type(inp) is CancelOrder:
         return Loads(config.asset_keys, (inp.order_id,))
     return _every(config.asset_keys)  # every operator command
@@ -97,9 +98,11 @@ def _every(asset_keys: tuple[str, ...]) -> Loads:
     return Loads(asset_keys)
 
 
-def _timer(inp: TimerFired) -> Loads:
+def _timer(inp: TimerFired, config: Config) -> Loads:
     if inp.kind == "lease_end":
         return Loads((order_asset(inp.key),), (inp.key,))
     if inp.kind in _KEYED_BY_ASSET:
         return _one(inp.key.split(":", 1)[0])
+    if inp.kind == "blackout_flatten":   # flattens every open position (D22)
+        return _every(config.asset_keys)
     return _NOTHING

@@ -99,6 +99,10 @@ _ID = {"type": ["string", "integer"], "description": "an identifier; a whole num
 _NUMBER = {"type": "number"}
 _USD_OR_OFF = {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 10_000_000}
 _BOOL = {"type": "boolean"}
+_HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"}
+_WINDOW = {"label": {"type": "string"}, "start": {"type": "string"}, "end": {"type": "string"},
+           "days": {"type": "array", "items": {"enum": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]}},
+           "flatten_before_s": {"type": ["integer", "null"], "minimum": 0, "maximum": 3600}}
 _ORDER_ID = {"name": "order_id", "in": "path", "required": True,
              "schema": {"type": "string", "maxLength": 200, "examples": ["ES-20261124-160000-abc123"]}}
 
@@ -172,6 +176,12 @@ def _webhooks() -> dict[str, Any]:
         ("400", "401", "403", "409", "413"), body=_body({"secret": _TV_SECRET, "asset": _ASSET, "bar_id": _ID,
                                                           "bar_ts": _ID}, ("secret",)), security=_NONE)}
     return paths
+
+
+_CALENDAR = _object(("ok", "active", "next", "windows", "trading_hours", "in_trading_hours"), {
+    "ok": {"const": True}, "active": {"type": ["object", "null"]}, "next": {"type": ["object", "null"]},
+    "windows": {"type": "array"}, "trading_hours": _ANY_OBJECT, "in_trading_hours": _BOOL,
+    "trading_opens_in_s": {"type": ["integer", "null"]}})
 
 
 def _operator() -> dict[str, Any]:
@@ -269,8 +279,30 @@ def _operator() -> dict[str, Any]:
                                     "max_loss_per_trade_usd": _USD_OR_OFF,
                                     "trailing_mode": {"enum": ["intraday", "end_of_day"]}, "warn_at_pct": _NUMBER,
                                     "protective_stop_points": {"type": "object",
-                                                               "additionalProperties": _NUMBER}})),
+                                                               "additionalProperties": _NUMBER},
+                                    "loss_streak_limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
+                                    "loss_streak_lock_minutes": {"type": "integer", "minimum": 1, "maximum": 1440},
+                                    "trading_hours": {"type": ["object", "null"], "additionalProperties": {
+                                        "type": "array", "items": {"type": "array", "items": _HHMM}}}})),
         },
+        "/api/calendar": {
+            "get": _op("Blackout windows, the one in force and the next with its countdown, the trading hours (D22)",
+                       "reads", {"200": _ok(_CALENDAR)}, _OPERATOR_ERRORS),
+            "post": _op("Add blackout windows (in force at once): one-off {label, start, end} in ISO 8601 with an "
+                        "offset, or weekly {label, days, start, end} in New York HH:MM; or {windows: [...]}",
+                        "commands", _COMMAND_OK, _COMMAND_ERRORS, body=_body({**_WINDOW, "windows": {
+                            "type": "array", "items": {"type": "object", "properties": _WINDOW}}})),
+        },
+        "/api/calendar/{window_id}": {"delete": _op(
+            "Remove a blackout window: it stays in force until the next trading day (D5)", "commands", _COMMAND_OK,
+            _COMMAND_ERRORS, parameters=[{"name": "window_id", "in": "path", "required": True,
+                                          "schema": {"type": "string", "pattern": "^b[0-9]{1,9}$"}}])},
+        "/api/calendar/import": {"post": _op(
+            "Import an iCalendar file's events (recurring ones expanded) as padded one-off blackout windows",
+            "commands", _COMMAND_OK, _COMMAND_ERRORS,
+            body=_body({"ics": {"type": "string"}, "pad_before_min": {"type": "integer"},
+                        "pad_after_min": {"type": "integer"}, "horizon_days": {"type": "integer"},
+                        "flatten_before_s": {"type": "integer"}}, ("ics",)))},
         "/api/risk/presets": {"get": _op(
             "Named starting points for the dollar limits, each with its source (firms change their rules)", "reads",
             {"200": _ok({"type": "object", "required": ["presets", "note"],

@@ -10,6 +10,8 @@ import pytest
 
 from shared.domain import default_config
 from shared.domain.inputs import (
+    AddBlackouts,
+    BlackoutSpec,
     BridgeHeartbeat,
     CancelIntent,
     CancelOrder,
@@ -25,6 +27,7 @@ from shared.domain.inputs import (
     PnlSnapshot,
     PollPending,
     RebaselineAccount,
+    RemoveBlackout,
     RenkoBar,
     ScaleIn,
     SetEnv,
@@ -58,6 +61,8 @@ EXAMPLES: list[Input] = [
     CancelPreorder(asset="ES"),
     CancelOrder(order_id=NQ_ORDER), ConsumeTradeLimit(), SetEnv(env="DEMO"), SetRisk(max_trades_per_day=4),
     RebaselineAccount(baseline_usd=50_000.0),
+    AddBlackouts(windows=(BlackoutSpec(kind="once", label="FOMC", start=NOW, end=NOW + 60),)),
+    RemoveBlackout(window_id="b1"), TimerFired(kind="blackout_flatten", key="b1:1", at=NOW),
     PollPending(owner="b", limit=1), ExecutionReport(order_id=NQ_ORDER, status="WORKING"), BridgeHeartbeat(),
     PnlSnapshot(account_balance=50_000.0, symbols=(SymbolPosition(symbol="MESZ6", position=0),)),
     TimerFired(kind="lease_end", key=NQ_ORDER, at=NOW), TimerFired(kind="intent_expiry", key="NQ:1", at=NOW),
@@ -134,6 +139,8 @@ def test_the_service_and_the_backtest_venue_decide_on_the_same_records(inp: Inpu
     (TimerFired(kind="lease_end", key="ES-a-1", at=NOW), Loads(("ES",), ("ES-a-1",))),
     (TimerFired(kind="intent_expiry", key="NQ:5", at=NOW), Loads(("NQ",))),
     (TimerFired(kind="candle_lock_end", key="9", at=NOW), Loads(())),
+    (TimerFired(kind="blackout_flatten", key="b1:9", at=NOW), Loads(("ES", "NQ"))),   # flattens every asset
+    (RemoveBlackout(window_id="b1"), Loads(("ES", "NQ"))),
 ])
 def test_the_table(inp: Input, table: Loads) -> None:
     assert loads(inp, CONFIG) == table

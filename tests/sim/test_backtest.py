@@ -123,3 +123,14 @@ def test_a_bad_risk_file_is_refused_naming_the_setting(tmp_path, capsys, content
 def test_an_unknown_preset_or_file_is_refused(tmp_path, capsys):
     assert backtest.main(["--out", str(tmp_path / "out"), "--risk", "no-such-preset"]) == 2
     assert "--risk:" in capsys.readouterr().err
+
+
+def test_a_loss_streak_from_a_risk_file_is_counted_in_the_report(tmp_path):
+    """Issue 19: the D22 loss streak enabled by `--risk`; the report counts the entries it held back by code."""
+    streak = tmp_path / "streak.json"
+    streak.write_text('{"loss_streak_limit": 1, "loss_streak_lock_minutes": 600}')
+    result = backtest.run(sample_session(), PROFILES["tp8-flip"], risk=backtest.load_risk(str(streak)))
+    assert result.risk == {"loss_streak_limit": 1, "loss_streak_lock_minutes": 600}
+    losses = [t for t in result.trades if t["pnl_usd"] < 0]
+    assert losses, "the sample session has a losing trade"
+    assert result.blocked["LOSS_STREAK_LOCK"] + result.refused["LOSS_STREAK_LOCK"] > 0

@@ -139,7 +139,8 @@ def test_first_ever_decision_only_records_the_day() -> None:
     ((2026, 1, 16, 18, 0, 0), False, 0, 48 * HOUR),                  # Friday 18:00 stays closed
     ((2026, 1, 17, 12, 0, 0), False, 0, 30 * HOUR),                  # Saturday
     ((2026, 1, 18, 17, 59, 59), False, 0, 1),                        # Sunday just before the open
-    ((2026, 1, 18, 18, 0, 0), True, 23 * HOUR, 0),                   # Sunday open → Monday 17:00
+    ((2026, 1, 18, 18, 0, 0), True, 19 * HOUR, 0),                   # Sunday open → Monday 13:00 (MLK day's
+                                                                     # early close, D22's CME calendar)
     ((2026, 1, 15, 23, 0, 0), True, 18 * HOUR, 0),                   # Thursday night → Friday 17:00
 ])
 def test_session_window(moment: tuple[int, int, int, int, int, int], is_open: bool, until_close: int,

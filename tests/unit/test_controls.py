@@ -558,10 +558,12 @@ def test_risk_tightening_applies_now() -> None:
     decision = run(flat(), SetRisk(max_trades_per_day=3, daily_stop_limit_pct=20.0), NOW)
     g = decision.world.glob
     assert (g.max_trades_per_day, g.daily_stop_limit_pct, g.pending_risk) == (3, 20.0, {})
-    body = {k: v for k, v in decision.body.items() if k not in DOLLAR_VIEW}
+    body = {k: v for k, v in decision.body.items() if k not in DOLLAR_VIEW + DISCIPLINE_VIEW}
     assert body == {"ok": True, "max_trades_per_day": 3, "daily_stop_enabled": True,
                     "daily_stop_limit_pct": 20.0, "pending": {}, "pending_effective_trading_day": None,
                     "trades_remaining_today": 3}
+    assert {k: decision.body[k] for k in DISCIPLINE_VIEW if k != "loss_streak"} == {
+        "loss_streak_limit": None, "loss_streak_lock_minutes": 30, "trading_hours": {}}
     assert {k: decision.body[k] for k in DOLLAR_VIEW if k != "money"} == {
         "daily_loss_limit_usd": None, "trailing_drawdown_usd": None, "trailing_mode": "intraday",
         "trailing_stops_at_usd": None, "max_loss_per_trade_usd": None, "warn_at_pct": 80.0,
@@ -572,6 +574,7 @@ def test_risk_tightening_applies_now() -> None:
 DOLLAR_VIEW = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_mode", "trailing_stops_at_usd",
                "max_loss_per_trade_usd", "warn_at_pct", "protective_stop_points", "money", "require_protective_stop",
                "flatten_if_unprotected")
+DISCIPLINE_VIEW = ("loss_streak_limit", "loss_streak_lock_minutes", "loss_streak", "trading_hours")
 
 
 def test_risk_loosening_waits_for_the_next_trading_day() -> None:

@@ -26,6 +26,18 @@ def _cooldown(w: World) -> None:
     w.glob.post_exit_lock_expires_ts = NOW + 100
 
 
+def _loss_streak(w: World) -> None:
+    w.glob.loss_streak_lock_until_ts = NOW + 65
+
+
+def _blackout(w: World) -> None:
+    w.glob.blackouts = [{"id": "b1", "label": "FOMC", "kind": "once", "start": NOW - 10, "end": NOW + 125}]
+
+
+def _trading_window(w: World) -> None:
+    w.glob.trading_hours = {"TUE": [11 * 60, 16 * 60]}   # NOW is Tuesday 10:00:10 New York
+
+
 def _candle(w: World) -> None:
     w.glob.five_min_trade_bucket = BUCKET
 
@@ -62,14 +74,17 @@ def _structure(w: World) -> None:
     w.assets["ES"].two_half_renko_color = "red"  # NORMAL zone says BUY, the 2.5pt says no
 
 
-# (name, breaker, status, code, text) in the order of D2
+# (name, breaker, status, code, text) in the order of D2 (extended by D22)
 GATES: list[tuple[str, Breaker, int, str, str]] = [
     ("daily_stop", _daily_stop, 403, "DAILY_STOP", "Daily stop TRIGGERED — entries blocked for today"),
     ("cooldown", _cooldown, 403, "POST_EXIT_COOLDOWN", "POST-EXIT COOLDOWN ACTIVE (01:40 remaining)"),
+    ("loss_streak", _loss_streak, 403, "LOSS_STREAK_LOCK", "LOSS STREAK LOCK ACTIVE (01:05 remaining)"),
     ("candle", _candle, 403, "CANDLE_LOCK_ACTIVE",
      "5 MIN LOCK ACTIVE — one trade already used this candle (04:50 remaining)"),
     ("trade_lock", _trade_lock, 403, "TRADE_LOCK", "Global trade lock active"),
     ("trade_limit", _trade_limit, 409, "DAILY_TRADE_LIMIT", "Daily trade limit reached"),
+    ("blackout", _blackout, 403, "BLACKOUT", "BLACKOUT: FOMC (02:05 remaining)"),
+    ("trading_window", _trading_window, 403, "OUTSIDE_TRADING_WINDOW", "Outside the trading window (opens in 59:50)"),
     ("position", _position, 403, "POSITION_OPEN", "Asset already in a trade"),
     ("pending", _pending, 403, "PENDING_ORDER", "Pending order already exists"),
     ("mismatch", _mismatch, 409, "POSITION_MISMATCH",
@@ -201,9 +216,9 @@ def test_checklist_lists_every_gate_in_order_and_does_not_short_cut() -> None:
     _heartbeat(world)
     rows = checklist(GateInput(world.glob, world.assets["ES"], NOW, CONFIG, "ES"))
     assert [r["gate"] for r in rows] == [
-        "daily_stop", "trailing_drawdown", "post_exit_cooldown", "candle_lock", "trade_lock", "daily_trade_limit",
-        "open_position", "pending_order", "position_mismatch", "heartbeat", "tempo", "structure", "protective_stop",
-        "risk_room"]
+        "daily_stop", "trailing_drawdown", "post_exit_cooldown", "loss_streak", "candle_lock", "trade_lock",
+        "daily_trade_limit", "blackout", "trading_window", "open_position", "pending_order", "position_mismatch",
+        "heartbeat", "tempo", "structure", "protective_stop", "risk_room"]
     failed = {r["gate"]: r for r in rows if not r["pass"]}
     assert set(failed) == {"daily_stop", "heartbeat"}
     assert failed["heartbeat"]["code"] == "HEARTBEAT_STALE"

@@ -1,0 +1,300 @@
+"""D22: blackout windows (one-off and weekly in New York time, each [start, end)), the allowed trading hours, the
+flatten-before timer, and D5's ratchet for them: adding tightens at once, removing waits for the next trading day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from builders import CONFIG, T0, assert_refused, bar, fresh_world, in_long_trade, ny, place, ready_to_enter, run
+
+from shared.domain import World, windows
+from shared.domain.inputs import (
+    AddBlackouts,
+    BlackoutSpec,
+    ExecutionReport,
+    ManualExit,
+    RemoveBlackout,
+    SetRisk,
+    TimerFired,
+)
+from shared.domain.state import GlobalState
+from shared.domain.view import state_view
+
+NEXT_DAY = ny(2026, 1, 14, 10, 0, 0)
+
+
+def once(label: str = "FOMC", start: float = T0, end: float = T0 + 600, **more: Any) -> BlackoutSpec:
+    return BlackoutSpec(kind="once", label=label, start=start, end=end, **more)
+
+
+def weekly(days: tuple[int, ...] = (0,), start: str = "09:30", end: str = "10:00", **more: Any) -> BlackoutSpec:
+    h1, m1 = map(int, start.split(":"))
+    h2, m2 = map(int, end.split(":"))
+    return BlackoutSpec(kind="weekly", label="open", days=days, start_min=h1 * 60 + m1, end_min=h2 * 60 + m2, **more)
+
+
+def add(world: World, *specs: BlackoutSpec, now: float = T0) -> World:
+    d = run(world, AddBlackouts(windows=specs), now)
+    assert d.status == 201, d.body
+    return d.world
+
+
+def entry(world: World, now: float) -> Any:
+    return place(ready_to_enter(world, now), now)
+
+
+class TestOneOff:
+    def test_the_first_second_is_inside_and_the_end_is_not(self) -> None:
+        world = add(fresh_world(), once(start=T0 + 60, end=T0 + 660))
+        assert entry(world, T0 + 59.999).status == 201
+        d = entry(world, T0 + 60)
+        assert_refused(d, 403, "BLACKOUT", "BLACKOUT: FOMC (10:00 remaining)")
+        assert (d.body["label"], d.body["remaining_s"], d.body["window_id"]) == ("FOMC", 600, "b1")
+        assert_refused(entry(world, T0 + 659.5), 403, "BLACKOUT", "BLACKOUT: FOMC (00:01 remaining)")
+        assert entry(world, T0 + 660).status == 201
+
+    def test_overlapping_windows_answer_with_the_later_end(self) -> None:
+        world = add(fresh_world(), once("A", T0, T0 + 60), once("B", T0, T0 + 120), once("C", T0, T0 + 90))
+        assert entry(world, T0 + 1).body["label"] == "B"
+
+    def test_exits_always_pass(self) -> None:
+        world = add(in_long_trade(fresh_world()), once())
+        assert run(world, ManualExit(asset="ES"), T0 + 1).status == 201
+
+    def test_a_preorder_does_not_trigger_inside_a_blackout(self) -> None:
+        d = place(ready_to_enter(fresh_world()), T0, order_type="preorder", direction="BUY")
+        world = add(d.world, once(start=T0 + 10, end=T0 + 100))
+        d = bar(world, "6pt", "green", T0 + 30)
+        assert [o for o in d.world.orders.values() if o.kind == "ENTRY"] == []
+
+
+class TestWeekly:
+    # Monday 2026-03-02 is EST, Monday 2026-03-09 EDT (the clocks went forward on Sunday 03-08); Monday 2026-11-02
+    # is EST again (back on Sunday 11-01)
+    @pytest.mark.parametrize("day", [(2026, 3, 2), (2026, 3, 9), (2026, 10, 26), (2026, 11, 2)])
+    def test_the_wall_clock_window_on_either_side_of_dst(self, day: tuple[int, int, int]) -> None:
+        world = add(fresh_world(), weekly())
+        assert entry(world, ny(*day, 9, 29, 59.999)).status == 201
+        d = entry(world, ny(*day, 9, 30))
+        assert_refused(d, 403, "BLACKOUT", "BLACKOUT: open (30:00 remaining)")
+        assert_refused(entry(world, ny(*day, 9, 59, 59.5)), 403, "BLACKOUT", "BLACKOUT: open (00:01 remaining)")
+        assert entry(world, ny(*day, 10, 0)).status == 201
+
+    def test_only_on_its_days(self) -> None:
+        world = add(fresh_world(), weekly(days=(0, 2)))
+        assert entry(world, ny(2026, 3, 3, 9, 45)).status == 201               # a Tuesday
+        assert entry(world, ny(2026, 3, 4, 9, 45)).code == "BLACKOUT"          # a Wednesday
+
+    def test_a_window_to_midnight(self) -> None:
+        world = add(fresh_world(), weekly(days=(1,), start="23:00", end="24:00"))
+        d = entry(world, ny(2026, 1, 13, 23, 59, 59))
+        assert_refused(d, 403, "BLACKOUT", "BLACKOUT: open (00:01 remaining)")
+        assert entry(world, ny(2026, 1, 14, 0, 0)).status == 201
+
+    def test_the_next_occurrence_across_the_spring_change(self) -> None:
+        w = windows.windows(add(fresh_world(), weekly(days=(6,), start="12:00", end="13:00")).glob)
+        window = next(w)
+        start, end = windows.next_occurrence(window, ny(2026, 3, 7, 12, 0)) or (0.0, 0.0)
+        assert (start, end) == (ny(2026, 3, 8, 12, 0), ny(2026, 3, 8, 13, 0))
+        assert end - start == 3600
+
+
+class TestTradingHours:
+    def hours(self, **days: list[tuple[int, int]]) -> World:
+        d = run(fresh_world(), SetRisk(trading_hours={k: tuple(v) for k, v in days.items()}), T0)
+        assert d.status == 200, d.body
+        return d.world
+
+    def test_the_first_second_is_allowed_and_the_end_is_not(self) -> None:
+        world = self.hours(TUE=[(9 * 60 + 30, 11 * 60)])
+        d = entry(world, ny(2026, 1, 13, 9, 29, 59))
+        assert_refused(d, 403, "OUTSIDE_TRADING_WINDOW", "Outside the trading window (opens in 00:01)")
+        assert entry(world, ny(2026, 1, 13, 9, 30)).status == 201
+        assert entry(world, ny(2026, 1, 13, 10, 59, 59)).status == 201
+        d = entry(world, ny(2026, 1, 13, 11, 0))
+        assert d.code == "OUTSIDE_TRADING_WINDOW"
+        assert d.body["remaining_s"] == 7 * 86400 - 90 * 60                    # next Tuesday 09:30
+
+    def test_a_day_not_listed_allows_nothing_and_no_day_at_all_says_so(self) -> None:
+        world = self.hours(MON=[(0, 1440)])
+        assert entry(world, T0).code == "OUTSIDE_TRADING_WINDOW"              # T0 is a Tuesday
+        world.glob.trading_hours = {"MON": []}
+        assert_refused(entry(world, T0), 403, "OUTSIDE_TRADING_WINDOW",
+                       "Outside the trading window — no allowed hours are set")
+
+    def test_exits_always_pass(self) -> None:
+        world = in_long_trade(fresh_world())
+        world.glob.trading_hours = {"MON": [0, 60]}
+        assert run(world, ManualExit(asset="ES"), T0).status == 201
+
+    def test_fewer_hours_tighten_at_once_more_hours_or_off_wait(self) -> None:
+        world = self.hours(TUE=[(540, 960)])
+        assert world.glob.trading_hours == {"TUE": [540, 960]}
+        d = run(world, SetRisk(trading_hours={"TUE": ((600, 900),), "WED": ((600, 700),)}), T0)
+        assert d.world.glob.trading_hours == {"TUE": [540, 960]}              # WED added: more hours, waits
+        assert d.world.glob.pending_risk == {"trading_hours": {"TUE": [600, 900], "WED": [600, 700]}}
+        d = run(world, SetRisk(trading_hours={"TUE": ((600, 900), (540, 560))}), T0)
+        assert (d.world.glob.trading_hours, d.world.glob.pending_risk) == ({"TUE": [540, 560, 600, 900]}, {})
+        d = run(world, SetRisk(off=("trading_hours",)), T0)
+        assert (d.world.glob.trading_hours, d.world.glob.pending_risk) == ({"TUE": [540, 960]}, {"trading_hours": {}})
+        assert run(d.world, SetRisk(), NEXT_DAY).world.glob.trading_hours == {}
+
+    @pytest.mark.parametrize(("hours", "text"), [
+        ({"TUESDAY": ((1, 2),)}, "trading_hours.TUESDAY: expected a day of"),
+        ({"TUE": ((600, 600),)}, "trading_hours.TUE[0]: expected start before end"),
+        ({"TUE": ((0, 1441),)}, "trading_hours.TUE[0]: expected start before end"),
+    ])
+    def test_a_bad_day_or_span_is_a_400_naming_it(self, hours: Any, text: str) -> None:
+        world = fresh_world()
+        d = run(world, SetRisk(trading_hours=hours), T0)
+        assert (d.status, d.code, d.world) == (400, "INVALID_RISK", world)
+        assert d.body["error"].startswith(text)
+
+    def test_stored_garbage_spans_are_skipped(self) -> None:
+        g = GlobalState(trading_hours={"TUE": [600, "x", 660, 720, 5], "WED": "all"})  # type: ignore[dict-item]
+        assert windows.in_trading_hours(g, T0) is False           # 10:00: the pair (600, "x") is skipped
+        assert windows.in_trading_hours(g, T0 + 3600) is True     # 11:00: (660, 720); the odd 5 is left
+        g = GlobalState(trading_hours={"TUE": [540, 960]})
+        assert windows.in_trading_hours(g, T0) is True
+
+    def test_tightening_compares_allowed_minutes(self) -> None:
+        assert windows.hours_tighten({}, {}) is True
+        assert windows.hours_tighten({}, {"MON": [0, 10]}) is False
+        assert windows.hours_tighten({"MON": [0, 10]}, {}) is True
+        assert windows.hours_tighten({"MON": [0, 10]}, {"MON": [0, 5]}) is False
+
+
+class TestManaging:
+    def test_ids_and_the_same_window_twice_is_kept_once(self) -> None:
+        world = add(fresh_world(), once(), weekly())
+        d = run(world, AddBlackouts(windows=(once(), once("CPI"))), T0)
+        assert [w["id"] for w in d.world.glob.blackouts] == ["b1", "b2", "b3"]
+        assert [w["id"] for w in d.body["added"]] == ["b3"]
+        assert d.body["added"][0]["start"] == "2026-01-13T10:00:00-05:00"
+        assert d.body["windows"][1] == {"id": "b2", "label": "open", "kind": "weekly", "flatten_before_s": None,
+                                        "source": "manual", "removing": False, "days": ["MON"],
+                                        "start": "09:30", "end": "10:00"}
+
+    def test_at_most_fifty_windows(self) -> None:
+        specs = tuple(once(f"w{i}", T0 + i, T0 + i + 1) for i in range(windows.MAX_WINDOWS + 1))
+        world = fresh_world()
+        d = run(world, AddBlackouts(windows=specs), T0)
+        assert (d.status, d.code, d.world) == (400, "INVALID_WINDOW", world)
+        assert d.body["error"] == "windows: at most 50 blackout windows (51 with these)"
+
+    @pytest.mark.parametrize(("spec", "text"), [
+        (once(end=T0), "windows[0].end: expected an end after the start"),
+        (BlackoutSpec(kind="once", label="x", start=T0), "windows[0].end: expected an end after the start"),
+        (weekly(days=()), "windows[0].days: expected one or more of"),
+        (weekly(days=(7,)), "windows[0].days: expected one or more of"),
+        (weekly(start="10:00", end="09:00"), "windows[0].end: expected HH:MM after the start"),
+        (BlackoutSpec(kind="weekly", label="x", days=(1,)), "windows[0].end: expected HH:MM after the start"),
+        (once(flatten_before_s=3601), "windows[0].flatten_before_s: expected seconds from 0 to 3600"),
+    ])
+    def test_a_bad_window_is_a_400_naming_the_field(self, spec: BlackoutSpec, text: str) -> None:
+        world = fresh_world()
+        d = run(world, AddBlackouts(windows=(spec,)), T0)
+        assert (d.status, d.code, d.world) == (400, "INVALID_WINDOW", world)
+        assert d.body["error"].startswith(text)
+
+    def test_removing_loosens_at_the_next_trading_day(self) -> None:
+        world = add(fresh_world(), weekly(days=(1, 2), start="00:00", end="24:00"), once(end=T0 + 7 * 86400))
+        d = run(world, RemoveBlackout(window_id="b1"), T0)
+        assert (d.status, d.body["effective_trading_day"]) == (200, "next")
+        assert d.body["windows"][0]["removing"] is True
+        assert entry(d.world, T0 + 1).code == "BLACKOUT"                        # still in force today
+        again = run(d.world, RemoveBlackout(window_id="b1"), T0 + 2)
+        assert again.status == 200 and again.events == []
+        later = entry(d.world, NEXT_DAY)
+        assert later.code == "BLACKOUT" and later.body["window_id"] == "b2"
+        assert [w["id"] for w in later.world.glob.blackouts] == ["b1", "b2"]    # a refusal keeps the old world
+        rolled = run(d.world, SetRisk(), NEXT_DAY).world
+        assert [w["id"] for w in rolled.glob.blackouts] == ["b2"]
+
+    def test_an_unknown_window_is_a_404(self) -> None:
+        d = run(fresh_world(), RemoveBlackout(window_id="b9"), T0)
+        assert (d.status, d.code) == (404, "UNKNOWN_WINDOW")
+
+    def test_one_offs_that_ended_leave_at_the_rollover(self) -> None:
+        world = add(fresh_world(), once(end=T0 + 60), once("later", T0 + 86400 * 3, T0 + 86400 * 3 + 60))
+        rolled = run(world, SetRisk(), NEXT_DAY).world
+        assert [w["label"] for w in rolled.glob.blackouts] == ["later"]
+
+    def test_stored_garbage_windows_are_skipped(self) -> None:
+        world = ready_to_enter(fresh_world())
+        world.glob.blackouts = [
+            "x", {"id": 1, "kind": "once"}, {"id": "a", "kind": "once", "start": T0 + 5, "end": T0},
+            {"id": "b", "kind": "weekly", "days": [9], "start_min": 0, "end_min": 1440},
+            {"id": "c", "kind": "weekly", "days": "MON", "start_min": 0, "end_min": 1440},
+            {"id": "d", "kind": "monthly"}, {"id": "e", "kind": "once", "start": True, "end": T0 + 9},
+        ]
+        assert place(world, T0).status == 201
+        rolled = run(world, SetRisk(), NEXT_DAY).world
+        assert rolled.glob.blackouts == []
+
+    def test_the_view_shows_the_active_and_the_next_window_with_countdowns(self) -> None:
+        world = add(fresh_world(), once("CPI", T0 - 10, T0 + 50), once("FOMC", T0 + 3600, T0 + 4200),
+                    weekly(days=(1,), start="12:00", end="12:30"))
+        cal = state_view(world, T0, CONFIG)["global"]["calendar"]
+        assert cal["active"] == {"id": "b1", "label": "CPI", "end": T0 + 50, "remaining_s": 50}
+        assert cal["next"] == {"id": "b2", "label": "FOMC", "start": T0 + 3600, "end": T0 + 4200,
+                               "starts_in_s": 3600}
+        assert (cal["in_trading_hours"], cal["trading_opens_in_s"], cal["trading_hours"]) == (True, None, {})
+        world.glob.trading_hours = {"TUE": [660, 720]}
+        cal = windows.calendar_view(world.glob, T0 + 3700)
+        assert (cal["next"]["label"], cal["in_trading_hours"], cal["trading_opens_in_s"]) == ("open", True, None)
+        cal = windows.calendar_view(world.glob, T0)
+        assert (cal["in_trading_hours"], cal["trading_opens_in_s"], cal["trading_hours"]) == (
+            False, 3600, {"TUE": [["11:00", "12:00"]]})
+
+    def test_a_weekly_window_without_days_has_no_occurrence(self) -> None:
+        w = {"id": "x", "kind": "weekly", "days": [], "start_min": 0, "end_min": 60}
+        assert windows.next_occurrence(w, T0) is None
+
+
+class TestFlattenBefore:
+    def test_adding_arms_a_timer_at_start_minus_the_lead(self) -> None:
+        d = run(in_long_trade(fresh_world()), AddBlackouts(windows=(once(start=T0 + 600, end=T0 + 900,
+                                                                        flatten_before_s=120),)), T0)
+        assert [(t.kind, t.key, t.at) for t in d.timers] == [("blackout_flatten", f"b1:{int(T0 + 600)}", T0 + 480)]
+        assert [o for o in d.world.orders.values() if o.kind == "EXIT"] == []
+
+    def test_inside_the_lead_at_once_it_flattens_every_open_position(self) -> None:
+        world = in_long_trade(in_long_trade(fresh_world(), asset="NQ"))
+        d = run(world, AddBlackouts(windows=(once(start=T0 + 60, end=T0 + 900, flatten_before_s=120),)), T0)
+        exits = sorted((o.asset, o.source, o.reason) for o in d.world.orders.values() if o.kind == "EXIT")
+        assert exits == [("ES", "BLACKOUT_FLATTEN", "blackout_flatten"), ("NQ", "BLACKOUT_FLATTEN",
+                                                                          "blackout_flatten")]
+        assert d.timers == []                                          # a one-off has no next occurrence
+        assert any(e.kind == "blackout_flatten" and e.detail["assets"] == ["ES", "NQ"] for e in d.events)
+
+    def test_the_timer_flattens_then_arms_the_next_weekly_occurrence(self) -> None:
+        world = add(in_long_trade(fresh_world()), weekly(days=(1,), start="12:00", end="12:30",
+                                                         flatten_before_s=300))
+        due = ny(2026, 1, 13, 11, 55)
+        fired = TimerFired(kind="blackout_flatten", key=f"b1:{int(ny(2026, 1, 13, 12))}", at=due)
+        d = run(world, fired, due)
+        assert d.body["outcome"] == "armed"
+        assert [o.source for o in d.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+        assert [(t.key, t.at) for t in d.timers] == [(f"b1:{int(ny(2026, 1, 20, 12))}", ny(2026, 1, 20, 11, 55))]
+        again = run(d.world, fired, due + 1)                           # a duplicate: the exit is in flight
+        assert len([o for o in again.world.orders.values() if o.kind == "EXIT"]) == 1
+
+    def test_a_timer_of_a_window_gone_or_without_a_lead_does_nothing(self) -> None:
+        world = add(in_long_trade(fresh_world()), once(start=T0 + 60))
+        for key in ("b9:1", "b1:1"):
+            d = run(world, TimerFired(kind="blackout_flatten", key=key, at=T0), T0)
+            assert d.body["outcome"] in ("nothing_to_do", "no_flatten") and d.timers == []
+
+    def test_a_late_timer_after_the_window_only_arms_nothing(self) -> None:
+        world = add(fresh_world(), once(start=T0 + 60, end=T0 + 120, flatten_before_s=30))
+        d = run(world, TimerFired(kind="blackout_flatten", key=f"b1:{int(T0 + 60)}", at=T0 + 30), T0 + 200)
+        assert (d.body["outcome"], d.timers) == ("no_occurrence", [])
+
+    def test_a_fill_closing_the_flattened_trade_is_ordinary(self) -> None:
+        world = in_long_trade(fresh_world())
+        d = run(world, AddBlackouts(windows=(once(start=T0 + 10, end=T0 + 900, flatten_before_s=60),)), T0)
+        exit_id = next(o.id for o in d.world.orders.values() if o.kind == "EXIT")
+        d = run(d.world, ExecutionReport(order_id=exit_id, status="FILLED", fill_price=5001.0), T0 + 2)
+        assert d.world.assets["ES"].position == 0 and d.trades[0]["reason"] == "blackout_flatten"
