@@ -496,7 +496,7 @@ def get_risk(request: Any) -> dict[str, Any]:
 
 DOLLAR_SETTINGS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_stops_at_usd", "max_loss_per_trade_usd")
 RISK_SETTINGS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", *DOLLAR_SETTINGS,
-                 "trailing_mode", "warn_at_pct", "protective_stop_points")
+                 "trailing_mode", "warn_at_pct", "protective_stop_points", "max_price_age_s")
 
 
 @router.route("POST", "/api/risk")
@@ -521,6 +521,7 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
         max_loss_per_trade_usd=opt_float(body, "max_loss_per_trade_usd"),
         trailing_mode=_text(body.get("trailing_mode"), "trailing_mode"),
         warn_at_pct=opt_float(body, "warn_at_pct"),
+        max_price_age_s=opt_float(body, "max_price_age_s"),
         protective_stop_points=None if stops is None else {
             field_label(k): _stop_points(stops, k) for k in stops},
         off=tuple(name for name in DOLLAR_SETTINGS if name in body and body[name] is None),

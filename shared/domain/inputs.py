@@ -145,6 +145,7 @@ class SetRisk(Input):
     max_loss_per_trade_usd: float | None = None
     warn_at_pct: float | None = None
     protective_stop_points: dict[str, float] | None = None
+    max_price_age_s: float | None = None
     off: tuple[str, ...] = ()
 
 

@@ -36,6 +36,8 @@ class GlobalState:
     trailing_stops_at_usd: float | None = None
     max_loss_per_trade_usd: float | None = None
     warn_at_pct: float = 80.0
+    # the operator's own limit on the TradingView price's age for entries (issue 21): at most Config.heartbeat_fresh_s
+    max_price_age_s: float = 600.0
     protective_stop_points: dict[str, float] = field(default_factory=dict)
     pending_risk: dict[str, Any] = field(default_factory=dict)
     # the trailing drawdown's high-water mark (net liquidation value) persists across days; a breach locks entries
