@@ -183,6 +183,8 @@ def get_state(request: Any) -> dict[str, Any]:
     world, now = read_world(services(), asset_keys())
     state = state_view(world, now, services().config)
     state["timers"] = timers_status(services())  # off when their settings are missing (writes still work)
+    if clock.local_dev():  # the page's "simulated clock" banner (issue 21): frozen, or moved off the real time
+        state["dev_clock"] = {"frozen": clock.frozen() is not None, "offset_s": round(clock.offset(), 3)}
     if "history" in extras:
         state["history"] = _history(100)
     if "logs" in extras:

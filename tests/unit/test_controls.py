@@ -11,8 +11,8 @@ from builders import T0, assert_refused, fresh_world, in_long_trade, in_short_tr
 from shared.domain import World
 from shared.domain.inputs import (
     CancelOrder,
-    CreateIntent,
     ConsumeTradeLimit,
+    CreateIntent,
     ExecutionReport,
     ExitAll,
     ManualExit,
