@@ -62,6 +62,7 @@ class GlobalState:
     daily_stop_remaining_pct: float | None = None
     # bridge
     rithmic_last_ts: float | None = None
+    rithmic_snapshot_ts: float | None = None    # the last PnL snapshot: the age of every money figure (issue 21)
     rithmic_realized: float | None = None
     rithmic_unrealized: float | None = None
     rithmic_account_balance: float | None = None
