@@ -59,7 +59,7 @@ export function dollarLimits() {
     const room = num(m.room_to_daily_loss_limit_usd);
     const hit = g.daily_stop_triggered && g.daily_stop_code === 'DAILY_LOSS_LIMIT';
     const used = room === null ? null : (limit - room) / limit;
-    out.loss = [hit ? 'REACHED — flattened, locked until 18:00 NY' : room === null ? DASH + ' of ' + fmtUsd(limit)
+    out.loss = [hit ? 'REACHED — ' + flatState() + ' · locked until 18:00 NY' : room === null ? DASH + ' of ' + fmtUsd(limit)
       : fmtUsd(room) + ' of ' + fmtUsd(limit), hit || (room !== null && room <= 0) ? 'neg'
       : warned.has('daily_loss_limit') || (used !== null && used >= warnAt) ? 'warn' : '',
     'Room left to the daily loss limit (warning at ' + Math.round(warnAt * 100) + '% used)'];
@@ -67,7 +67,7 @@ export function dollarLimits() {
   const dd = num(m.trailing_drawdown_usd);
   if (dd === null) out.floor = ['off', '', 'No trailing drawdown (Risk tab)'];
   else if (m.trailing_breached) {
-    out.floor = ['BREACHED at ' + fmtUsd(m.trailing_floor_usd) + ' — flattened, locked until re-baseline', 'neg',
+    out.floor = ['BREACHED at ' + fmtUsd(m.trailing_floor_usd) + ' — ' + flatState() + ' · locked until re-baseline', 'neg',
       'Equity reached the trailing floor: entries stay locked until the account is re-baselined (Risk tab)'];
   } else {
     const room = num(m.room_to_floor_usd);
