@@ -53,10 +53,10 @@ const sent = (what) => (d) => what + ' ' + orderId(d) + ' sent — waiting for t
 /** When the bridge will act on an order sent now: at once, or once a silent bridge polls again. */
 export function bridgeTiming() {
   const g = S.state && S.state.global;
-  if (g && g.rithmic_connected) return { now: true, text: 'now' };
+  if (g && g.rithmic_connected) return { now: true, when: ' now', note: '' };
   const seen = g ? num(g.rithmic_last_ts) : null;
-  return { now: false, text: 'when the bridge polls again — it is silent (' +
-    (seen === null ? 'never heard from' : 'last heard ' + fmtAge(serverNow() - seen) + ' ago') + '); until then the order waits, unsent' };
+  return { now: false, when: '', note: ' The bridge is silent (' + (seen === null ? 'never heard from'
+    : 'last heard ' + fmtAge(serverNow() - seen) + ' ago') + '): the order waits, unsent, and goes out when the bridge polls again.' };
 }
 
 /** The environment's word in a dialog's title: LIVE orders reach the live account. */
@@ -121,12 +121,12 @@ export function onCardAction(key, btn, openOrderModal) {
       () => act('scale-in:' + key, '/api/scale-in', body, key, sent('Scale-in order')));
       break;
     case 'exit':
-      confirmBox(envTag() + 'Exit ' + key, 'Send a market exit for the whole ' + key + ' position (' + Math.abs(a.position) + ' ' + inst + ') ' +
-        bridgeTiming().text + '?', 'EXIT', () => act('exit:' + key, '/api/exit', { asset: key }, key, sent('Exit order')));
+      confirmBox(envTag() + 'Exit ' + key, 'Send a market exit for the whole ' + key + ' position (' + Math.abs(a.position) + ' ' + inst + ')' +
+        bridgeTiming().when + '?' + bridgeTiming().note, 'EXIT', () => act('exit:' + key, '/api/exit', { asset: key }, key, sent('Exit order')));
       break;
     case 'force-exit':
       confirmBox(envTag() + 'FORCE EXIT ' + key, 'Exit the ' + key + ' position (' + Math.abs(a.position) + ' ' + inst +
-        ') ' + bridgeTiming().text + ', bypassing the initial exit lock?', 'FORCE EXIT',
+        ')' + bridgeTiming().when + ', bypassing the initial exit lock?' + bridgeTiming().note, 'FORCE EXIT',
       () => act('force-exit:' + key, '/api/exit', { asset: key, force: true }, key, sent('Exit order')));
       break;
     default: break;

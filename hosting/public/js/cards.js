@@ -25,7 +25,7 @@ const GATE_LABELS = {
   open_position: 'Flat (no open position)',
   pending_order: 'No pending order',
   position_mismatch: 'Broker position agrees',
-  heartbeat: 'Price fresh',
+  heartbeat: 'Price age',
   tempo: 'Tempo token',
   structure: 'Zone / 2.5pt structure',
   trailing_drawdown: 'Trailing drawdown',
@@ -382,7 +382,7 @@ function renderGates(key, p) {
           h('span', { class: 'mark' }, pass ? '✓' : '✗'),
           h('span', { class: 'name' }, GATE_LABELS[r.gate] || r.gate),
           // the server's text carries its own countdown: one remaining time per lock, the page's, is shown
-          h('span', { class: 'reason' }, priceRow ? priceText(key, pass)
+          h('span', { class: 'reason' }, priceRow && (pass || stale) ? priceText(key, pass)
             : pass ? '' : String(r.reason || r.code || 'blocked').replace(REMAINING, '')),
           l !== null ? h('span', { class: 'left' }, mmss(l)) : null);
       })),

@@ -130,8 +130,8 @@ function showTab(name) {
 
 function flattenAll() {
   if (offline()) return;
-  confirmBox(envTag() + 'Flatten all', 'Send a market exit for every open position on every asset ' + bridgeTiming().text +
-    ' (bypasses the initial exit lock)?', 'FLATTEN ALL', () => act('exit-all', '/api/exit-all', { force: true }, null, (d) => {
+  confirmBox(envTag() + 'Flatten all', 'Send a market exit for every open position on every asset' + bridgeTiming().when +
+    ' (bypasses the initial exit lock)?' + bridgeTiming().note, 'FLATTEN ALL', () => act('exit-all', '/api/exit-all', { force: true }, null, (d) => {
     const n = Array.isArray(d.orders) ? d.orders.length : 0;
     const skipped = Array.isArray(d.skipped) ? d.skipped.length : 0;
     if (n) watchFlat('FLATTEN ALL');
