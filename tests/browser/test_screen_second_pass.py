@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from devstack.run import LocalStack
 from tests.browser.screen import (
     ROOT,
-    SIZES,
     claim,
     click,
     dev,
@@ -306,7 +304,9 @@ def test_dollar_figures_warn_and_breach_and_grey_out_when_the_bridge_is_silent(
 # ---- item 8: LIVE --------------------------------------------------------------------------------------------------
 
 
-def test_live_is_unmistakable_and_a_live_order_needs_the_typed_word(stack: LocalStack, size: str, dashboard: Any) -> None:
+def test_live_is_unmistakable_and_a_live_order_needs_the_typed_word(
+    stack: LocalStack, size: str, dashboard: Any
+) -> None:
     from selenium.webdriver.common.keys import Keys
 
     driver = dashboard
@@ -387,8 +387,3 @@ def test_the_chart_axis_is_in_prices_and_axe_finds_no_violation_on_any_page(
     found = axe(driver)
     assert found == [], f"{size} login: " + "\n".join(found)
     shot(driver, f"{size}-login")
-
-
-def test_the_login_page_answers_without_a_session(stack: LocalStack) -> None:
-    assert requests.get(f"{stack.url}/login.html", timeout=10).status_code == 200
-    assert SIZES["phone"] == (390, 844)

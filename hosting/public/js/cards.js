@@ -33,6 +33,7 @@ const GATE_LABELS = {
 };
 
 const cards = {};
+const HEARTBEAT_TEXT = 'Heartbeat stale or missing – cannot trade';   // the server's refusal (rules.md, gate 11)
 const REMAINING = /\s*\(\d+:\d\d remaining\)/;
 const messages = {};
 let handlers = { click: () => {} };
@@ -382,8 +383,11 @@ function renderGates(key, p) {
           h('span', { class: 'mark' }, pass ? '✓' : '✗'),
           h('span', { class: 'name' }, GATE_LABELS[r.gate] || r.gate),
           // the server's text carries its own countdown: one remaining time per lock, the page's, is shown
-          h('span', { class: 'reason' }, priceRow && (pass || stale) ? priceText(key, pass)
-            : pass ? '' : String(r.reason || r.code || 'blocked').replace(REMAINING, '')),
+          // the server's own text when the gate fails (verbatim; the page's clock may find it first), the price's
+          // age beside it
+          h('span', { class: 'reason' }, pass ? (priceRow ? priceText(key, true) : '')
+            : String(stale && r.pass ? HEARTBEAT_TEXT : r.reason || r.code || 'blocked').replace(REMAINING, '')),
+          priceRow && !pass ? h('span', { class: 'pxage' }, priceText(key, false)) : null,
           l !== null ? h('span', { class: 'left' }, mmss(l)) : null);
       })),
     ];
