@@ -51,6 +51,7 @@ DEFAULT_PORT = 5000
 DEFAULT_FIRESTORE_PORT = 8080
 DEFAULT_TASKS_PORT = 9022
 TASKS_MAX_RETRIES = 5
+DEV_CLOCK_NAME = "dev-clock.json"   # the dev clock (shared/service/clock.py), under the logs folder
 # gunicorn's threads: held long polls take at most LONG_POLL_MAX_HELD (8) of them and a slow upload one for at most
 # devstack.router.BODY_DEADLINE_S, so webhooks, reports and the dashboard keep the rest
 WEB_THREADS = 32
@@ -137,6 +138,7 @@ class LocalStack:
         if taken:
             raise EmulatorError(f"port(s) {taken} already taken on {HOST}: is another stack still running?")
         self.env = self._environment()
+        self.use_real_clock()
         try:
             # all three boot in parallel; the functions reach the emulators only when a request comes
             self.processes.append(start_firestore(
@@ -163,6 +165,11 @@ class LocalStack:
             raise
         self.started_in = time.monotonic() - began
         return self
+
+    def use_real_clock(self) -> None:
+        """Every start is on the real clock: a dev clock an earlier run froze or moved (its file stays under the
+        logs folder) must not carry over into this one (issue 21)."""
+        (self.logs / DEV_CLOCK_NAME).unlink(missing_ok=True)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stops every child by process group, newest first, and waits until their ports are free. A stop check
@@ -203,7 +210,7 @@ class LocalStack:
             "CLOUD_TASKS_QUEUE": QUEUE,
             "TIMERS_URL": f"{self.url}/__fn/timers",
             "PORT": str(self.port),
-            "DEV_CLOCK_FILE": str(self.logs / "dev-clock.json"),
+            "DEV_CLOCK_FILE": str(self.logs / DEV_CLOCK_NAME),
         }
         if self.auth_address is not None:
             stack.update(OPERATOR_AUTH="firebase", FIREBASE_AUTH_EMULATOR_HOST=self.auth_address,

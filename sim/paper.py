@@ -265,6 +265,18 @@ class PaperBridge:
         self._last_heartbeat = self.market.now
         self.stats.heartbeats += 1
 
+    def on_clock(self, now: float) -> None:
+        """The replay moved the stack's clock to `now`: a bridge waiting on its long poll is still there, so it
+        heartbeats at once when the jump left its last heartbeat due (issue 21: no false "bridge not connected")."""
+        with self._work:
+            if self._in_outage():
+                return
+            if self._last_heartbeat is None or now - self._last_heartbeat >= self.config.heartbeat_every:
+                try:
+                    self.heartbeat()
+                except VenueError as exc:
+                    print(f"paper bridge: {exc}", file=sys.stderr)
+
     def poll(self, wait: float | None = None) -> int:
         status, body = self.venue.poll(self.config.owner, self.config.limit, wait)
         with self._work:

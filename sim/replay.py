@@ -81,6 +81,8 @@ class Replay:
             self.bridge = PaperBridge(side or self._venue(False), self.market, c.paper)
         if c.profile is not None:
             self.operator = AutoOperator(side or self._venue(False), c.profile)
+        if self.bridge is not None and not c.lockstep:
+            main.clock_listeners.append(self.bridge.on_clock)
         threads = [] if c.lockstep else self._start_threads()
         session = Session(main, self.market, self.bridge if c.lockstep else None,
                           self.operator if c.lockstep else None,

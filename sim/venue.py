@@ -16,7 +16,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -168,7 +168,7 @@ def _zeros(key: tuple[Any, ...]) -> tuple[bool, bool]:
 RISK_FIELDS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", "daily_loss_limit_usd",
                "trailing_drawdown_usd", "trailing_mode", "trailing_stops_at_usd", "max_loss_per_trade_usd",
                "warn_at_pct", "protective_stop_points", "require_protective_stop", "flatten_if_unprotected",
-               "loss_streak_limit", "loss_streak_lock_minutes")
+               "loss_streak_limit", "loss_streak_lock_minutes", "max_price_age_s")
 
 
 def risk_input(settings: Mapping[str, Any]) -> SetRisk:
@@ -385,10 +385,16 @@ class Http:
     timeout: float = 30.0
     tv_symbol: dict[str, str] = field(default_factory=lambda: {"ES": "CME_MINI:MES1!", "NQ": "CME_MINI:MNQ1!"})
     retries: int = 5
+    reconnects: int = 3              # a reset or refused connection is tried again this many times (issue 21)
+    reconnect_pause: float = 0.5
     now: float | None = field(default=None, init=False)
     requests_sent: int = field(default=0, init=False)
     retried: int = field(default=0, init=False)
     outcome_unknown: int = field(default=0, init=False)   # 503s that said the commit may have landed (D19)
+    reconnected: int = field(default=0, init=False)        # requests sent again after a dropped connection
+    # called with the new time once this client moved the stack's clock (the paper bridge heartbeats at once, so a
+    # jump of the market's time never reads as a silent bridge)
+    clock_listeners: list[Callable[[float], None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -404,11 +410,7 @@ class Http:
         """One request; a 503 ("nothing was written; retry", or D19's OUTCOME_UNKNOWN) is sent again, unchanged,
         after its Retry-After, as TradingView and the bridge do, at most `retries` times."""
         for attempt in range(self.retries + 1):
-            self.requests_sent += 1
-            try:
-                response = session.request(method, self.url + path, **{"timeout": self.timeout, **kwargs})
-            except requests.RequestException as exc:
-                raise VenueError(f"{method} {path}: {exc}") from exc
+            response = self._request(session, method, path, **kwargs)
             if response.status_code != 503 or attempt == self.retries:
                 break
             self.retried += 1
@@ -424,6 +426,22 @@ class Http:
         if response.status_code >= 500 or response.status_code == 401:
             raise VenueError(f"{method} {path} answered {response.status_code}: {body.get('error', body)}")
         return response.status_code, body
+
+    def _request(self, session: requests.Session, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request, sent again (unchanged: its Idempotency-Key, fill id or bar id make it count once) when the
+        connection was reset or refused, after a short pause, up to `reconnects` times; then the error stands."""
+        for attempt in range(self.reconnects + 1):
+            self.requests_sent += 1
+            try:
+                return session.request(method, self.url + path, **{"timeout": self.timeout, **kwargs})
+            except requests.ConnectionError as exc:
+                if attempt == self.reconnects:
+                    raise VenueError(f"{method} {path}: {exc}") from exc
+                self.reconnected += 1
+                time.sleep(self.reconnect_pause)
+            except requests.RequestException as exc:
+                raise VenueError(f"{method} {path}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _tv(self, path: str, body: dict[str, Any]) -> Answer:
         self._sync_clock()
@@ -466,6 +484,8 @@ class Http:
         if self.dev_clock and self.now is not None and self.now != self._clock_at:
             self._send(self._operator, "POST", "/_dev/clock", json={"now": self.now})
             self._clock_at = self.now
+            for listener in self.clock_listeners:
+                listener(self.now)
 
     def release_clock(self) -> None:
         """Give the stack its real clock back."""

@@ -190,6 +190,8 @@ def get_state(request: Any) -> dict[str, Any]:
     world, now = read_world(services(), asset_keys())
     state = state_view(world, now, services().config)
     state["timers"] = timers_status(services())  # off when their settings are missing (writes still work)
+    if clock.local_dev():  # the page's "simulated clock" banner (issue 21): frozen, or moved off the real time
+        state["dev_clock"] = {"frozen": clock.frozen() is not None, "offset_s": round(clock.offset(), 3)}
     if "history" in extras:
         state["history"] = _history(100)
     if "logs" in extras:
@@ -505,7 +507,7 @@ DOLLAR_SETTINGS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_st
 DISCIPLINE_SETTINGS = ("loss_streak_limit", "loss_streak_lock_minutes", "trading_hours")
 RISK_SETTINGS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", *DOLLAR_SETTINGS,
                  "trailing_mode", "warn_at_pct", "protective_stop_points", "require_protective_stop",
-                 "flatten_if_unprotected", *DISCIPLINE_SETTINGS)
+                 "flatten_if_unprotected", "max_price_age_s", *DISCIPLINE_SETTINGS)
 
 
 @router.route("POST", "/api/risk")
@@ -530,6 +532,7 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
         max_loss_per_trade_usd=opt_float(body, "max_loss_per_trade_usd"),
         trailing_mode=_text(body.get("trailing_mode"), "trailing_mode"),
         warn_at_pct=opt_float(body, "warn_at_pct"),
+        max_price_age_s=opt_float(body, "max_price_age_s"),
         protective_stop_points=None if stops is None else {
             field_label(k): _stop_points(stops, k) for k in stops},
         require_protective_stop=opt_bool(body, "require_protective_stop"),

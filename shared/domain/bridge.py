@@ -41,7 +41,7 @@ def _finite(value: float | None) -> float | None:
 
 def pnl_snapshot(ctx: Ctx, cmd: PnlSnapshot) -> tuple[int, Body]:
     g = ctx.glob
-    g.rithmic_last_ts = ctx.now
+    g.rithmic_last_ts = g.rithmic_snapshot_ts = ctx.now
     g.rithmic_realized = _finite(cmd.realized) or 0.0
     g.rithmic_unrealized = _finite(cmd.unrealized) or 0.0
     g.rithmic_account_balance = _finite(cmd.account_balance)

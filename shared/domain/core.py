@@ -113,8 +113,13 @@ def cooldown_remaining(g: GlobalState, now: float) -> int:
     return max(0, math.ceil(expires - now))
 
 
-def heartbeat_fresh(a: AssetState, now: float, config: Config) -> bool:
-    return a.last_heartbeat_ts is not None and now - a.last_heartbeat_ts <= config.heartbeat_fresh_s
+def price_age_limit(g: GlobalState, config: Config) -> float:
+    """The heartbeat gate's limit (§5.5): the spec's 600 s, or the operator's tighter `max_price_age_s`."""
+    return min(config.heartbeat_fresh_s, g.max_price_age_s)
+
+
+def heartbeat_fresh(g: GlobalState, a: AssetState, now: float, config: Config) -> bool:
+    return a.last_heartbeat_ts is not None and now - a.last_heartbeat_ts <= price_age_limit(g, config)
 
 
 def trades_remaining(g: GlobalState) -> int:

@@ -111,7 +111,7 @@ def position_mismatch(x: GateInput) -> Refusal | None:
 
 
 def heartbeat(x: GateInput) -> Refusal | None:
-    if heartbeat_fresh(x.a, x.now, x.config):
+    if heartbeat_fresh(x.g, x.a, x.now, x.config):
         return None
     return Refusal(403, "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot trade")
 

@@ -150,6 +150,7 @@ class SetRisk(Input):
     loss_streak_limit: int | None = None
     loss_streak_lock_minutes: int | None = None
     trading_hours: dict[str, tuple[tuple[int, int], ...]] | None = None   # "MON" -> [(start_min, end_min)]
+    max_price_age_s: float | None = None
     off: tuple[str, ...] = ()
 
 

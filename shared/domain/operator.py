@@ -22,6 +22,7 @@ from .core import (
     new_order,
     parse_direction,
     preorder_expired_by_age,
+    price_age_limit,
     six_next_bar_exit_allowed,
     trades_remaining,
 )
@@ -160,7 +161,7 @@ def create_intent(ctx: Ctx, cmd: CreateIntent) -> tuple[int, Body]:
         (a.pending_order_id is not None, "PENDING_ORDER", "Pending order already exists"),
         (a.preorder_active, "PREORDER_ACTIVE", "Pre-order already active"),
         (a.intent_active, "INTENT_ACTIVE", "Intent already active"),
-        (not heartbeat_fresh(a, ctx.now, ctx.config),
+        (not heartbeat_fresh(ctx.glob, a, ctx.now, ctx.config),
          "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot set intent"),
     )
     for failed, code, text in checks:
@@ -242,7 +243,7 @@ def scale_in(ctx: Ctx, cmd: ScaleIn) -> tuple[int, Body]:
         (a.pending_order_id is not None, 409, "PENDING_ORDER", "Pending order already exists"),
         (a.scale_in_used, 409, "SCALE_IN_USED", "Scale-in already used for this trade"),
         (not a.scale_in_available, 403, "SCALE_IN_NOT_AVAILABLE", "Scale-in not available yet"),
-        (not heartbeat_fresh(a, ctx.now, ctx.config),
+        (not heartbeat_fresh(ctx.glob, a, ctx.now, ctx.config),
          403, "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot scale in"),
     )
     for failed, status, code, text in checks:
@@ -408,6 +409,12 @@ def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
             _tighten_or_defer(g, pending, applied, name, value, value and not getattr(g, name))
     _dollar_settings(ctx, cmd, pending, applied)
     _discipline_settings(ctx, cmd, pending, applied)
+    if cmd.max_price_age_s is not None:
+        low, high = PRICE_AGE_RANGE
+        if not (math.isfinite(cmd.max_price_age_s) and low <= cmd.max_price_age_s <= high):
+            raise Refusal(400, "INVALID_RISK", f"max_price_age_s: expected seconds between {low:g} and {high:g}")
+        _tighten_or_defer(g, pending, applied, "max_price_age_s", float(cmd.max_price_age_s),
+                          cmd.max_price_age_s < g.max_price_age_s)
     g.pending_risk = pending
     ctx.emit("risk_changed", None, None, applied=applied, pending=pending)
     return 200, {"ok": True, **risk_view(ctx)}
@@ -418,6 +425,7 @@ def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
 DOLLAR_LIMITS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "max_loss_per_trade_usd")
 FLOOR_CAP = "trailing_stops_at_usd"
 STOP_POINTS_RANGE = (0.25, 500.0)   # one tick of the index futures to far beyond any day's range
+PRICE_AGE_RANGE = (30.0, 600.0)     # issue 21: the heartbeat gate's limit; never looser than the spec's 600 s
 
 
 def _dollar_settings(ctx: Ctx, cmd: SetRisk, pending: dict[str, object], applied: dict[str, object]) -> None:
@@ -652,6 +660,7 @@ def risk_view(ctx: Ctx) -> Body:
             "daily_loss_limit_usd": g.daily_loss_limit_usd, "trailing_drawdown_usd": g.trailing_drawdown_usd,
             "trailing_mode": g.trailing_mode, "trailing_stops_at_usd": g.trailing_stops_at_usd,
             "max_loss_per_trade_usd": g.max_loss_per_trade_usd, "warn_at_pct": g.warn_at_pct,
+            "max_price_age_s": g.max_price_age_s, "price_age_limit_s": price_age_limit(g, config),
             "protective_stop_points": {k: money.stop_points(g, k, config) for k in sorted(config.assets)},
             "require_protective_stop": g.require_protective_stop, "flatten_if_unprotected": g.flatten_if_unprotected,
             "loss_streak_limit": g.loss_streak_limit, "loss_streak_lock_minutes": g.loss_streak_lock_minutes,

@@ -36,6 +36,8 @@ class GlobalState:
     trailing_stops_at_usd: float | None = None
     max_loss_per_trade_usd: float | None = None
     warn_at_pct: float = 80.0
+    # the operator's own limit on the TradingView price's age for entries (issue 21): at most Config.heartbeat_fresh_s
+    max_price_age_s: float = 600.0
     protective_stop_points: dict[str, float] = field(default_factory=dict)
     require_protective_stop: bool = False   # D21: entries only with a bridge that rests stops
     flatten_if_unprotected: bool = False    # D21: a rejected stop flattens the position at once
@@ -74,6 +76,7 @@ class GlobalState:
     daily_stop_remaining_pct: float | None = None
     # bridge
     rithmic_last_ts: float | None = None
+    rithmic_snapshot_ts: float | None = None    # the last PnL snapshot: the age of every money figure (issue 21)
     rithmic_realized: float | None = None
     rithmic_unrealized: float | None = None
     rithmic_account_balance: float | None = None

@@ -21,6 +21,7 @@ from .core import (
     heartbeat_fresh,
     intent_expired_by_age,
     preorder_expired_by_age,
+    price_age_limit,
     release_initial_exit_lock,
     roll_trading_day,
     six_next_bar_exit_allowed,
@@ -49,7 +50,7 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
     out["rithmic_bridge"] = _scrub(g.rithmic_bridge)
     candle_left = candle_lock_remaining(g, now, config)
     cooldown_left = cooldown_remaining(g, now)
-    tv = any(heartbeat_fresh(a, now, config) for a in assets.values())
+    tv = any(heartbeat_fresh(g, a, now, config) for a in assets.values())
     rithmic = g.rithmic_last_ts is not None and now - g.rithmic_last_ts <= config.rithmic_fresh_s
     out.update({
         "five_min_trade_lock_active": candle_left > 0,
@@ -72,6 +73,7 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
         "trading_day": trading_day(now, config.trading_day_start_hour),
         "manual_pnl_usd": None,
         "server_time": now,
+        "price_age_limit_s": price_age_limit(g, config),
         "money": money_view(g, config, config.entry_qty_default),
         "loss_streak": discipline.view(g, now),
         "calendar": windows.calendar_view(g, now),
@@ -81,7 +83,7 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
     return out
 
 
-def asset_view(a: AssetState, now: float, config: Config) -> dict[str, Any]:
+def asset_view(g: GlobalState, a: AssetState, now: float, config: Config) -> dict[str, Any]:
     out = to_doc(a)
     out.pop("recent_bar_ids", None)
     zone = compute_zone(a)
@@ -101,7 +103,8 @@ def asset_view(a: AssetState, now: float, config: Config) -> dict[str, Any]:
         "tempo_last_bar_ts": a.main_renko_ts,
         "tempo_age_s": None if a.main_renko_ts is None else now - a.main_renko_ts,
         "tempo_ready": ready,
-        "heartbeat_fresh": heartbeat_fresh(a, now, config),
+        "heartbeat_fresh": heartbeat_fresh(g, a, now, config),
+        "price_age_limit_s": price_age_limit(g, config),
         "heartbeat_age_s": None if a.last_heartbeat_ts is None else now - a.last_heartbeat_ts,
         "computed_entry_qty": config.entry_qty_default,
     })
@@ -118,7 +121,7 @@ def state_view(world: World, now: float, config: Config) -> dict[str, Any]:
     normalise_world(shown, now, config)
     body = {
         "global": global_view(shown.glob, shown.assets, now, config),
-        "assets": {key: asset_view(a, now, config) for key, a in sorted(shown.assets.items())},
+        "assets": {key: asset_view(shown.glob, a, now, config) for key, a in sorted(shown.assets.items())},
     }
     scrubbed: dict[str, Any] = scrub_non_finite(body)
     return scrubbed

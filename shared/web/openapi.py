@@ -278,6 +278,7 @@ def _operator() -> dict[str, Any]:
                                     "trailing_drawdown_usd": _USD_OR_OFF, "trailing_stops_at_usd": _USD_OR_OFF,
                                     "max_loss_per_trade_usd": _USD_OR_OFF,
                                     "trailing_mode": {"enum": ["intraday", "end_of_day"]}, "warn_at_pct": _NUMBER,
+                                    "max_price_age_s": {"type": "number", "minimum": 30, "maximum": 600},
                                     "protective_stop_points": {"type": "object",
                                                                "additionalProperties": _NUMBER},
                                     "loss_streak_limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},

@@ -138,25 +138,32 @@ def test_webhooks_fill_the_card_and_the_gates_board_explains_then_allows_an_entr
 
 
 def test_a_refused_command_shows_the_server_error_verbatim(stack: LocalStack, dashboard: Any) -> None:
+    """The page enables only what the server would accept (issue 21 item 7), so the refusal is made by a fact the
+    page has not seen yet: the bridge claims the order while the page's orders poll is held back."""
     driver = dashboard
-    structure(stack, "NQ", "red")  # no heartbeat for NQ: the server refuses an intent
-    wait_until(driver, lambda d: text(d, "#card-NQ .pill.zone").startswith("NORMAL"), "NQ zone")
-    button = wait_until(driver, lambda d: (b := first(d, "#intent-NQ")) is not None and b.is_enabled() and b,
-                        "the intent button")
-    button.click()
-    wait_until(driver, lambda d: first(d, "#order-modal").is_displayed(), "the order modal")
-    assert "on" in first(driver, "#om-sell").get_attribute("class").split()  # NORMAL red: SELL preselected
-    first(driver, "#om-confirm").click()
-    wait_until(driver, lambda d: has_text(d, "#om-error", "Heartbeat stale or missing – cannot set intent"),
-               "the server's refusal inside the modal")
-    assert first(driver, "#order-modal").is_displayed()
-    first(driver, "#om-cancel").click()
-    wait_until(driver, lambda d: has_text(d, "#msg-NQ", "Heartbeat stale or missing – cannot set intent"),
-               "the refusal on the card")
+    structure(stack, "ES", "green")
+    tv(stack, "/tv_heartbeat", symbol="ES", price=6000.0)
+    session = requests.Session()
+    assert session.post(f"{stack.url}/api/login", json={"password": PASSWORD}, timeout=10).ok
+    entry = {"asset": "ES", "order_type": "market", "mode": "A", "trade_mode": "SCALP", "entry_size_mode": "6pt"}
+    assert session.post(f"{stack.url}/api/orders", json=entry, timeout=10).status_code == 201
+    cancel = "#card-ES .pending button[data-act=cancel-order]"
+    wait_until(driver, lambda d: (b := first(d, cancel)) is not None and b.is_enabled(), "Cancel on the pending entry")
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/orders?*"]})
+    try:
+        claimed = requests.get(f"{stack.url}/api/orders/pending",
+                               params={"secret": stack.secrets["BRIDGE_HEARTBEAT_SECRET"]}, timeout=10)
+        assert len(claimed.json()["orders"]) == 1
+        first(driver, cancel).click()
+        wait_until(driver, lambda d: has_text(d, "#msg-ES", "Order is CLAIMED; only PENDING or STALE orders can be "
+                                                            "cancelled"), "the server's refusal on the card")
+    finally:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
 
     # the tabs read their own endpoints: the refusal is in the audit log, the history is empty
     first(driver, "#tab-log").click()
-    wait_until(driver, lambda d: has_text(d, "#log-body", "HEARTBEAT_STALE"), "the refusal in the Log tab")
+    wait_until(driver, lambda d: has_text(d, "#log-body", "ORDER_NOT_CANCELLABLE"), "the refusal in the Log tab")
     first(driver, "#tab-trades").click()
     wait_until(driver, lambda d: has_text(d, "#history-body", "No closed trades yet"), "the empty history")
 

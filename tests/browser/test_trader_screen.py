@@ -317,6 +317,10 @@ def test_outcomes_are_announced_money_is_shown_and_refused_controls_say_why(
     wait_until(driver, lambda d: text(d, "#card-ES .pending .age") != age, "the age ticking")
     assert cancel.is_enabled(), "the same Cancel button"  # a replaced element raises StaleElementReferenceException
     click(driver, '#card-ES .pending button[data-act="cancel-order"]')
+    # cancelling an exit leaves the position open: it asks first (issue 21 item 6)
+    wait_until(driver, lambda d: (b := first(d, "#cm-ok")) is not None and b.is_displayed(), "the confirmation")
+    assert has_text(driver, "#cm-text", "stays open with no exit working")
+    click(driver, "#cm-ok")
     announced(driver, f"EXIT {tp_exit['side']} {tp_exit['qty']} {tp_exit['symbol']} CANCELLED",
               "the take-profit exit cancelled", "ES")
     shot(driver, f"{size}-exits")

@@ -72,3 +72,20 @@ def test_outside_the_local_stack_the_file_is_never_read(monkeypatch, tmp_path):
     path.write_text('{"frozen": 1800000000}')
     monkeypatch.setenv("DEV_CLOCK_FILE", str(path))
     assert abs(clock.now() - time.time()) < 1 and clock.offset() == 0.0
+
+
+class TestEveryStartIsOnTheRealClock:
+    """Issue 21 item 10: a clock an earlier local stack froze (its file stays under the logs folder) does not
+    carry into the next `make run`."""
+
+    def test_a_new_stack_removes_the_clock_an_earlier_run_left(self, monkeypatch, tmp_path):
+        from devstack.run import LocalStack
+
+        stack = LocalStack(port=1, firestore_port=2, tasks_port=3, log_dir=tmp_path)
+        monkeypatch.setenv("LOCAL_DEV", "1")
+        monkeypatch.setenv("DEV_CLOCK_FILE", stack._environment()["DEV_CLOCK_FILE"])
+        clock.set_now(T0)
+        assert clock.state()["frozen"]
+        stack.use_real_clock()
+        assert clock.state()["frozen"] is False and abs(clock.now() - time.time()) < 5
+        stack.use_real_clock()      # nothing left to remove: no error

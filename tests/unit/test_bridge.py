@@ -77,7 +77,12 @@ class TestSnapshotBasics:
         g = d.world.glob
         assert (g.equity, g.rithmic_account_balance, g.rithmic_realized, g.rithmic_unrealized) == (
             51000.0, 51000.0, 12.5, -3.0)
-        assert g.rithmic_last_ts == T0
+        assert g.rithmic_last_ts == g.rithmic_snapshot_ts == T0
+
+    def test_a_heartbeat_is_no_snapshot_the_money_figures_age_from_the_last_snapshot(self) -> None:
+        world = run(fresh_world(), snap(51000.0), T0).world
+        g = run(world, BridgeHeartbeat(info={"tsConnected": True}), T0 + 30).world.glob
+        assert (g.rithmic_last_ts, g.rithmic_snapshot_ts) == (T0 + 30, T0)
 
     def test_missing_or_non_finite_balance_keeps_equity(self) -> None:
         w = run(fresh_world(), snap(51000.0), T0).world

@@ -12,6 +12,7 @@ from shared.domain import World
 from shared.domain.inputs import (
     CancelOrder,
     ConsumeTradeLimit,
+    CreateIntent,
     ExecutionReport,
     ExitAll,
     ManualExit,
@@ -568,12 +569,12 @@ def test_risk_tightening_applies_now() -> None:
         "daily_loss_limit_usd": None, "trailing_drawdown_usd": None, "trailing_mode": "intraday",
         "trailing_stops_at_usd": None, "max_loss_per_trade_usd": None, "warn_at_pct": 80.0,
         "protective_stop_points": {"ES": 10.0, "NQ": 40.0}, "require_protective_stop": False,
-        "flatten_if_unprotected": False}
+        "flatten_if_unprotected": False, "max_price_age_s": 600.0, "price_age_limit_s": 600.0}
 
 
 DOLLAR_VIEW = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_mode", "trailing_stops_at_usd",
                "max_loss_per_trade_usd", "warn_at_pct", "protective_stop_points", "money", "require_protective_stop",
-               "flatten_if_unprotected")
+               "flatten_if_unprotected", "max_price_age_s", "price_age_limit_s")
 DISCIPLINE_VIEW = ("loss_streak_limit", "loss_streak_lock_minutes", "loss_streak", "trading_hours")
 
 
@@ -627,6 +628,38 @@ def test_risk_validation(fields: dict[str, object], text: str) -> None:
                                             ({"daily_stop_limit_pct": 100.0}, True)])
 def test_risk_bounds_accepted(fields: dict[str, object], ok: bool) -> None:
     assert run(flat(), SetRisk(**fields), NOW).ok is ok  # type: ignore[arg-type]
+
+
+# ==== the price's age (issue 21): max_price_age_s tightens the heartbeat gate, never loosens it past 600 s ====
+
+def test_a_shorter_max_price_age_applies_now_and_refuses_an_older_price() -> None:
+    world = flat()
+    world.assets["ES"].last_heartbeat_ts = NOW - 90
+    assert place(world, NOW).status == 201                       # 90 s is fresh under the spec's 600 s
+    decision = run(world, SetRisk(max_price_age_s=60.0), NOW)
+    assert (decision.world.glob.max_price_age_s, decision.body["price_age_limit_s"]) == (60.0, 60.0)
+    assert_refused(place(decision.world, NOW), 403, "HEARTBEAT_STALE", "Heartbeat stale or missing – cannot trade")
+    assert_refused(run(decision.world, CreateIntent(asset="ES", direction="BUY"), NOW), 403, "HEARTBEAT_STALE",
+                   "Heartbeat stale or missing – cannot set intent")
+
+
+def test_a_longer_max_price_age_waits_for_the_next_trading_day() -> None:
+    world = run(flat(), SetRisk(max_price_age_s=60.0), NOW).world
+    decision = run(world, SetRisk(max_price_age_s=300.0), NOW)
+    assert decision.world.glob.max_price_age_s == 60.0
+    assert decision.world.glob.pending_risk == {"max_price_age_s": 300.0}
+    later = run(decision.world, ConsumeTradeLimit(), ny(2026, 1, 13, 18, 0, 0)).world
+    assert later.glob.max_price_age_s == 300.0
+
+
+@pytest.mark.parametrize(("seconds", "ok"), [(29.9, False), (30.0, True), (600.0, True), (600.5, False),
+                                             (float("nan"), False)])
+def test_max_price_age_bounds(seconds: float, ok: bool) -> None:
+    decision = run(flat(), SetRisk(max_price_age_s=seconds), NOW)
+    if ok:
+        assert decision.ok
+    else:
+        assert_refused(decision, 400, "INVALID_RISK", "max_price_age_s: expected seconds between 30 and 600")
 
 
 def test_lowering_the_limit_below_the_trades_taken_blocks_entries_now() -> None:

@@ -1,8 +1,8 @@
 /* What the operator's clicks send. Every answer is shown: the server's refusal verbatim, a toggle's new ON/OFF,
  * an order "sent — waiting for the bridge" (its fill, reject or cancel is announced when the bridge reports). */
 import { $ } from './dom.js';
-import { fmtPx, num } from './format.js';
-import { S, instrument } from './store.js';
+import { fmtAge, fmtPx, num, sourceLabel } from './format.js';
+import { S, instrument, serverNow } from './store.js';
 import { command } from './api.js';
 import { cardMessage } from './cards.js';
 import { closeOrderModal, confirmBox, marketDirection, renderModal } from './modals.js';
@@ -50,11 +50,34 @@ function orderId(data) {
 }
 const sent = (what) => (d) => what + ' ' + orderId(d) + ' sent — waiting for the bridge';
 
+/** When the bridge will act on an order sent now: at once, or once a silent bridge polls again. */
+export function bridgeTiming() {
+  const g = S.state && S.state.global;
+  if (g && g.rithmic_connected) return { now: true, when: ' now', note: '' };
+  const seen = g ? num(g.rithmic_last_ts) : null;
+  return { now: false, when: '', note: ' The bridge is silent (' + (seen === null ? 'never heard from'
+    : 'last heard ' + fmtAge(serverNow() - seen) + ' ago') + '): the order waits, unsent, and goes out when the bridge polls again.' };
+}
+
+/** The environment's word in a dialog's title: LIVE orders reach the live account. */
+export function envTag() {
+  return S.state && S.state.global.env === 'LIVE' ? 'LIVE · ' : 'DEMO · ';
+}
+
 export function cancelOrder(id, asset) {
   if (!id) return;
   const key = asset || String(id).split('-')[0];
-  act('cancel:' + id, '/api/orders/' + encodeURIComponent(id) + '/cancel', {}, S.state && S.state.assets[key] ? key : null,
-    () => 'Order ' + id + ' cancelled').catch(() => {});
+  const order = S.orders.find((o) => o.id === id);
+  const a = S.state && S.state.assets[key];
+  const isExit = order ? order.kind === 'EXIT' : !!(a && a.pending_order_id === id && a.pending_kind === 'EXIT');
+  const send = () => act('cancel:' + id, '/api/orders/' + encodeURIComponent(id) + '/cancel', {}, a ? key : null,
+    () => 'Order ' + id + ' cancelled' + (isExit ? ' — the position stays open' : ''));
+  if (!isExit) { send().catch(() => {}); return; }
+  // one click must not undo an exit: say what stays open, and ask
+  const what = order ? order.side + ' ' + order.qty + ' ' + (order.symbol || '') + ' (' + sourceLabel(order.source) + ')' : id;
+  const pos = a && a.position !== 0 ? key + ' ' + (a.position > 0 ? 'LONG ' : 'SHORT ') + Math.abs(a.position) + ' ' + instrument(key) : key;
+  confirmBox(envTag() + 'Cancel the exit ' + key + '?', 'Cancel the exit order ' + what + '? The ' + pos +
+    ' position stays open with no exit working.', 'CANCEL THE EXIT', send, { keep: 'Keep the exit' });
 }
 
 /** A click on a card's button (data-act). */
@@ -93,17 +116,17 @@ export function onCardAction(key, btn, openOrderModal) {
       break;
     }
     case 'scale-in':
-      confirmBox('Scale in ' + key, 'Add ' + 5 + ' ' + inst + ' to the ' + (a.position > 0 ? 'LONG ' : 'SHORT ') +
+      confirmBox(envTag() + 'Scale in ' + key, 'Add ' + 5 + ' ' + inst + ' to the ' + (a.position > 0 ? 'LONG ' : 'SHORT ') +
         Math.abs(a.position) + ' ' + inst + ' position at market?', 'SCALE IN',
       () => act('scale-in:' + key, '/api/scale-in', body, key, sent('Scale-in order')));
       break;
     case 'exit':
-      confirmBox('Exit ' + key, 'Send a market exit for the whole ' + key + ' position (' + Math.abs(a.position) + ' ' + inst + ')?', 'EXIT',
-        () => act('exit:' + key, '/api/exit', { asset: key }, key, sent('Exit order')));
+      confirmBox(envTag() + 'Exit ' + key, 'Send a market exit for the whole ' + key + ' position (' + Math.abs(a.position) + ' ' + inst + ')' +
+        bridgeTiming().when + '?' + bridgeTiming().note, 'EXIT', () => act('exit:' + key, '/api/exit', { asset: key }, key, sent('Exit order')));
       break;
     case 'force-exit':
-      confirmBox('FORCE EXIT ' + key, 'Exit the ' + key + ' position (' + Math.abs(a.position) + ' ' + inst +
-        ') now, bypassing the initial exit lock?', 'FORCE EXIT',
+      confirmBox(envTag() + 'FORCE EXIT ' + key, 'Exit the ' + key + ' position (' + Math.abs(a.position) + ' ' + inst +
+        ')' + bridgeTiming().when + ', bypassing the initial exit lock?' + bridgeTiming().note, 'FORCE EXIT',
       () => act('force-exit:' + key, '/api/exit', { asset: key, force: true }, key, sent('Exit order')));
       break;
     default: break;

@@ -4,7 +4,8 @@
 import { $, h, patch, setPressed } from './dom.js';
 import { latestFor } from './announce.js';
 import { colorClass, fmtAge, fmtPts, fmtPx, fmtTime, fmtUsd, mmss, num, signClass } from './format.js';
-import { S, instrument, lockLeft, offline, pointValue, serverNow, since } from './store.js';
+import { S, instrument, lockLeft, offline, pointValue, priceAge, priceLevel, priceLimit, priceTooOld, serverNow, since } from './store.js';
+import { dollarLimits, snapshotAge } from './header.js';
 
 const STREAMS = [
   ['1pt', 'one_renko_color', 'one_renko_ts'],
@@ -24,12 +25,15 @@ const GATE_LABELS = {
   open_position: 'Flat (no open position)',
   pending_order: 'No pending order',
   position_mismatch: 'Broker position agrees',
-  heartbeat: 'Heartbeat fresh',
+  heartbeat: 'Price age',
   tempo: 'Tempo token',
   structure: 'Zone / 2.5pt structure',
+  trailing_drawdown: 'Trailing drawdown',
+  risk_room: 'Risk room ($)',
 };
 
 const cards = {};
+const HEARTBEAT_TEXT = 'Heartbeat stale or missing – cannot trade';   // the server's refusal (rules.md, gate 11)
 const REMAINING = /\s*\(\d+:\d\d remaining\)/;
 const messages = {};
 let handlers = { click: () => {} };
@@ -53,6 +57,7 @@ function ensureCard(key) {
     position: h('div', { class: 'position' }),
     live: h('div', { class: 'live' }),
     gates: h('div', { class: 'gates' }),
+    dollars: h('div', { class: 'dollars', id: 'dollars-' + key }),
     enter: h('button', { type: 'button', class: 'btn primary enter', id: 'enter-' + key, dataset: { act: 'enter' } }, 'MARKET…'),
     intent: h('button', { type: 'button', class: 'btn', id: 'intent-' + key, dataset: { act: 'intent' } }, 'INTENT…'),
     why: h('div', { class: 'why', id: 'why-' + key }),
@@ -60,8 +65,8 @@ function ensureCard(key) {
     msg: h('div', { class: 'msg', id: 'msg-' + key, role: 'status' }),
   };
   const card = h('article', { class: 'card', id: 'card-' + key, dataset: { asset: key }, 'aria-label': key },
-    h('div', { class: 'card-head' }, h('h3', null, key), parts.contract, parts.hb),
-    parts.outcome, parts.colors, parts.pills, parts.pending, parts.position, parts.live, parts.gates,
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, key), parts.contract, parts.hb),
+    parts.outcome, parts.colors, parts.pills, parts.pending, parts.position, parts.live, parts.gates, parts.dollars,
     h('div', { class: 'entry-actions' }, parts.enter, parts.intent), parts.why, parts.msg);
   card.addEventListener('click', (ev) => {
     const btn = ev.target.closest('button[data-act]');
@@ -93,9 +98,12 @@ function renderCard(key, a, p, now) {
   const down = offline();
   const age = (ts) => (num(ts) === null ? null : now - ts);
   p.contract.textContent = a.rithmic_symbol || '';
-  const hbAge = age(a.last_heartbeat_ts);
-  p.hb.textContent = 'HB ' + (hbAge === null ? 'none' : fmtAge(hbAge)) + ' · ' + fmtPx(a.last_price);
-  p.hb.className = 'hb ' + (down ? 'frozen' : a.heartbeat_fresh ? 'ok' : 'stale');
+  // the price's age as a trader reads it: amber from 60 s, red from 120 s (the server's gate allows up to its limit)
+  const hbAge = priceAge(key);
+  const level = priceLevel(hbAge);
+  p.hb.textContent = 'Price ' + fmtPx(a.last_price) + ' · ' + (hbAge === null ? 'none yet' : fmtAge(hbAge) + ' old');
+  p.hb.className = 'hb ' + (down ? 'frozen' : level);
+  p.hb.title = 'TradingView heartbeat price; entries need one at most ' + fmtAge(priceLimit()) + ' old (Risk tab: max price age)';
 
   patch(p.colors, STREAMS.map(([, c, t]) => a[c] + ':' + Math.floor(age(a[t]) ?? -1)).join('|'), () =>
     STREAMS.map(([label, c, t]) => h('div', { class: 'cell ' + colorClass(a[c]), dataset: { stream: label } },
@@ -109,18 +117,18 @@ function renderCard(key, a, p, now) {
   renderGates(key, p);
 
   const gate = S.gates[key];
-  const canEnter = !!(gate && gate.body && gate.body.can_enter && !gate.error && since(gate.at) < 8);
+  // the price ages between two gate polls: the page applies the server's own limit on the clock
+  const stalePrice = priceTooOld(key);
+  const canEnter = !!(gate && gate.body && gate.body.can_enter && !gate.error && since(gate.at) < 8) && !stalePrice;
   p.enter.disabled = down || !canEnter || S.busy.has('order:' + key);
   const blocked = gate && gate.body ? gate.body.gates.find((r) => !r.pass) : null;
-  const g = S.state.global;
-  const intentWhy = a.position !== 0 ? 'a position is open' : a.pending_order_id ? 'an order is in flight'
-    : a.intent_active ? 'an intent is already set' : a.preorder_active ? 'a pre-order is active'
-      : g.daily_stop_triggered ? 'the daily stop is triggered' : g.trade_lock ? 'the global trade lock is on' : '';
+  const intentWhy = intentRefusal(key, a);
   p.intent.disabled = down || !!intentWhy || S.busy.has('order:' + key);
+  const marketWhy = stalePrice && (!blocked || blocked.gate === 'heartbeat' || blocked.gate === 'tempo' || blocked.gate === 'structure')
+    ? stalePrice : blocked ? String(blocked.reason || blocked.code).replace(REMAINING, '') : 'waiting for the gates';
   const why = down ? 'Offline: entries need the server'
-    : !canEnter ? 'MARKET: ' + (blocked ? String(blocked.reason || blocked.code).replace(REMAINING, '') : 'waiting for the gates') + (intentWhy ? ' · INTENT: ' + intentWhy : '')
-      : '';
-  p.enter.title = canEnter ? 'Every gate passes' : why;
+    : (!canEnter ? 'MARKET: ' + marketWhy : '') + (intentWhy ? (canEnter ? '' : ' · ') + 'INTENT: ' + intentWhy : '');
+  p.enter.title = canEnter ? 'Every gate passes' : 'MARKET: ' + marketWhy;
   p.intent.title = intentWhy ? 'INTENT unavailable: ' + intentWhy : 'Arm an entry for the next 6pt bar';
   if (p.why.textContent !== why) p.why.textContent = why;
 
@@ -134,6 +142,20 @@ function renderCard(key, a, p, now) {
   const cur = messages[key];
   p.msg.textContent = cur ? cur.text : '';
   p.msg.className = 'msg ' + (cur ? cur.kind : '');
+}
+
+/** Why the server would refuse an intent now (operator.py's order), or ''. */
+export function intentRefusal(key, a) {
+  const g = S.state.global;
+  if (g.daily_stop_triggered) return 'the daily stop is triggered';
+  const cool = lockLeft('post_exit_cooldown');
+  if (cool !== null && cool > 0) return 'post-exit cooldown (' + mmss(cool) + ' remaining)';
+  if (g.trade_lock) return 'the global trade lock is on';
+  if (a.position !== 0) return 'a position is open';
+  if (a.pending_order_id) return 'an order is in flight';
+  if (a.preorder_active) return 'a pre-order is active';
+  if (a.intent_active) return 'an intent is already set';
+  return priceTooOld(key);
 }
 
 function pill(cls, text, title) { return h('span', { class: 'pill ' + cls, title }, text); }
@@ -288,19 +310,54 @@ function renderPosition(key, a, p) {
   });
   // the money changes every tick: kept apart so the buttons above are not rebuilt each second
   const mny = positionMoney(key, a);
-  patch(p.live, JSON.stringify(mny), () => {
+  const snap = snapshotAge();
+  const aged = mny && snap.silent ? ' · ' + (snap.age === null ? 'no snapshot' : fmtAge(snap.age) + ' old') + ' — bridge silent' : '';
+  patch(p.live, JSON.stringify([mny, aged]), () => {
     if (!mny) return [];
-    return h('div', { class: 'money' },
-      h('span', { class: 'pill live ' + signClass(mny.pts) }, 'OPEN ' + fmtUsd(mny.usd, true) + ' · ' + fmtPts(mny.pts)),
+    return h('div', { class: 'money' + (aged ? ' aged' : '') },
+      h('span', { class: 'pill live ' + signClass(mny.pts) }, 'OPEN ' + fmtUsd(mny.usd, true) + ' · ' + fmtPts(mny.pts) + aged),
       h('span', { class: 'lvl' }, 'TP ' + (mny.tp === null ? 'off' : fmtPx(mny.tp))),
       h('span', { class: 'lvl' }, 'Protect ' + (mny.protect === null ? 'off' : fmtPx(mny.protect))));
   });
 }
 
+/** The price row of the gates board: its age against the server's limit, amber from 60 s, red from 120 s. */
+function priceText(key, pass) {
+  const age = priceAge(key);
+  if (age === null) return 'no TradingView price yet';
+  return 'price ' + fmtAge(age) + ' old' + (pass ? (age >= 60 ? ' — allowed up to ' + fmtAge(priceLimit()) : '')
+    : ' — older than the ' + fmtAge(priceLimit()) + ' limit');
+}
+
+/** The dollar figures under the gates (D20): day P&L, room to each limit, the mark, the floor, the worst case. */
+function renderDollars(key, p) {
+  const g = S.state && S.state.global;
+  const m = g && g.money;
+  if (!m) return;
+  const lim = dollarLimits();
+  if (!lim.loss) return;
+  const snap = snapshotAge();
+  const worst = m.worst_case_next_entry_usd ? m.worst_case_next_entry_usd[key] : null;
+  const cap = num(m.max_loss_per_trade_usd);
+  const rows = [
+    ['Day P&L', fmtUsd(m.day_pnl_usd, true), signClass(m.day_pnl_usd)],
+    ['Room to daily loss limit', lim.loss[0], lim.loss[1]],
+    ['Trailing floor', lim.floor[0], lim.floor[1]],
+    ['Next entry worst case', fmtUsd(worst) + (cap === null ? '' : ' (cap ' + fmtUsd(cap) + ')'),
+      cap !== null && num(worst) !== null && worst > cap ? 'neg' : ''],
+  ];
+  const aged = snap.silent ? 'bridge silent — ' + (snap.age === null ? 'no snapshot yet' : 'as of ' + fmtAge(snap.age) + ' ago') : '';
+  patch(p.dollars, JSON.stringify([rows, aged]), () => h('dl', { class: 'dollar-list' + (aged ? ' aged' : '') },
+    rows.map(([k, v, cls]) => [h('dt', null, k), h('dd', { class: cls }, v)]),
+    aged ? [h('dt', null, 'Figures'), h('dd', { class: 'warn' }, aged)] : null));
+}
+
 function renderGates(key, p) {
+  renderDollars(key, p);
   const gate = S.gates[key];
   const left = (r) => (r.pass ? null : lockLeft(r.gate) ?? (num(r.remaining_s) !== null ? r.remaining_s - since(gate.at) : null));
-  const sig = gate ? JSON.stringify([gate.body, gate.error, gate.error ? Math.floor(since(gate.at)) : 0, gate.body ? gate.body.gates.map((r) => {
+  const ageNow = priceAge(key);
+  const sig = gate ? JSON.stringify([ageNow === null ? null : Math.floor(ageNow), priceLimit(), gate.body, gate.error, gate.error ? Math.floor(since(gate.at)) : 0, gate.body ? gate.body.gates.map((r) => {
     const l = left(r);
     return l === null ? 0 : Math.ceil(l);
   }) : 0]) : 'none';
@@ -317,11 +374,20 @@ function renderGates(key, p) {
             : 'GATES — ENTRY BLOCKED (' + failed + ' of ' + rows.length + ')'),
       h('ul', { class: 'gate-list' }, rows.map((r) => {
         const l = left(r);
-        return h('li', { class: 'gate ' + (r.pass ? 'pass' : 'fail'), dataset: { gate: r.gate, code: r.code || '' } },
-          h('span', { class: 'mark' }, r.pass ? '✓' : '✗'),
+        const priceRow = r.gate === 'heartbeat';
+        const stale = priceRow ? priceTooOld(key) : '';
+        const pass = r.pass && !stale;
+        const ageLevel = priceRow ? priceLevel(priceAge(key)) : 'ok';
+        return h('li', { class: 'gate ' + (pass ? 'pass' : 'fail') + (priceRow && pass && ageLevel !== 'ok' ? ' aging' : ''),
+          dataset: { gate: r.gate, code: r.code || (stale ? 'HEARTBEAT_STALE' : '') } },
+          h('span', { class: 'mark' }, pass ? '✓' : '✗'),
           h('span', { class: 'name' }, GATE_LABELS[r.gate] || r.gate),
           // the server's text carries its own countdown: one remaining time per lock, the page's, is shown
-          h('span', { class: 'reason' }, r.pass ? '' : String(r.reason || r.code || 'blocked').replace(REMAINING, '')),
+          // the server's own text when the gate fails (verbatim; the page's clock may find it first), the price's
+          // age beside it
+          h('span', { class: 'reason' }, pass ? (priceRow ? priceText(key, true) : '')
+            : String(stale && r.pass ? HEARTBEAT_TEXT : r.reason || r.code || 'blocked').replace(REMAINING, '')),
+          priceRow && !pass ? h('span', { class: 'pxage' }, priceText(key, false)) : null,
           l !== null ? h('span', { class: 'left' }, mmss(l)) : null);
       })),
     ];

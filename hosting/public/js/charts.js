@@ -2,11 +2,12 @@
  * per asset, the recent bricks of a chosen stream (GET /api/bars) with entry and exit markers from the closed
  * trades and the open position; and the trading day's P&L curve (closed trades, then the open P&L now).
  *
- * A webhook bar carries its colour, not a price: each brick moves one brick size up (green) or down (red) from
- * the first one shown, so the vertical axis is in points from the first brick.
+ * A webhook bar carries its colour, not a price: each brick moves one brick size up (green) or down (red), and the
+ * whole run is placed so that the last brick closes at the asset's last TradingView price: the vertical axis reads
+ * prices (issue 21). Before any price has come, the axis is in points from the first brick, and the caption says so.
  */
 import { $, h } from './dom.js';
-import { fmtPts, fmtTime, fmtUsd, num, tradingDayOf } from './format.js';
+import { fmtPts, fmtPx, fmtTime, fmtUsd, num, tradingDayOf } from './format.js';
 import { S, serverNow } from './store.js';
 import { api } from './api.js';
 
@@ -53,15 +54,16 @@ function ensureAssetChart(key) {
     entry.chart = LWC().createChart(plot, baseOptions());
     entry.series = entry.chart.addSeries(LWC().CandlestickSeries, {
       upColor: UP, downColor: DOWN, borderUpColor: UP, borderDownColor: DOWN, wickUpColor: UP, wickDownColor: DOWN,
-      priceFormat: { type: 'price', precision: 1, minMove: 0.5 },
+      priceFormat: { type: 'price', precision: 2, minMove: 0.25 },
     });
     entry.markers = LWC().createSeriesMarkers(entry.series, []);
   } else missingLibrary(plot);
   return entry;
 }
 
-/** Bars → bricks: strictly increasing whole-second times (two bars in one second are one second apart). */
-export function toBricks(bars, size) {
+/** Bars → bricks: strictly increasing whole-second times (two bars in one second are one second apart); with an
+ * `anchor` price the last brick closes there. */
+export function toBricks(bars, size, anchor) {
   let level = 0;
   let prev = -Infinity;
   const out = [];
@@ -72,6 +74,10 @@ export function toBricks(bars, size) {
     const open = level;
     level += b.color === 'green' ? size : -size;
     out.push({ time: t, open, close: level, high: Math.max(open, level), low: Math.min(open, level), ts: b.ts });
+  }
+  if (typeof anchor === 'number' && isFinite(anchor) && out.length) {
+    const shift = anchor - level;
+    for (const b of out) { b.open += shift; b.close += shift; b.high += shift; b.low += shift; }
   }
   return out;
 }
@@ -105,12 +111,16 @@ async function loadBars(entry) {
   const stream = entry.select.value;
   const data = await api('GET', '/api/bars?asset=' + encodeURIComponent(entry.key) + '&stream=' + encodeURIComponent(stream) + '&limit=' + LIMIT);
   const bars = Array.isArray(data.bars) ? data.bars : [];
-  const bricks = toBricks(bars, BRICK[stream] || 1);
+  const a = S.state && S.state.assets[entry.key];
+  const anchor = a ? num(a.last_price) : null;
+  const bricks = toBricks(bars, BRICK[stream] || 1, anchor);
   const up = bricks.filter((b) => b.close > b.open).length;
   const marks = markersFor(entry.key, bricks);
   entry.plot.dataset.bricks = String(bricks.length);
   entry.plot.dataset.up = String(up);
   entry.plot.dataset.markers = String(marks.length);
+  entry.plot.dataset.axis = anchor === null ? 'points' : 'price';
+  entry.plot.dataset.lastClose = bricks.length ? String(bricks[bricks.length - 1].close) : '';
   if (entry.series) {
     entry.series.setData(bricks.map(({ time, open, high, low, close }) => ({ time, open, high, low, close })));
     entry.markers.setMarkers(marks);
@@ -119,7 +129,9 @@ async function loadBars(entry) {
   const last = bars[bars.length - 1];
   entry.cap.textContent = entry.key + ' · ' + stream + ' · ' + bricks.length + ' brick' + (bricks.length === 1 ? '' : 's') +
     ' (' + up + ' up, ' + (bricks.length - up) + ' down)' + (last ? ' · last ' + String(last.color).toUpperCase() + ' at ' + fmtTime(last.ts) : ' · no bars yet') +
-    ' · ' + marks.length + ' marker' + (marks.length === 1 ? '' : 's') + ' · axis: points from the first brick';
+    ' · ' + marks.length + ' marker' + (marks.length === 1 ? '' : 's') + (anchor === null
+    ? ' · axis: points from the first brick (no TradingView price yet)'
+    : ' · axis: price, the last brick closing at the last TradingView price ' + fmtPx(anchor));
 }
 
 function ensurePnl() {

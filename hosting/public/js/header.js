@@ -1,8 +1,14 @@
 /* The header (money, connectivity, limits) and the banners. Critical banners (offline, bridge down, daily stop,
- * position mismatch) live in the pinned strip under the header; the others scroll with the page. */
+ * position mismatch, LIVE, a simulated clock) live in the pinned strip under the header; the others scroll.
+ *
+ * Money from the broker (equity, day P&L, open P&L, the distance to each limit) is only as fresh as the bridge's
+ * last P&L snapshot: each figure says its age once it is older than a snapshot's cadence, and the whole group goes
+ * grey while the bridge is silent (nothing new arrives and the daily stop cannot fire). */
 import { $, h, patch, setText } from './dom.js';
-import { DASH, fmtAge, fmtDuration, fmtPct, fmtUsd, mmss, num, signClass } from './format.js';
-import { S, lastUpdateAge, lockLeft, offline, serverNow } from './store.js';
+import { DASH, fmtAge, fmtDuration, fmtPct, fmtTs, fmtUsd, mmss, num, signClass } from './format.js';
+import { S, lastUpdateAge, lockLeft, offline, priceAge, priceLevel, serverNow } from './store.js';
+
+const SNAPSHOT_CADENCE_S = 10;   // the bridge snapshots every 2 s: older than this, the age is shown
 
 /** Day P&L and the distance to the daily stop, or nulls before the first broker snapshot of the trading day. */
 export function money() {
@@ -21,6 +27,63 @@ export function money() {
   return { balance: num(g.rithmic_account_balance), start, pnl, pct, limit, leftPct, leftUsd };
 }
 
+/** How old the broker's money figures are, and whether they are live: {age (s) or null, silent}. */
+export function snapshotAge() {
+  const g = S.state ? S.state.global : null;
+  if (!g) return { age: null, silent: true };
+  const at = num(g.rithmic_snapshot_ts);
+  return { age: at === null ? null : Math.max(0, serverNow() - at), silent: !g.rithmic_connected };
+}
+
+/** A money figure from the snapshots: its text with its age when old, grey while the bridge is silent. */
+function moneyText(el, value, cls, title) {
+  const { age, silent } = snapshotAge();
+  const known = value !== DASH;
+  const old = known && age !== null && (silent || age > SNAPSHOT_CADENCE_S);
+  setText(el, value + (old ? ' · ' + fmtAge(age) + ' old' : ''), (cls || '') + (known && silent ? ' aged' : ''));
+  el.title = title + (known ? (age === null ? '' : ' · last broker snapshot ' + fmtAge(age) + ' ago') +
+    (silent ? ' · the bridge is silent: not live' : '') : '');
+}
+
+/** The dollar limits of D20 (GET /api/state global.money): [text, class] for each header figure. */
+export function dollarLimits() {
+  const g = S.state ? S.state.global : null;
+  const m = g && g.money;
+  if (!m) return {};
+  const warnAt = (num(m.warn_at_pct) ?? 80) / 100;
+  const warned = new Set(m.warned || []);
+  const out = {};
+  const limit = num(m.daily_loss_limit_usd);
+  if (limit === null) out.loss = ['off', '', 'No daily loss limit in dollars (Risk tab)'];
+  else {
+    const room = num(m.room_to_daily_loss_limit_usd);
+    const hit = g.daily_stop_triggered && g.daily_stop_code === 'DAILY_LOSS_LIMIT';
+    const used = room === null ? null : (limit - room) / limit;
+    out.loss = [hit ? 'REACHED — ' + flatState() + ' · locked until 18:00 NY' : room === null ? DASH + ' of ' + fmtUsd(limit)
+      : fmtUsd(room) + ' of ' + fmtUsd(limit), hit || (room !== null && room <= 0) ? 'neg'
+      : warned.has('daily_loss_limit') || (used !== null && used >= warnAt) ? 'warn' : '',
+    'Room left to the daily loss limit (warning at ' + Math.round(warnAt * 100) + '% used)'];
+  }
+  const dd = num(m.trailing_drawdown_usd);
+  if (dd === null) out.floor = ['off', '', 'No trailing drawdown (Risk tab)'];
+  else if (m.trailing_breached) {
+    out.floor = ['BREACHED at ' + fmtUsd(m.trailing_floor_usd) + ' — ' + flatState() + ' · locked until re-baseline', 'neg',
+      'Equity reached the trailing floor: entries stay locked until the account is re-baselined (Risk tab)'];
+  } else {
+    const room = num(m.room_to_floor_usd);
+    const used = room === null ? null : (dd - room) / dd;
+    out.floor = [fmtUsd(m.trailing_floor_usd) + ' · room ' + fmtUsd(room) + ' · HWM ' + fmtUsd(m.high_water_mark_usd),
+      room !== null && room <= 0 ? 'neg' : warned.has('trailing_drawdown') || (used !== null && used >= warnAt) ? 'warn' : '',
+      'Trailing drawdown ' + fmtUsd(dd) + ' (' + String(m.trailing_mode).replace(/_/g, ' ') + ') from the high-water mark'];
+  }
+  const worst = m.worst_case_next_entry_usd || {};
+  const cap = num(m.max_loss_per_trade_usd);
+  const over = Object.values(worst).some((v) => cap !== null && num(v) !== null && v > cap);
+  out.worst = [Object.entries(worst).map(([k, v]) => k + ' ' + fmtUsd(v)).join(' · ') + (cap === null ? '' : ' (cap ' + fmtUsd(cap) + ')'),
+    over ? 'neg' : '', 'The next entry\'s worst case: quantity × protective stop points × point value'];
+  return out;
+}
+
 export function renderHeader() {
   const st = S.state;
   const down = offline();
@@ -28,11 +91,17 @@ export function renderHeader() {
   if (st) {
     const g = st.global;
     const m = money();
-    setText($('h-equity'), m.balance === null ? DASH : fmtUsd(m.balance));
-    $('h-equity').title = m.balance === null ? 'No broker snapshot yet' : 'Account balance from the last broker snapshot';
-    setText($('h-daypnl'), m.pnl === null ? DASH : fmtUsd(m.pnl, true) + ' (' + fmtPct(m.pct, true) + ')', signClass(m.pnl));
+    moneyText($('h-equity'), m.balance === null ? DASH : fmtUsd(m.balance), '',
+      m.balance === null ? 'No broker snapshot yet' : 'Account balance from the broker');
+    moneyText($('h-daypnl'), m.pnl === null ? DASH : fmtUsd(m.pnl, true) + ' (' + fmtPct(m.pct, true) + ')',
+      signClass(m.pnl), 'The trading day\'s P&L from the broker');
     const open = m.balance === null ? null : num(g.open_pnl);
-    setText($('h-openpnl'), open === null ? DASH : fmtUsd(open, true), signClass(open));
+    moneyText($('h-openpnl'), open === null ? DASH : fmtUsd(open, true), signClass(open), 'Open P&L from the broker');
+    const lim = dollarLimits();
+    for (const [id, key] of [['h-lossroom', 'loss'], ['h-floor', 'floor'], ['h-worst', 'worst']]) {
+      const [txt, cls, title] = lim[key] || [DASH, '', ''];
+      if (key === 'worst') { setText($(id), txt, cls); $(id).title = title; } else moneyText($(id), txt, cls, title);
+    }
     setText($('h-date'), g.trading_day || g.today_date || DASH);
     $('h-date').title = 'Trading day (starts 18:00 New York); calendar date ' + (g.today_date || DASH);
 
@@ -41,9 +110,16 @@ export function renderHeader() {
       setText(cc, 'OFFLINE', 'neg');
       cc.title = 'The server does not answer';
     } else {
-      setText(cc, (g.connected_count ?? 0) + '/' + (g.connected_expected ?? 2) +
-        (g.rithmic_connected ? '' : ' · BRIDGE DOWN'), g.connected ? 'ok' : g.rithmic_connected ? 'warn' : 'neg');
+      // TradingView counts as connected while its price is inside the server's limit; the page says how old it is
+      const ages = Object.keys(st.assets).map((k) => priceAge(k)).filter((x) => x !== null);
+      const oldest = ages.length ? Math.max(...ages) : null;
+      const level = oldest === null ? 'stale' : priceLevel(oldest);
+      const count = (g.connected_count ?? 0);
+      setText(cc, count + '/' + (g.connected_expected ?? 2) + (g.rithmic_connected ? '' : ' · BRIDGE DOWN') +
+        (oldest !== null && level !== 'ok' ? ' · price ' + fmtAge(oldest) + ' old' : ''),
+      !g.rithmic_connected || level === 'stale' ? 'neg' : level === 'warn' || !g.connected ? 'warn' : 'ok');
       cc.title = 'TradingView ' + (g.tradingview_connected ? 'connected' : 'not connected') +
+        (oldest === null ? '' : ' (oldest price ' + fmtAge(oldest) + ')') +
         ' · Rithmic bridge ' + (g.rithmic_connected ? 'connected' : 'not connected');
     }
     setText($('h-tradelock'), g.trade_lock ? 'ON' : 'OFF', g.trade_lock ? 'neg' : 'ok');
@@ -61,18 +137,20 @@ export function renderHeader() {
       btn.disabled = down || S.busy.has('env');
     }
     document.body.classList.toggle('env-live', g.env === 'LIVE');
+    $('env-band').hidden = g.env !== 'LIVE';
 
     const ds = $('h-dailystop');
     const pending = Object.keys((S.risk && S.risk.pending) || {}).some((k) => k.startsWith('daily_stop')) ? ' · change pending' : '';
+    const title = 'Daily stop on equity drawdown: distance from the day\'s start equity; change it in the Risk tab';
     if (g.daily_stop_triggered) setText(ds, 'TRIGGERED', 'neg');
     else if (!g.daily_stop_enabled) setText(ds, 'OFF' + pending, 'warn');
     else if (m.leftUsd === null) setText(ds, num(g.daily_stop_limit_pct) + '% · ' + DASH + ' left' + pending, '');
     else {
       const tight = m.leftPct < (m.limit / 100) / 3;
-      setText(ds, num(g.daily_stop_limit_pct) + '% · ' + fmtUsd(m.leftUsd) + ' (' + fmtPct(m.leftPct) + ') left' + pending,
-        tight ? 'neg' : m.leftPct < (m.limit / 100) * 2 / 3 ? 'warn' : '');
+      moneyText(ds, num(g.daily_stop_limit_pct) + '% · ' + fmtUsd(m.leftUsd) + ' (' + fmtPct(m.leftPct) + ') left' + pending,
+        tight ? 'neg' : m.leftPct < (m.limit / 100) * 2 / 3 ? 'warn' : '', title);
     }
-    ds.title = 'Daily stop on equity drawdown: distance from the day\'s start equity; change it in the Risk tab';
+    if (!ds.title) ds.title = title;
   }
   const win = S.window;
   if (win) {
@@ -104,18 +182,29 @@ export function renderBanners() {
   }
   if (st) {
     const g = st.global;
+    const clock = st.dev_clock;
+    if (clock && (clock.frozen || Math.abs(num(clock.offset_s) || 0) > 2)) {
+      // the local stack's dev clock: every time, lock and trading day on this page follows it, not the real one
+      pinned.push(banner('clock', 'SIMULATED CLOCK — ' + (clock.frozen ? 'frozen at ' : 'running at ') +
+        fmtTs(g.server_time) + ' New York · real time ' + fmtTs(Date.now() / 1000) + ' · trading day ' +
+        (g.trading_day || DASH), 'b-clock'));
+    }
     if (g.daily_stop_triggered) {
       const dd = num(g.daily_stop_triggered_dd_pct);
       pinned.push(banner('red', 'DAILY STOP TRIGGERED — TRADING LOCKED' +
         (g.daily_stop_triggered_reason ? ' · ' + g.daily_stop_triggered_reason
-          : dd !== null ? ' · drawdown ' + dd.toFixed(2) + '%' : ''), 'b-dailystop'));
+          : dd !== null ? ' · drawdown ' + dd.toFixed(2) + '%' : '') + ' · ' + flatState(), 'b-dailystop'));
     } else if (g.trade_lock) {
       pinned.push(banner('red', 'GLOBAL TRADE LOCK' + (g.trade_lock_reason ? ' — ' + g.trade_lock_reason : ''), 'b-tradelock'));
+    }
+    if (g.money && g.money.trailing_breached) {
+      pinned.push(banner('red', 'TRAILING DRAWDOWN BREACHED at ' + fmtUsd(g.money.trailing_floor_usd) + ' — ' +
+        flatState() + ' · entries locked until the account is re-baselined (Risk tab)', 'b-trailing'));
     }
     if (!g.rithmic_connected) {
       const seen = num(g.rithmic_last_ts);
       pinned.push(banner('red', 'BRIDGE NOT CONNECTED — ' + (seen === null ? 'never heard from' :
-        'silent for ' + fmtAge(serverNow() - seen)) + ' · new orders wait until it polls', 'b-bridge'));
+        'silent for ' + fmtAge(serverNow() - seen)) + ' · new orders wait until it polls · money figures are not live', 'b-bridge'));
     }
     for (const [key, a] of Object.entries(st.assets)) {
       if (a.position_mismatch) {
@@ -138,4 +227,12 @@ export function renderBanners() {
   }
   patch($('banners-pinned'), JSON.stringify(pinned.map((b) => [b.className, b.textContent])), () => pinned);
   patch($('banners'), JSON.stringify(other.map((b) => [b.className, b.textContent])), () => other);
+}
+
+/** What is true of the positions now: "exit orders sent" while any is open, "flat" once none is. */
+export function flatState() {
+  const assets = S.state ? Object.values(S.state.assets) : [];
+  const open = assets.filter((a) => a.position !== 0);
+  if (!open.length) return 'flat';
+  return open.some((a) => a.pending_order_id) ? 'exit orders sent, waiting for fills' : 'positions still open';
 }

@@ -20,9 +20,10 @@ import { S, offline } from './store.js';
 import { renderBanners, renderHeader } from './header.js';
 import { initCards, renderAssets, renderGatesOnly, renderOneCard } from './cards.js';
 import { renderOrders } from './orders.js';
-import { closeConfirm, closeOrderModal, confirmBox, confirmOpen, openOrderModal, renderModal, runConfirm, trapFocus } from './modals.js';
-import { act, cancelOrder, confirmOrder, initActions, onCardAction } from './actions.js';
-import { initAnnouncer, ordersChanged, stateChanged } from './announce.js';
+import { closeConfirm, closeOrderModal, confirmBox, confirmOpen, openOrderModal, renderConfirm, renderModal, runConfirm, trapFocus } from './modals.js';
+import { act, bridgeTiming, cancelOrder, confirmOrder, envTag, initActions, onCardAction } from './actions.js';
+import { initAnnouncer, ordersChanged, stateChanged, tiedChanges, watchFlat } from './announce.js';
+import { initActionBar, renderActionBar } from './actionbar.js';
 import { initTabs } from './tabs.js';
 import { loadHistory, renderHistory, renderOpenSummary } from './trades.js';
 import { loadLogs } from './log.js';
@@ -41,6 +42,7 @@ function renderAll() {
   renderOrders();
   renderModal();
   renderRisk();
+  renderActionBar();
   if (tab === 'trades') renderOpenSummary();
 }
 
@@ -98,10 +100,16 @@ async function loadOrders() {
   const data = await api('GET', '/api/orders?limit=30');
   S.orders = Array.isArray(data.orders) ? data.orders : [];
   S.ordersAt = Date.now();
-  ordersChanged(S.orders);
+  // two changes at one server time (a frozen dev clock): the audit log's commit order says which came first
+  let logs = null;
+  if (tiedChanges(S.orders)) {
+    try { logs = (await api('GET', '/api/logs?limit=60')).events; } catch (e) { logs = null; }
+  }
+  ordersChanged(S.orders, logs);
   renderOrders();
   renderBanners();
   renderAssets();
+  renderActionBar();
 }
 
 async function loadWindow() {
@@ -120,10 +128,22 @@ function showTab(name) {
   if (name === 'charts') refreshCharts().catch(() => {});
 }
 
+function flattenAll() {
+  if (offline()) return;
+  confirmBox(envTag() + 'Flatten all', 'Send a market exit for every open position on every asset' + bridgeTiming().when +
+    ' (bypasses the initial exit lock)?' + bridgeTiming().note, 'FLATTEN ALL', () => act('exit-all', '/api/exit-all', { force: true }, null, (d) => {
+    const n = Array.isArray(d.orders) ? d.orders.length : 0;
+    const skipped = Array.isArray(d.skipped) ? d.skipped.length : 0;
+    if (n) watchFlat('FLATTEN ALL');
+    return 'Exit orders sent: ' + n + (skipped ? ' · skipped: ' + skipped : '') + ' — waiting for the fills';
+  }));
+}
+
 function wire() {
   initTabs(showTab);
   initCards((key, btn) => onCardAction(key, btn, openOrderModal));
   initActions(refreshSoon, renderAll);
+  initActionBar((key, btn) => onCardAction(key, btn, openOrderModal), flattenAll);
   initAnnouncer((asset) => renderOneCard(asset));
   initRisk(renderHeader);
 
@@ -153,6 +173,8 @@ function wire() {
   });
   $('cm-cancel').addEventListener('click', closeConfirm);
   $('cm-ok').addEventListener('click', runConfirm);
+  $('cm-word').addEventListener('input', renderConfirm);
+  $('om-live-word').addEventListener('input', renderModal);
   document.addEventListener('keydown', (ev) => {
     trapFocus(ev);
     if (ev.key !== 'Escape') return;
@@ -175,15 +197,7 @@ function wire() {
         'Switch to LIVE', send);
     } else send().catch(() => {});
   });
-  $('exit-all').addEventListener('click', () => {
-    if (offline()) return;
-    confirmBox('Flatten all', 'Send a market exit for every open position on every asset (bypasses the initial exit lock)?',
-      'FLATTEN ALL', () => act('exit-all', '/api/exit-all', { force: true }, null, (d) => {
-        const n = Array.isArray(d.orders) ? d.orders.length : 0;
-        const skipped = Array.isArray(d.skipped) ? d.skipped.length : 0;
-        return 'Exit orders sent: ' + n + (skipped ? ' · skipped: ' + skipped : '') + ' — waiting for the bridge';
-      }));
-  });
+  $('exit-all').addEventListener('click', flattenAll);
   const cancelDelegate = (ev) => {
     const b = ev.target.closest('button[data-cancel]');
     if (b && !b.disabled) cancelOrder(b.dataset.cancel);
@@ -227,6 +241,7 @@ async function boot() {
     renderBanners();
     renderGatesOnly();
     renderOrders();
+    renderActionBar();
     if (offline() !== wasOffline) { wasOffline = offline(); renderAll(); }
   }, 1000);
 }

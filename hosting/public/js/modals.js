@@ -2,7 +2,8 @@
  * Escape, give focus back to the button that opened them, and always fit in the viewport (CSS). */
 import { $ } from './dom.js';
 import { dirOfColor, fmtUsd, num } from './format.js';
-import { S, instrument, offline } from './store.js';
+import { S, instrument, offline, priceTooOld } from './store.js';
+import { intentRefusal } from './cards.js';
 
 let returnFocus = null;
 
@@ -33,16 +34,30 @@ export function trapFocus(ev) {
 
 let confirmAction = null;
 
-export function confirmBox(title, text, okLabel, action) {
+let confirmWord = '';
+
+/** `opts.keep`: the Cancel button's label; `opts.word`: a word the operator must type before OK is enabled. */
+export function confirmBox(title, text, okLabel, action, opts) {
+  const o = opts || {};
   returnFocus = document.activeElement;
   $('cm-title').textContent = title;
   $('cm-text').textContent = text;
   $('cm-ok').textContent = okLabel;
+  $('cm-cancel').textContent = o.keep || 'Cancel';
   $('cm-error').textContent = '';
-  $('cm-ok').disabled = offline();
+  confirmWord = o.word || '';
+  $('cm-word-row').hidden = !confirmWord;
+  $('cm-word-want').textContent = confirmWord;
+  $('cm-word').value = '';
   confirmAction = action;
+  $('confirm-modal').classList.toggle('live', title.startsWith('LIVE'));
   $('confirm-modal').hidden = false;
-  $('cm-cancel').focus();
+  renderConfirm();
+  (confirmWord ? $('cm-word') : $('cm-cancel')).focus();
+}
+
+export function renderConfirm() {
+  $('cm-ok').disabled = offline() || (!!confirmWord && $('cm-word').value.trim().toUpperCase() !== confirmWord);
 }
 
 export function closeConfirm() {
@@ -60,7 +75,7 @@ export async function runConfirm() {
     closeConfirm();
   } catch (e) {
     $('cm-error').textContent = e.message;
-    $('cm-ok').disabled = offline();
+    renderConfirm();
   }
 }
 
@@ -73,9 +88,12 @@ export function openOrderModal(asset, type) {
   returnFocus = document.activeElement;
   S.modal = { asset, type, mode: 'SCALP', size: '6pt', dir: null, error: '' };
   if (type === 'intent' && a.zone_type === 'NORMAL') S.modal.dir = dirOfColor(a.high_renko_color);
+  $('om-live-word').value = '';
   $('order-modal').hidden = false;
   renderModal();
-  ($('om-confirm').disabled ? $('om-cancel') : $('om-confirm')).focus();
+  // never on Confirm: the Enter that opened the dialog must not send the order with a second Enter; a LIVE order
+  // starts on the word to type
+  (isLive() ? $('om-live-word') : $('om-cancel')).focus();
 }
 
 export function closeOrderModal() {
@@ -83,6 +101,8 @@ export function closeOrderModal() {
   $('order-modal').hidden = true;
   if (returnFocus && document.contains(returnFocus)) returnFocus.focus();
 }
+
+export function isLive() { return !!(S.state && S.state.global.env === 'LIVE'); }
 
 function sizeRestriction(inst) {
   const bal = num(S.state.global.rithmic_account_balance);
@@ -120,11 +140,20 @@ export function renderModal() {
   const a = S.state.assets[m.asset];
   const g = S.state.global;
   const gate = S.gates[m.asset];
-  const canEnter = !!(gate && gate.body && gate.body.can_enter);
+  const stalePrice = priceTooOld(m.asset);
+  const canEnter = !!(gate && gate.body && gate.body.can_enter) && !stalePrice;
+  const intentWhy = intentRefusal(m.asset, a);
   const inst = instrument(m.asset);
-  $('om-title').textContent = (m.type === 'market' ? 'Market entry — ' : 'Intent (next 6pt bar) — ') + m.asset;
+  const live = isLive();
+  $('om-title').textContent = (live ? 'LIVE · ' : 'DEMO · ') + (m.type === 'market' ? 'Market entry — ' : 'Intent (next 6pt bar) — ') + m.asset;
+  $('order-modal').classList.toggle('live', live);
+  $('om-live-row').hidden = !live;
+  $('om-live-want').textContent = 'LIVE';
+  const typed = !live || $('om-live-word').value.trim().toUpperCase() === 'LIVE';
   $('om-market').disabled = !canEnter;
-  $('om-market').title = canEnter ? '' : 'Market entry blocked by the gates';
+  $('om-market').title = canEnter ? '' : 'Market entry blocked: ' + (stalePrice || blockedText(gate));
+  $('om-intent').disabled = !!intentWhy;
+  $('om-intent').title = intentWhy ? 'Intent unavailable: ' + intentWhy : '';
   for (const [id, on] of [['om-market', m.type === 'market'], ['om-intent', m.type === 'intent']]) {
     $(id).classList.toggle('on', on);
     $(id).setAttribute('aria-pressed', on ? 'true' : 'false');
@@ -176,12 +205,12 @@ export function renderModal() {
     sell.classList.toggle('on', m.dir === 'SELL');
     $('om-dir-auto').textContent = '';
     $('om-dir-note').textContent = 'READY on the next 6pt bar; expires at the 6pt bar after that (or after 15 min)';
-    ready = !!m.dir;
+    ready = !!m.dir && !intentWhy;
   }
   buy.setAttribute('aria-pressed', buy.classList.contains('on') ? 'true' : 'false');
   sell.setAttribute('aria-pressed', sell.classList.contains('on') ? 'true' : 'false');
   $('om-error').textContent = offline() ? 'Offline: the server does not answer'
-    : m.error || (m.type === 'market' && !canEnter ? blockedText(gate) : '');
-  $('om-confirm').disabled = offline() || !ready || S.busy.has('order:' + m.asset);
-  $('om-confirm').textContent = m.type === 'market' ? 'Confirm' : 'Confirm intent';
+    : m.error || (m.type === 'market' && !canEnter ? stalePrice || blockedText(gate) : m.type === 'intent' && intentWhy ? 'Intent unavailable: ' + intentWhy : '');
+  $('om-confirm').disabled = offline() || !ready || !typed || S.busy.has('order:' + m.asset);
+  $('om-confirm').textContent = (live ? 'Confirm LIVE ' : 'Confirm ') + (m.type === 'market' ? 'order' : 'intent');
 }

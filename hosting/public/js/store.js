@@ -67,3 +67,28 @@ export function pointValue(asset) {
   if (a && typeof a.rithmic_point_value === 'number' && a.rithmic_point_value > 0) return a.rithmic_point_value;
   return POINT_VALUE[instrument(asset)] || null;
 }
+
+/** Seconds since the asset's last TradingView price (its heartbeat), or null when none came. */
+export function priceAge(asset) {
+  const a = S.state && S.state.assets[asset];
+  if (!a || typeof a.last_heartbeat_ts !== 'number') return null;
+  return Math.max(0, serverNow() - a.last_heartbeat_ts);
+}
+/** How a price of this age looks to a trader: fresh under 60 s, amber from 60 s, red from 120 s. */
+export const PRICE_AMBER_S = 60;
+export const PRICE_RED_S = 120;
+export function priceLevel(age) {
+  if (age === null || age >= PRICE_RED_S) return 'stale';
+  return age >= PRICE_AMBER_S ? 'warn' : 'ok';
+}
+/** The age the server's heartbeat gate accepts (the spec's 600 s, or the operator's tighter max_price_age_s). */
+export function priceLimit() {
+  const g = S.state && S.state.global;
+  return g && typeof g.price_age_limit_s === 'number' ? g.price_age_limit_s : 600;
+}
+/** Why the server would refuse a control that needs a fresh price now, or '' (the heartbeat gate, on the clock). */
+export function priceTooOld(asset) {
+  const age = priceAge(asset);
+  if (age === null) return 'no TradingView price yet';
+  return age > priceLimit() ? 'the price is ' + Math.floor(age) + ' s old (limit ' + priceLimit() + ' s)' : '';
+}
