@@ -515,10 +515,7 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
     """D5 and D20: every setting is checked before anything changes; an unknown name is a 400 (a typo must never
     leave the trader unprotected while answering 200); a dollar limit's `null` switches it off."""
     operator = auth.require_session(request)
-    body = json_body(request, strict=True)
-    unknown = sorted(set(body) - set(RISK_SETTINGS))
-    if unknown:
-        raise BadInput(f"{field_label(unknown[0])}: unknown setting (expected any of {', '.join(RISK_SETTINGS)})")
+    body = known_fields(json_body(request, strict=True), RISK_SETTINGS, "setting")
     stops = body.get("protective_stop_points")
     if stops is not None and not (isinstance(stops, dict) and all(isinstance(k, str) for k in stops)):
         raise BadInput("protective_stop_points: expected an object of points by asset, e.g. {\"ES\": 8}")
@@ -655,10 +652,7 @@ def import_calendar(request: Any) -> tuple[dict[str, Any], int]:
     """An iCalendar file's events as one-off windows (D22): recurring events expanded in their time zones from now
     to `horizon_days` (default 30) ahead, each padded by `pad_before_min` / `pad_after_min` (default 5)."""
     operator = auth.require_session(request)
-    body = json_body(request, strict=True)
-    unknown = sorted(set(body) - set(IMPORT_FIELDS))
-    if unknown:
-        raise BadInput(f"{field_label(unknown[0])}: unknown field (expected any of {', '.join(IMPORT_FIELDS)})")
+    body = known_fields(json_body(request, strict=True), IMPORT_FIELDS, "field")
     text = body.get("ics")
     if not isinstance(text, str) or "BEGIN:VCALENDAR" not in text:
         raise BadInput("ics: expected the text of an iCalendar file (BEGIN:VCALENDAR …)")
@@ -685,6 +679,14 @@ def import_calendar(request: Any) -> tuple[dict[str, Any], int]:
     specs = tuple(BlackoutSpec(kind="once", label=e.label, start=e.start, end=e.end, flatten_before_s=flatten,
                                source="ical") for e in found)
     return _command(request, operator, AddBlackouts(windows=specs))
+
+
+def known_fields(body: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+    """The body, if it names only `allowed` fields: an unknown one (a typo) is a 400 naming it, never ignored."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadInput(f"{field_label(unknown[0])}: unknown {what} (expected any of {', '.join(allowed)})")
+    return body
 
 
 def _stop_points(stops: dict[str, Any], asset: str) -> float:
