@@ -339,7 +339,10 @@ def retry_until_deadline(attempt: Callable[[str | None], T], deadline_s: float, 
             landed = lost.add(ambiguous)
             if landed is not None:
                 return landed.plan.result  # type: ignore[return-value]  # the lost attempt planned this T
-            # missing: it did not land (yet); the next attempt's create of the same witness settles it for good
+            # missing: it did not land (yet); the next attempt's create of the same witness settles it for good,
+            # within the deadline like any retry
+            if time.monotonic() - started >= deadline_s:
+                lost.raise_if_any(f"{what}: commit answers lost until the deadline ({deadline_s:g} s)")
         except DocumentExists as exc:
             if exc.path != lost.witness:
                 raise

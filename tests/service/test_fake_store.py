@@ -312,3 +312,18 @@ class TestWriteSkew:
 
         store.transact(["a/x", "b/y"], decide)
         assert seen == [0, 1] and store.get(["a/x"])["a/x"] == {"saw": 1}
+
+
+def test_commit_answers_lost_until_the_deadline_end_as_outcome_unknown() -> None:
+    """Every commit's answer lost (and every one not applied): the store does not retry forever."""
+    from shared.store.api import OutcomeUnknown, Plan, Write
+
+    store = FakeStore(deadline_s=1e-6)
+    store.commit_faults.extend(["lost"] * 3)
+
+    def plan(reads):  # type: ignore[no-untyped-def]
+        return Plan([Write("events/r1", "create", {"n": 1})], "done", "events/r1")
+
+    with pytest.raises(OutcomeUnknown, match="commit answers lost until the deadline"):
+        store.transact(["assets/ES"], plan)
+    assert store.dump() == {}
