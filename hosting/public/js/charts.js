@@ -47,7 +47,7 @@ function ensureAssetChart(key) {
     h('div', { class: 'box-head' }, h('h2', null, key + ' bricks'), h('label', { class: 'inline' }, 'Stream ', select)),
     plot, cap);
   $('charts-assets').appendChild(box);
-  const entry = { select, cap, plot, chart: null, series: null, markers: null, stopLine: null, key };
+  const entry = { select, cap, plot, chart: null, series: null, markers: null, stopLine: null, stopPrice: null, key };
   select.addEventListener('change', () => loadBars(entry).catch((e) => { cap.textContent = e.message; }));
   charts[key] = entry;
   if (LWC()) {
@@ -55,6 +55,14 @@ function ensureAssetChart(key) {
     entry.series = entry.chart.addSeries(LWC().CandlestickSeries, {
       upColor: UP, downColor: DOWN, borderUpColor: UP, borderDownColor: DOWN, wickUpColor: UP, wickDownColor: DOWN,
       priceFormat: { type: 'price', precision: 2, minMove: 0.25 },
+      // the protective stop's line stays in view: the price axis covers it as well as the bricks
+      autoscaleInfoProvider: (original) => {
+        const r = original();
+        if (!r || !r.priceRange || entry.stopPrice === null || entry.stopPrice === undefined) return r;
+        r.priceRange.minValue = Math.min(r.priceRange.minValue, entry.stopPrice - 1);
+        r.priceRange.maxValue = Math.max(r.priceRange.maxValue, entry.stopPrice + 1);
+        return r;
+      },
     });
     entry.markers = LWC().createSeriesMarkers(entry.series, []);
   } else missingLibrary(plot);
@@ -127,6 +135,7 @@ async function loadBars(entry) {
     entry.chart.timeScale().fitContent();
   }
   const stop = drawStop(entry, anchor);
+  if (entry.chart) entry.chart.priceScale('right').applyOptions({ autoScale: true });
   const last = bars[bars.length - 1];
   entry.cap.textContent = entry.key + ' · ' + stream + ' · ' + bricks.length + ' brick' + (bricks.length === 1 ? '' : 's') +
     ' (' + up + ' up, ' + (bricks.length - up) + ' down)' + (last ? ' · last ' + String(last.color).toUpperCase() + ' at ' + fmtTime(last.ts) : ' · no bars yet') +
@@ -142,6 +151,7 @@ function drawStop(entry, anchor) {
   const price = v && anchor !== null && num(v.price) !== null ? v.price : null;
   entry.plot.dataset.stop = price === null ? '' : String(price);
   entry.plot.dataset.stopState = price === null ? '' : v.state;
+  entry.stopPrice = price;
   if (entry.stopLine && entry.series) { entry.series.removePriceLine(entry.stopLine); entry.stopLine = null; }
   if (price === null) return null;
   if (entry.series) {
