@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer, field_validator
 
 Stream = Literal["1pt_small", "1pt_one", "2.5pt", "4pt", "6pt", "8pt", "12pt"]
 
@@ -152,6 +152,21 @@ class SetRisk(Input):
     trading_hours: dict[str, tuple[tuple[int, int], ...]] | None = None   # "MON" -> [(start_min, end_min)]
     max_price_age_s: float | None = None
     off: tuple[str, ...] = ()
+
+    @field_serializer("trading_hours")
+    def _flat_hours(self, hours: dict[str, tuple[tuple[int, int], ...]] | None) -> dict[str, list[int]] | None:
+        """Stored in the audit record as [start, end, start, end, …] per day: Firestore holds no array in an array."""
+        return None if hours is None else {day: [m for span in spans for m in span] for day, spans in hours.items()}
+
+    @field_validator("trading_hours", mode="before")
+    @classmethod
+    def _paired_hours(cls, raw: object) -> object:
+        """Read back a stored record's flat spans (and still take pairs)."""
+        if not isinstance(raw, dict):
+            return raw
+        return {day: [spans[i:i + 2] for i in range(0, len(spans), 2)]
+                if isinstance(spans, list) and all(isinstance(m, int) for m in spans) else spans
+                for day, spans in raw.items()}
 
 
 class BlackoutSpec(Input):

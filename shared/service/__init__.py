@@ -24,7 +24,7 @@ from shared.domain.engine import audit_record, orders_needed
 from shared.domain.inputs import Input, PollPending
 from shared.domain.state import World
 from shared.domain.view import state_view
-from shared.service.idempotency import IdempotencyKey, first_answer
+from shared.service.idempotency import IdempotencyKey, first_answer, stored_body
 from shared.service.idempotency import record as idempotency_record
 from shared.service.loads import loads
 from shared.store.api import OutcomeUnknown, Plan, Query, Reads, Store, Write
@@ -178,7 +178,7 @@ def commit_sequence() -> int:
 def _repeat(services: Services, world: World, first: Mapping[str, Any], now: float) -> Outcome:
     """A repeated operator command: the first request's answer (its status, code and body; a state view, when it
     had one, is today's), and nothing written."""
-    body = dict(first.get("body") or {})
+    body = stored_body(first)
     decision = Decision(world, status=int(first["status"]), body=body, code=first.get("code"), duplicate=True,
                         include_state=False, touched=tuple)
     state = state_view(world, now, services.config) if first.get("with_state") else None

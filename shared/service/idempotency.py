@@ -10,6 +10,7 @@ and the other re-reads and answers the first outcome.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,16 @@ def first_answer(record: Mapping[str, Any] | None, now: float) -> Mapping[str, A
 def record(key: IdempotencyKey, now: float, request_id: str, status: int, code: str | None,
            body: Mapping[str, Any], with_state: bool) -> dict[str, Any]:
     """What a repeat answers: the status, code and body (and whether the answer carried the state view, which a
-    repeat computes afresh). The key itself is not kept, only its hash in the document's name."""
+    repeat computes afresh). The key itself is not kept, only its hash in the document's name. The body is kept as
+    JSON text: an answer may hold an array in an array (D22's trading hours), which Firestore cannot store."""
     return {"scope": key.scope, "at": now, "request_id": request_id, "status": status, "code": code,
-            "body": dict(body), "with_state": with_state, "expire_at": datetime.fromtimestamp(now + KEEP_S, UTC)}
+            "body_json": json.dumps(dict(body), separators=(",", ":")), "with_state": with_state, "expire_at": datetime.fromtimestamp(now + KEEP_S, UTC)}
+
+
+def stored_body(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The first answer's body: JSON text (`body_json`), or a record written before it as a map (`body`)."""
+    raw = record.get("body_json")
+    if isinstance(raw, str):
+        loaded = json.loads(raw)
+        return dict(loaded) if isinstance(loaded, dict) else {}
+    return dict(record.get("body") or {})

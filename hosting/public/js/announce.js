@@ -168,6 +168,13 @@ export function ordersChanged(orders, logs) {
       announce('AUTOMATIC ENTRY — the pre-order triggered: ' + orderText(o), 'warn', o.asset, o.createdAt ?? at);
     }
     const px = fmtPx(o.avg_fill_price);
+    if (o.kind === 'STOP') { stopChanged(o, before, at); continue; }
+    if (o.status === 'REJECTED' && o.reason === 'STOP_ALREADY_FILLED') {
+      // D21's race: the bridge found the protective stop already filled and did not send the exit
+      announce(orderText(o) + ' not sent — STOP_ALREADY_FILLED: the protective stop had already filled at the broker; ' +
+        'the trade closed at the stop', 'warn', o.asset, at);
+      continue;
+    }
     switch (o.status) {
       case 'FILLED':
         announce(orderText(o) + ' FILLED @ ' + px + ' (' + sourceLabel(o.source) + ')', 'ok', o.asset, at); break;
@@ -187,6 +194,25 @@ export function ordersChanged(orders, logs) {
     }
   }
   ordersSeeded = true;
+}
+
+/** A protective stop's news (D21): resting, moved, filled (the trade closed at the broker's stop), rejected
+ * (the position is UNPROTECTED), cancelled (an exit replaced it). */
+function stopChanged(o, before, at) {
+  const what = 'Protective stop ' + o.side + ' ' + o.qty + ' @ ' + fmtPx(o.stop_price);
+  switch (o.status) {
+    case 'WORKING':
+      announce(what + (o.revision > 1 ? ' moved (revision ' + o.revision + ')' : '') + ' — resting at the broker', 'info', o.asset, at); break;
+    case 'FILLED':
+      announce('STOPPED OUT — ' + what + ' FILLED @ ' + fmtPx(o.avg_fill_price) + ': the trade closed at the broker\'s stop', 'err', o.asset, at); break;
+    case 'REJECTED':
+      announce('UNPROTECTED — ' + what + ' REJECTED by the broker' + (o.reason && o.reason !== 'broker_stop' ? ' (' + o.reason + ')' : '') +
+        ': the position has no stop at the broker', 'err', o.asset, at); break;
+    case 'CANCELLED':
+      if (before !== undefined) announce(what + ' cancelled', 'info', o.asset, at);
+      break;
+    default: break;
+  }
 }
 
 /** State poll: the daily stop, reconciliation (a position mismatch and its end), the bridge. */

@@ -58,14 +58,14 @@ export function newKey() {
 
 const RESEND_PAUSES_MS = [500, 1500, 3000];
 
-/** A command (POST) that may be sent again: when no answer came back (the network, a 503: the server may or may
+/** A command (POST, or DELETE with `method`) that may be sent again: when no answer came back (the network, a 503: the server may or may
  * not have applied it, `OUTCOME_UNKNOWN`), it is re-sent with the same key, so it is applied at most once and the
  * answer is the first outcome. Other answers are final. */
-export async function command(path, body) {
+export async function command(path, body, method) {
   const key = newKey();
   for (let i = 0; ; i += 1) {
     try {
-      return await api('POST', path, body, key);
+      return await api(method || 'POST', path, body, key);
     } catch (e) {
       const unanswered = e.status === 0 || e.status === 503;
       if (!unanswered || i >= RESEND_PAUSES_MS.length) throw e;

@@ -4,7 +4,7 @@
 import { $, h, patch, setPressed } from './dom.js';
 import { latestFor } from './announce.js';
 import { colorClass, fmtAge, fmtPts, fmtPx, fmtTime, fmtUsd, mmss, num, signClass } from './format.js';
-import { S, instrument, lockLeft, offline, pointValue, priceAge, priceLevel, priceLimit, priceTooOld, serverNow, since } from './store.js';
+import { S, instrument, lockLeft, offline, pointValue, priceAge, priceLevel, priceLimit, priceTooOld, serverNow, since, stopView } from './store.js';
 import { dollarLimits, snapshotAge } from './header.js';
 
 const STREAMS = [
@@ -30,6 +30,10 @@ const GATE_LABELS = {
   structure: 'Zone / 2.5pt structure',
   trailing_drawdown: 'Trailing drawdown',
   risk_room: 'Risk room ($)',
+  loss_streak: 'Loss streak lock',
+  blackout: 'Blackout window',
+  trading_window: 'Trading window',
+  protective_stop: 'Protective stop available',
 };
 
 const cards = {};
@@ -56,6 +60,7 @@ function ensureCard(key) {
     pending: h('div', { class: 'pending' }),
     position: h('div', { class: 'position' }),
     live: h('div', { class: 'live' }),
+    stop: h('div', { class: 'stop', id: 'stop-' + key, role: 'status' }),
     gates: h('div', { class: 'gates' }),
     dollars: h('div', { class: 'dollars', id: 'dollars-' + key }),
     enter: h('button', { type: 'button', class: 'btn primary enter', id: 'enter-' + key, dataset: { act: 'enter' } }, 'MARKET…'),
@@ -66,7 +71,7 @@ function ensureCard(key) {
   };
   const card = h('article', { class: 'card', id: 'card-' + key, dataset: { asset: key }, 'aria-label': key },
     h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, key), parts.contract, parts.hb),
-    parts.outcome, parts.colors, parts.pills, parts.pending, parts.position, parts.live, parts.gates, parts.dollars,
+    parts.outcome, parts.colors, parts.pills, parts.pending, parts.position, parts.live, parts.stop, parts.gates, parts.dollars,
     h('div', { class: 'entry-actions' }, parts.enter, parts.intent), parts.why, parts.msg);
   card.addEventListener('click', (ev) => {
     const btn = ev.target.closest('button[data-act]');
@@ -114,6 +119,7 @@ function renderCard(key, a, p, now) {
   renderPills(a, p);
   renderPending(key, a, p, now);
   renderPosition(key, a, p);
+  renderStop(key, p);
   renderGates(key, p);
 
   const gate = S.gates[key];
@@ -319,6 +325,16 @@ function renderPosition(key, a, p) {
       h('span', { class: 'lvl' }, 'TP ' + (mny.tp === null ? 'off' : fmtPx(mny.tp))),
       h('span', { class: 'lvl' }, 'Protect ' + (mny.protect === null ? 'off' : fmtPx(mny.protect))));
   });
+}
+
+/** The protective stop (D21): its price and state — resting at the broker, not placed, rejected (unprotected) —
+ * and, on LIVE, a bridge that rests no stop said in red. */
+function renderStop(key, p) {
+  const v = stopView(key);
+  patch(p.stop, JSON.stringify(v && [v.state, v.text, v.cls, v.price]), () => (v ? h('div', { class: 'stop-line ' + v.cls, dataset: { state: v.state } },
+    h('span', { class: 'k' }, 'Protective stop'), ' ',
+    v.price === null || v.price === undefined ? null : h('strong', { class: 'stop-px' }, fmtPx(v.price)), v.price === null || v.price === undefined ? null : ' · ',
+    h('span', { class: 'stop-state' }, v.text)) : []));
 }
 
 /** The price row of the gates board: its age against the server's limit, amber from 60 s, red from 120 s. */

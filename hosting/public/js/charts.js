@@ -8,7 +8,7 @@
  */
 import { $, h } from './dom.js';
 import { fmtPts, fmtPx, fmtTime, fmtUsd, num, tradingDayOf } from './format.js';
-import { S, serverNow } from './store.js';
+import { S, serverNow, stopView } from './store.js';
 import { api } from './api.js';
 
 const LWC = () => window.LightweightCharts;
@@ -47,7 +47,7 @@ function ensureAssetChart(key) {
     h('div', { class: 'box-head' }, h('h2', null, key + ' bricks'), h('label', { class: 'inline' }, 'Stream ', select)),
     plot, cap);
   $('charts-assets').appendChild(box);
-  const entry = { select, cap, plot, chart: null, series: null, markers: null, key };
+  const entry = { select, cap, plot, chart: null, series: null, markers: null, stopLine: null, stopPrice: null, key };
   select.addEventListener('change', () => loadBars(entry).catch((e) => { cap.textContent = e.message; }));
   charts[key] = entry;
   if (LWC()) {
@@ -55,6 +55,14 @@ function ensureAssetChart(key) {
     entry.series = entry.chart.addSeries(LWC().CandlestickSeries, {
       upColor: UP, downColor: DOWN, borderUpColor: UP, borderDownColor: DOWN, wickUpColor: UP, wickDownColor: DOWN,
       priceFormat: { type: 'price', precision: 2, minMove: 0.25 },
+      // the protective stop's line stays in view: the price axis covers it as well as the bricks
+      autoscaleInfoProvider: (original) => {
+        const r = original();
+        if (!r || !r.priceRange || entry.stopPrice === null || entry.stopPrice === undefined) return r;
+        r.priceRange.minValue = Math.min(r.priceRange.minValue, entry.stopPrice - 1);
+        r.priceRange.maxValue = Math.max(r.priceRange.maxValue, entry.stopPrice + 1);
+        return r;
+      },
     });
     entry.markers = LWC().createSeriesMarkers(entry.series, []);
   } else missingLibrary(plot);
@@ -126,12 +134,31 @@ async function loadBars(entry) {
     entry.markers.setMarkers(marks);
     entry.chart.timeScale().fitContent();
   }
+  const stop = drawStop(entry, anchor);
+  if (entry.chart) entry.chart.priceScale('right').applyOptions({ autoScale: true });
   const last = bars[bars.length - 1];
   entry.cap.textContent = entry.key + ' · ' + stream + ' · ' + bricks.length + ' brick' + (bricks.length === 1 ? '' : 's') +
     ' (' + up + ' up, ' + (bricks.length - up) + ' down)' + (last ? ' · last ' + String(last.color).toUpperCase() + ' at ' + fmtTime(last.ts) : ' · no bars yet') +
     ' · ' + marks.length + ' marker' + (marks.length === 1 ? '' : 's') + (anchor === null
     ? ' · axis: points from the first brick (no TradingView price yet)'
-    : ' · axis: price, the last brick closing at the last TradingView price ' + fmtPx(anchor));
+    : ' · axis: price, the last brick closing at the last TradingView price ' + fmtPx(anchor)) +
+    (stop ? ' · protective stop ' + fmtPx(stop.price) + ' (' + stop.text + ')' : '');
+}
+
+/** The protective stop's line (D21) across the bricks, red while unprotected; only on a price axis. */
+function drawStop(entry, anchor) {
+  const v = stopView(entry.key);
+  const price = v && anchor !== null && num(v.price) !== null ? v.price : null;
+  entry.plot.dataset.stop = price === null ? '' : String(price);
+  entry.plot.dataset.stopState = price === null ? '' : v.state;
+  entry.stopPrice = price;
+  if (entry.stopLine && entry.series) { entry.series.removePriceLine(entry.stopLine); entry.stopLine = null; }
+  if (price === null) return null;
+  if (entry.series) {
+    entry.stopLine = entry.series.createPriceLine({ price, color: v.state === 'resting' ? '#f59e0b' : DOWN, lineWidth: 2,
+      lineStyle: LWC().LineStyle.Dashed, axisLabelVisible: true, title: v.state === 'resting' ? 'STOP' : 'STOP ' + v.state.replace('_', ' ') });
+  }
+  return { price, text: v.text };
 }
 
 function ensurePnl() {

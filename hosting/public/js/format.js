@@ -87,6 +87,9 @@ const SOURCES = {
   EXIT_ENGINE_HIGH: '8pt flip',
   EXIT_ENGINE_4PT: '4PT INVALIDATION',
   TV_LEVEL_EXIT: 'TradingView level exit',
+  PROTECTIVE_STOP: 'protective stop',
+  UNPROTECTED: 'unprotected: flatten',
+  BLACKOUT_FLATTEN: 'blackout flatten',
 };
 export function sourceLabel(source) { return SOURCES[source] || String(source || '?'); }
 export function isManual(source) { return source === 'UI' || String(source || '').startsWith('MANUAL_EXIT'); }

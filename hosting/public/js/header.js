@@ -5,7 +5,7 @@
  * last P&L snapshot: each figure says its age once it is older than a snapshot's cadence, and the whole group goes
  * grey while the bridge is silent (nothing new arrives and the daily stop cannot fire). */
 import { $, h, patch, setText } from './dom.js';
-import { DASH, fmtAge, fmtDuration, fmtPct, fmtTs, fmtUsd, mmss, num, signClass } from './format.js';
+import { DASH, fmtAge, fmtDuration, fmtPct, fmtTime, fmtTs, fmtUsd, mmss, num, signClass } from './format.js';
 import { S, lastUpdateAge, lockLeft, offline, priceAge, priceLevel, serverNow } from './store.js';
 
 const SNAPSHOT_CADENCE_S = 10;   // the bridge snapshots every 2 s: older than this, the age is shown
@@ -128,9 +128,13 @@ export function renderHeader() {
     if (left === 0) setText($('h-trades'), '0 of ' + g.max_trades_per_day, 'neg');
     else if (left === 1) setText($('h-trades'), '1 · LAST TRADE', 'warn');
     else setText($('h-trades'), String(left ?? DASH) + ' (' + taken + ' taken)', '');
-    const working = S.orders.filter((o) => !['FILLED', 'REJECTED', 'CANCELLED'].includes(o.status)).length;
-    setText($('h-orders'), String(working), working ? 'warn' : '');
-    $('h-orders').title = 'Orders not yet filled, rejected or cancelled';
+    // a resting protective stop (D21) is not an order in flight: counted apart
+    const live = S.orders.filter((o) => !['FILLED', 'REJECTED', 'CANCELLED'].includes(o.status));
+    const working = live.filter((o) => o.kind !== 'STOP').length;
+    const stops = live.length - working;
+    setText($('h-orders'), String(working) + (stops ? ' · ' + stops + ' stop' + (stops > 1 ? 's' : '') : ''), working ? 'warn' : '');
+    $('h-orders').title = 'Orders not yet filled, rejected or cancelled' + (stops ? '; protective stops counted apart' : '');
+    renderDiscipline(g);
     for (const btn of document.querySelectorAll('#env-switch button')) {
       btn.classList.toggle('on', btn.dataset.env === g.env);
       btn.setAttribute('aria-pressed', btn.dataset.env === g.env ? 'true' : 'false');
@@ -165,6 +169,44 @@ export function renderHeader() {
   setText($('h-candle'), mmss(candle), down ? '' : candle <= 5 ? 'warn' : '');
   const age = lastUpdateAge();
   setText($('h-updated'), age === null ? DASH : fmtAge(age) + ' ago', down ? 'neg' : '');
+}
+
+/** D22 in the header: the next blackout and its countdown ("BLACKOUT until …" inside one), and the loss streak
+ * (its lock's countdown while locked). Countdowns run on the server's clock between polls. */
+function renderDiscipline(g) {
+  const cal = g.calendar || {};
+  const el = $('h-blackout');
+  const left = lockLeft('blackout');
+  let inS;
+  if (cal.active && left !== null) {
+    setText(el, 'BLACKOUT until ' + fmtTime(cal.active.end).slice(0, 5) + ' · ' + (cal.active.label || 'blackout') + ' · ' +
+      fmtDuration(left) + ' left', 'neg');
+    el.title = 'Inside a blackout window: entries are refused until it ends (Risk tab)';
+  } else if (cal.next && typeof cal.next.start === 'number') {
+    inS = cal.next.start - serverNow();
+    setText(el, (cal.next.label || 'blackout') + ' in ' + fmtDuration(inS) + ' · ' + fmtTs(cal.next.start).replace(/:\d\d$/, ''),
+      inS <= 15 * 60 ? 'warn' : '');
+    el.title = 'The next blackout window (New York time): entries are refused inside it';
+  } else {
+    setText(el, 'none', '');
+    el.title = 'No blackout window ahead (Risk tab)';
+  }
+  // inside a blackout or 15 minutes before one, the figure is among the key ones (shown on a phone too)
+  el.parentElement.classList.toggle('key', !!(cal.active && left !== null) || (inS !== undefined && inS <= 15 * 60));
+  const st = g.loss_streak || {};
+  const sEl = $('h-streak');
+  const lock = lockLeft('loss_streak');
+  sEl.parentElement.classList.toggle('key', lock !== null && lock > 0);
+  if (lock !== null && lock > 0) {
+    setText(sEl, 'LOCKED · ' + mmss(lock) + ' left', 'neg');
+    sEl.title = st.limit + ' losing trades in a row: entries locked; the next lock today lasts ' + st.next_lock_minutes + ' min';
+  } else if (st.limit === null || st.limit === undefined) {
+    setText(sEl, 'off' + (st.count ? ' · ' + st.count + ' in a row' : ''), '');
+    sEl.title = 'No loss-streak limit (Risk tab); losing trades in a row: ' + (st.count ?? 0);
+  } else {
+    setText(sEl, (st.count ?? 0) + ' of ' + st.limit + ' losses', st.count && st.count >= st.limit - 1 ? 'warn' : '');
+    sEl.title = 'Losing trades in a row; at ' + st.limit + ' entries lock for ' + st.next_lock_minutes + ' min';
+  }
 }
 
 function banner(kind, text, id) {
@@ -216,6 +258,17 @@ export function renderBanners() {
     if (candle !== null) {
       other.push(banner('amber', '5-MIN CANDLE LOCK — one trade already used this candle · ' + mmss(candle) +
         ' remaining', 'b-candle'));
+    }
+    const cal = g.calendar || {};
+    const black = lockLeft('blackout');
+    if (cal.active && black !== null) {
+      other.push(banner('amber', 'BLACKOUT — ' + (cal.active.label || 'blackout') + ' until ' + fmtTime(cal.active.end).slice(0, 5) +
+        ' New York · ' + fmtDuration(black) + ' remaining · entries refused', 'b-blackout'));
+    }
+    const streak = lockLeft('loss_streak');
+    if (streak !== null && streak > 0) {
+      other.push(banner('amber', 'LOSS STREAK LOCK — ' + ((g.loss_streak || {}).limit ?? '') + ' losing trades in a row · ' +
+        mmss(streak) + ' remaining', 'b-streak'));
     }
     const cool = lockLeft('post_exit_cooldown');
     if (cool !== null) other.push(banner('amber', 'POST-EXIT COOLDOWN · ' + mmss(cool) + ' remaining', 'b-cooldown'));

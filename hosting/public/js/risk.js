@@ -6,6 +6,7 @@ import { fmtUsd } from './format.js';
 import { S, offline } from './store.js';
 import { api, command } from './api.js';
 import { confirmBox } from './modals.js';
+import { initCalendar, renderCalendar } from './calendar.js';
 
 const RISK_LABELS = {
   max_trades_per_day: 'Max trades per day',
@@ -19,14 +20,22 @@ const RISK_LABELS = {
   max_loss_per_trade_usd: 'Max loss per trade $',
   warn_at_pct: 'Warn at %',
   protective_stop_points: 'Protective stop points',
+  require_protective_stop: 'Require a stop at the broker',
+  flatten_if_unprotected: 'Flatten when unprotected',
+  loss_streak_limit: 'Loss streak limit',
+  loss_streak_lock_minutes: 'Loss streak lock (min)',
+  trading_hours: 'Trading hours',
 };
-// input id → [setting, kind]: 'int' | 'num' | 'usd' (empty = off) | 'bool' | 'text'
+const DAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'];
+// input id → [setting, kind]: 'int' | 'num' | 'usd' (empty = off) | 'intoff' (empty = off) | 'bool' | 'text'
 const FIELDS = [
   ['risk-max', 'max_trades_per_day', 'int'], ['risk-enabled', 'daily_stop_enabled', 'bool'],
   ['risk-pct', 'daily_stop_limit_pct', 'num'], ['risk-price-age', 'max_price_age_s', 'num'],
   ['risk-daily-loss', 'daily_loss_limit_usd', 'usd'], ['risk-trailing', 'trailing_drawdown_usd', 'usd'],
   ['risk-trailing-mode', 'trailing_mode', 'text'], ['risk-stops-at', 'trailing_stops_at_usd', 'usd'],
   ['risk-per-trade', 'max_loss_per_trade_usd', 'usd'], ['risk-warn', 'warn_at_pct', 'num'],
+  ['risk-require-stop', 'require_protective_stop', 'bool'], ['risk-flatten-unprotected', 'flatten_if_unprotected', 'bool'],
+  ['risk-streak-limit', 'loss_streak_limit', 'intoff'], ['risk-streak-minutes', 'loss_streak_lock_minutes', 'int'],
 ];
 const STOP_ASSETS = ['ES', 'NQ'];
 
@@ -41,6 +50,7 @@ export function initRisk(changed) {
   $('risk-rebaseline-word').addEventListener('input', renderRebaseline);
   $('risk-baseline').addEventListener('input', renderRebaseline);
   $('risk-rebaseline').addEventListener('click', rebaseline);
+  initCalendar(changed);
 }
 
 export async function loadRisk() {
@@ -63,6 +73,8 @@ function shownValues() {
   for (const [, name] of FIELDS) shown[name] = riskTarget(name);
   const stops = { ...(S.risk.protective_stop_points || {}), ...((S.risk.pending || {}).protective_stop_points || {}) };
   for (const k of STOP_ASSETS) shown['stop.' + k] = stops[k] ?? null;
+  const hours = riskTarget('trading_hours') || {};
+  for (const d of DAYS) shown['hours.' + d] = hoursText(hours[d]);
   return shown;
 }
 
@@ -73,10 +85,43 @@ function fill(shown) {
     else el.value = shown[name] === null || shown[name] === undefined ? '' : String(shown[name]);
   }
   for (const k of STOP_ASSETS) $('risk-stop-' + k).value = shown['stop.' + k] === null ? '' : String(shown['stop.' + k]);
+  for (const d of DAYS) $('risk-hours-' + d).value = shown['hours.' + d];
+}
+
+const hhmm = (m) => String(Math.floor(m / 60)).padStart(2, '0') + ':' + String(m % 60).padStart(2, '0');
+
+/** A day's allowed spans as the operator types them: "09:30-16:00, 18:00-24:00". The server answers them as
+ * [["09:30","16:00"], …]; a change waiting for the next trading day is stored as minutes [570, 960, …]. */
+function hoursText(spans) {
+  if (!Array.isArray(spans) || !spans.length) return '';
+  if (typeof spans[0] === 'number') {
+    const out = [];
+    for (let i = 0; i + 1 < spans.length; i += 2) out.push(hhmm(spans[i]) + '-' + hhmm(spans[i + 1]));
+    return out.join(', ');
+  }
+  return spans.map((x) => x[0] + '-' + x[1]).join(', ');
+}
+
+/** The hours typed in the form: {MON: [["09:30","16:00"]], …}, null when every day is empty (off), or an error. */
+function readHours(textOf) {
+  const out = {};
+  for (const d of DAYS) {
+    const raw = (textOf ? textOf(d) : $('risk-hours-' + d).value).trim();
+    if (!raw) continue;
+    const spans = [];
+    for (const part of raw.split(',')) {
+      const m = /^\s*(\d{1,2}:\d\d)\s*[-–]\s*(\d{1,2}:\d\d)\s*$/.exec(part);
+      if (!m) return { error: 'Trading hours ' + d + ': expected HH:MM-HH:MM (spans separated by commas), not "' + part.trim() + '"' };
+      spans.push([m[1].padStart(5, '0'), m[2].padStart(5, '0')]);
+    }
+    out[d] = spans;
+  }
+  return { hours: Object.keys(out).length ? out : null };
 }
 
 export function renderRisk(force) {
   const r = S.risk;
+  renderCalendar();
   $('risk-save').disabled = offline();
   if (!r) return;
   const form = $('risk-form');
@@ -93,6 +138,11 @@ export function renderRisk(force) {
     h('p', null, 'In force today: ' + r.max_trades_per_day + ' trades per day (' + (r.trades_remaining_today ?? '–') +
       ' left) · daily stop ' + (r.daily_stop_enabled ? 'ON at ' + r.daily_stop_limit_pct + '% drawdown' : 'OFF') +
       ' · entries need a price at most ' + (r.price_age_limit_s ?? r.max_price_age_s ?? 600) + ' s old'),
+    h('p', { id: 'risk-discipline' }, 'Loss streak: ' + (r.loss_streak_limit === null ? 'off' : r.loss_streak_limit +
+      ' losing trades in a row lock entries for ' + r.loss_streak_lock_minutes + ' min (doubled for each further lock that day)') +
+      ' · trading hours: ' + (Object.keys(r.trading_hours || {}).length ? Object.entries(r.trading_hours).map(([d, v]) => d + ' ' + hoursText(v)).join(', ')
+        : 'always allowed') + ' · protective stop: ' + (r.require_protective_stop ? 'required for entries' : 'not required') +
+      (r.flatten_if_unprotected ? ', a rejected stop flattens' : '')),
     h('p', { id: 'risk-dollars' }, 'Dollar limits: daily loss ' + (r.daily_loss_limit_usd === null ? 'off' : fmtUsd(r.daily_loss_limit_usd)) +
       ' · trailing drawdown ' + (r.trailing_drawdown_usd === null ? 'off' : fmtUsd(r.trailing_drawdown_usd) + ' (' +
         String(r.trailing_mode).replace(/_/g, ' ') + (r.trailing_stops_at_usd === null ? '' : ', stops at ' + fmtUsd(r.trailing_stops_at_usd)) + ')') +
@@ -106,7 +156,8 @@ export function renderRisk(force) {
     if (!keys.length) return [];
     return [h('strong', null, 'From next trading day: '),
       keys.map((k) => h('span', { class: 'pill warnp' }, (RISK_LABELS[k] || k) + ' → ' +
-        (pending[k] === null ? 'off' : typeof pending[k] === 'object' ? Object.entries(pending[k]).map(([a, v]) => a + ' ' + v).join(', ')
+        (pending[k] === null ? 'off' : k === 'trading_hours' ? Object.entries(pending[k]).map(([d, v]) => d + ' ' + hoursText(v)).join(', ') || 'none'
+          : typeof pending[k] === 'object' ? Object.entries(pending[k]).map(([a, v]) => a + ' ' + v).join(', ')
           : String(pending[k]))))];
   });
   if (!$('risk-baseline').value && m.net_liq_usd !== null && m.net_liq_usd !== undefined) $('risk-baseline').placeholder = String(m.net_liq_usd);
@@ -118,7 +169,8 @@ function read(id, kind) {
   if (kind === 'bool') return el.checked;
   if (kind === 'text') return el.value;
   const raw = el.value.trim();
-  if (raw === '') return kind === 'usd' ? null : undefined;
+  if (raw === '') return kind === 'usd' || kind === 'intoff' ? null : undefined;
+  if (kind === 'intoff') return parseInt(raw, 10);
   return kind === 'int' ? parseInt(raw, 10) : Number(raw);
 }
 
@@ -139,6 +191,13 @@ async function saveRisk(ev) {
   }
   if (Object.keys(stops).length) body.protective_stop_points = stops;
   const msg = $('risk-msg');
+  const typed = readHours();
+  if (typed.error) {
+    msg.textContent = typed.error;
+    msg.className = 'msg err';
+    return;
+  }
+  if (JSON.stringify(typed.hours) !== JSON.stringify(readHours((d) => S.riskShown['hours.' + d]).hours)) body.trading_hours = typed.hours;
   if (!Object.keys(body).length) {
     msg.textContent = 'Nothing changed';
     msg.className = 'msg';

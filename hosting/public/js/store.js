@@ -46,6 +46,11 @@ export function lockEnds() {
   const out = {};
   if (g.five_min_trade_lock_active) out.candle_lock = at + (g.five_min_trade_lock_remaining_s || 0);
   if (g.post_exit_lock_active) out.post_exit_cooldown = g.post_exit_lock_expires_ts || at + (g.post_exit_lock_remaining_s || 0);
+  // D22: the loss-streak lock and the blackout in force end at a stored time: the header, banner and gate row agree
+  const streak = g.loss_streak;
+  if (streak && typeof streak.lock_until === 'number') out.loss_streak = streak.lock_until;
+  const active = g.calendar && g.calendar.active;
+  if (active && typeof active.end === 'number') out.blackout = active.end;
   return out;
 }
 export function lockLeft(name) {
@@ -91,4 +96,51 @@ export function priceTooOld(asset) {
   const age = priceAge(asset);
   if (age === null) return 'no TradingView price yet';
   return age > priceLimit() ? 'the price is ' + Math.floor(age) + ' s old (limit ' + priceLimit() + ' s)' : '';
+}
+
+/** D21: the bridge declared it rests protective stops, in a heartbeat the server still counts as fresh (its
+ * `rithmic_connected`: the same 60 s). Without it no stop is created for a position. */
+export function bridgeRestsStops() {
+  const g = S.state && S.state.global;
+  const info = g && g.rithmic_bridge;
+  if (!info || !g.rithmic_connected) return false;
+  const caps = Array.isArray(info.capabilities) ? info.capabilities : [];
+  const at = info.server_received_ts;
+  return caps.includes('protective_stop') && typeof at === 'number' && serverNow() - at <= 60;
+}
+
+/** The asset's protective stop as the screen tells it (D21): {state, text, cls, price, order}, or null when
+ * nothing is to be said (flat, and the bridge rests stops or the desk is on DEMO). A resting stop is never the
+ * asset's pending order: entries and exits ignore it. */
+export function stopView(asset) {
+  const g = S.state && S.state.global;
+  const a = g && S.state.assets[asset];
+  if (!a) return null;
+  const live = g.env === 'LIVE';
+  const capable = bridgeRestsStops();
+  const stop = a.stop_order_id ? S.orders.find((o) => o.id === a.stop_order_id) : null;
+  if (a.position === 0) {
+    return !capable && live ? { state: 'none', text: 'no stop at the broker — the bridge does not rest stops: an entry would be unprotected',
+      cls: 'neg', price: null, order: null } : null;
+  }
+  if (stop) {
+    const px = stop.stop_price;
+    if (stop.status === 'WORKING') return { state: 'resting', text: 'resting at broker', cls: 'ok', price: px, order: stop };
+    if (stop.status === 'PENDING' || stop.status === 'CLAIMED' || stop.status === 'STALE') {
+      // a MODIFY of a stop the bridge held: the old one still rests until the bridge acknowledges the new version
+      if (stop.revision > 1) return { state: 'moving', text: 'resting at broker · moving (revision ' + stop.revision + ')', cls: 'warn', price: px, order: stop };
+      return { state: 'not_placed', text: 'not placed' + (stop.status === 'STALE' ? ' — claimed, no report: check the broker'
+        : g.rithmic_connected ? ' — sent to the bridge' : ' — the bridge is not connected'), cls: 'neg', price: px, order: stop };
+    }
+  }
+  // no live stop: the latest stop of this position tells why (orders of the position: since its entry)
+  const since = typeof a.last_entry_ts === 'number' ? a.last_entry_ts - 1 : -Infinity;
+  const last = S.orders.filter((o) => o.asset === asset && o.kind === 'STOP' && (o.createdAt ?? 0) >= since)
+    .sort((x, y) => (y.updatedAt ?? 0) - (x.updatedAt ?? 0))[0];
+  if (last && last.status === 'REJECTED') {
+    return { state: 'rejected', text: 'rejected — unprotected' + (last.reason ? ' (' + last.reason + ')' : ''), cls: 'neg',
+      price: last.stop_price, order: last };
+  }
+  if (!capable) return { state: 'none', text: 'no stop at the broker — the bridge does not rest stops', cls: live ? 'neg' : 'warn', price: null, order: null };
+  return { state: 'not_placed', text: 'not placed', cls: 'neg', price: null, order: null };
 }
