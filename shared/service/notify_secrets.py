@@ -1,11 +1,11 @@
 """Where the notification destinations' URLs live (issue 20): never in Firestore, never served back, never logged.
 
-- `NOTIFY_SECRETS=file` (the default; the local stack): a JSON file `{dest_id: url}` at `NOTIFY_SECRETS_FILE`
+- `NOTIFY_URL_STORE=file` (the default; the local stack): a JSON file `{dest_id: url}` at `NOTIFY_SECRETS_FILE`
   (default `~/.config/operatorlock/notify-secrets.json`, outside the repository), written with mode 0600.
-- `NOTIFY_SECRETS=secret-manager` (the cloud): one Secret Manager secret per destination,
-  `notify-dest-<id>`, in GOOGLE_CLOUD_PROJECT, read as `versions/latest` and written as a new version, through
-  the REST API with the function's own service account (google-auth, already a dependency of Firestore's client).
-  Terraform gives the functions' service account the roles to do that (deploy/terraform/notify.tf).
+- `NOTIFY_URL_STORE=cloud` (Terraform sets it): the Secret Manager secret NOTIFY_DESTINATIONS of
+  GOOGLE_CLOUD_PROJECT, read as `versions/latest` and written as a new version through the REST API with the
+  function's own service account (google-auth, already a dependency of Firestore's client); Terraform creates it
+  and lets orders read and add versions, timers read (deploy/terraform/notify.tf).
 
 The process keeps what it read for `CACHE_S`, so a burst of deliveries costs one read per destination.
 """
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 CACHE_S = 60.0
-SECRET_PREFIX = "notify-dest-"  # noqa: S105 - a name prefix, not a secret
 
 
 class MemorySecrets:
@@ -77,14 +76,17 @@ class FileSecrets:
 
 
 class SecretManagerSecrets:
-    """Secret Manager over REST. Not exercised by the test tiers (no emulator exists): a fake stands in for it."""
+    """The secret NOTIFY_DESTINATIONS (a JSON object {id: url}) over Secret Manager's REST API: read as
+    `versions/latest`, written as a new version (read-modify-write: two operators saving destinations in the same
+    instant may lose one edit; the list shows what stuck). Not exercised by the test tiers (no emulator exists)."""
 
     API = "https://secretmanager.googleapis.com/v1"
+    SECRET = "NOTIFY_DESTINATIONS"  # noqa: S105 - the secret's name
 
     def __init__(self, project: str, session: Any = None) -> None:
         self.project = project
         self._session = session
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._cache: tuple[float, dict[str, str]] | None = None
 
     def _http(self) -> Any:
         if self._session is None:
@@ -95,37 +97,43 @@ class SecretManagerSecrets:
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session
 
-    def _name(self, dest_id: str) -> str:
-        return f"projects/{self.project}/secrets/{SECRET_PREFIX}{dest_id}"
+    def _all(self, fresh: bool = False) -> dict[str, str]:
+        if not fresh and self._cache is not None and time.monotonic() - self._cache[0] < CACHE_S:
+            return self._cache[1]
+        import base64
+
+        name = f"projects/{self.project}/secrets/{self.SECRET}"
+        answer = self._http().get(f"{self.API}/{name}/versions/latest:access", timeout=5)
+        if answer.status_code == 404:     # no version yet: no destination
+            urls: dict[str, str] = {}
+        elif answer.status_code != 200:
+            raise RuntimeError(f"Secret Manager answered {answer.status_code} for {self.SECRET}")
+        else:
+            data = json.loads(base64.b64decode(answer.json()["payload"]["data"]))
+            urls = {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+        self._cache = (time.monotonic(), urls)
+        return urls
+
+    def _save(self, urls: dict[str, str]) -> None:
+        import base64
+
+        name = f"projects/{self.project}/secrets/{self.SECRET}"
+        added = self._http().post(f"{self.API}/{name}:addVersion", timeout=5,
+                                  json={"payload": {"data": base64.b64encode(json.dumps(urls).encode()).decode()}})
+        if added.status_code != 200:
+            raise RuntimeError(f"Secret Manager refused the new version of {self.SECRET} ({added.status_code})")
+        self._cache = (time.monotonic(), urls)
 
     def get(self, dest_id: str) -> str | None:
-        hit = self._cache.get(dest_id)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_S:
-            return hit[1]
-        import base64
-
-        answer = self._http().get(f"{self.API}/{self._name(dest_id)}/versions/latest:access", timeout=5)
-        url = base64.b64decode(answer.json()["payload"]["data"]).decode() if answer.status_code == 200 else None
-        self._cache[dest_id] = (time.monotonic(), url)
-        return url
+        return self._all().get(dest_id)
 
     def put(self, dest_id: str, url: str) -> None:
-        import base64
-
-        http = self._http()
-        created = http.post(f"{self.API}/projects/{self.project}/secrets", params={"secretId": SECRET_PREFIX + dest_id},
-                            json={"replication": {"automatic": {}}, "labels": {"app": "operatorlock"}}, timeout=5)
-        if created.status_code not in (200, 409):
-            raise RuntimeError(f"Secret Manager refused to create the destination's secret ({created.status_code})")
-        added = http.post(f"{self.API}/{self._name(dest_id)}:addVersion", timeout=5,
-                          json={"payload": {"data": base64.b64encode(url.encode()).decode()}})
-        if added.status_code != 200:
-            raise RuntimeError(f"Secret Manager refused the destination's URL ({added.status_code})")
-        self._cache[dest_id] = (time.monotonic(), url)
+        self._save({**self._all(fresh=True), dest_id: url})
 
     def delete(self, dest_id: str) -> None:
-        self._http().delete(f"{self.API}/{self._name(dest_id)}", timeout=5)
-        self._cache.pop(dest_id, None)
+        urls = self._all(fresh=True)
+        if urls.pop(dest_id, None) is not None:
+            self._save(urls)
 
 
 _lock = threading.Lock()
@@ -136,7 +144,7 @@ def secrets() -> Any:
     global _current
     with _lock:
         if _current is None:
-            if os.environ.get("NOTIFY_SECRETS", "file") == "secret-manager":
+            if os.environ.get("NOTIFY_URL_STORE", "file") == "cloud":
                 _current = SecretManagerSecrets(os.environ.get("GOOGLE_CLOUD_PROJECT", ""))
             else:
                 _current = FileSecrets(os.environ.get("NOTIFY_SECRETS_FILE")
