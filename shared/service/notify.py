@@ -77,8 +77,22 @@ def destinations(settings: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return out
 
 
+LOCAL_ID = "local"
+
+
+def local_url() -> str | None:
+    """The local stack's receiver (`make run RUN_ARGS=--receiver`): NOTIFY_LOCAL_URL, with LOCAL_DEV=1 only."""
+    import os
+
+    return os.environ.get("NOTIFY_LOCAL_URL") or None if os.environ.get("LOCAL_DEV") == "1" else None
+
+
 def read_destinations(store: Any) -> list[dict[str, Any]]:
-    return destinations(store.get([SETTINGS_PATH]).get(SETTINGS_PATH))
+    dests = destinations(store.get([SETTINGS_PATH]).get(SETTINGS_PATH))
+    url = local_url()
+    if url is not None and not any(d["id"] == LOCAL_ID for d in dests):
+        dests.append({"id": LOCAL_ID, "label": "local receiver", "level": "all", "scheme": scheme_of(url)})
+    return dests
 
 
 def enqueue(services: Any, request_id: str, decision: Decision, writes: Sequence[str], now: float) -> list[str]:
@@ -146,7 +160,7 @@ def deliver(services: Any, secrets: Secrets, send: Sender, key: str) -> Delivery
     if claimed.get("delivered", {}).get(dest_id) is not None:
         return Delivery(200, "already_delivered")
     dest = next((d for d in read_destinations(store) if d["id"] == dest_id), None)
-    url = secrets.get(dest_id) if dest is not None else None
+    url = (secrets.get(dest_id) or (local_url() if dest_id == LOCAL_ID else None)) if dest is not None else None
     if dest is None or url is None:
         _finish(services, path, dest_id, error=None, delivered=False)
         return Delivery(200, "no_destination")
