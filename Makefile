@@ -62,8 +62,10 @@ bundle:
 
 # --- the two commands ---------------------------------------------------------------------------------------
 
+# RUN_ARGS=--receiver: print every notification at a local receiver (issue 20)
+RUN_ARGS ?=
 run: install
-	$(PY) -m devstack.run
+	$(PY) -m devstack.run $(RUN_ARGS)
 
 # Two runs: the domain's unit tier under branch coverage (100 % of shared/domain, enforced), then every other tier.
 # pytest exits 5 when it collects nothing: that fails this target like any other failure.

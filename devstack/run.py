@@ -51,6 +51,7 @@ DEFAULT_PORT = 5000
 DEFAULT_FIRESTORE_PORT = 8080
 DEFAULT_TASKS_PORT = 9022
 TASKS_MAX_RETRIES = 5
+WATCHDOG_EVERY_S = 60.0            # the watchdog's tick (D23), like the cloud's Cloud Scheduler job
 DEV_CLOCK_NAME = "dev-clock.json"   # the dev clock (shared/service/clock.py), under the logs folder
 # gunicorn's threads: held long polls take at most LONG_POLL_MAX_HELD (8) of them and a slow upload one for at most
 # devstack.router.BODY_DEADLINE_S, so webhooks, reports and the dashboard keep the rest
@@ -106,6 +107,9 @@ class LocalStack:
     env: dict[str, str] = field(default_factory=dict, init=False)
     processes: list[Managed] = field(default_factory=list, init=False)
     started_in: float = field(default=0.0, init=False)
+    # issue 20: a local notification receiver (devstack.receiver) behind the `local` destination, printing
+    receiver: bool = False
+    notify_receiver: object = field(default=None, init=False)
 
     @classmethod
     def on_free_ports(cls, root: Path = ROOT, log_dir: Path | None = None,
@@ -137,6 +141,10 @@ class LocalStack:
         taken = [port for port in self.ports if port_open(HOST, port)]
         if taken:
             raise EmulatorError(f"port(s) {taken} already taken on {HOST}: is another stack still running?")
+        if self.receiver:
+            from devstack.receiver import Receiver, show
+
+            self.notify_receiver = Receiver(on_message=show).start()
         self.env = self._environment()
         self.use_real_clock()
         try:
@@ -177,6 +185,9 @@ class LocalStack:
         problem = _stop_check(self) if self.processes and self.started_in else None
         while self.processes:
             self.processes.pop().stop(timeout)
+        if self.notify_receiver is not None:
+            self.notify_receiver.stop()  # type: ignore[attr-defined]
+            self.notify_receiver = None
         deadline = time.monotonic() + timeout
         while any(port_open(HOST, port) for port in self.ports) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -191,6 +202,17 @@ class LocalStack:
         self.stop()
 
     # --- pieces --------------------------------------------------------------------------------
+
+    def tick_watchdog(self) -> int:
+        """One watchdog tick (D23), as Cloud Scheduler does once a minute in the cloud: a `watchdog` timer posted
+        to the timers function with the local tasks token. Returns the HTTP status."""
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
+        try:
+            conn.request("POST", "/__fn/timers/", body=b'{"kind":"watchdog","key":"tick","at":0}', headers={
+                "Content-Type": "application/json", "X-Local-Tasks-Token": self.env.get("TASKS_LOCAL_TOKEN", "")})
+            return conn.getresponse().status
+        finally:
+            conn.close()
 
     def _environment(self) -> dict[str, str]:
         base = dict(os.environ if self.base_env is None else self.base_env)
@@ -211,7 +233,11 @@ class LocalStack:
             "TIMERS_URL": f"{self.url}/__fn/timers",
             "PORT": str(self.port),
             "DEV_CLOCK_FILE": str(self.logs / DEV_CLOCK_NAME),
+            # destinations' URLs added through the API: a file of this run's logs folder (git-ignored)
+            "NOTIFY_SECRETS_FILE": base.get("NOTIFY_SECRETS_FILE") or str(self.logs / "notify-secrets.json"),
         }
+        if self.notify_receiver is not None:
+            stack["NOTIFY_LOCAL_URL"] = self.notify_receiver.json_url  # type: ignore[attr-defined]
         if self.auth_address is not None:
             stack.update(OPERATOR_AUTH="firebase", FIREBASE_AUTH_EMULATOR_HOST=self.auth_address,
                          FIREBASE_PROJECT_ID=self.project)
@@ -285,6 +311,9 @@ def describe(stack: LocalStack) -> str:
         f"{LOCATION}/queues/{QUEUE} -> {stack.env['TIMERS_URL']}/",
         *([f"  Auth emulator        {stack.auth_address}  project {stack.project}  (firebase-tools; "
            f"OPERATOR_AUTH=firebase)"] if stack.auth_address else []),
+        *([f"  Notify receiver      {stack.notify_receiver.json_url}  (the `local` destination, level all: "  # type: ignore[attr-defined]
+           "every notification is printed here)"] if stack.notify_receiver is not None else []),
+        f"  Watchdog             ticks every {WATCHDOG_EVERY_S:.0f} s (TradingView, bridge, unwatched position)",
         f"  Logs                 {rel_logs}/ (emulators); web requests below",
         "",
         "Dev secrets of this run (export any of them before `make run` to choose your own):",
@@ -319,16 +348,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth", choices=["firebase", "password"],
                         default="password" if os.environ.get("OPERATOR_AUTH") == "password" else "firebase",
                         help="operator sign-in: accounts in the Auth emulator (default) or DASHBOARD_PASSWORD")
+    parser.add_argument("--receiver", action="store_true",
+                        help="print every notification at a local receiver (the `local` destination, level all)")
     args = parser.parse_args(argv)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_stop)
     stack = LocalStack(port=args.port, firestore_port=args.firestore_port, tasks_port=args.tasks_port,
-                       console=True, firebase_auth=args.auth == "firebase")
+                       console=True, firebase_auth=args.auth == "firebase", receiver=args.receiver)
     try:
         stack.start()
         print(describe(stack), flush=True)
+        next_tick = time.monotonic()
         while True:
+            if time.monotonic() >= next_tick:   # the watchdog's ticker (D23): Cloud Scheduler's job, locally
+                next_tick += WATCHDOG_EVERY_S
+                try:
+                    stack.tick_watchdog()
+                except OSError as exc:
+                    print(f"watchdog tick failed: {exc}", file=sys.stderr, flush=True)
             for managed in stack.processes:
                 if managed.proc.poll() is not None:
                     print(f"\n{managed.name} exited with code {managed.proc.returncode} "

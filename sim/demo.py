@@ -30,13 +30,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="times real time (default 30: the day in about 15 minutes)")
     parser.add_argument("--auto", choices=sorted(PROFILES), help="an unattended operator with this profile")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--receiver", action="store_true",
+                        help="print every notification (fills, exits, locks…) at a local receiver (issue 20)")
     args = parser.parse_args(argv)
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    stack = LocalStack(port=args.port, firestore_port=free_port(), tasks_port=free_port())
+    stack = LocalStack(port=args.port, firestore_port=free_port(), tasks_port=free_port(),
+                       receiver=args.receiver)
     try:
         stack.start()
     except EmulatorError as exc:

@@ -48,6 +48,7 @@ locals {
     TIMERS_URL            = local.timers_url
     TIMERS_AUDIENCE       = local.timers_audience
     TASKS_SERVICE_ACCOUNT = google_service_account.tasks_invoker.email
+    NOTIFY_URL_STORE      = "cloud" # notification destinations' URLs: NOTIFY_DESTINATIONS in Secret Manager (notify.tf)
   }
 
   # One function per route group; the key is the function's name and its entry point in main.py. What differs:

@@ -13,14 +13,14 @@ from shared.service.http import answer
 from shared.service.wiring import services
 from shared.web.errors import BadInput, Unauthorized
 from shared.web.request import field_label, is_order_id, json_body
-from shared.web.routing import Router
+from shared.web.routing import Router, annotate
 
 router = Router()
 MAX_EPOCH = 1e11
 # What the domain's timers use as keys ("ES:5880123", an order id, ...): nothing that could leave a document path.
 TIMER_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
-         "blackout_flatten")
+         "blackout_flatten", "watchdog", "notify")
 BLACKOUT_KEY = re.compile(r"b[0-9]{1,9}:[0-9]{1,12}")   # the window and the occurrence's start (D22)
 
 
@@ -37,6 +37,12 @@ def _fire(request: Any) -> tuple[dict[str, Any], int]:
         raise BadInput("key: expected a timer key (letters, digits, '-', '_', ':', '.'; 1 to 200)")
     if not 0 <= at <= MAX_EPOCH:
         raise BadInput("at: expected epoch seconds")
+    if kind == "notify":   # D23: one notification to one destination; 503 on failure, so Cloud Tasks retries
+        from shared.service import notify, notify_secrets
+
+        delivery = notify.deliver(services(), notify_secrets.secrets(), notify.SENDER, key)
+        annotate(outcome=delivery.outcome)
+        return delivery.body(), delivery.status
     config = services().config
     asset: str | None = None
     if kind == "lease_end":

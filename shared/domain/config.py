@@ -51,6 +51,8 @@ class Config:
     assets: dict[str, AssetSpec] = field(default_factory=dict)
     heartbeat_fresh_s: float = 600.0
     rithmic_fresh_s: float = 60.0
+    price_silence_s: float = 120.0      # the watchdog: no TradingView heartbeat this long in session (D23)
+    bridge_silence_s: float = 60.0      # the watchdog: no bridge heartbeat this long (D23)
     post_exit_cooldown_s: float = 180.0
     candle_s: int = 300
     order_lease_s: float = 200.0

@@ -81,6 +81,8 @@ class GlobalState:
     rithmic_unrealized: float | None = None
     rithmic_account_balance: float | None = None
     rithmic_bridge: dict[str, Any] | None = None
+    # the watchdog's silence conditions that hold, each with the time it started (D23, issue 20)
+    silences: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

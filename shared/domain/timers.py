@@ -3,7 +3,7 @@ so a late, duplicated or lost task never leaves anything stuck or changes anythi
 
 from __future__ import annotations
 
-from . import windows
+from . import notify, windows
 from .clock import candle_bucket
 from .core import Ctx, clear_intent, clear_preorder, intent_expired_by_age, preorder_expired_by_age
 from .inputs import TimerFired
@@ -82,8 +82,16 @@ def _probe(ctx: Ctx, cmd: TimerFired) -> str:
     return "fired"
 
 
+def _watchdog(ctx: Ctx, cmd: TimerFired) -> str:
+    """D23's silence conditions, once a minute (Cloud Scheduler; the local stack's ticker): each one is announced
+    when it starts and when it clears (notify.watch)."""
+    events = notify.watch(ctx.world, ctx.now, ctx.config)
+    ctx.events.extend(events)
+    return ",".join(sorted(ctx.glob.silences or {})) or "quiet"
+
+
 _HANDLERS = {
     "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
     "preorder_expiry": _preorder_expiry, "lease_end": _lease_end, "probe": _probe,
-    "blackout_flatten": _blackout_flatten,
+    "blackout_flatten": _blackout_flatten, "watchdog": _watchdog,
 }

@@ -27,6 +27,7 @@ from shared.domain.view import state_view
 from shared.service.idempotency import IdempotencyKey, first_answer, stored_body
 from shared.service.idempotency import record as idempotency_record
 from shared.service.loads import loads
+from shared.service.notify import outbox_writes
 from shared.store.api import OutcomeUnknown, Plan, Query, Reads, Store, Write
 from shared.store.documents import (
     GLOBAL_PATH,
@@ -63,6 +64,7 @@ class Outcome:
     state: dict[str, Any] | None = None
     writes: list[str] = field(default_factory=list)
     scheduled: list[str] = field(default_factory=list)
+    notified: list[str] = field(default_factory=list)   # the `notify` tasks enqueued after the commit (D23)
 
     def body(self) -> dict[str, Any]:
         body = dict(self.decision.body)
@@ -114,6 +116,11 @@ def execute(services: Services, inp: Input, *, request_id: str | None = None,
             raise
         break
     _schedule(services, outcome)
+    if outcome.decision.events and any(w.startswith("notifications/") for w in outcome.writes):
+        from shared.service import notify
+
+        outcome.notified = notify.enqueue(services, outcome.request_id, outcome.decision, outcome.writes,
+                                          outcome.now)
     return outcome
 
 
@@ -153,6 +160,8 @@ def _plan(services: Services, inp: Input, reads: Reads, asset_keys: list[str], o
         # a create: the record is the commit's witness (Plan.witness), so at most one attempt of a request lands
         witness = event_path(request_id)
         writes.append(Write(witness, "create", record))
+        if decision.ok or decision.events:   # D23: the notifications of this decision, in its own commit
+            writes.extend(outbox_writes(decision, request_id, now, record["expire_at"]))
         if idempotency is not None:
             writes.append(Write(idempotency.path, "set", idempotency_record(
                 idempotency, now, request_id, decision.status, decision.code, decision.body, decision.include_state)))

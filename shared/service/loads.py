@@ -103,6 +103,6 @@ def _timer(inp: TimerFired, config: Config) -> Loads:
         return Loads((order_asset(inp.key),), (inp.key,))
     if inp.kind in _KEYED_BY_ASSET:
         return _one(inp.key.split(":", 1)[0])
-    if inp.kind == "blackout_flatten":   # flattens every open position (D22)
+    if inp.kind in ("blackout_flatten", "watchdog"):   # flattens every open position (D22); watches them (D23)
         return _every(config.asset_keys)
     return _NOTHING

@@ -21,7 +21,8 @@ _services: Services | None = None
 
 def config_from_env() -> Config:
     """Assets are configuration (D7): CONTRACT_OVERRIDES="ES=MESH7,NQ=MNQH7" pins a broker contract per asset.
-    FILL_PRICE_BAND_PCT (issue 7) sets how far from the last known price a reported fill price may be."""
+    FILL_PRICE_BAND_PCT (issue 7) sets how far from the last known price a reported fill price may be;
+    PRICE_SILENCE_S (issue 20, 10 to 3600, default 120) how long TradingView may be silent in session."""
     overrides: dict[str, str] = {}
     for item in filter(None, (os.environ.get("CONTRACT_OVERRIDES") or "").split(",")):
         key, _, contract = item.partition("=")
@@ -29,7 +30,8 @@ def config_from_env() -> Config:
             overrides[key.strip().upper()] = contract.strip().upper()
     low, high = FILL_PRICE_BAND_PCT_RANGE
     band = env_number("FILL_PRICE_BAND_PCT", Config.fill_price_band_pct, lambda value: low <= value <= high)
-    return replace(default_config(overrides), fill_price_band_pct=band)
+    silence = env_number("PRICE_SILENCE_S", Config.price_silence_s, lambda value: 10 <= value <= 3600)
+    return replace(default_config(overrides), fill_price_band_pct=band, price_silence_s=silence)
 
 
 def asset_keys() -> list[str]:

@@ -29,6 +29,7 @@ _DESCRIPTIONS = {
     "423": "Locked (e.g. the 2.5 lock is automatic only).",
     "429": "Too many failed logins lately, or (a long poll) this server already holds its bound of polls; "
            "retry after Retry-After seconds.",
+    "502": "A notification destination refused the test message or could not be reached (DESTINATION_FAILED).",
     "503": "Storage unreachable or busy, or a setting missing (the log names it). Nothing was half-written; "
            "retry after Retry-After seconds. With code OUTCOME_UNKNOWN (and request_id) a commit was sent and its "
            "outcome could not be found out: it may have been applied, so re-send it unchanged (the same "
@@ -123,6 +124,8 @@ def _list_of(name: str) -> dict[str, Any]:
             "properties": {"ok": {"const": True}, name: {"type": "array", "items": {"type": "object"}}}}
 
 
+_DEST_ID = {"name": "dest_id", "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"}}
 _COMMAND_OK = {"200": _ok(_OK_TRUE), "201": _ok(_OK_TRUE, "Created (an order, an intent).")}
 
 
@@ -286,6 +289,23 @@ def _operator() -> dict[str, Any]:
                                     "trading_hours": {"type": ["object", "null"], "additionalProperties": {
                                         "type": "array", "items": {"type": "array", "items": _HHMM}}}})),
         },
+        "/api/notifications/destinations": {
+            "get": _op("Notification destinations (D23): id, label, level, delivery status; never the URL (its "
+                       "scheme only)", "reads", {"200": _ok(_list_of("destinations"))}, _OPERATOR_ERRORS),
+            "post": _op("Add or replace a destination: an apprise URL (ntfy://, json://, tgram://, discord://, "
+                        "slack://, pover://, mailto://…) kept as a secret outside the store, and the level it "
+                        "listens at", "commands", _COMMAND_OK, _COMMAND_ERRORS, body=_body({
+                            "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"},
+                            "url": {"type": "string", "minLength": 8, "maxLength": 2000},
+                            "level": {"enum": ["critical", "important", "all"]},
+                            "label": {"type": "string", "maxLength": 60}}, ("id", "url"))),
+        },
+        "/api/notifications/destinations/{dest_id}": {"delete": _op(
+            "Remove a destination and its secret", "commands", _COMMAND_OK, _COMMAND_ERRORS,
+            parameters=[_DEST_ID])},
+        "/api/notifications/destinations/{dest_id}/test": {"post": _op(
+            "Send a test message now; 502 DESTINATION_FAILED with the (scrubbed) reason when it is refused",
+            "commands", _COMMAND_OK, (*_COMMAND_ERRORS, "502"), parameters=[_DEST_ID])},
         "/api/calendar": {
             "get": _op("Blackout windows, the one in force and the next with its countdown, the trading hours (D22)",
                        "reads", {"200": _ok(_CALENDAR)}, _OPERATOR_ERRORS),

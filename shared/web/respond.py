@@ -104,6 +104,20 @@ def redact(value: Any) -> Any:
     return value
 
 
+_registered: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Scrub `value` from every later log line of this process, like a secret environment variable's (a
+    notification destination's URL once it is read: issue 20). Its credential-looking pieces too: a URL's
+    password or token may be logged on its own."""
+    if len(value) < _MIN_SCRUB_LEN:
+        return
+    _registered.add(value)
+    rest = value.split("://", 1)[-1]
+    _registered.update(p for p in re.split(r"[/:@?&=#]+", rest) if len(p) >= 12)
+
+
 def _secret_values() -> list[str]:
     """Current values of secret-like environment variables, longest first (read per line: env may change), and
     for a value holding `+` also its form-decoded text (`+` read as a space: what a framework makes of the secret
@@ -113,6 +127,7 @@ def _secret_values() -> list[str]:
         for name, v in os.environ.items()
         if name.upper().endswith(_SECRET_ENV_SUFFIXES) and len(v) >= _MIN_SCRUB_LEN
     }
+    values |= _registered
     values |= {v.replace("+", " ") for v in values if "+" in v}
     return sorted(values, key=len, reverse=True)
 

@@ -599,7 +599,8 @@ def test_no_secret_value_literal_in_any_tf_file(tf: Terraform) -> None:
         for path, value in _walk(body, where):
             leaf = path.rsplit(".", 1)[-1]
             if secretish.search(leaf) and isinstance(value, str) and not _is_expression(value):
-                assert value in SECRET_NAMES, f"{path} = {value!r} looks like a secret value"
+                # NOTIFY_DESTINATIONS: the notification URLs' secret, read at run time (notify.tf, issue 20)
+                assert value in SECRET_NAMES | {"NOTIFY_DESTINATIONS"}, f"{path} = {value!r} looks like a secret value"
     for name in tf.variables:
         assert not secretish.search(name), f"variable {name}: secrets never pass through Terraform variables"
     env_keys = set(tf.locals["function_env"])
@@ -639,7 +640,8 @@ def test_rotation_pins_are_validated(tf: Terraform) -> None:
 
 
 def test_each_service_account_reads_only_its_own_secrets(tf: Terraform) -> None:
-    grants = [(where, body) for where, body in _iam_grants(tf) if body["role"] == "roles/secretmanager.secretAccessor"]
+    grants = [(where, body) for where, body in _iam_grants(tf) if body["role"] == "roles/secretmanager.secretAccessor"
+              and not where.startswith("google_secret_manager_secret_iam_member.notify_")]
     granted: dict[str, set[str]] = {name: set() for name in ENTRY_POINTS}
     for where, body in grants:
         assert where.startswith("google_secret_manager_secret_iam_member."), f"{where}: secrets are granted one by one"
@@ -652,6 +654,27 @@ def test_each_service_account_reads_only_its_own_secrets(tf: Terraform) -> None:
     for where, body in _iam_grants(tf):
         assert "secretmanager" not in body.get("role", "") or where.startswith("google_secret_manager_secret_iam_"), \
             f"{where}: a project-wide secret role would let every function read every secret"
+
+
+def test_the_notification_destinations_secret_is_read_by_orders_and_timers_and_written_by_orders(tf: Terraform) -> None:
+    """Issue 20: the one secret holding the destinations' URLs, read at run time (never mounted)."""
+    notify = {(body["role"], body["member"]) for where, body in _iam_grants(tf)
+              if where.startswith("google_secret_manager_secret_iam_member.notify_")}
+    member = 'serviceAccount:${{google_service_account.function["{}"].email}}'.format
+    assert notify == {("roles/secretmanager.secretAccessor", member("orders")),
+                      ("roles/secretmanager.secretAccessor", member("timers")),
+                      ("roles/secretmanager.secretVersionAdder", member("orders"))}
+
+
+def test_the_watchdog_runs_every_minute_into_the_timers_function_as_the_tasks_invoker(tf: Terraform) -> None:
+    (job,) = tf.instances("google_cloud_scheduler_job").values()
+    assert job["schedule"] == "* * * * *"
+    target = _block(job, "http_target")
+    assert target["uri"] == "${local.timers_url}" and target["http_method"] == "POST"
+    assert "watchdog" in target["body"]
+    oidc = _block(target, "oidc_token")
+    assert oidc["service_account_email"] == "${google_service_account.tasks_invoker.email}"
+    assert oidc["audience"] == "${local.timers_audience}"
 
 
 # --- who can call what --------------------------------------------------------------------------------------

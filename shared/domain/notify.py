@@ -1,0 +1,141 @@
+"""What the trader must hear (D23, issue 20): a decision's audit events turned into notifications, the destinations'
+level filter, and the watchdog's silence conditions. Pure: no clock, no I/O.
+
+A notification is `{kind, code, asset, level, title, text, order_id}`; `level` is `critical`, `important` or `info`.
+A destination listens at `critical` (critical only), `important` (critical and important) or `all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .clock import session_window
+from .config import Config
+from .decision import Event
+from .state import World
+
+LEVELS = ("critical", "important", "info")
+DESTINATION_LEVELS = ("critical", "important", "all")
+_HEARD_AT = {"critical": {"critical"}, "important": {"critical", "important"}, "all": set(LEVELS)}
+
+# exit sources the operator did not click: an automatic exit is news, a manual one is not
+MANUAL_EXIT_SOURCES = frozenset({"MANUAL_EXIT", "MANUAL_EXIT_FORCE", "MANUAL_EXIT_ALL", "MANUAL_EXIT_ALL_FORCE"})
+CRITICAL_EXIT_SOURCES = frozenset({"UNPROTECTED", "DAILY_STOP", "DAILY_LOSS_LIMIT", "TRAILING_DRAWDOWN"})
+
+# the watchdog's conditions (D23): code -> (level, what it means when it starts, when it clears)
+SILENCES: dict[str, tuple[str, str, str]] = {
+    "PRICE_SILENCE": ("important", "No TradingView price heartbeat for {s:.0f} s while the session is open",
+                      "TradingView price heartbeats are back"),
+    "BRIDGE_SILENCE": ("important", "No bridge heartbeat for {s:.0f} s", "The bridge's heartbeats are back"),
+    "UNWATCHED_POSITION": ("critical", "A position is open ({assets}) while the bridge is silent",
+                           "The open position is watched by the bridge again (or closed)"),
+}
+
+# kind -> (level, title); None: not worth a notification. Codes refine some kinds below.
+_SIMPLE: dict[str, tuple[str, str]] = {
+    "late_fill": ("critical", "Late fill"),
+    "stop_rejected": ("critical", "Protective stop rejected: position unprotected"),
+    "stop_cancelled": ("critical", "Protective stop cancelled: position unprotected"),
+    "double_exit_fill": ("critical", "Stop and exit both filled: position at the broker"),
+    "daily_stop_trigger": ("critical", "Daily stop hit: flattening, entries locked"),
+    "trailing_drawdown_breached": ("critical", "Trailing drawdown breached: account locked"),
+    "position_mismatch": ("critical", "Position mismatch with the broker"),
+    "exit_fill_beyond_position": ("critical", "Exit overfilled: position reversed at the broker"),
+    "risk_warning": ("important", "Risk warning"),
+    "position_mismatch_cleared": ("important", "Position mismatch cleared"),
+    "order_stale": ("important", "Order stale: no report from the bridge"),
+    "trade_limit_exceeded": ("important", "Daily trade limit exceeded"),
+    "exit_fill_while_flat": ("important", "Exit filled while flat"),
+    "scale_in_mismatch": ("important", "Scale-in fill against the position"),
+    "blackout_flatten": ("important", "Blackout: flattening before the window"),
+    "stop_placed": ("info", "Protective stop placed"),
+    "trade_closed": ("info", "Trade closed"),
+}
+_LOCKS = {"LOSS_STREAK_LOCK": "important", "CANDLE_LOCK_ACTIVE": "info", "POST_EXIT_COOLDOWN": "info"}
+
+
+def heard_at(destination_level: str, level: str) -> bool:
+    """Whether a destination listening at `destination_level` gets a notification of `level`."""
+    return level in _HEARD_AT.get(destination_level, set())
+
+
+def notice(event: Event) -> dict[str, Any] | None:
+    """The notification of one audit event, or None when the trader need not hear about it."""
+    level_title = _level_title(event)
+    if level_title is None:
+        return None
+    level, title = level_title
+    where = f"{event.asset}: " if event.asset else ""
+    return {"kind": event.kind, "code": event.code, "asset": event.asset, "level": level,
+            "title": f"{where}{title}", "text": _text(event), "order_id": event.detail.get("order_id")}
+
+
+def notices(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """The notifications of a decision, in the order of its events."""
+    return [n for n in map(notice, events) if n is not None]
+
+
+def _level_title(event: Event) -> tuple[str, str] | None:
+    kind, code = event.kind, event.code
+    if kind in _SIMPLE:
+        return _SIMPLE[kind]
+    if kind == "fill":
+        return ("important", f"{code or 'Order'} fill")
+    if kind == "order_ended":
+        return ("critical", "Order rejected") if code == "REJECTED" else None
+    if kind == "exit_fired":
+        if code in MANUAL_EXIT_SOURCES:
+            return None
+        return ("critical" if code in CRITICAL_EXIT_SOURCES else "important", f"Automatic exit ({code})")
+    if kind == "lock_set" and code in _LOCKS:
+        return (_LOCKS[code], f"Lock set: {code}")
+    if kind in ("silence_started", "silence_cleared") and code in SILENCES:
+        level = SILENCES[code][0]
+        return (level if kind == "silence_started" else "important",
+                f"{code} {'started' if kind == 'silence_started' else 'cleared'}")
+    return None
+
+
+def _text(event: Event) -> str:
+    """A plain sentence from the event's details (numbers only; never anything the caller typed freely)."""
+    d = event.detail
+    if event.kind in ("silence_started", "silence_cleared"):
+        return str(d.get("text", ""))
+    parts = [f"{k}={d[k]}" for k in ("qty", "price", "position", "reason", "limit", "used", "allowed",
+                                     "loss", "equity", "broker", "local", "pnl_usd", "stop_price", "until")
+             if d.get(k) is not None]
+    return ", ".join(parts) or (event.code or event.kind)
+
+
+# ---- the watchdog ------------------------------------------------------------------------------------------------
+
+def silences(world: World, now: float, config: Config) -> dict[str, str]:
+    """The silence conditions that hold at `now`, each with its sentence (D23)."""
+    g = world.glob
+    held: dict[str, str] = {}
+    last_price = max((a.last_heartbeat_ts for a in world.assets.values() if a.last_heartbeat_ts is not None),
+                     default=None)
+    if session_window(now)["open"] and (last_price is None or now - last_price > config.price_silence_s):
+        held["PRICE_SILENCE"] = SILENCES["PRICE_SILENCE"][1].format(s=config.price_silence_s)
+    if g.rithmic_last_ts is None or now - g.rithmic_last_ts > config.bridge_silence_s:
+        held["BRIDGE_SILENCE"] = SILENCES["BRIDGE_SILENCE"][1].format(s=config.bridge_silence_s)
+        open_assets = sorted(k for k, a in world.assets.items() if a.position != 0)
+        if open_assets:
+            held["UNWATCHED_POSITION"] = SILENCES["UNWATCHED_POSITION"][1].format(assets=", ".join(open_assets))
+    return held
+
+
+def watch(world: World, now: float, config: Config) -> list[Event]:
+    """One watchdog tick: compare the conditions that hold with those stored on the global document
+    (`silences`: code -> since), store the new set, and return one event per condition that started or cleared —
+    so each condition is announced once when it starts and once when it clears, however often the tick runs."""
+    g = world.glob
+    before: Mapping[str, Any] = g.silences or {}
+    held = silences(world, now, config)
+    events = [Event("silence_started", None, code, {"text": text, "since": now})
+              for code, text in held.items() if code not in before]
+    events += [Event("silence_cleared", None, code, {"text": SILENCES[code][2], "since": before[code]})
+               for code in sorted(before) if code in SILENCES and code not in held]
+    g.silences = {code: before.get(code, now) for code in held}
+    return events

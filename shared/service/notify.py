@@ -1,0 +1,289 @@
+"""Notifications leave the screen (D23, issue 20): the outbox, its delivery, and the destinations.
+
+The outbox. The commit that makes a notifiable decision also `create`s one `notifications/{request_id}-{n}` document
+per notification (`shared.domain.notify.notices` of the decision's audit events), beside the audit record that
+witnesses the commit. After the commit, `enqueue` reads the destination settings (one document, only when the
+decision notified) and asks the scheduler for one `notify` task per notification and listening destination, named
+from both (a re-run of the same outcome enqueues nothing twice). The scheduler is the bounded one: at most 0.3 s of
+an answer, and a failure is logged, never the decision's.
+
+Delivery (`deliver`, the timers function's `notify` task): check-then-send-then-mark on the notification document.
+1. a transaction claims `sending.{dest}` unless `delivered.{dest}` is set (then: done, send nothing) or another
+   attempt's claim is younger than `CLAIM_S` (then: 503, Cloud Tasks tries again later);
+2. the destination is sent to (apprise), outside any transaction;
+3. a transaction sets `delivered.{dest}` (success) or drops the claim and records the error (failure: 503, so
+   Cloud Tasks retries with its backoff), and `notify_status/{dest}` keeps the last success and the last error.
+
+The honest window: if the process dies (or the store cannot be reached) between a successful send and the mark,
+the task is retried after the claim has aged, and that destination gets the notification a second time. Nothing
+on our side can close it: the destinations take no idempotency key. Two concurrent deliveries of one task (Cloud
+Tasks is at least once) are held apart by the claim.
+
+Destinations live in `console/notify` as `{id, label, level, scheme}`; their URLs — credentials, for most services —
+are secrets kept outside the store (`shared.service.notify_secrets`): never stored in a document, never served
+back (the API shows the scheme only), never logged (each URL is registered with the log scrubber when it is read).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.domain.decision import Decision, Timer
+from shared.domain.notify import DESTINATION_LEVELS as DESTINATION_LEVELS
+from shared.domain.notify import heard_at, notices
+from shared.store.api import Plan, Reads, Write
+from shared.web.respond import log_json, register_secret
+
+NOTIFICATIONS = "notifications"
+SETTINGS_PATH = "console/notify"
+STATUS = "notify_status"
+CLAIM_S = 60.0                 # an attempt's claim on a destination: longer than a send can take (apprise's timeouts)
+MAX_DESTINATIONS = 10
+DEST_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+NOTIFY_KEY = re.compile(r"([A-Za-z0-9_.-]{1,120}):([a-z0-9][a-z0-9-]{0,31})")
+
+
+def notification_path(notification_id: str) -> str:
+    return f"{NOTIFICATIONS}/{notification_id}"
+
+
+def status_path(dest_id: str) -> str:
+    return f"{STATUS}/{dest_id}"
+
+
+def outbox_writes(decision: Decision, request_id: str, now: float, expire_at: Any) -> list[Write]:
+    """The notification documents a decision writes in its own commit (creates: a request writes them once)."""
+    writes = []
+    for n, item in enumerate(notices(decision.events)):
+        nid = f"{request_id}-{n}"
+        writes.append(Write(notification_path(nid), "create", {
+            **item, "id": nid, "request_id": request_id, "ts": now, "delivered": {}, "sending": {},
+            "expire_at": expire_at}))
+    return writes
+
+
+# ---- destinations ------------------------------------------------------------------------------------------------
+
+def destinations(settings: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The configured destinations (a hand-edited document with junk in it reads as fewer destinations)."""
+    out = []
+    for d in (settings or {}).get("destinations") or []:
+        if isinstance(d, Mapping) and isinstance(d.get("id"), str) and DEST_ID.fullmatch(d["id"]) \
+                and d.get("level") in DESTINATION_LEVELS:
+            out.append(dict(d))
+    return out
+
+
+LOCAL_ID = "local"
+
+
+def local_url() -> str | None:
+    """The local stack's receiver (`make run RUN_ARGS=--receiver`): NOTIFY_LOCAL_URL, with LOCAL_DEV=1 only."""
+    import os
+
+    return os.environ.get("NOTIFY_LOCAL_URL") or None if os.environ.get("LOCAL_DEV") == "1" else None
+
+
+def read_destinations(store: Any) -> list[dict[str, Any]]:
+    dests = destinations(store.get([SETTINGS_PATH]).get(SETTINGS_PATH))
+    url = local_url()
+    if url is not None and not any(d["id"] == LOCAL_ID for d in dests):
+        dests.append({"id": LOCAL_ID, "label": "local receiver", "level": "all", "scheme": scheme_of(url)})
+    return dests
+
+
+def enqueue(services: Any, request_id: str, decision: Decision, writes: Sequence[str], now: float) -> list[str]:
+    """After the commit: one `notify` task per notification written and destination listening at its level."""
+    paths = [p for p in writes if p.startswith(NOTIFICATIONS + "/")]
+    if not paths or services.scheduler is None:
+        return []
+    dests = read_destinations(services.store)
+    items = notices(decision.events)
+    shift = services.clock_offset()
+    timers = [Timer("notify", f"{p.split('/', 1)[1]}:{d['id']}", max(0.0, now - shift), {})
+              for p, item in zip(paths, items, strict=False) for d in dests if heard_at(d["level"], item["level"])]
+    if not timers:
+        return []
+    try:
+        return list(services.scheduler.schedule(timers))
+    except Exception as exc:  # a failing queue never fails the decision (D23): logged loudly
+        log_json("ERROR", "notification enqueue failed; the decision stands", request_id=request_id,
+                 error=str(exc), tasks=[t.key for t in timers])
+        return []
+
+
+# ---- delivery ----------------------------------------------------------------------------------------------------
+
+class Sender(Protocol):
+    def __call__(self, url: str, title: str, text: str, level: str) -> str | None:
+        """Send one message; None when the destination took it, else why not (no secret in it)."""
+        ...
+
+
+class Secrets(Protocol):
+    def get(self, dest_id: str) -> str | None: ...
+    def put(self, dest_id: str, url: str) -> None: ...
+    def delete(self, dest_id: str) -> None: ...
+
+
+class Busy(Exception):
+    """Another attempt holds this destination's claim: try again later (503)."""
+
+
+@dataclass
+class Delivery:
+    status: int
+    outcome: str
+    error: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": self.status < 300, "outcome": self.outcome, **({"error": self.error} if self.error else {})}
+
+
+def deliver(services: Any, secrets: Secrets, send: Sender, key: str) -> Delivery:
+    """One `notify` task: `key` is `<notification id>:<destination id>`."""
+    match = NOTIFY_KEY.fullmatch(key)
+    if match is None:
+        return Delivery(400, "bad_key")
+    nid, dest_id = match.groups()
+    store, path = services.store, notification_path(nid)
+    now = services.clock()
+    try:
+        claimed = store.transact([path], lambda reads: _claim(reads, path, dest_id, now))
+    except Busy:
+        return Delivery(503, "busy")
+    if claimed is None:
+        return Delivery(200, "gone")
+    if claimed.get("delivered", {}).get(dest_id) is not None:
+        return Delivery(200, "already_delivered")
+    dest = next((d for d in read_destinations(store) if d["id"] == dest_id), None)
+    url = (secrets.get(dest_id) or (local_url() if dest_id == LOCAL_ID else None)) if dest is not None else None
+    if dest is None or url is None:
+        _finish(services, path, dest_id, error=None, delivered=False)
+        return Delivery(200, "no_destination")
+    register_secret(url)
+    error = send(url, str(claimed.get("title", "")), str(claimed.get("text", "")), str(claimed.get("level", "info")))
+    _finish(services, path, dest_id, error=error, delivered=error is None)
+    if error is not None:
+        log_json("WARNING", "notification not delivered; Cloud Tasks retries it", notification=nid,
+                 destination=dest_id, error=error)
+        return Delivery(503, "failed", error)
+    return Delivery(200, "delivered")
+
+
+def _claim(reads: Reads, path: str, dest_id: str, now: float) -> Plan[dict[str, Any] | None]:
+    doc = reads.get(path)
+    if doc is None:
+        return Plan([], None)
+    data = dict(doc)
+    if (data.get("delivered") or {}).get(dest_id) is not None:
+        return Plan([], data)
+    since = (data.get("sending") or {}).get(dest_id)
+    if isinstance(since, int | float) and now - since < CLAIM_S:
+        raise Busy(dest_id)
+    data["sending"] = {**(data.get("sending") or {}), dest_id: now}
+    return Plan([Write(path, "set", data)], data)
+
+
+def _finish(services: Any, path: str, dest_id: str, *, error: str | None, delivered: bool) -> None:
+    now = services.clock()
+
+    def plan(reads: Reads) -> Plan[None]:
+        writes = []
+        doc = reads.get(path)
+        if doc is not None:
+            data = dict(doc)
+            data["sending"] = {k: v for k, v in (data.get("sending") or {}).items() if k != dest_id}
+            if delivered:
+                data["delivered"] = {**(data.get("delivered") or {}), dest_id: now}
+            writes.append(Write(path, "set", data))
+        status = dict(reads.get(status_path(dest_id)) or {})
+        if delivered:
+            status.update(last_ok_ts=now, delivered=int(status.get("delivered") or 0) + 1)
+        elif error is not None:
+            status.update(last_error=error, last_error_ts=now, failures=int(status.get("failures") or 0) + 1)
+        if delivered or error is not None:
+            writes.append(Write(status_path(dest_id), "set", status))
+        return Plan(writes, None)
+
+    services.store.transact([path, status_path(dest_id)], plan)
+
+
+def record_status(services: Any, dest_id: str, error: str | None) -> None:
+    """A destination's last success or error, outside any notification (the test button)."""
+    now = services.clock()
+
+    def plan(reads: Reads) -> Plan[None]:
+        status = dict(reads.get(status_path(dest_id)) or {})
+        if error is None:
+            status.update(last_ok_ts=now)
+        else:
+            status.update(last_error=error, last_error_ts=now)
+        return Plan([Write(status_path(dest_id), "set", status)], None)
+
+    services.store.transact([status_path(dest_id)], plan)
+
+
+# ---- the apprise sender ------------------------------------------------------------------------------------------
+
+_APPRISE_TYPES = {"critical": "failure", "important": "warning", "info": "info"}
+
+
+def load_apprise() -> Any:
+    """apprise, its plugins loaded (imported on first use: only the timers function and the destination routes need
+    it). Some plugins import deprecated standard modules (imghdr): those warnings are apprise's, not ours."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+
+        apprise.Apprise().add("json://localhost")   # loads the plugins under this filter, once per process
+    return apprise
+
+
+def valid_url(url: str) -> bool:
+    return bool(load_apprise().Apprise().add(url))
+
+
+def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
+    """Send through apprise."""
+    import logging
+
+    apprise = load_apprise()
+    app = apprise.Apprise()
+    if not app.add(url):
+        return "the destination's URL is not one apprise understands"
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        ok = app.notify(title=title, body=text or title, notify_type=_APPRISE_TYPES.get(level, "info"))
+    if ok:
+        return None
+    return scrub_url(" ".join(str(captured.getvalue()).split()[-40:]) or "the destination refused it", url)
+
+
+def scrub_url(text: str, url: str) -> str:
+    """`text` without the URL or any piece of it long enough to be a credential (a token, a password, a path)."""
+    pieces = {url, *(p for p in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]) if len(p) >= 6)}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "[REDACTED]")
+    return text[:300]
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "?"
+
+
+def masked(dest: Mapping[str, Any], status: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A destination as the API shows it: never its URL, only the scheme."""
+    s = status or {}
+    return {"id": dest["id"], "label": dest.get("label") or dest["id"], "level": dest["level"],
+            "url": f"{dest.get('scheme', '?')}://…", "last_ok_ts": s.get("last_ok_ts"),
+            "last_error": s.get("last_error"), "last_error_ts": s.get("last_error_ts"),
+            "delivered": s.get("delivered", 0), "failures": s.get("failures", 0)}
+
+
+Clock = Callable[[], float]
+SENDER: Sender = apprise_sender   # tests may swap it; the timers function and the test button send through it

@@ -1,0 +1,159 @@
+"""Where the notification destinations' URLs live (issue 20): never in Firestore, never served back, never logged.
+
+- `NOTIFY_URL_STORE=file` (the default; the local stack): a JSON file `{dest_id: url}` at `NOTIFY_SECRETS_FILE`
+  (default `~/.config/operatorlock/notify-secrets.json`, outside the repository), written with mode 0600.
+- `NOTIFY_URL_STORE=cloud` (Terraform sets it): the Secret Manager secret NOTIFY_DESTINATIONS of
+  GOOGLE_CLOUD_PROJECT, read as `versions/latest` and written as a new version through the REST API with the
+  function's own service account (google-auth, already a dependency of Firestore's client); Terraform creates it
+  and lets orders read and add versions, timers read (deploy/terraform/notify.tf).
+
+The process keeps what it read for `CACHE_S`, so a burst of deliveries costs one read per destination.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+CACHE_S = 60.0
+
+
+class MemorySecrets:
+    """Tests, and the base of the others' cache."""
+
+    def __init__(self, urls: dict[str, str] | None = None) -> None:
+        self.urls = dict(urls or {})
+
+    def get(self, dest_id: str) -> str | None:
+        return self.urls.get(dest_id)
+
+    def put(self, dest_id: str, url: str) -> None:
+        self.urls[dest_id] = url
+
+    def delete(self, dest_id: str) -> None:
+        self.urls.pop(dest_id, None)
+
+
+class FileSecrets:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} \
+            if isinstance(data, dict) else {}
+
+    def _write(self, data: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+        os.replace(tmp, self.path)
+
+    def get(self, dest_id: str) -> str | None:
+        return self._read().get(dest_id)
+
+    def put(self, dest_id: str, url: str) -> None:
+        with self._lock:
+            data = self._read()
+            data[dest_id] = url
+            self._write(data)
+
+    def delete(self, dest_id: str) -> None:
+        with self._lock:
+            data = self._read()
+            if data.pop(dest_id, None) is not None:
+                self._write(data)
+
+
+class SecretManagerSecrets:
+    """The secret NOTIFY_DESTINATIONS (a JSON object {id: url}) over Secret Manager's REST API: read as
+    `versions/latest`, written as a new version (read-modify-write: two operators saving destinations in the same
+    instant may lose one edit; the list shows what stuck). Not exercised by the test tiers (no emulator exists)."""
+
+    API = "https://secretmanager.googleapis.com/v1"
+    SECRET = "NOTIFY_DESTINATIONS"  # noqa: S105 - the secret's name
+
+    def __init__(self, project: str, session: Any = None) -> None:
+        self.project = project
+        self._session = session
+        self._cache: tuple[float, dict[str, str]] | None = None
+
+    def _http(self) -> Any:
+        if self._session is None:
+            import google.auth
+            from google.auth.transport.requests import AuthorizedSession
+
+            credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+            self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+        return self._session
+
+    def _all(self, fresh: bool = False) -> dict[str, str]:
+        if not fresh and self._cache is not None and time.monotonic() - self._cache[0] < CACHE_S:
+            return self._cache[1]
+        import base64
+
+        name = f"projects/{self.project}/secrets/{self.SECRET}"
+        answer = self._http().get(f"{self.API}/{name}/versions/latest:access", timeout=5)
+        if answer.status_code == 404:     # no version yet: no destination
+            urls: dict[str, str] = {}
+        elif answer.status_code != 200:
+            raise RuntimeError(f"Secret Manager answered {answer.status_code} for {self.SECRET}")
+        else:
+            data = json.loads(base64.b64decode(answer.json()["payload"]["data"]))
+            urls = {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+        self._cache = (time.monotonic(), urls)
+        return urls
+
+    def _save(self, urls: dict[str, str]) -> None:
+        import base64
+
+        name = f"projects/{self.project}/secrets/{self.SECRET}"
+        added = self._http().post(f"{self.API}/{name}:addVersion", timeout=5,
+                                  json={"payload": {"data": base64.b64encode(json.dumps(urls).encode()).decode()}})
+        if added.status_code != 200:
+            raise RuntimeError(f"Secret Manager refused the new version of {self.SECRET} ({added.status_code})")
+        self._cache = (time.monotonic(), urls)
+
+    def get(self, dest_id: str) -> str | None:
+        return self._all().get(dest_id)
+
+    def put(self, dest_id: str, url: str) -> None:
+        self._save({**self._all(fresh=True), dest_id: url})
+
+    def delete(self, dest_id: str) -> None:
+        urls = self._all(fresh=True)
+        if urls.pop(dest_id, None) is not None:
+            self._save(urls)
+
+
+_lock = threading.Lock()
+_current: Any = None
+
+
+def secrets() -> Any:
+    global _current
+    with _lock:
+        if _current is None:
+            if os.environ.get("NOTIFY_URL_STORE", "file") == "cloud":
+                _current = SecretManagerSecrets(os.environ.get("GOOGLE_CLOUD_PROJECT", ""))
+            else:
+                _current = FileSecrets(os.environ.get("NOTIFY_SECRETS_FILE")
+                                       or "~/.config/operatorlock/notify-secrets.json")
+        return _current
+
+
+def install(custom: Any) -> None:
+    """Tests swap the secrets (a MemorySecrets); None rebuilds from the environment."""
+    global _current
+    with _lock:
+        _current = custom

@@ -1,0 +1,210 @@
+"""Issue 20 (D23) through the real entry points over the fake store, with real local receivers and apprise: a
+notifiable decision writes its notifications in its own commit and one named `notify` task per destination
+listening at its level; the timers function delivers each (apprise to a JSON webhook and to an ntfy-compatible
+server on 127.0.0.1), a failing destination is retried until it recovers and never fails the decision, a task
+delivered twice sends once, the watchdog announces a silence once when it starts and once when it clears, and no
+destination URL is in any stored document, answer or log line."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from shared.service import notify, notify_secrets
+from tests.functions.test_hostile_input import BRIDGE, TASK_TOKEN, open_entry, report
+
+TOKEN_IN_URL = "s3cr3t-webhook-token-0123456789"
+
+
+class Receiver:
+    """A local HTTP server keeping every POST; `fail` answers 500 that many times first."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, dict[str, Any]]] = []
+        self.fail = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.fail > 0:
+                    receiver.fail -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                receiver.got.append((self.path, json.loads(body or b"{}")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"id":"ok"}')
+
+            do_PUT = do_POST
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[Receiver, Receiver]]:
+    hook, ntfy = Receiver(), Receiver()
+    yield hook, ntfy
+    hook.close()
+    ntfy.close()
+
+
+@pytest.fixture(autouse=True)
+def _wiring(app, monkeypatch) -> Iterator[notify_secrets.MemorySecrets]:
+    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", "127.0.0.1:1")
+    monkeypatch.setenv("TASKS_LOCAL_TOKEN", TASK_TOKEN)
+    secrets = notify_secrets.MemorySecrets()
+    notify_secrets.install(secrets)
+    assert app.login().status_code == 200
+    yield secrets
+    notify_secrets.install(None)
+
+
+def add(app: Any, dest_id: str, url: str, level: str) -> Any:
+    return app.client("orders").post("/api/notifications/destinations", json={"id": dest_id, "url": url,
+                                                                                "level": level})
+
+
+def configure(app: Any, hook: Receiver, ntfy: Receiver) -> None:
+    assert add(app, "hook", f"json://127.0.0.1:{hook.port}/hook/{TOKEN_IN_URL}?rto=2&cto=2", "all").status_code == 201
+    assert add(app, "phone", f"ntfy://127.0.0.1:{ntfy.port}/alerts", "critical").status_code == 201
+
+
+def run_tasks(app: Any, prefix: str = "") -> list[Any]:
+    """Deliver every `notify` task recorded so far (whose key starts with `prefix`), like Cloud Tasks."""
+    timers = app.client("timers")
+    return [timers.post("/", json={"kind": t.kind, "key": t.key, "at": t.at},
+                        headers={"X-Local-Tasks-Token": TASK_TOKEN}) for t in app.scheduler.of_kind("notify")
+            if t.key.startswith(prefix)]
+
+
+def notifications(app: Any) -> dict[str, dict[str, Any]]:
+    return {p: d for p, d in app.store.dump().items() if p.startswith("notifications/")}
+
+
+def watchdog(app: Any) -> Any:
+    return app.client("timers").post("/", json={"kind": "watchdog", "key": "tick", "at": app.clock.now},
+                                     headers={"X-Local-Tasks-Token": TASK_TOKEN})
+
+
+def test_destinations_are_listed_masked_and_can_be_removed(app, receivers, _wiring) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    listed = app.client("orders").get("/api/notifications/destinations")
+    assert listed.status_code == 200
+    assert TOKEN_IN_URL not in listed.get_data(as_text=True)
+    assert [(d["id"], d["level"], d["url"]) for d in listed.get_json()["destinations"]] == [
+        ("hook", "all", "json://…"), ("phone", "critical", "ntfy://…")]
+    assert TOKEN_IN_URL in _wiring.urls["hook"]
+    assert add(app, "bad", "nonsense", "all").status_code == 400
+    assert add(app, "x", "json://127.0.0.1:1/x", "loud").status_code == 400
+    assert app.client("orders").delete("/api/notifications/destinations/phone").get_json()["removed"] == "phone"
+    assert "phone" not in _wiring.urls
+    assert app.client("orders").delete("/api/notifications/destinations/phone").status_code == 404
+
+
+def test_send_a_test_reaches_the_destination_and_records_the_last_error(app, receivers) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    orders = app.client("orders")
+    assert orders.post("/api/notifications/destinations/phone/test").status_code == 200
+    assert ntfy.got and ntfy.got[-1][1]["title"] == "OperatorLock test"
+    ntfy.fail = 1
+    failed = orders.post("/api/notifications/destinations/phone/test")
+    assert failed.status_code == 502 and failed.get_json()["code"] == "DESTINATION_FAILED"
+    phone = next(d for d in orders.get("/api/notifications/destinations").get_json()["destinations"]
+                 if d["id"] == "phone")
+    assert phone["last_error"] and phone["last_error_ts"] and phone["last_ok_ts"]
+
+
+def test_the_watchdog_notifies_once_at_the_start_and_once_at_the_clear(app, receivers, capsys) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    first = watchdog(app)
+    assert first.status_code == 200, first.get_data(as_text=True)
+    started = notifications(app)
+    assert {d["code"] for d in started.values()} == {"PRICE_SILENCE", "BRIDGE_SILENCE"}   # Monday 11:00 New York
+    event = app.store.dump()[f"events/{next(iter(started.values()))['request_id']}"]
+    assert {d["code"] for d in event["decisions"] if d["kind"] == "silence_started"} == {"PRICE_SILENCE",
+                                                                                          "BRIDGE_SILENCE"}
+    app.clock.now += 60
+    assert watchdog(app).status_code == 200 and len(notifications(app)) == 2, "still silent: nothing new"
+    assert all(r.status_code == 200 for r in run_tasks(app))
+    assert sorted(b["title"] for _, b in hook.got) == ["BRIDGE_SILENCE started", "PRICE_SILENCE started"]
+    assert ntfy.got == [], "important only: the critical-only phone hears nothing"
+    # the bridge and TradingView speak again: each condition clears once
+    assert app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
+                                     json={"tsConnected": True}).status_code == 200
+    assert app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
+    app.clock.now += 1
+    watchdog(app)
+    watchdog(app)
+    codes = sorted((d["kind"], d["code"]) for d in notifications(app).values())
+    assert codes == [("silence_cleared", "BRIDGE_SILENCE"), ("silence_cleared", "PRICE_SILENCE"),
+                     ("silence_started", "BRIDGE_SILENCE"), ("silence_started", "PRICE_SILENCE")]
+    run_tasks(app)
+    assert len(hook.got) == 4
+    assert TOKEN_IN_URL not in capsys.readouterr().out
+
+
+def test_a_fill_notifies_and_a_failing_destination_is_retried_then_delivered_once(app, receivers, capsys) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    oid = open_entry(app)
+    assert app.client("bridge").get("/api/orders/pending", headers={"X-Bridge-Secret": BRIDGE}).status_code == 200
+    hook.fail = 2
+    filled = report(app, oid, status="FILLED", fill_price=5001.0, fill_id="F1")
+    assert filled.status_code == 200, "the destination's failure is never the decision's"
+    docs = notifications(app)
+    fill = [d for d in docs.values() if d["kind"] == "fill"]
+    assert len(fill) == 1 and fill[0]["level"] == "important" and fill[0]["asset"] == "ES"
+    request_id = fill[0]["request_id"]
+    assert f"events/{request_id}" in app.store.dump(), "written in the commit its audit record witnesses"
+    tasks = [t for t in app.scheduler.of_kind("notify") if t.key.startswith(request_id)]
+    assert {t.key.split(":")[1] for t in tasks} == {"hook"}, "the phone listens to critical only"
+    fill_task = f"{fill[0]['id']}:hook"
+    first = run_tasks(app, fill_task)[0]
+    assert first.status_code == 503 and first.get_json()["outcome"] == "failed"
+    second = run_tasks(app, fill_task)[0]
+    assert second.status_code == 503
+    third = run_tasks(app, fill_task)[0]
+    assert third.status_code == 200 and third.get_json()["outcome"] == "delivered"
+    again = run_tasks(app, fill_task)[0]
+    assert again.get_json()["outcome"] == "already_delivered", "a task delivered twice sends once"
+    fills = [b for _, b in hook.got if "fill" in b["title"]]
+    assert len(fills) == 1 and fills[0]["title"] == "ES: ENTRY fill"
+    stored = json.dumps(app.store.dump(), default=str)
+    out = capsys.readouterr().out
+    assert TOKEN_IN_URL not in stored and TOKEN_IN_URL not in out
+    assert f"127.0.0.1:{hook.port}/hook" not in stored
+
+
+def test_a_claimed_destination_is_not_sent_twice_by_a_concurrent_attempt(app, receivers) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    watchdog(app)
+    task = app.scheduler.of_kind("notify")[0]
+    path = notify.notification_path(task.key.split(":")[0])
+    doc = dict(app.store.dump()[path])
+    doc["sending"] = {"hook": app.clock.now - 5}
+    app.store.put(path, doc)
+    (busy,) = run_tasks(app, task.key)
+    assert busy.status_code == 503 and busy.get_json()["outcome"] == "busy" and hook.got == []
+    app.clock.now += notify.CLAIM_S
+    assert run_tasks(app, task.key)[0].get_json()["outcome"] == "delivered"

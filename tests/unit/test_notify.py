@@ -1,0 +1,101 @@
+"""D23's pure parts (issue 20): which audit events notify at which level, the destinations' filter, and the
+watchdog's silence conditions announced once when they start and once when they clear."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.domain import default_config
+from shared.domain.decision import Event
+from shared.domain.engine import decide, initial_world
+from shared.domain.inputs import TimerFired
+from shared.domain.notify import heard_at, notice, notices, silences, watch
+
+CONFIG = default_config()
+MONDAY_11_NY = 1_764_000_000.0        # 2025-11-24 16:00 UTC: the session is open
+SATURDAY = 1_764_400_000.0            # 2025-11-29: no session
+
+
+@pytest.mark.parametrize(("event", "level", "title"), [
+    (Event("fill", "ES", "ENTRY", {"qty": 5, "price": 5001.0}), "important", "ES: ENTRY fill"),
+    (Event("fill", "ES", None, {}), "important", "ES: Order fill"),
+    (Event("late_fill", "ES", "LATE_FILL", {"qty": 1}), "critical", "ES: Late fill"),
+    (Event("order_ended", "NQ", "REJECTED", {"reason": "margin"}), "critical", "NQ: Order rejected"),
+    (Event("exit_fired", "ES", "EXIT_ENGINE", {}), "important", "ES: Automatic exit (EXIT_ENGINE)"),
+    (Event("exit_fired", "ES", "UNPROTECTED", {}), "critical", "ES: Automatic exit (UNPROTECTED)"),
+    (Event("stop_rejected", "ES", "UNPROTECTED", {}), "critical", "ES: Protective stop rejected: position unprotected"),
+    (Event("daily_stop_trigger", None, "DAILY_STOP", {"equity": 1}), "critical",
+     "Daily stop hit: flattening, entries locked"),
+    (Event("risk_warning", None, "RISK_WARNING", {"used": 400.0, "allowed": 500.0}), "important", "Risk warning"),
+    (Event("lock_set", None, "LOSS_STREAK_LOCK", {}), "important", "Lock set: LOSS_STREAK_LOCK"),
+    (Event("lock_set", None, "CANDLE_LOCK_ACTIVE", {}), "info", "Lock set: CANDLE_LOCK_ACTIVE"),
+    (Event("silence_started", None, "UNWATCHED_POSITION", {"text": "t"}), "critical", "UNWATCHED_POSITION started"),
+    (Event("silence_cleared", None, "UNWATCHED_POSITION", {"text": "t"}), "important", "UNWATCHED_POSITION cleared"),
+])
+def test_what_the_trader_hears(event, level, title) -> None:
+    n = notice(event)
+    assert n is not None and (n["level"], n["title"]) == (level, title)
+    assert n["text"]
+
+
+@pytest.mark.parametrize("event", [
+    Event("order_ended", "ES", "CANCELLED", {}), Event("exit_fired", "ES", "MANUAL_EXIT", {}),
+    Event("lock_set", None, "SOMETHING_ELSE", {}), Event("order_created", "ES", "MANUAL", {}),
+    Event("silence_started", None, "UNKNOWN", {}), Event("timer", None, "WATCHDOG", {}),
+])
+def test_what_is_not_news(event) -> None:
+    assert notice(event) is None
+
+
+def test_notices_keep_the_order_and_drop_the_rest() -> None:
+    events = [Event("order_created", "ES"), Event("fill", "ES", "EXIT", {}), Event("trade_closed", "ES", "x", {})]
+    assert [n["kind"] for n in notices(events)] == ["fill", "trade_closed"]
+    assert notices(events)[1]["text"] == "x"
+
+
+def test_destination_levels() -> None:
+    assert heard_at("critical", "critical") and not heard_at("critical", "important")
+    assert heard_at("important", "important") and not heard_at("important", "info")
+    assert heard_at("all", "info") and not heard_at("nonsense", "critical")
+
+
+def test_silence_conditions() -> None:
+    world = initial_world(CONFIG)
+    assert set(silences(world, MONDAY_11_NY, CONFIG)) == {"PRICE_SILENCE", "BRIDGE_SILENCE"}
+    assert set(silences(world, SATURDAY, CONFIG)) == {"BRIDGE_SILENCE"}, "no price is expected out of session"
+    world.assets["ES"].last_heartbeat_ts = MONDAY_11_NY - 100
+    world.glob.rithmic_last_ts = MONDAY_11_NY - 30
+    assert silences(world, MONDAY_11_NY, CONFIG) == {}
+    world.assets["NQ"].position = -2
+    later = MONDAY_11_NY + 61
+    held = silences(world, later, CONFIG)
+    assert set(held) == {"BRIDGE_SILENCE", "UNWATCHED_POSITION", "PRICE_SILENCE"}
+    assert "NQ" in held["UNWATCHED_POSITION"]
+
+
+def test_each_condition_starts_once_and_clears_once() -> None:
+    world = initial_world(CONFIG)
+    first = watch(world, MONDAY_11_NY, CONFIG)
+    assert sorted(e.code for e in first if e.kind == "silence_started") == ["BRIDGE_SILENCE", "PRICE_SILENCE"]
+    assert watch(world, MONDAY_11_NY + 60, CONFIG) == []
+    assert world.glob.silences == {"PRICE_SILENCE": MONDAY_11_NY, "BRIDGE_SILENCE": MONDAY_11_NY}
+    world.glob.rithmic_last_ts = MONDAY_11_NY + 119
+    cleared = watch(world, MONDAY_11_NY + 120, CONFIG)
+    assert [(e.kind, e.code, e.detail["since"]) for e in cleared] == [
+        ("silence_cleared", "BRIDGE_SILENCE", MONDAY_11_NY)]
+    assert watch(world, MONDAY_11_NY + 121, CONFIG) == []
+    world.glob.silences = {**(world.glob.silences or {}), "RETIRED_CODE": 1.0}
+    assert watch(world, MONDAY_11_NY + 122, CONFIG) == [], "a condition this version does not know is dropped quietly"
+    assert "RETIRED_CODE" not in (world.glob.silences or {})
+
+
+def test_the_watchdog_timer_through_decide() -> None:
+    world = initial_world(CONFIG)
+    decision = decide(world, TimerFired(kind="watchdog", key="tick", at=MONDAY_11_NY), MONDAY_11_NY, CONFIG)
+    assert decision.body["outcome"] == "BRIDGE_SILENCE,PRICE_SILENCE"
+    assert {e.kind for e in decision.events} == {"silence_started", "timer"}
+    decision = decide(decision.world, TimerFired(kind="watchdog", key="tick", at=SATURDAY), SATURDAY, CONFIG)
+    quiet = initial_world(CONFIG)
+    quiet.glob.rithmic_last_ts = SATURDAY
+    assert decide(quiet, TimerFired(kind="watchdog", key="tick", at=SATURDAY), SATURDAY, CONFIG).body["outcome"] \
+        == "quiet"
