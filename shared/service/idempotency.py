@@ -56,7 +56,8 @@ def record(key: IdempotencyKey, now: float, request_id: str, status: int, code: 
     repeat computes afresh). The key itself is not kept, only its hash in the document's name. The body is kept as
     JSON text: an answer may hold an array in an array (D22's trading hours), which Firestore cannot store."""
     return {"scope": key.scope, "at": now, "request_id": request_id, "status": status, "code": code,
-            "body_json": json.dumps(dict(body), separators=(",", ":")), "with_state": with_state, "expire_at": datetime.fromtimestamp(now + KEEP_S, UTC)}
+            "body_json": json.dumps(dict(body), separators=(",", ":")), "with_state": with_state,
+            "expire_at": datetime.fromtimestamp(now + KEEP_S, UTC)}
 
 
 def stored_body(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from tests.browser.screen import (
     bridge_secret,
     claim,
     click,
-    dev,
     first,
     has_text,
     overflow,
