@@ -73,6 +73,7 @@ class Faults:
     outage: tuple[float, float] | None = None   # real-time seconds [start, end) after the first step: silent
     late_fill: float = 0.0     # per entry: the bridge reports CANCELLED, then the fills (a cancel that raced them)
     reject_stops: float = 0.0  # per protective stop: the broker refuses it (the position is unprotected, D21)
+    stop_race: float = 0.0     # per exit naming a resting stop: the stop triggers just before the exit arrives
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,9 @@ class PaperBridge:
             self._rest_stop(order)
             return
         replaces = order.get("replaces_stop")
+        race = self.config.faults.stop_race
+        if race and replaces in self.stops and self.rng.random() < race:
+            self._fill_stop(replaces)   # D21's race: the stop fills at the market as the exit arrives
         if replaces in self.stops_filled:
             self._send([Fill(oid, "REJECTED", reason="STOP_ALREADY_FILLED")])
             self.stats.exits_after_stop += 1
@@ -357,18 +361,19 @@ class PaperBridge:
         if price is None:
             return
         for oid, stop in list(self.stops.items()):
-            crossed = price <= stop.stop_price if stop.side == "SELL" else price >= stop.stop_price
-            if not crossed:
-                continue
-            del self.stops[oid]
-            self.stops_filled.add(oid)
-            fill_price = self._fill_price(stop.side)
-            self._fill_seq += 1
-            self.book.fill(stop.symbol, stop.side, stop.qty, fill_price)
-            self.stats.stops_triggered += 1
-            self.stats.fills += 1
-            self._send([Fill(oid, "FILLED", qty=stop.qty, cum_qty=stop.qty, fill_price=fill_price,
-                             fill_id=f"{self.config.owner}-{self._fill_seq}")])
+            if price <= stop.stop_price if stop.side == "SELL" else price >= stop.stop_price:
+                self._fill_stop(oid)
+
+    def _fill_stop(self, oid: str) -> None:
+        stop = self.stops.pop(oid)
+        self.stops_filled.add(oid)
+        fill_price = self._fill_price(stop.side)
+        self._fill_seq += 1
+        self.book.fill(stop.symbol, stop.side, stop.qty, fill_price)
+        self.stats.stops_triggered += 1
+        self.stats.fills += 1
+        self._send([Fill(oid, "FILLED", qty=stop.qty, cum_qty=stop.qty, fill_price=fill_price,
+                         fill_id=f"{self.config.owner}-{self._fill_seq}")])
 
     def _fill_price(self, side: str) -> float:
         price = self.market.price

@@ -46,7 +46,7 @@ from sim.sources import sample_session
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = ("FILLED", "REJECTED", "CANCELLED")
 SOAK_FAULTS = Faults(drop=0.05, duplicate=0.1, reorder=0.2, resend_after=2, outage=(20.0, 30.0), late_fill=0.3,
-                     reject_stops=0.1)
+                     reject_stops=0.1, stop_race=0.5)
 # The database stopped (SIGSTOP) for a moment, four times, while everything runs: requests answer 503, some of them
 # after a commit that landed or may have (D19), and are re-sent unchanged. (start, length) in s after the replay began.
 DATABASE_FREEZES = ((3.0, 1.5), (6.0, 1.5), (9.0, 1.5), (12.0, 1.5))

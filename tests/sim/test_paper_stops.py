@@ -67,6 +67,19 @@ def test_a_stop_that_fills_as_the_exit_arrives_refuses_the_exit() -> None:
     assert position(venue) == 0 and bridge.book.is_flat()
 
 
+def test_the_race_fault_fills_the_stop_as_the_exit_arrives() -> None:
+    """The soak's stop-race fault: the stop fills at the market just before the exit that names it arrives."""
+    venue, _, bridge, stop_id = long_with_a_resting_stop(
+        PaperConfig(stops=True, slippage_ticks=1, faults=Faults(stop_race=1.0)))
+    status, body = venue.exit(ES, force=True)
+    assert status == 201
+    bridge.step()
+    assert venue.orders[stop_id].status == "FILLED" and bridge.stats.exits_after_stop == 1
+    assert venue.orders[body["order"]["id"]].reason == "STOP_ALREADY_FILLED"
+    assert [t["reason"] for t in venue.trades()] == ["broker_stop"] and position(venue) == 0
+    assert bridge.book.is_flat()
+
+
 def test_protect_moves_the_resting_stop_at_the_paper_broker() -> None:
     venue, _, bridge, stop_id = long_with_a_resting_stop()
     venue.world.assets[ES].initial_exit_lock_active = False
