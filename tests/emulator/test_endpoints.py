@@ -342,9 +342,10 @@ class TestEntryGates:
         api.bar("/tv_renko_two_half", "green")
         gates = api.gates()
         assert all(row["pass"] for row in gates.values()), gates
-        assert list(gates) == ["daily_stop", "trailing_drawdown", "post_exit_cooldown", "candle_lock", "trade_lock",
-                               "daily_trade_limit", "open_position", "pending_order", "position_mismatch",
-                               "heartbeat", "tempo", "structure", "protective_stop", "risk_room"]
+        assert list(gates) == ["daily_stop", "trailing_drawdown", "post_exit_cooldown", "loss_streak", "candle_lock",
+                               "trade_lock", "daily_trade_limit", "blackout", "trading_window", "open_position",
+                               "pending_order", "position_mismatch", "heartbeat", "tempo", "structure",
+                               "protective_stop", "risk_room"]
         # NORMAL zone: the direction is the 8pt colour whatever the body says
         response = api.enter(direction="SELL", trade_mode="runner")
         assert response.status_code == 201, response.text
@@ -1087,7 +1088,7 @@ class TestSpecGaps:
         """The 1 s poll stays a handful of reads; `?include=history,logs` gives the original's full shape."""
         api.ready()
         lean = api.get("/api/state").json()
-        assert sorted(lean) == ["assets", "global", "timers"]
+        assert sorted(lean) == ["assets", "dev_clock", "global", "timers"]   # dev_clock: the local stack only
         full = api.get("/api/state?include=history,logs").json()
         assert full["history"] == [] and sorted(full["logs"]) == ["rithmic", "tradingview"]
         assert {e["type"] for e in full["logs"]["tradingview"]} <= {"renko_bar", "tv_heartbeat", "level_exit"}

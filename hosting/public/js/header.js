@@ -191,11 +191,14 @@ function renderDiscipline(g) {
     setText(el, 'none', '');
     el.title = 'No blackout window ahead (Risk tab)';
   }
+  // only when there is one to show: an empty figure would cost the header a line on a desktop
+  el.parentElement.hidden = !cal.active && !(cal.next && typeof cal.next.start === 'number');
   // inside a blackout or 15 minutes before one, the figure is among the key ones (shown on a phone too)
   el.parentElement.classList.toggle('key', !!(cal.active && left !== null) || (inS !== undefined && inS <= 15 * 60));
   const st = g.loss_streak || {};
   const sEl = $('h-streak');
   const lock = lockLeft('loss_streak');
+  sEl.parentElement.hidden = (st.limit === null || st.limit === undefined) && !st.count && !(lock > 0);
   sEl.parentElement.classList.toggle('key', lock !== null && lock > 0);
   if (lock !== null && lock > 0) {
     setText(sEl, 'LOCKED · ' + mmss(lock) + ' left', 'neg');
