@@ -15,6 +15,7 @@ from shared.domain.clock import session_window
 from shared.domain.config import normalise_asset
 from shared.domain.core import Ctx, order_asset, parse_direction
 from shared.domain.inputs import (
+    RISK_SETTINGS,
     AddBlackouts,
     BlackoutSpec,
     CancelIntent,
@@ -504,10 +505,6 @@ def get_risk(request: Any) -> dict[str, Any]:
 
 
 DOLLAR_SETTINGS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "trailing_stops_at_usd", "max_loss_per_trade_usd")
-DISCIPLINE_SETTINGS = ("loss_streak_limit", "loss_streak_lock_minutes", "trading_hours")
-RISK_SETTINGS = ("max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", *DOLLAR_SETTINGS,
-                 "trailing_mode", "warn_at_pct", "protective_stop_points", "require_protective_stop",
-                 "flatten_if_unprotected", "max_price_age_s", *DISCIPLINE_SETTINGS)
 
 
 @router.route("POST", "/api/risk")

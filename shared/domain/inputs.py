@@ -194,6 +194,10 @@ class RemoveBlackout(Input):
     window_id: str
 
 
+# Every risk setting, in the order of SetRisk: the one list the route and `sim.backtest --risk` accept names from.
+RISK_SETTINGS: tuple[str, ...] = tuple(name for name in SetRisk.model_fields if name not in ("type", "off"))
+
+
 class RebaselineAccount(Input):
     """D20: after a trailing-drawdown breach (or to start afresh), the account's new baseline: the high-water mark
     becomes `baseline_usd` and the lock lifts. `confirm` must be the typed word (the shell checks it)."""
