@@ -114,14 +114,11 @@ def _daily_metrics_and_stop(ctx: Ctx) -> None:
     breached = money.on_snapshot(g, lambda kind, code, **detail: ctx.emit(kind, None, code, **detail))
     if breached == "daily_loss_limit":
         lost = money.daily_loss_cents(g) or 0
-        g.daily_stop_triggered, g.daily_stop_code = True, "DAILY_LOSS_LIMIT"
-        g.daily_stop_triggered_ts = ctx.now
-        g.daily_stop_triggered_reason = (f"Daily loss {money.usd(lost)} >= limit "
-                                         f"{money.usd(money.cents(g.daily_loss_limit_usd or 0.0))}")
-        g.daily_stop_triggered_equity = money.net_liq(g)
-        g.trade_lock, g.trade_lock_reason = True, "DAILY_LOSS_LIMIT"
-        ctx.emit("daily_stop_trigger", None, "DAILY_LOSS_LIMIT", start_value=g.daily_start_netliq_usd,
-                 net_liq=g.daily_stop_triggered_equity, loss=lost / 100, limit_usd=g.daily_loss_limit_usd)
+        net_liq = money.net_liq(g)
+        _trigger_daily_stop(ctx, "DAILY_LOSS_LIMIT", f"Daily loss {money.usd(lost)} >= limit "
+                            f"{money.usd(money.cents(g.daily_loss_limit_usd or 0.0))}", net_liq,
+                            start_value=g.daily_start_netliq_usd, net_liq=net_liq, loss=lost / 100,
+                            limit_usd=g.daily_loss_limit_usd)
     eq = g.rithmic_account_balance
     if g.daily_start_equity is None and eq is not None:
         g.daily_start_equity = eq
@@ -133,18 +130,26 @@ def _daily_metrics_and_stop(ctx: Ctx) -> None:
         if (g.daily_stop_enabled and not g.daily_stop_triggered and g.daily_stop_limit_pct > 0):
             dd_pct = (start - eq) / start * 100
             if dd_pct >= g.daily_stop_limit_pct:
-                g.daily_stop_triggered, g.daily_stop_code = True, "DAILY_STOP"
-                g.daily_stop_triggered_ts = ctx.now
-                g.daily_stop_triggered_reason = f"Drawdown {dd_pct:.2f}% >= limit {g.daily_stop_limit_pct:.2f}%"
-                g.daily_stop_triggered_equity = eq
                 g.daily_stop_triggered_dd_pct = dd_pct
-                g.trade_lock, g.trade_lock_reason = True, "DAILY_STOP"
-                ctx.emit("daily_stop_trigger", None, "DAILY_STOP", start_equity=start, equity=eq, dd_pct=dd_pct,
-                         limit_pct=g.daily_stop_limit_pct)
+                _trigger_daily_stop(ctx, "DAILY_STOP", f"Drawdown {dd_pct:.2f}% >= limit {g.daily_stop_limit_pct:.2f}%",
+                                    eq, start_equity=start, equity=eq, dd_pct=dd_pct,
+                                    limit_pct=g.daily_stop_limit_pct)
     if g.daily_stop_triggered:
         _flatten(ctx, "DAILY_STOP", "daily_stop")
     elif g.trailing_breached:
         _flatten(ctx, "TRAILING_DRAWDOWN", "trailing_drawdown")
+
+
+def _trigger_daily_stop(ctx: Ctx, code: str, reason: str, equity: float | None, /, **detail: object) -> None:
+    """The daily stop, by the percent (DAILY_STOP) or the dollar limit (DAILY_LOSS_LIMIT): the first to hit wins;
+    entries lock until the rollover and every snapshot flattens what is open (D11)."""
+    g = ctx.glob
+    g.daily_stop_triggered, g.daily_stop_code = True, code
+    g.daily_stop_triggered_ts = ctx.now
+    g.daily_stop_triggered_reason = reason
+    g.daily_stop_triggered_equity = equity
+    g.trade_lock, g.trade_lock_reason = True, code
+    ctx.emit("daily_stop_trigger", None, code, **detail)
 
 
 def _flatten(ctx: Ctx, source: str, reason: str) -> None:
