@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.config import point_value
+from shared.domain.stops import CAPABILITY
 from sim.venue import SNAPSHOT_CACHE, Fill, Http, Position, Venue, VenueError
 
 TICK = 0.25
@@ -261,7 +262,7 @@ class PaperBridge:
         info: dict[str, Any] = {"tsConnected": True, "pnlConnected": True, "account": "PAPER",
                                 "owner": self.config.owner}
         if self.config.stops:
-            info["capabilities"] = ["protective_stop"]
+            info["capabilities"] = [CAPABILITY]
         self.venue.bridge_heartbeat(info)
         self._last_heartbeat = self.market.now
         self.stats.heartbeats += 1

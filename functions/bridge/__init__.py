@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from shared.domain import stops
 from shared.domain.bridge import BRIDGE_FIELDS
 from shared.domain.core import order_asset
 from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, PollPending, SymbolPosition
@@ -50,7 +51,7 @@ BOOL_FIELDS = frozenset({"tsConnected", "mdConnected", "repoOk"})
 TEXT_LIMITS = {"note": 500}  # the other text fields are ids and ISO-8601 times
 TEXT_LIMIT = 100
 MAX_CAPABILITIES = 16
-KNOWN_CAPABILITIES = frozenset({"protective_stop"})   # what a bridge may declare (D21); others are dropped
+KNOWN_CAPABILITIES = frozenset({stops.CAPABILITY})   # what a bridge may declare (D21); others are dropped
 
 
 # `?secret=` (the original bridge contract) puts the secret in every request URL, and Cloud Run's request logs keep

@@ -23,6 +23,7 @@ import math
 from .config import Config
 from .core import Ctx, create_exit, current_contract, may_exit, new_order
 from .decision import Refusal
+from .money import stop_points
 from .orders import TERMINAL
 from .state import AssetState, GlobalState, Order
 
@@ -52,11 +53,8 @@ def wanted_level(g: GlobalState, a: AssetState, asset: str, config: Config) -> f
     for an open position, which always has its average."""
     assert a.avg_price is not None and a.position != 0  # noqa: S101 - callers follow open positions only
     if a.protect_enabled and a.protect_threshold_points is not None:
-        side = 1 if a.position > 0 else -1
-        level = a.avg_price + side * a.protect_threshold_points
-        return math.floor(level / TICK) * TICK if side > 0 else math.ceil(level / TICK) * TICK
-    from .money import stop_points
-
+        # protect's level is entry + threshold on the position's side: a stop "distance" of −threshold
+        return stop_level(a.position, a.avg_price, -a.protect_threshold_points)
     return stop_level(a.position, a.avg_price, stop_points(g, asset, config))
 
 
