@@ -27,6 +27,7 @@ from shared.domain.view import state_view
 from shared.service.idempotency import IdempotencyKey, first_answer, stored_body
 from shared.service.idempotency import record as idempotency_record
 from shared.service.loads import loads
+from shared.service.notify import enqueue as enqueue_notifications
 from shared.service.notify import outbox_writes
 from shared.store.api import OutcomeUnknown, Plan, Query, Reads, Store, Write
 from shared.store.documents import (
@@ -116,11 +117,9 @@ def execute(services: Services, inp: Input, *, request_id: str | None = None,
             raise
         break
     _schedule(services, outcome)
-    if outcome.decision.events and any(w.startswith("notifications/") for w in outcome.writes):
-        from shared.service import notify
-
-        outcome.notified = notify.enqueue(services, outcome.request_id, outcome.decision, outcome.writes,
-                                          outcome.now)
+    # D23: after the commit, the notifications it wrote (none written: nothing read, nothing enqueued)
+    outcome.notified = enqueue_notifications(services, outcome.request_id, outcome.decision, outcome.writes,
+                                             outcome.now)
     return outcome
 
 
