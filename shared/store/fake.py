@@ -159,12 +159,10 @@ class FakeStore(StatsRecorder):
                 raise DocumentExists(write.path)
         if plan.writes:
             fault = self.commit_faults.pop(0) if self.commit_faults else ""
-            if fault.startswith("applied"):
-                self._commit(plan.writes, versions)
-                self._notify()
-            elif not fault:
+            if not fault.startswith("lost"):   # no fault, or an "applied" one: the commit lands
                 self._commit(plan.writes, versions)
             if fault:
+                self._notify()
                 self.unavailable = fault.endswith("_then_down")
                 raise CommitAmbiguous(plan, TimeoutError(f"FakeStore: commit answer lost ({fault})"))
             stats.commits += 1
