@@ -8,61 +8,25 @@ destination URL is in any stored document, answer or log line."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from devstack.receiver import Receiver
 from shared.service import notify, notify_secrets
 from tests.functions.test_hostile_input import BRIDGE, TASK_TOKEN, open_entry, report
 
 TOKEN_IN_URL = "s3cr3t-webhook-token-0123456789"
 
 
-class Receiver:
-    """A local HTTP server keeping every POST; `fail` answers 500 that many times first."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[str, dict[str, Any]]] = []
-        self.fail = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if receiver.fail > 0:
-                    receiver.fail -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                receiver.got.append((self.path, json.loads(body or b"{}")))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"id":"ok"}')
-
-            do_PUT = do_POST
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receivers() -> Iterator[tuple[Receiver, Receiver]]:
-    hook, ntfy = Receiver(), Receiver()
+    quiet = lambda message: None  # noqa: E731 - keep what arrives, print nothing
+    hook, ntfy = Receiver(on_message=quiet).start(), Receiver(on_message=quiet).start()
     yield hook, ntfy
-    hook.close()
-    ntfy.close()
+    hook.stop()
+    ntfy.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -124,7 +88,7 @@ def test_send_a_test_reaches_the_destination_and_records_the_last_error(app, rec
     configure(app, hook, ntfy)
     orders = app.client("orders")
     assert orders.post("/api/notifications/destinations/phone/test").status_code == 200
-    assert ntfy.got and ntfy.got[-1][1]["title"] == "OperatorLock test"
+    assert ntfy.got and ntfy.got[-1]["title"] == "OperatorLock test"
     ntfy.fail = 1
     failed = orders.post("/api/notifications/destinations/phone/test")
     assert failed.status_code == 502 and failed.get_json()["code"] == "DESTINATION_FAILED"
@@ -146,7 +110,7 @@ def test_the_watchdog_notifies_once_at_the_start_and_once_at_the_clear(app, rece
     app.clock.now += 60
     assert watchdog(app).status_code == 200 and len(notifications(app)) == 2, "still silent: nothing new"
     assert all(r.status_code == 200 for r in run_tasks(app))
-    assert sorted(b["title"] for _, b in hook.got) == ["BRIDGE_SILENCE started", "PRICE_SILENCE started"]
+    assert sorted(b["title"] for b in hook.got) == ["BRIDGE_SILENCE started", "PRICE_SILENCE started"]
     assert ntfy.got == [], "important only: the critical-only phone hears nothing"
     # the bridge and TradingView speak again: each condition clears once
     assert app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
@@ -187,7 +151,7 @@ def test_a_fill_notifies_and_a_failing_destination_is_retried_then_delivered_onc
     assert third.status_code == 200 and third.get_json()["outcome"] == "delivered"
     again = run_tasks(app, fill_task)[0]
     assert again.get_json()["outcome"] == "already_delivered", "a task delivered twice sends once"
-    fills = [b for _, b in hook.got if "fill" in b["title"]]
+    fills = [b for b in hook.got if "fill" in b["title"]]
     assert len(fills) == 1 and fills[0]["title"] == "ES: ENTRY fill"
     stored = json.dumps(app.store.dump(), default=str)
     out = capsys.readouterr().out
