@@ -889,3 +889,6 @@ def dev_reset(request: Any) -> dict[str, Any]:
     clock.reset()
     return {"ok": True}
 
+
+
+from . import push as push  # noqa: E402 - Web Push routes (issue 20) register on `router`, defined above

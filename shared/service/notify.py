@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from shared.domain.decision import Decision, Timer
 from shared.domain.notify import DESTINATION_LEVELS as DESTINATION_LEVELS
 from shared.domain.notify import heard_at, notices
+from shared.service import push
 from shared.store.api import Plan, Reads, Write
 from shared.web.respond import log_json, register_secret
 
@@ -165,7 +166,17 @@ def deliver(services: Any, secrets: Secrets, send: Sender, key: str) -> Delivery
         _finish(services, path, dest_id, error=None, delivered=False)
         return Delivery(200, "no_destination")
     register_secret(url)
-    error = send(url, str(claimed.get("title", "")), str(claimed.get("text", "")), str(claimed.get("level", "info")))
+    if dest.get("scheme") == push.SCHEME:
+        outcome = _push(secrets, url, push.message(claimed))
+        if outcome.result == "gone":   # the browser unsubscribed or the permission was revoked: standard Web Push
+            _finish(services, path, dest_id, error=None, delivered=False)
+            remove_destination(services, secrets, dest_id)
+            log_json("INFO", "push subscription gone; destination removed", notification=nid, destination=dest_id)
+            return Delivery(200, "subscription_gone", outcome.error)
+        error = outcome.error
+    else:
+        error = send(url, str(claimed.get("title", "")), str(claimed.get("text", "")),
+                     str(claimed.get("level", "info")))
     _finish(services, path, dest_id, error=error, delivered=error is None)
     if error is not None:
         log_json("WARNING", "notification not delivered; Cloud Tasks retries it", notification=nid,
@@ -210,6 +221,22 @@ def _finish(services: Any, path: str, dest_id: str, *, error: str | None, delive
         return Plan(writes, None)
 
     services.store.transact([path, status_path(dest_id)], plan)
+
+
+def remove_destination(services: Any, secrets: Secrets, dest_id: str) -> bool:
+    """Drop one destination (its entry, its status, then its secret); False when there was none."""
+
+    def plan(reads: Reads) -> Plan[bool]:
+        current = destinations(reads.get(SETTINGS_PATH))
+        others = [d for d in current if d["id"] != dest_id]
+        if len(others) == len(current):
+            return Plan([], False)
+        return Plan([Write(SETTINGS_PATH, "set", {"destinations": others}), Write(status_path(dest_id), "delete")],
+                    True)
+
+    removed: bool = services.store.transact([SETTINGS_PATH], plan)
+    secrets.delete(dest_id)
+    return removed
 
 
 def record_status(services: Any, dest_id: str, error: str | None) -> None:
@@ -264,6 +291,29 @@ def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
     return scrub_url(" ".join(str(captured.getvalue()).split()[-40:]) or "the destination refused it", url)
 
 
+def _push(secrets: Any, secret: str, message: dict[str, Any]) -> push.Outcome:
+    """One Web Push message to the subscription kept as `secret` (shared.service.push)."""
+    subscription = push.read_secret(secret)
+    if subscription is None:
+        return push.Outcome("failed", "the stored push subscription is unreadable")
+    try:
+        key = push.private_key(secrets)
+    except Exception as exc:   # Secret Manager unreachable: retried like any failure
+        return push.Outcome("failed", f"the VAPID key could not be read ({type(exc).__name__})")
+    if not key:
+        return push.Outcome("failed", f"Web Push is not configured: {push.VAPID_SECRET} has no version")
+    return push.send(subscription, message, key)
+
+
+def default_sender(url: str, title: str, text: str, level: str) -> str | None:
+    """apprise, or Web Push when the secret is a push subscription (the destinations' test button)."""
+    if push.read_secret(url) is None:
+        return apprise_sender(url, title, text, level)
+    from shared.service import notify_secrets
+
+    return _push(notify_secrets.secrets(), url, {**push.trial_message(), "title": title, "body": text}).error
+
+
 def scrub_url(text: str, url: str) -> str:
     """`text` without the URL or any piece of it long enough to be a credential (a token, a password, a path)."""
     pieces = {url, *(p for p in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]) if len(p) >= 6)}
@@ -286,4 +336,4 @@ def masked(dest: Mapping[str, Any], status: Mapping[str, Any] | None) -> dict[st
 
 
 Clock = Callable[[], float]
-SENDER: Sender = apprise_sender   # tests may swap it; the timers function and the test button send through it
+SENDER: Sender = default_sender   # tests may swap it; the timers function and the test button send through it

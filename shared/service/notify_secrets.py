@@ -97,20 +97,24 @@ class SecretManagerSecrets:
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session
 
+    def latest(self, secret: str) -> bytes | None:
+        """The latest version's payload of the project's secret `secret`; None while it has no version."""
+        import base64
+
+        name = f"projects/{self.project}/secrets/{secret}"
+        answer = self._http().get(f"{self.API}/{name}/versions/latest:access", timeout=5)
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise RuntimeError(f"Secret Manager answered {answer.status_code} for {secret}")
+        return base64.b64decode(answer.json()["payload"]["data"])
+
     def _all(self, fresh: bool = False) -> dict[str, str]:
         if not fresh and self._cache is not None and time.monotonic() - self._cache[0] < CACHE_S:
             return self._cache[1]
-        import base64
-
-        name = f"projects/{self.project}/secrets/{self.SECRET}"
-        answer = self._http().get(f"{self.API}/{name}/versions/latest:access", timeout=5)
-        if answer.status_code == 404:     # no version yet: no destination
-            urls: dict[str, str] = {}
-        elif answer.status_code != 200:
-            raise RuntimeError(f"Secret Manager answered {answer.status_code} for {self.SECRET}")
-        else:
-            data = json.loads(base64.b64decode(answer.json()["payload"]["data"]))
-            urls = {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+        raw = self.latest(self.SECRET)   # no version yet: no destination
+        data = json.loads(raw) if raw is not None else {}
+        urls = {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
         self._cache = (time.monotonic(), urls)
         return urls
 
