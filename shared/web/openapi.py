@@ -127,6 +127,12 @@ def _list_of(name: str) -> dict[str, Any]:
 _DEST_ID = {"name": "dest_id", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"}}
 _COMMAND_OK = {"200": _ok(_OK_TRUE), "201": _ok(_OK_TRUE, "Created (an order, an intent).")}
+_PUSH_ENDPOINT = {"type": "string", "minLength": 12, "maxLength": 2000, "description": "https:// (a push service)"}
+_PUSH_SUBSCRIPTION = {"type": "object", "description": "PushSubscription.toJSON()", "required": ["endpoint", "keys"],
+                      "properties": {"endpoint": _PUSH_ENDPOINT, "expirationTime": {"type": ["number", "null"]},
+                                     "keys": {"type": "object", "required": ["p256dh", "auth"],
+                                              "properties": {"p256dh": {"type": "string"},
+                                                             "auth": {"type": "string"}}}}}
 
 
 def _object(required: tuple[str, ...], properties: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +312,25 @@ def _operator() -> dict[str, Any]:
         "/api/notifications/destinations/{dest_id}/test": {"post": _op(
             "Send a test message now; 502 DESTINATION_FAILED with the (scrubbed) reason when it is refused",
             "commands", _COMMAND_OK, (*_COMMAND_ERRORS, "502"), parameters=[_DEST_ID])},
+        "/api/push/key": {"get": _op(
+            "The VAPID public key a browser subscribes with (applicationServerKey, base64url); 503 while the "
+            "VAPID_PRIVATE_KEY secret has no version", "push",
+            {"200": _ok(_object(("ok", "public_key"), {"ok": {"const": True}, "public_key": {"type": "string"}}))},
+            _OPERATOR_ERRORS)},
+        "/api/push/subscribe": {"post": _op(
+            "Add (201) or replace (200) this browser's push subscription as a notification destination at a level; "
+            "the subscription is kept as a secret outside the store, never served back", "push", _COMMAND_OK,
+            _OPERATOR_ERRORS, body=_body({"subscription": _PUSH_SUBSCRIPTION,
+                                          "level": {"enum": ["critical", "important", "all"]},
+                                          "label": {"type": "string", "maxLength": 60}}, ("subscription",)))},
+        "/api/push/status": {"post": _op(
+            "Whether this browser's subscription (its endpoint, in the body: never in a URL) is a destination",
+            "push", {"200": _ok(_object(("ok", "subscribed"), {"ok": {"const": True}, "subscribed": _BOOL,
+                                                                "destination": {"type": ["object", "null"]}}))},
+            _OPERATOR_ERRORS, body=_body({"endpoint": _PUSH_ENDPOINT}, ("endpoint",)))},
+        "/api/push/unsubscribe": {"post": _op(
+            "Remove this browser's subscription and its secret (removed: its destination id, or null)", "push",
+            {"200": _ok(_OK_TRUE)}, _OPERATOR_ERRORS, body=_body({"endpoint": _PUSH_ENDPOINT}, ("endpoint",)))},
         "/api/calendar": {
             "get": _op("Blackout windows, the one in force and the next with its countdown, the trading hours (D22)",
                        "reads", {"200": _ok(_CALENDAR)}, _OPERATOR_ERRORS),

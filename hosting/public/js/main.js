@@ -12,6 +12,7 @@
  *   modals.js    entry dialog and confirmation box (focus trap)
  *   charts.js    bricks and P&L curve (lightweight-charts)
  *   trades.js, log.js, risk.js, tabs.js: the other tabs
+ *   push.js      "Notify this device" (Web Push, sw.js) and the card anchors a notification opens (/#card-ES)
  * The server decides: the entry button follows GET /api/gates `can_enter`; every refusal is shown verbatim.
  */
 import { $ } from './dom.js';
@@ -30,6 +31,7 @@ import { loadLogs } from './log.js';
 import { initRisk, loadRisk, renderRisk } from './risk.js';
 import { dirOfColor } from './format.js';
 import { refreshCharts } from './charts.js';
+import { initPush } from './push.js';
 
 let tab = 'console';
 const pollers = {};
@@ -146,6 +148,7 @@ function wire() {
   initActionBar((key, btn) => onCardAction(key, btn, openOrderModal), flattenAll);
   initAnnouncer((asset) => renderOneCard(asset));
   initRisk(renderHeader);
+  initPush().catch(() => {});
 
   $('om-cancel').addEventListener('click', closeOrderModal);
   $('om-confirm').addEventListener('click', confirmOrder);

@@ -1,0 +1,52 @@
+/* The dashboard's service worker (issue 20 item 3, D23): it shows the Web Push messages the timers function sends
+ * (shared/service/push.py: {title, body, tag, level, url}) with the tab closed, and a click opens the dashboard at
+ * the card the message is about. It caches nothing and answers no fetch: a trading dashboard served from a cache
+ * would show a stale position as if it were live.
+ */
+'use strict';
+
+const ICON = '/icons/icon-192.png';
+
+/** Only a path of this origin may be opened: a message cannot send the operator elsewhere. */
+function samePath(url) {
+  return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : '/';
+}
+
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (e) {
+    data = { body: event.data ? event.data.text() : '' };
+  }
+  const critical = data.level === 'critical';
+  const title = typeof data.title === 'string' && data.title ? data.title : 'OperatorLock';
+  event.waitUntil(self.registration.showNotification(title, {
+    body: typeof data.body === 'string' ? data.body : '',
+    tag: typeof data.tag === 'string' && data.tag ? data.tag : 'ol-message',
+    icon: ICON,
+    badge: ICON,
+    renotify: critical,
+    requireInteraction: critical,   // a critical one stays until the operator sees it
+    timestamp: Date.now(),
+    data: { url: samePath(data.url), level: data.level || 'info' },
+  }));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = new URL(samePath(event.notification.data && event.notification.data.url), self.location.origin).href;
+  event.waitUntil((async () => {
+    const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const dashboard = open.find((c) => ['/', '/index.html'].includes(new URL(c.url).pathname));
+    if (dashboard) {
+      await dashboard.focus();
+      dashboard.postMessage({ type: 'open', url });   // js/push.js shows the card without a reload
+      return;
+    }
+    await self.clients.openWindow(url);
+  })());
+});
