@@ -72,6 +72,14 @@ def check_writes(status: int, before: dict[str, str], after: dict[str, str]) -> 
     return None
 
 
+# The stack's notification secrets file (NOTIFY_SECRETS_FILE, in its logs folder): the secrets' own home, not a log.
+SECRETS_FILES = frozenset({"notify-secrets.json"})
+
+
+def _log_files(log_dir: Path) -> list[Path]:
+    return sorted(p for p in log_dir.rglob("*") if p.is_file() and p.name not in SECRETS_FILES)
+
+
 def _scannable(secrets: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in secrets.items() if value and len(value) >= 4}
 
@@ -99,7 +107,7 @@ def _log_hits(values: dict[str, str], files: list[Path]) -> tuple[list[str], int
 def secret_hits(secrets: dict[str, str], firestore_address: str, project: str, log_dir: Path) -> list[str]:
     """Where any of `secrets` (name -> value) appears: stored documents and every file under `log_dir`."""
     values = _scannable(secrets)
-    files = sorted(p for p in log_dir.rglob("*") if p.is_file())
+    files = _log_files(log_dir)
     return (_document_hits(values, _documents(firestore_address, project, names_only=False))
             + _log_hits(values, files)[0])
 
@@ -114,11 +122,37 @@ SCAN_READ_TIMEOUT_S = 10.0
 
 def configured_secrets(stack: Any) -> dict[str, str]:
     """Every secret a stack runs with: the shared secrets and the dashboard password, the previous value of each
-    during a rotation (PREVIOUS_<NAME>), and the local operator's password of a Firebase-mode stack."""
+    during a rotation (PREVIOUS_<NAME>), the local operator's password of a Firebase-mode stack, and the Web Push
+    secrets of its notification secrets file (`push_secrets`)."""
     names = [*SECRET_NAMES, *(f"PREVIOUS_{name}" for name in SECRET_NAMES)]
     found = {name: stack.env.get(name, "") for name in names}
     found["local operator password"] = (stack.operator or {}).get("password", "")
+    found.update(push_secrets(stack.env.get("NOTIFY_SECRETS_FILE")))
     return _scannable(found)
+
+
+def push_secrets(path: str | None) -> dict[str, str]:
+    """The Web Push secrets (issue 20) in a notification secrets file: the VAPID private key, and each push
+    subscription's endpoint, the endpoint's last segment (the token that addresses the device) and its keys."""
+    try:
+        data = json.loads(Path(path).read_text()) if path else {}
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, str] = {}
+    for name, value in (data.items() if isinstance(data, dict) else ()):
+        if name == "_vapid" and isinstance(value, str):
+            found["VAPID private key"] = value
+        elif isinstance(value, str) and value.startswith("{"):
+            try:
+                subscription = json.loads(value)
+                endpoint, keys = str(subscription["endpoint"]), dict(subscription["keys"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            token = endpoint.rstrip("/").rsplit("/", 1)[-1]
+            found[f"push subscription {name}: endpoint"] = endpoint
+            found[f"push subscription {name}: endpoint token"] = token if len(token) >= 16 else ""
+            found.update({f"push subscription {name}: {k}": str(v) for k, v in keys.items()})
+    return found
 
 
 def _process_state(pid: int) -> str:
@@ -156,7 +190,7 @@ def scan_stack(stack: Any) -> dict[str, Any]:
         except requests.RequestException as exc:
             skipped = f"the Firestore emulator did not answer the scan: {type(exc).__name__}"
     logs = Path(stack.logs)
-    files = {p.resolve() for p in logs.rglob("*") if p.is_file()} if logs.is_dir() else set()
+    files = {p.resolve() for p in _log_files(logs)} if logs.is_dir() else set()
     files |= {Path(p.log_path).resolve() for p in stack.processes if Path(p.log_path).is_file()}
     log_hits, lines = _log_hits(values, sorted(files))
     return {"stack": stack.url, "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],

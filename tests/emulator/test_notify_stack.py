@@ -39,3 +39,44 @@ def test_the_watchdog_notifies_the_local_receiver_end_to_end(tmp_path) -> None:
         assert stored.get("documents"), stored
         assert f"127.0.0.1:{receiver.port}" not in json.dumps(stored)
         assert all("delivered" in json.dumps(d["fields"]) for d in stored["documents"])
+
+
+def test_web_push_reaches_the_push_service_and_a_gone_subscription_is_removed(tmp_path) -> None:
+    """Issue 20 item 3 on the stack: the watchdog's notification goes through a real Cloud Tasks task to the local
+    push service (devstack.push_service), which verifies the VAPID signature and decrypts it; after the browser
+    unsubscribed (410), the next notification removes the destination and its secret."""
+    from devstack.push_service import PushService
+    from tests.waiting import until
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DASHBOARD_PASSWORD", "NOTIFY_SECRETS_FILE")}
+    service = PushService().start()
+    try:
+        with LocalStack.on_free_ports(log_dir=tmp_path, base_env=env) as local:
+            key = requests.get(f"{local.url}/api/push/key", timeout=10).json()["public_key"]
+            subscription = service.subscribe(key)
+            added = requests.post(f"{local.url}/api/push/subscribe", timeout=10,
+                                  json={"subscription": subscription, "level": "important"})
+            assert added.status_code == 201, added.text
+            dest = added.json()["destination"]["id"]
+            assert local.tick_watchdog() == 200
+            assert until(lambda: any(m["payload"]["title"] == "BRIDGE_SILENCE started" for m in service.got),
+                         timeout=30), service.refused
+            message = next(m for m in service.got if m["payload"]["title"] == "BRIDGE_SILENCE started")
+            assert message["payload"]["url"] == "/#feed-box" and message["claims"]["aud"] == service.origin
+            assert service.refused == []
+
+            service.gone(subscription)
+            beat = requests.post(f"{local.url}/api/bridge/heartbeat", json={"tsConnected": True}, timeout=10,
+                                 headers={"X-Bridge-Secret": local.secrets["BRIDGE_HEARTBEAT_SECRET"]})
+            assert beat.status_code == 200 and local.tick_watchdog() == 200   # BRIDGE_SILENCE cleared: news
+
+            def listed() -> list[str]:
+                answer = requests.get(f"{local.url}/api/notifications/destinations", timeout=10).json()
+                return [d["id"] for d in answer["destinations"]]
+
+            assert until(lambda: dest not in listed(), timeout=30), "the gone subscription is still a destination"
+            assert any(r["status"] == 410 for r in service.refused)
+            stored = json.loads((tmp_path / "notify-secrets.json").read_text())
+            assert dest not in stored and "_vapid" in stored
+    finally:
+        service.stop()

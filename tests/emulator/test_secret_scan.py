@@ -128,3 +128,35 @@ def test_every_secret_a_stack_runs_with_is_scanned_for() -> None:
         "BRIDGE_HEARTBEAT_SECRET": "bridge-value", "SESSION_SECRET": "session-value",
         "local operator password": "op-pass-123"}
     assert configured_secrets(SimpleNamespace(env={}, operator={})) == {}
+
+
+def test_no_push_secret_is_stored_or_logged_and_a_planted_one_is_found(fresh, tmp_path) -> None:
+    """Issue 20 item 3: a push subscription delivered to on the live stack (its endpoint and keys, the VAPID private
+    key) is in no stored document and no log line; the scan knows those values, so a planted one is found."""
+    from devstack.push_service import PushService
+
+    service = PushService().start()
+    try:
+        operator = fresh.operator()
+        key = operator.get(f"{fresh.url}/api/push/key", timeout=T).json()["public_key"]
+        subscription = service.subscribe(key)
+        added = operator.post(f"{fresh.url}/api/push/subscribe", json={"subscription": subscription, "level": "all"},
+                              timeout=T)
+        assert added.status_code == 201, added.text
+        assert fresh.stack.tick_watchdog() == 200
+        assert service.wait_for(1, timeout=T), "nothing reached the push service"
+        assert operator.post(f"{fresh.url}/api/push/status", json={"endpoint": subscription["endpoint"]},
+                             timeout=T).json()["subscribed"] is True
+    finally:
+        service.stop()
+    secrets = configured_secrets(fresh.stack)
+    names = {name for name in secrets if name.startswith(("VAPID", "push subscription"))}
+    dest = added.json()["destination"]["id"]
+    assert names == {"VAPID private key", *(f"push subscription {dest}: {part}" for part in
+                                            ("endpoint", "endpoint token", "p256dh", "auth"))}
+    assert secrets[f"push subscription {dest}: auth"] == subscription["keys"]["auth"]
+    hits = secret_hits(secrets, fresh.firestore_address, fresh.project, fresh.stack.logs)
+    assert not hits, hits[:20]
+    (tmp_path / "planted.log").write_text(f"POST {subscription['endpoint']}\n")
+    planted = secret_hits(secrets, fresh.firestore_address, fresh.project, tmp_path)
+    assert f"push subscription {dest}: endpoint token in planted.log:1" in planted
