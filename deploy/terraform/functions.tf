@@ -49,6 +49,8 @@ locals {
     TIMERS_AUDIENCE       = local.timers_audience
     TASKS_SERVICE_ACCOUNT = google_service_account.tasks_invoker.email
     NOTIFY_URL_STORE      = "cloud" # notification destinations' URLs: NOTIFY_DESTINATIONS in Secret Manager (notify.tf)
+    # Web Push's VAPID contact (RFC 8292 `sub`): the alerts' address; unset, shared/service/push.py's placeholder
+    VAPID_SUBJECT = var.alert_email == null ? "" : "mailto:${var.alert_email}"
   }
 
   # One function per route group; the key is the function's name and its entry point in main.py. What differs:

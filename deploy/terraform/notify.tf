@@ -62,3 +62,29 @@ resource "google_secret_manager_secret_iam_member" "notify_writer" {
   role      = "roles/secretmanager.secretVersionAdder"
   member    = "serviceAccount:${google_service_account.function["orders"].email}"
 }
+
+# Web Push (D23, issue 20 item 3): the VAPID private key that signs every push message, one secret,
+# VAPID_PRIVATE_KEY, created here without a value. The deployer adds it once (deploy/README.md: a P-256 key in PEM,
+# made by openssl); the orders function reads it for the public key a browser subscribes with, the timers function
+# to sign each message. Read at run time like NOTIFY_DESTINATIONS. A new version is a new key: every browser's
+# subscription was made for the old one, so each device must subscribe again (the push services refuse the rest).
+resource "google_secret_manager_secret" "vapid_private_key" {
+  project   = var.project_id
+  secret_id = "VAPID_PRIVATE_KEY"
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_iam_member" "vapid_reader" {
+  for_each = toset(["orders", "timers"])
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.vapid_private_key.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.function[each.key].email}"
+}

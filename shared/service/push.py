@@ -18,9 +18,9 @@ The VAPID private key is a secret too:
 - locally (`NOTIFY_URL_STORE=file`, and tests' MemorySecrets): the entry `_vapid` of the same 0600 secrets file,
   made on first use when missing (`_vapid` cannot be a destination id);
 - in the cloud: the Secret Manager secret VAPID_PRIVATE_KEY (deploy/terraform/notify.tf), whose value the deployer
-  adds (`python -m scripts.vapid_key | gcloud secrets versions add VAPID_PRIVATE_KEY --data-file=-`); without it
+  adds once (deploy/README.md: `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, a PEM); without it
   the push routes answer 503 naming it, and push destinations fail (retried) until it exists.
-Its format: the 32-byte P-256 private number, base64url without padding (what `Vapid.from_string` reads).
+Its format: a P-256 private key in PEM, or the 32-byte private number in base64url (what the local stack makes).
 """
 
 from __future__ import annotations
@@ -180,8 +180,13 @@ def private_key(secrets: Any) -> str | None:
 
 
 def _vapid(key: str) -> Any:
+    """The signer of `key`: a PEM (what openssl makes for the cloud's secret) or the raw number, base64url."""
     from py_vapid import Vapid
 
+    if "-----BEGIN" in key:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        return Vapid(private_key=load_pem_private_key(key.encode(), password=None))
     return Vapid.from_string(private_key=key)
 
 
@@ -239,7 +244,7 @@ def send(subscription: Mapping[str, Any], payload: Mapping[str, Any], key: str) 
     level = str(payload.get("level", "info"))
     subject = os.environ.get("VAPID_SUBJECT") or DEFAULT_SUBJECT
     try:
-        webpush(dict(subscription), data=json.dumps(payload, separators=(",", ":")), vapid_private_key=key,
+        webpush(dict(subscription), data=json.dumps(payload, separators=(",", ":")), vapid_private_key=_vapid(key),
                 vapid_claims={"sub": subject}, ttl=TTL_S.get(level, 3600),
                 headers={"Urgency": URGENCY.get(level, "normal")}, timeout=SEND_TIMEOUT_S)
     except WebPushException as exc:

@@ -221,3 +221,19 @@ def test_the_push_routes_need_the_operator_session(app, service) -> None:
     for method, route in (("get", "/api/push/key"), ("post", "/api/push/subscribe"), ("post", "/api/push/status"),
                           ("post", "/api/push/unsubscribe")):
         assert getattr(app.client("orders"), method)(route, json={}).status_code == 401, route
+
+
+def test_a_pem_key_as_the_cloud_keeps_it_signs_messages_the_push_service_accepts(app, service, _wiring,
+                                                                                   monkeypatch) -> None:
+    """deploy/README.md adds VAPID_PRIVATE_KEY as openssl's PEM; the contact comes from VAPID_SUBJECT."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    _wiring.put(push.VAPID_KEY, pem)
+    monkeypatch.setenv("VAPID_SUBJECT", "mailto:desk@example.com")
+    subscription = service.subscribe(public_key(app))
+    dest_id = subscribe(app, subscription).get_json()["destination"]["id"]
+    assert app.client("orders").post(f"/api/notifications/destinations/{dest_id}/test").status_code == 200
+    assert service.wait_for(1, timeout=5) and service.got[-1]["claims"]["sub"] == "mailto:desk@example.com"

@@ -34,6 +34,8 @@ BUILD_SCRIPT = REPO / "scripts" / "build_bundle.py"
 ENTRY_POINTS = ("webhooks", "orders", "bridge", "timers")
 PUBLIC_FUNCTIONS = ("webhooks", "orders", "bridge")
 SECRET_NAMES = frozenset({"TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "DASHBOARD_PASSWORD", "SESSION_SECRET"})
+# Read through Secret Manager's API at run time, never mounted (notify.tf, issue 20)
+RUN_TIME_SECRETS = frozenset({"NOTIFY_DESTINATIONS", "VAPID_PRIVATE_KEY"})
 # Which secret each function checks (docs/api.md: webhooks the TradingView secret, bridge the bridge
 # secret, orders the operator session, and it shows the TradingView secret to a logged-in operator for the alert
 # messages); timers authenticates Cloud Tasks by OIDC and holds none. Nothing else: the public webhook function
@@ -599,8 +601,9 @@ def test_no_secret_value_literal_in_any_tf_file(tf: Terraform) -> None:
         for path, value in _walk(body, where):
             leaf = path.rsplit(".", 1)[-1]
             if secretish.search(leaf) and isinstance(value, str) and not _is_expression(value):
-                # NOTIFY_DESTINATIONS: the notification URLs' secret, read at run time (notify.tf, issue 20)
-                assert value in SECRET_NAMES | {"NOTIFY_DESTINATIONS"}, f"{path} = {value!r} looks like a secret value"
+                # NOTIFY_DESTINATIONS and VAPID_PRIVATE_KEY: the notification URLs' and the Web Push signing key's
+                # secrets, read at run time (notify.tf, issue 20)
+                assert value in SECRET_NAMES | RUN_TIME_SECRETS, f"{path} = {value!r} looks like a secret value"
     for name in tf.variables:
         assert not secretish.search(name), f"variable {name}: secrets never pass through Terraform variables"
     env_keys = set(tf.locals["function_env"])
@@ -641,7 +644,8 @@ def test_rotation_pins_are_validated(tf: Terraform) -> None:
 
 def test_each_service_account_reads_only_its_own_secrets(tf: Terraform) -> None:
     grants = [(where, body) for where, body in _iam_grants(tf) if body["role"] == "roles/secretmanager.secretAccessor"
-              and not where.startswith("google_secret_manager_secret_iam_member.notify_")]
+              and not where.startswith(("google_secret_manager_secret_iam_member.notify_",
+                                        "google_secret_manager_secret_iam_member.vapid_"))]
     granted: dict[str, set[str]] = {name: set() for name in ENTRY_POINTS}
     for where, body in grants:
         assert where.startswith("google_secret_manager_secret_iam_member."), f"{where}: secrets are granted one by one"
@@ -664,6 +668,17 @@ def test_the_notification_destinations_secret_is_read_by_orders_and_timers_and_w
     assert notify == {("roles/secretmanager.secretAccessor", member("orders")),
                       ("roles/secretmanager.secretAccessor", member("timers")),
                       ("roles/secretmanager.secretVersionAdder", member("orders"))}
+
+
+def test_the_vapid_key_exists_without_a_value_and_only_orders_and_timers_read_it(tf: Terraform) -> None:
+    """Issue 20 item 3: the Web Push signing key, read at run time (never mounted), never written by a function."""
+    secret = tf.resources[("google_secret_manager_secret", "vapid_private_key")]
+    assert secret["secret_id"] == "VAPID_PRIVATE_KEY"
+    vapid = {(body["role"], body["member"]) for where, body in _iam_grants(tf)
+             if where.startswith("google_secret_manager_secret_iam_member.vapid_")}
+    member = 'serviceAccount:${{google_service_account.function["{}"].email}}'.format
+    assert vapid == {("roles/secretmanager.secretAccessor", member("orders")),
+                     ("roles/secretmanager.secretAccessor", member("timers"))}
 
 
 def test_the_watchdog_runs_every_minute_into_the_timers_function_as_the_tasks_invoker(tf: Terraform) -> None:
