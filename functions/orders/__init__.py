@@ -21,6 +21,6 @@ from shared.web.routing import Router
 router = Router()
 
 # imported after `router` exists: each module registers its routes on it
-from . import commands, dev, notifications, reads, risk, session  # noqa: E402
+from . import commands, notifications, reads, risk, session  # noqa: E402
 
-__all__ = ["commands", "dev", "notifications", "reads", "risk", "router", "session"]
+__all__ = ["commands", "notifications", "reads", "risk", "router", "session"]

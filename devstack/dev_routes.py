@@ -1,4 +1,14 @@
-"""The local stack's clock and reset (LOCAL_DEV=1 only)."""
+"""The local stack's own routes: the dev clock (D16) and the wipe, `/_dev/...`. Never deployed.
+
+`scripts/build_bundle.py` ships `functions/` and `shared/` only, so these routes cannot reach the cloud: the
+deployed `orders` function answers `/_dev/...` with its plain 404. When the local stack serves the functions
+(`devstack.router`), it adds them to the app it creates for the `orders` function (`add_to`), behind that
+function's session like before; Hosting's rewrite for them is the local stack's own too (`LOCAL_ONLY_REWRITES`).
+
+They answer as every route does (one log line, errors as JSON) because they run on a `shared.web` router of their
+own. `GET /_dev/clock` shows the clock, `POST` freezes or moves it, `DELETE` returns to the real clock;
+`POST /_dev/reset` wipes every document of the emulator (the session generation kept) and the clock.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +16,31 @@ import os
 import urllib.request
 from typing import Any
 
+import flask
+from werkzeug.routing import Rule
+
 from shared.service import clock
 from shared.service.security import keep_generation, stored_generation
 from shared.service.wiring import services
 from shared.web import auth
 from shared.web.errors import BadInput, NotFound, Unavailable
 from shared.web.request import json_body, opt_bool, opt_float
+from shared.web.routing import Router
 
-from . import router
+PREFIX = "/_dev/"
+router = Router()
+
+
+def add_to(app: flask.Flask) -> None:
+    """Route `/_dev/<rest>` of a function's app (functions-framework's Flask app) to these routes; every other
+    path stays the function's. Once per app."""
+    if "devstack_dev_routes" in app.view_functions:
+        return
+    # every method, like functions-framework's own rule: the router answers 405 itself
+    app.url_map.add(Rule(f"{PREFIX}<path:rest>", endpoint="devstack_dev_routes"))
+    app.view_functions["devstack_dev_routes"] = lambda rest: router.dispatch(flask.request)
+
+
 
 
 def _dev_only(request: Any) -> None:
