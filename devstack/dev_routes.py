@@ -19,11 +19,11 @@ from typing import Any
 import flask
 from werkzeug.routing import Rule
 
+from shared.errors import BadInput, NotFound, Unavailable
 from shared.service import clock
 from shared.service.security import keep_generation, stored_generation
 from shared.service.wiring import services
 from shared.web import auth
-from shared.web.errors import BadInput, NotFound, Unavailable
 from shared.web.request import json_body, opt_bool, opt_float
 from shared.web.routing import Router
 

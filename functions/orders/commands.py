@@ -24,15 +24,15 @@ from shared.domain.inputs import (
     SetTakeProfit,
     ToggleExit,
 )
+from shared.errors import BadInput, Unavailable
+from shared.logs import annotate, mask_secrets
 from shared.service import clock, execute
 from shared.service.http import answer
 from shared.service.idempotency import parse_key
 from shared.service.wiring import services
 from shared.web import auth
-from shared.web.errors import BadInput, Unavailable
 from shared.web.request import json_body, opt_bool, order_id_param
-from shared.web.respond import json_response, mask_secrets
-from shared.web.routing import annotate
+from shared.web.respond import json_response
 
 from . import router
 from .fields import asset_key, first, raw_number, short_text, truthy

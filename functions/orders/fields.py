@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.config import normalise_asset
+from shared.errors import BadInput
 from shared.service.wiring import services
-from shared.web.errors import BadInput
 from shared.web.request import bounded_str, field_label, opt_bool
 
 MAX_TEXT = 32  # an asset, a direction, a mode: short words

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.errors import BadInput, NotFound
 from shared.service.wiring import services
 from shared.web import auth
-from shared.web.errors import BadInput, NotFound
 from shared.web.request import bounded_str, field_label, json_body
 
 from . import router
@@ -93,8 +93,8 @@ def delete_destination(request: Any, dest_id: str) -> dict[str, Any]:
 def test_destination(request: Any, dest_id: str) -> tuple[dict[str, Any], int]:
     """Send a test message now (the operator is waiting for it: this one is in the request path, bounded by
     apprise's own timeouts); its outcome is the destination's last success or error."""
+    from shared.logs import register_secret
     from shared.service import notify, notify_secrets
-    from shared.web.respond import register_secret
 
     auth.require_session(request)
     if not notify.DEST_ID.fullmatch(dest_id) or not any(

@@ -11,12 +11,12 @@ from shared.domain.core import parse_direction
 from shared.domain.orders import effective_status, order_public
 from shared.domain.state import Order, from_doc
 from shared.domain.view import gates_view, state_view
+from shared.errors import BadInput
 from shared.service import clock, read_world
 from shared.service.security import SECRET_REVEALED, record_security_event
 from shared.service.wiring import asset_keys, services, timers_status
 from shared.store.api import Query
 from shared.web import auth
-from shared.web.errors import BadInput
 from shared.web.request import field_label, query_int, query_param
 
 from . import router

@@ -13,11 +13,11 @@ from shared.domain.inputs import RISK_SETTINGS, AddBlackouts, BlackoutSpec, Reba
 from shared.domain.operator import risk_view
 from shared.domain.view import normalise_world
 from shared.domain.windows import DAYS, calendar_view
+from shared.errors import BadInput
 from shared.service import ical, read_world
 from shared.service.presets import presets
 from shared.service.wiring import services
 from shared.web import auth
-from shared.web.errors import BadInput
 from shared.web.request import bounded_str, field_label, json_body, opt_bool, opt_float, opt_int
 
 from . import router

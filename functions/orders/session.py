@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import redirect
 
+from shared.errors import Unavailable
 from shared.web import auth
-from shared.web.errors import Unavailable
 from shared.web.openapi import openapi
 
 from . import router
