@@ -10,22 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.errors import BadInput
 from shared.web import auth
-from shared.web.errors import BadInput
-from shared.web.request import bounded_str, field_label, json_body
+from shared.web.request import bounded_str, json_body
 
 from . import router
+from .fields import known_fields
 
 SUBSCRIBE_FIELDS = ("subscription", "level", "label")
 DEFAULT_LEVEL = "important"
 
 
 def _strict_body(request: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    body = json_body(request, strict=True)
-    unknown = sorted(set(body) - set(fields))
-    if unknown:
-        raise BadInput(f"{field_label(unknown[0])}: unknown field (expected {', '.join(fields)})")
-    return body
+    return known_fields(json_body(request, strict=True), fields, "field")
 
 
 @router.route("GET", "/api/push/key")

@@ -34,9 +34,9 @@ from typing import Any, Protocol
 from shared.domain.decision import Decision, Timer
 from shared.domain.notify import DESTINATION_LEVELS as DESTINATION_LEVELS
 from shared.domain.notify import heard_at, notices
+from shared.logs import log_json, register_secret
 from shared.service import push
 from shared.store.api import Plan, Reads, Write
-from shared.web.respond import log_json, register_secret
 
 NOTIFICATIONS = "notifications"
 SETTINGS_PATH = "console/notify"
@@ -235,7 +235,8 @@ def remove_destination(services: Any, secrets: Secrets, dest_id: str) -> bool:
                     True)
 
     removed: bool = services.store.transact([SETTINGS_PATH], plan)
-    secrets.delete(dest_id)
+    if removed:
+        secrets.delete(dest_id)
     return removed
 
 

@@ -37,9 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.web.errors import BadInput, Unavailable
-from shared.web.request import field_label
-from shared.web.respond import register_secret
+from shared.errors import BadInput, Unavailable
+from shared.logs import register_secret
 
 SCHEME = "webpush"
 DEST_PREFIX = "push-"
@@ -53,6 +52,12 @@ MAX_ENDPOINT = 2000
 SUBSCRIPTION_FIELDS = ("endpoint", "expirationTime", "keys")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _label(name: object) -> str:
+    """A field name the caller chose, as an error text may show it: printable and short."""
+    text = str(name).encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # ---- the subscription ----------------------------------------------------------------------------------------------
@@ -101,7 +106,7 @@ def parse_subscription(value: Any) -> dict[str, Any]:
                        "({endpoint, keys: {p256dh, auth}})")
     unknown = sorted(set(value) - set(SUBSCRIPTION_FIELDS))
     if unknown:
-        raise BadInput(f"subscription.{field_label(unknown[0])}: unknown field "
+        raise BadInput(f"subscription.{_label(unknown[0])}: unknown field "
                        f"(expected {', '.join(SUBSCRIPTION_FIELDS)})")
     endpoint = check_endpoint(value.get("endpoint"))
     expiration = value.get("expirationTime")
@@ -112,7 +117,7 @@ def parse_subscription(value: Any) -> dict[str, Any]:
         raise BadInput("subscription.keys: expected {p256dh, auth}")
     unknown = sorted(set(keys) - {"p256dh", "auth"})
     if unknown:
-        raise BadInput(f"subscription.keys.{field_label(unknown[0])}: unknown field (expected p256dh, auth)")
+        raise BadInput(f"subscription.keys.{_label(unknown[0])}: unknown field (expected p256dh, auth)")
     point = _b64url(keys.get("p256dh"), "subscription.keys.p256dh", 65)
     _b64url(keys.get("auth"), "subscription.keys.auth", 16)
     from cryptography.hazmat.primitives.asymmetric import ec
