@@ -24,13 +24,13 @@ import base64
 import json
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-HOST = "127.0.0.1"
+from devstack.receiver import HOST, Collector
+
 MAX_EXP_S = 24 * 3600
 
 
@@ -88,16 +88,14 @@ def verify_vapid(authorization: str, origin: str, now: float) -> tuple[str, dict
     return key, claims
 
 
-class PushService:
-    """A real HTTP server on 127.0.0.1 standing in for a browser's push service (and holding the browser's keys)."""
+class PushService(Collector):
+    """A real HTTP server on 127.0.0.1 standing in for a browser's push service (and holding the browser's keys);
+    `got` holds each accepted message, decrypted."""
 
     def __init__(self, port: int = 0, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
-        self.got: list[dict[str, Any]] = []
         self.refused: list[dict[str, Any]] = []
         self.subscriptions: dict[str, dict[str, Any]] = {}   # token -> {private_key, auth, server_key, gone}
         self.fail = 0
-        self._on_message = on_message
-        self._arrived = threading.Condition()
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -117,9 +115,7 @@ class PushService:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((HOST, port), Handler)
-        self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, name="push-service", daemon=True)
+        super().__init__(Handler, port, on_message, "push-service")
 
     @property
     def origin(self) -> str:
@@ -178,24 +174,8 @@ class PushService:
             payload = plain.decode("utf-8", "replace")
         message = {"token": token, "at": time.time(), "claims": claims, "ttl": int(lower["ttl"]),
                    "urgency": lower.get("urgency"), "payload": payload}
-        with self._arrived:
-            self.got.append(message)
-            self._arrived.notify_all()
-        if self._on_message is not None:
-            self._on_message(message)
+        self.keep(message)
         return 201
-
-    def wait_for(self, count: int, timeout: float) -> bool:
-        with self._arrived:
-            return self._arrived.wait_for(lambda: len(self.got) >= count, timeout)
-
-    def start(self) -> PushService:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def main(argv: list[str] | None = None) -> int:

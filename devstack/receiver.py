@@ -13,19 +13,49 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 HOST = "127.0.0.1"
 
 
-class Receiver:
-    """An HTTP server on 127.0.0.1 that keeps (and by default prints) each POST/PUT body it gets."""
+class Collector:
+    """An HTTP server on 127.0.0.1, in a thread of its own, that keeps what arrives (`got`) and lets a test wait for
+    it: the base of this receiver and of the local push service (devstack.push_service)."""
 
-    def __init__(self, port: int = 0, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int,
+                 on_message: Callable[[dict[str, Any]], None] | None, name: str) -> None:
         self.got: list[dict[str, Any]] = []
-        self.fail = 0   # answer 500 this many times first (tests: a failing destination)
         self._on_message = on_message
         self._arrived = threading.Condition()
+        self.server = ThreadingHTTPServer((HOST, port), handler)
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, name=name, daemon=True)
+
+    def keep(self, message: dict[str, Any]) -> None:
+        with self._arrived:
+            self.got.append(message)
+            self._arrived.notify_all()
+        if self._on_message is not None:
+            self._on_message(message)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.got) >= count, timeout)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Receiver(Collector):
+    """Keeps (and by default prints) each POST/PUT body it gets."""
+
+    def __init__(self, port: int = 0, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.fail = 0   # answer 500 this many times first (tests: a failing destination)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,32 +82,11 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((HOST, port), Handler)
-        self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, name="notify-receiver", daemon=True)
+        super().__init__(Handler, port, on_message, "notify-receiver")
 
     @property
     def json_url(self) -> str:
         return f"json://{HOST}:{self.port}/notify"
-
-    def keep(self, message: dict[str, Any]) -> None:
-        with self._arrived:
-            self.got.append(message)
-            self._arrived.notify_all()
-        if self._on_message is not None:
-            self._on_message(message)
-
-    def wait_for(self, count: int, timeout: float) -> bool:
-        with self._arrived:
-            return self._arrived.wait_for(lambda: len(self.got) >= count, timeout)
-
-    def start(self) -> Receiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def show(message: dict[str, Any]) -> None:
