@@ -22,6 +22,9 @@ Tasks is at least once) are held apart by the claim.
 Destinations live in `console/notify` as `{id, label, level, scheme}`; their URLs — credentials, for most services —
 are secrets kept outside the store (`shared.service.notify_secrets`): never stored in a document, never served
 back (the API shows the scheme only), never logged (each URL is registered with the log scrubber when it is read).
+A browser's Web Push subscription is a destination of scheme `webpush` whose secret is the subscription itself
+(`shared.service.push`): delivered with pywebpush instead of apprise, and removed when its push service answers
+404 or 410 (`remove_destination`) instead of being retried.
 """
 
 from __future__ import annotations
