@@ -50,3 +50,27 @@ self.addEventListener('notificationclick', (event) => {
     await self.clients.openWindow(url);
   })());
 });
+
+/* The browser replaced the subscription (it expired, or the push service rotated it): carry the destination over
+ * at the level it had, then drop the old one. Only while the operator is signed in (the session cookie goes with
+ * these same-origin requests); otherwise the old subscription is removed at its push service's first 404/410 and
+ * the dashboard's toggle shows "Notify this device" again. (Not exercised by the browser tests: Chromium offers no
+ * way to fire this event.) */
+self.addEventListener('pushsubscriptionchange', (event) => {
+  const post = (path, body) => fetch(path, {
+    method: 'POST', credentials: 'same-origin', cache: 'no-store',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body),
+  }).then((r) => (r.ok ? r.json() : null), () => null);
+  event.waitUntil((async () => {
+    const old = event.oldSubscription;
+    const key = old && old.options && old.options.applicationServerKey;
+    if (!old || !key) return;
+    const status = await post('/api/push/status', { endpoint: old.endpoint });
+    if (!status || !status.subscribed || !status.destination) return;
+    const fresh = event.newSubscription ||
+      await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    const added = await post('/api/push/subscribe', { subscription: fresh.toJSON(), level: status.destination.level,
+      label: status.destination.label });
+    if (added && fresh.endpoint !== old.endpoint) await post('/api/push/unsubscribe', { endpoint: old.endpoint });
+  })());
+});

@@ -4,7 +4,8 @@ What this proves, in the real browser against the real local stack:
 - the manifest is linked, served as application/manifest+json and parsed by Chromium without errors (name, icons,
   start_url, display standalone; the icons exist at their sizes); sw.js registers with scope / and controls the page;
 - a message pushed to that service worker (the DevTools protocol's ServiceWorker.deliverPushMessage, with the
-  registration id Chromium reports) is shown as a notification with its title, body, tag and card link — and the
+  registration id Chromium reports) while no page of the dashboard is open (the tab navigated away) and the worker
+  is stopped is shown as a notification with its title, body, tag and card link — and the
   message used is the very payload the product sent through the local push service (devstack.push_service, which
   checked its VAPID signature and decrypted it), so the chain product → push service → service worker → shown
   notification holds end to end except for the one hop below;
@@ -152,8 +153,13 @@ def test_a_message_the_product_pushed_is_shown_by_the_service_worker(stack, page
         assert pushed["url"] == "/#feed-box" and pushed["tag"].startswith("ol-")
 
         registration = devtools.registration_id(f"{stack.url}/")
+        page.get("about:blank")   # the dashboard closed: no page of its origin is open when the message arrives
+        assert page.execute_script("return location.href") == "about:blank"
+        devtools.call("ServiceWorker.stopAllWorkers")   # and its worker stopped: the message must start it
         devtools.call("ServiceWorker.deliverPushMessage", origin=stack.url, registrationId=registration,
                       data=json.dumps(pushed))
+        time.sleep(1)
+        page.get(stack.url)       # open again only to read what the service worker showed meanwhile
         shown = wait_until(page, lambda d: d.execute_async_script(_JS_NOTIFICATIONS), "the shown notification")
         assert shown == [{"title": pushed["title"], "body": pushed["body"], "tag": pushed["tag"],
                           "data": {"url": "/#feed-box", "level": "important"}, "requireInteraction": False}]
