@@ -50,11 +50,11 @@ def configure(app: Any, hook: Receiver, ntfy: Receiver) -> None:
     assert add(app, "phone", f"ntfy://127.0.0.1:{ntfy.port}/alerts", "critical").status_code == 201
 
 
-def run_tasks(app: Any, prefix: str = "") -> list[Any]:
-    """Deliver every `notify` task recorded so far (whose key starts with `prefix`), like Cloud Tasks."""
+def run_tasks(app: Any, prefix: str = "", kind: str = "notify") -> list[Any]:
+    """Deliver every `kind` task recorded so far (whose key starts with `prefix`), like Cloud Tasks."""
     timers = app.client("timers")
     return [timers.post("/", json={"kind": t.kind, "key": t.key, "at": t.at},
-                        headers={"X-Local-Tasks-Token": TASK_TOKEN}) for t in app.scheduler.of_kind("notify")
+                        headers={"X-Local-Tasks-Token": TASK_TOKEN}) for t in app.scheduler.of_kind(kind)
             if t.key.startswith(prefix)]
 
 
@@ -107,6 +107,7 @@ def test_the_watchdog_notifies_once_at_the_start_and_once_at_the_clear(app, rece
     event = app.store.dump()[f"events/{next(iter(started.values()))['request_id']}"]
     assert {d["code"] for d in event["decisions"] if d["kind"] == "silence_started"} == {"PRICE_SILENCE",
                                                                                           "BRIDGE_SILENCE"}
+    assert [r.get_json()["outcome"] for r in run_tasks(app, kind="timer_canary")] == ["fired"]
     app.clock.now += 60
     assert watchdog(app).status_code == 200 and len(notifications(app)) == 2, "still silent: nothing new"
     assert all(r.status_code == 200 for r in run_tasks(app))
@@ -117,6 +118,7 @@ def test_the_watchdog_notifies_once_at_the_start_and_once_at_the_clear(app, rece
                                      json={"tsConnected": True}).status_code == 200
     assert app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
     app.clock.now += 1
+    run_tasks(app, kind="timer_canary")
     watchdog(app)
     watchdog(app)
     codes = sorted((d["kind"], d["code"]) for d in notifications(app).values())
@@ -172,3 +174,28 @@ def test_a_claimed_destination_is_not_sent_twice_by_a_concurrent_attempt(app, re
     assert busy.status_code == 503 and busy.get_json()["outcome"] == "busy" and hook.got == []
     app.clock.now += notify.CLAIM_S
     assert run_tasks(app, task.key)[0].get_json()["outcome"] == "delivered"
+
+
+def test_timers_failing_is_announced_when_the_canary_is_lost_and_cleared_when_one_fires(app, receivers) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    assert app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
+                                     json={"tsConnected": True}).status_code == 200
+    assert app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
+    assert watchdog(app).get_json()["outcome"] == "quiet"
+    (lost,) = app.scheduler.of_kind("timer_canary")     # Cloud Tasks never delivers it
+    app.clock.now = lost.at + 31
+    beat = app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
+                                     json={"tsConnected": True})
+    assert beat.status_code == 200 and app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
+    assert watchdog(app).get_json()["outcome"] == "TIMERS_FAILING"
+    started = [d for d in notifications(app).values() if d["code"] == "TIMERS_FAILING"]
+    assert [(d["kind"], d["level"]) for d in started] == [("silence_started", "important")]
+    retry = app.scheduler.of_kind("timer_canary")[-1]
+    assert retry.key != lost.key
+    assert [r.get_json()["outcome"] for r in run_tasks(app, prefix=retry.key, kind="timer_canary")] == ["fired"]
+    assert watchdog(app).get_json()["outcome"] == "quiet"
+    codes = sorted(d["kind"] for d in notifications(app).values() if d["code"] == "TIMERS_FAILING")
+    assert codes == ["silence_cleared", "silence_started"]
+    run_tasks(app)
+    assert {"TIMERS_FAILING started", "TIMERS_FAILING cleared"} <= {m["title"] for m in hook.got}
