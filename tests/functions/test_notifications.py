@@ -83,6 +83,21 @@ def test_destinations_are_listed_masked_and_can_be_removed(app, receivers, _wiri
     assert app.client("orders").delete("/api/notifications/destinations/phone").status_code == 404
 
 
+def test_a_level_changes_without_the_url_and_a_new_destination_needs_one(app, receivers, _wiring) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    url = _wiring.urls["hook"]
+    orders = app.client("orders")
+    changed = orders.post("/api/notifications/destinations", json={"id": "hook", "level": "critical",
+                                                                   "label": "Desk"})
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    assert (changed.get_json()["destination"]["level"], changed.get_json()["destination"]["url"]) == (
+        "critical", "json://…")
+    assert _wiring.urls["hook"] == url, "the URL stays in the secrets store"
+    new = orders.post("/api/notifications/destinations", json={"id": "fresh", "level": "all"})
+    assert new.status_code == 400 and "url" in new.get_json()["error"]
+
+
 def test_send_a_test_reaches_the_destination_and_records_the_last_error(app, receivers) -> None:
     hook, ntfy = receivers
     configure(app, hook, ntfy)
