@@ -20,7 +20,7 @@ from tests.browser.test_stops_and_calendar_screen import set_value
 
 pytestmark = pytest.mark.browser
 
-TOKEN = "desk-hook-token-7f3a9c21e5b84d06"   # noqa: S105 - the credential part of a destination URL
+TOKEN = "desk-hook-token-7f3a9c21e5b84d06"
 
 
 @pytest.fixture
@@ -124,4 +124,5 @@ def test_destinations_are_added_tested_changed_and_deleted_and_the_url_never_sho
     found = axe(driver)
     assert found == [], f"{size} notifications: " + "\n".join(found)
     assert js_errors(driver) == []
-    operator(stack, "DELETE", "/api/notifications/destinations/desk-hook")
+    # desk-hook stays configured: the stored documents are scanned for its URL after the test (conftest.py), and
+    # the stack's documents and logs when it stops
