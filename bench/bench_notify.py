@@ -45,6 +45,9 @@ def bench_notify_latency(stack: Any, n: int = 40) -> tuple[list[float], list[flo
     def tv(path: str, **body: Any) -> None:
         http.post(f"{url}{path}", json={"secret": tv_secret, **body}, timeout=30).raise_for_status()
 
+    # a wiped store on the real clock: what ran on this stack before (a candle lock, a position) must not refuse
+    http.post(f"{url}/_dev/reset", json={}, timeout=30).raise_for_status()
+    http.delete(f"{url}/_dev/clock", timeout=30).raise_for_status()
     receiver = Receiver(on_message=lambda message: None).start()
     added = http.post(f"{url}/api/notifications/destinations", timeout=30, json={
         "id": "bench", "level": "critical", "url": f"{receiver.json_url}?rto=5&cto=5"})
