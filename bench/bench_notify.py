@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from bench.bench_store import percentile  # noqa: E402
+from bench.bench_store import ENTRY_READY, percentile  # noqa: E402
 
 
 def _ms(values: list[float]) -> str:
@@ -53,10 +53,7 @@ def bench_notify_latency(stack: Any, n: int = 40) -> tuple[list[float], list[flo
         "id": "bench", "level": "critical", "url": f"{receiver.json_url}?rto=5&cto=5"})
     assert added.status_code in (200, 201), added.text
     try:
-        for path, body in (("/tv_heartbeat", {"symbol": "ES", "price": 5000.0}),
-                           ("/tv_renko_high", {"asset": "ES", "color": "green"}),
-                           ("/tv_renko_macro", {"asset": "ES", "color": "green"}),
-                           ("/tv_renko_two_half", {"asset": "ES", "color": "green"})):
+        for path, body in ENTRY_READY:
             tv(path, **body)
         received, round_trips = [], []
         for i in range(n + 3):   # the first three warm the path (apprise's import in the timers function)

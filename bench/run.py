@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from bench.bench_store import bench_bare_rmw, percentile  # noqa: E402
+from bench.bench_store import ENTRY_READY, bench_bare_rmw, percentile  # noqa: E402
 
 
 def ms(values: list[float]) -> str:
@@ -98,10 +98,7 @@ def bench_stack(n: int, latency_orders: int = 100, notifications: int = 40) -> N
         print(f"ratio webhook/bare: p50 {percentile(webhook, 50) / percentile(bare, 50):.2f}x   "
               f"p99 {percentile(webhook, 99) / percentile(bare, 99):.2f}x")
 
-        for path, body in (("/tv_heartbeat", {"symbol": "ES", "price": 5000.0}),
-                           ("/tv_renko_high", {"asset": "ES", "color": "green"}),
-                           ("/tv_renko_macro", {"asset": "ES", "color": "green"}),
-                           ("/tv_renko_two_half", {"asset": "ES", "color": "green"})):
+        for path, body in ENTRY_READY:
             tv(path, **body)
         entries, polls = [], []
         for i in range(max(20, n // 10)):
