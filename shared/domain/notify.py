@@ -168,8 +168,11 @@ def canary_state(canary: Mapping[str, Any] | None, now: float, late_s: float) ->
 
 def arm_canary(glob: GlobalState, now: float, late_s: float) -> Timer | None:
     """The tick's canary: a new one when none is on its way (never armed, fired, or late: a lost task must not
-    keep the condition forever), else None. Its key names its due millisecond, so a re-run arms the same task."""
-    if canary_state(glob.timer_canary, now, late_s) == "waiting":
+    keep the condition forever), else None. Its key names its due millisecond, so a re-run arms the same task.
+    One due later than a new one would be was armed by a clock since moved back (the local stack's dev clock):
+    replaced too, or it would wait that long."""
+    canary = glob.timer_canary or {}
+    if canary_state(canary, now, late_s) == "waiting" and float(canary.get("due") or 0.0) <= now + CANARY_DELAY_S:
         return None
     due = now + CANARY_DELAY_S
     key = f"canary:{round(due * 1000)}"

@@ -146,6 +146,14 @@ def test_each_tick_arms_one_canary_and_its_firing_is_recorded() -> None:
     assert not [e for e in again.events if e.kind.startswith("silence")]
 
 
+def test_a_canary_from_a_clock_since_moved_back_is_replaced() -> None:
+    world = _quiet_world()
+    ahead_tick = _tick(world, SATURDAY + 86_400)            # the dev clock a day ahead, then back
+    (ahead,) = ahead_tick.timers
+    d = _tick(ahead_tick.world, SATURDAY)
+    assert [t.at for t in d.timers] == [SATURDAY + CANARY_DELAY_S] and d.timers[0].key != ahead.key
+
+
 def test_timers_failing_starts_once_when_a_canary_is_late_and_clears_once_when_one_fires() -> None:
     world = _quiet_world()
     d = _tick(world, SATURDAY)
