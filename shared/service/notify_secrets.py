@@ -139,7 +139,7 @@ class SecretManagerSecrets:
             # a removed destination's URL must not stay readable in an old version (every reader asks for latest)
             gone = self._http().post(f"{self.API}/{previous}:destroy", json={}, timeout=5)
             if gone.status_code != 200:
-                from shared.web.respond import log_json
+                from shared.logs import log_json
 
                 log_json("WARNING", "an old version of the destinations' secret was not destroyed",
                          version=previous.rsplit("/", 1)[-1], status=gone.status_code)
