@@ -601,7 +601,7 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
     return "armed"
 
 
-ENSURE_AHEAD_S = 3600   # the watchdog re-asks for a flatten timer due within this (the longest lead, MAX_FLATTEN_BEFORE_S)
+ENSURE_AHEAD_S = 3600   # the watchdog asks again for a flatten timer due within this (the longest lead)
 
 
 def ensure_flatten(ctx: Ctx) -> list[str]:
