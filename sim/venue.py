@@ -48,9 +48,9 @@ from shared.domain.money import rooms_cents
 from shared.domain.orders import TERMINAL
 from shared.domain.state import AssetState, Order, World, field_names
 from shared.domain.view import gates_view, state_view
+from shared.errors import BadInput
 from shared.service.loads import Loads, loads
 from shared.web.calendar import parse_trading_hours, parse_window
-from shared.web.errors import BadInput
 
 Answer = tuple[int, dict[str, Any]]
 

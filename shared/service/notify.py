@@ -34,8 +34,8 @@ from typing import Any, Protocol
 from shared.domain.decision import Decision, Timer
 from shared.domain.notify import DESTINATION_LEVELS as DESTINATION_LEVELS
 from shared.domain.notify import heard_at, notices
+from shared.logs import log_json, register_secret
 from shared.store.api import Plan, Reads, Write
-from shared.web.respond import log_json, register_secret
 
 NOTIFICATIONS = "notifications"
 SETTINGS_PATH = "console/notify"

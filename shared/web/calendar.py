@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.domain.inputs import BlackoutSpec
 from shared.domain.windows import DAYS
-from shared.web.errors import BadInput
+from shared.errors import BadInput
 from shared.web.request import bounded_str, field_label, opt_int
 
 MAX_LABEL_TEXT = 32   # a window's label: a short word, as the routes' other names
