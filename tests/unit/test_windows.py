@@ -343,3 +343,19 @@ class TestTheWatchdogKeepsTheFlattenTimers:
         world.glob.blackouts = [{"id": "b1", "kind": "once", "label": "x", "start": T0 + 60, "end": T0 + 120,
                                  "flatten_before_s": True}]
         assert run(world, WATCHDOG, T0).timers == []
+
+
+def test_a_removed_windows_flatten_before_holds_to_the_rollover_then_does_nothing() -> None:
+    """D5 for D22: removing a window loosens, so its flatten-before still acts that trading day; the next day the
+    window is gone and its timer finds nothing (tests/emulator/test_blackout_flatten.py shows it on the stack)."""
+    start = T0 + 3600
+    world = add(in_long_trade(fresh_world()), once(start=start, end=start + 600, flatten_before_s=300))
+    removed = run(world, RemoveBlackout(window_id="b1"), T0).world
+    fired = TimerFired(kind="blackout_flatten", key=f"b1:{int(start)}", at=start - 300)
+    today = run(removed, fired, start - 300)
+    assert [o.source for o in today.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+    tomorrow = add(in_long_trade(fresh_world()), once(start=NEXT_DAY, end=NEXT_DAY + 600, flatten_before_s=300))
+    removed = run(tomorrow, RemoveBlackout(window_id="b1"), T0).world
+    later = run(removed, TimerFired(kind="blackout_flatten", key=f"b1:{int(NEXT_DAY)}", at=NEXT_DAY - 300),
+                NEXT_DAY - 300)
+    assert later.body["outcome"] == "nothing_to_do" and later.world.orders == removed.orders
