@@ -33,8 +33,11 @@ resource "google_cloud_scheduler_job" "watchdog" {
 
 # Destination URLs live in one secret, NOTIFY_DESTINATIONS (a JSON object {id: url}; shared/service/notify_secrets.py),
 # that Terraform creates without a value. The orders function (POST/DELETE /api/notifications/destinations) reads
-# it and adds versions; the timers function (delivery) reads it. Read through the API at run time, not mounted:
-# a mounted secret is pinned to a version and would not see a destination added since the deploy.
+# it and adds versions; the timers function (delivery) reads it. Read through the API at run time as
+# versions/latest, not mounted at a pinned version like the secrets of secrets.tf — a deliberate exception, with
+# VAPID_PRIVATE_KEY below (tests/unit/test_deploy_config.py): those are credentials fixed at deploy time that every instance must
+# agree on; this one is data the operator edits on the dashboard, and a pinned version would not see a destination
+# added since the deploy. Instances may disagree for at most a minute (their cache) after an edit.
 resource "google_secret_manager_secret" "notify_destinations" {
   project   = var.project_id
   secret_id = "NOTIFY_DESTINATIONS"
@@ -56,18 +59,23 @@ resource "google_secret_manager_secret_iam_member" "notify_reader" {
   member    = "serviceAccount:${google_service_account.function[each.key].email}"
 }
 
+# Adds a version with each edit and destroys the one it replaced: a deleted destination's URL is not kept in the
+# secret's history (no access to values: the reader grant above gives that).
 resource "google_secret_manager_secret_iam_member" "notify_writer" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.notify_destinations.secret_id
-  role      = "roles/secretmanager.secretVersionAdder"
+  role      = "roles/secretmanager.secretVersionManager"
   member    = "serviceAccount:${google_service_account.function["orders"].email}"
 }
 
 # Web Push (D23, issue 20 item 3): the VAPID private key that signs every push message, one secret,
 # VAPID_PRIVATE_KEY, created here without a value. The deployer adds it once (deploy/README.md: a P-256 key in PEM,
 # made by openssl); the orders function reads it for the public key a browser subscribes with, the timers function
-# to sign each message. Read at run time like NOTIFY_DESTINATIONS. A new version is a new key: every browser's
-# subscription was made for the old one, so each device must subscribe again (the push services refuse the rest).
+# to sign each message. Read at run time as versions/latest like NOTIFY_DESTINATIONS, not mounted: a mounted secret
+# without a version stops its function from starting, and Web Push is optional (without the key the push routes
+# answer 503 naming it, and nothing else changes). A new version is a new key: every browser's subscription was
+# made for the old one, so each device must subscribe again (the push services refuse the rest); instances may
+# disagree for their cache's five minutes after one.
 resource "google_secret_manager_secret" "vapid_private_key" {
   project   = var.project_id
   secret_id = "VAPID_PRIVATE_KEY"

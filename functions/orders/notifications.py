@@ -31,7 +31,8 @@ def list_destinations(request: Any) -> dict[str, Any]:
 @router.route("POST", "/api/notifications/destinations")
 def put_destination(request: Any) -> tuple[dict[str, Any], int]:
     """Add or replace one destination: `{id, level, url, label?}`. The URL (an apprise URL: json://, ntfy://, tgram://,
-    discord://, slack://, pover://, mailto://, …) goes to the secrets store, never to Firestore or a log line."""
+    discord://, slack://, pover://, mailto://, …) goes to the secrets store, never to Firestore or a log line. Without
+    `url`, an existing destination keeps its URL (the dashboard changes a level without ever holding the URL)."""
     from shared.service import notify, notify_secrets
     from shared.store.api import Plan, Write
 
@@ -48,7 +49,9 @@ def put_destination(request: Any) -> tuple[dict[str, Any], int]:
         raise BadInput(f"level: expected one of {', '.join(notify.DESTINATION_LEVELS)}")
     label = bounded_str(body, "label", 60) or dest_id
     url = body.get("url")
-    if not isinstance(url, str) or not 8 <= len(url) <= 2000 or not notify.valid_url(url):
+    if url is None and notify_secrets.secrets().get(dest_id) is not None:
+        pass   # a level or name change: the URL stays where it is
+    elif not isinstance(url, str) or not 8 <= len(url) <= 2000 or not notify.valid_url(url):
         raise BadInput("url: expected a notification URL apprise understands (e.g. ntfy://host/topic, json://host/path)")
 
     def plan(reads: Any) -> Plan[int]:
@@ -56,11 +59,16 @@ def put_destination(request: Any) -> tuple[dict[str, Any], int]:
         others = [d for d in current if d["id"] != dest_id]
         if len(others) >= notify.MAX_DESTINATIONS:
             raise BadInput(f"at most {notify.MAX_DESTINATIONS} destinations")
-        entry = {"id": dest_id, "label": label, "level": level, "scheme": notify.scheme_of(url)}
+        if url is None and len(others) == len(current):
+            raise BadInput("url: required for a new destination")
+        kept = next((d for d in current if d["id"] == dest_id), {})
+        scheme = notify.scheme_of(url) if url is not None else kept.get("scheme", "?")
+        entry = {"id": dest_id, "label": label, "level": level, "scheme": scheme}
         return Plan([Write(notify.SETTINGS_PATH, "set", {"destinations": [*others, entry]})],
                     201 if len(others) == len(current) else 200)
 
-    notify_secrets.secrets().put(dest_id, url)
+    if url is not None:
+        notify_secrets.secrets().put(dest_id, url)
     status = services().store.transact([notify.SETTINGS_PATH], plan)
     dest = next(d for d in notify.read_destinations(services().store) if d["id"] == dest_id)
     return {"ok": True, "destination": notify.masked(dest, None)}, status

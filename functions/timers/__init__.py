@@ -21,7 +21,7 @@ MAX_EPOCH = 1e11
 # What the domain's timers use as keys ("ES:5880123", an order id, ...): nothing that could leave a document path.
 TIMER_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
-         "blackout_flatten", "watchdog", "notify")
+         "blackout_flatten", "watchdog", "timer_canary", "notify")
 BLACKOUT_KEY = re.compile(r"b[0-9]{1,9}:[0-9]{1,12}")   # the window and the occurrence's start (D22)
 
 

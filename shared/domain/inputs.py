@@ -250,7 +250,7 @@ class PnlSnapshot(Input):
 class TimerFired(Input):
     type: Literal["timer_fired"] = "timer_fired"
     kind: Literal["candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
-                  "blackout_flatten", "watchdog"]
+                  "blackout_flatten", "watchdog", "timer_canary"]
     key: str
     at: float
 

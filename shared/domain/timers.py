@@ -7,7 +7,7 @@ from . import notify, windows
 from .clock import candle_bucket
 from .core import Ctx, clear_intent, clear_preorder, intent_expired_by_age, preorder_expired_by_age
 from .inputs import TimerFired
-from .operator import arm_flatten
+from .operator import arm_flatten, ensure_flatten
 from .orders import effective_status, transition
 
 Body = dict[str, object]
@@ -84,14 +84,25 @@ def _probe(ctx: Ctx, cmd: TimerFired) -> str:
 
 def _watchdog(ctx: Ctx, cmd: TimerFired) -> str:
     """D23's silence conditions, once a minute (Cloud Scheduler; the local stack's ticker): each one is announced
-    when it starts and when it clears (notify.watch)."""
+    when it starts and when it clears (notify.watch). The same tick keeps D22's flatten-before timers derived from
+    the stored windows (operator.ensure_flatten): a lost one is asked for again, a missed flatten done."""
     events = notify.watch(ctx.world, ctx.now, ctx.config)
     ctx.events.extend(events)
-    return ",".join(sorted(ctx.glob.silences or {})) or "quiet"
+    canary = notify.arm_canary(ctx.glob, ctx.now, ctx.config.timer_late_s)
+    if canary is not None:
+        ctx.timers.append(canary)
+    silences = ",".join(sorted(ctx.glob.silences or {})) or "quiet"
+    flatten = ensure_flatten(ctx)
+    return ";".join([silences, *flatten])
+
+
+def _timer_canary(ctx: Ctx, cmd: TimerFired) -> str:
+    """The watchdog's canary came back (TIMERS_FAILING clears at the next tick)."""
+    return notify.canary_fired(ctx.glob, cmd.key, ctx.now)
 
 
 _HANDLERS = {
     "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
     "preorder_expiry": _preorder_expiry, "lease_end": _lease_end, "probe": _probe,
-    "blackout_flatten": _blackout_flatten, "watchdog": _watchdog,
+    "blackout_flatten": _blackout_flatten, "watchdog": _watchdog, "timer_canary": _timer_canary,
 }

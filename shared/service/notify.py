@@ -288,7 +288,7 @@ def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
     app = apprise.Apprise()
     if not app.add(url):
         return "the destination's URL is not one apprise understands"
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:   # the operator reads it
         ok = app.notify(title=title, body=text or title, notify_type=_APPRISE_TYPES.get(level, "info"))
     if ok:
         return None

@@ -190,7 +190,8 @@ def test_a_card_link_opens_the_card_on_its_tab(stack, page) -> None:
 
 def test_notify_this_device_says_why_it_cannot_subscribe(stack, page) -> None:
     """Blocked notifications, then the browser's own push service out of reach: honest texts, nothing stored."""
-    button = page.find_element("id", "push-device")
+    page.find_element("id", "tab-risk").click()
+    button = page.find_element("id", "push-toggle")
     wait_until(page, lambda d: button.get_attribute("disabled") is None, "the toggle ready")
     assert button.get_attribute("aria-pressed") == "false"
     page.execute_cdp_cmd("Browser.setPermission", {"origin": stack.url, "permission": {"name": "notifications"},

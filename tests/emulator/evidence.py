@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ NO_WRITE_STATUSES = frozenset({400, 401, 404, 405, 413, 415, 422, 429})
 AUDIT_ONLY_STATUSES = frozenset({403, 409, 423})
 SECRET_NAMES = ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET", "TASKS_LOCAL_TOKEN",
                 "DASHBOARD_PASSWORD")
+# The local stack's store of destination URLs (shared.service.notify_secrets.FileSecrets, Secret Manager's stand-in,
+# in the run's logs folder): where those secrets belong, so not a log to scan; its temporary file likewise.
+SECRET_STORE_FILES = ("notify-secrets.json", "notify-secrets.tmp")
+URL_PIECE_MIN = 16   # a piece of a destination URL this long is taken for a credential (a token in a path or query)
 
 
 def _documents(firestore_address: str, project: str, *, names_only: bool,
@@ -72,14 +77,6 @@ def check_writes(status: int, before: dict[str, str], after: dict[str, str]) -> 
     return None
 
 
-# The stack's notification secrets file (NOTIFY_SECRETS_FILE, in its logs folder): the secrets' own home, not a log.
-SECRETS_FILES = frozenset({"notify-secrets.json"})
-
-
-def _log_files(log_dir: Path) -> list[Path]:
-    return sorted(p for p in log_dir.rglob("*") if p.is_file() and p.name not in SECRETS_FILES)
-
-
 def _scannable(secrets: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in secrets.items() if value and len(value) >= 4}
 
@@ -104,10 +101,14 @@ def _log_hits(values: dict[str, str], files: list[Path]) -> tuple[list[str], int
     return hits, lines
 
 
+def _logs(log_dir: Path) -> set[Path]:
+    return {p.resolve() for p in log_dir.rglob("*") if p.is_file() and p.name not in SECRET_STORE_FILES}
+
+
 def secret_hits(secrets: dict[str, str], firestore_address: str, project: str, log_dir: Path) -> list[str]:
     """Where any of `secrets` (name -> value) appears: stored documents and every file under `log_dir`."""
     values = _scannable(secrets)
-    files = _log_files(log_dir)
+    files = sorted(_logs(log_dir))
     return (_document_hits(values, _documents(firestore_address, project, names_only=False))
             + _log_hits(values, files)[0])
 
@@ -122,13 +123,32 @@ SCAN_READ_TIMEOUT_S = 10.0
 
 def configured_secrets(stack: Any) -> dict[str, str]:
     """Every secret a stack runs with: the shared secrets and the dashboard password, the previous value of each
-    during a rotation (PREVIOUS_<NAME>), the local operator's password of a Firebase-mode stack, and the Web Push
-    secrets of its notification secrets file (`push_secrets`)."""
+    during a rotation (PREVIOUS_<NAME>), and the local operator's password of a Firebase-mode stack."""
     names = [*SECRET_NAMES, *(f"PREVIOUS_{name}" for name in SECRET_NAMES)]
     found = {name: stack.env.get(name, "") for name in names}
     found["local operator password"] = (stack.operator or {}).get("password", "")
+    found.update(destination_urls(stack))
     found.update(push_secrets(stack.env.get("NOTIFY_SECRETS_FILE")))
     return _scannable(found)
+
+
+def destination_urls(stack: Any) -> dict[str, str]:
+    """The notification destinations' URLs configured on the stack when it is scanned (its NOTIFY_SECRETS_FILE:
+    issue 20 keeps them there, never in Firestore), each whole and each long piece of it (a token in its path or
+    query would leak on its own)."""
+    path = stack.env.get("NOTIFY_SECRETS_FILE")
+    try:
+        urls = json.loads(Path(path).read_text()) if path else {}
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, str] = {}
+    for dest_id, url in (urls.items() if isinstance(urls, dict) else ()):
+        if not isinstance(url, str) or dest_id == "_vapid" or url.startswith("{"):
+            continue   # Web Push's key and subscriptions: push_secrets
+        found[f"notify destination {dest_id}"] = url
+        pieces = [p for p in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]) if len(p) >= URL_PIECE_MIN]
+        found.update({f"notify destination {dest_id} (part {n})": piece for n, piece in enumerate(pieces, 1)})
+    return found
 
 
 def push_secrets(path: str | None) -> dict[str, str]:
@@ -150,7 +170,7 @@ def push_secrets(path: str | None) -> dict[str, str]:
                 continue
             token = endpoint.rstrip("/").rsplit("/", 1)[-1]
             found[f"push subscription {name}: endpoint"] = endpoint
-            found[f"push subscription {name}: endpoint token"] = token if len(token) >= 16 else ""
+            found[f"push subscription {name}: endpoint token"] = token if len(token) >= URL_PIECE_MIN else ""
             found.update({f"push subscription {name}: {k}": str(v) for k, v in keys.items()})
     return found
 
@@ -190,7 +210,7 @@ def scan_stack(stack: Any) -> dict[str, Any]:
         except requests.RequestException as exc:
             skipped = f"the Firestore emulator did not answer the scan: {type(exc).__name__}"
     logs = Path(stack.logs)
-    files = {p.resolve() for p in _log_files(logs)} if logs.is_dir() else set()
+    files = _logs(logs) if logs.is_dir() else set()
     files |= {Path(p.log_path).resolve() for p in stack.processes if Path(p.log_path).is_file()}
     log_hits, lines = _log_hits(values, sorted(files))
     return {"stack": stack.url, "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],

@@ -643,6 +643,10 @@ def test_rotation_pins_are_validated(tf: Terraform) -> None:
 
 
 def test_each_service_account_reads_only_its_own_secrets(tf: Terraform) -> None:
+    # NOTIFY_DESTINATIONS and VAPID_PRIVATE_KEY (RUN_TIME_SECRETS) are read unpinned (versions/latest), not mounted:
+    # the first is data the operator edits at run time, the second an optional key whose absence must not stop a
+    # function from starting (notify.tf, shared/service/notify_secrets.py, shared/service/push.py); their grants are
+    # checked below, and no function mounts them (FUNCTION_SECRETS, the pinned-versions test above).
     grants = [(where, body) for where, body in _iam_grants(tf) if body["role"] == "roles/secretmanager.secretAccessor"
               and not where.startswith(("google_secret_manager_secret_iam_member.notify_",
                                         "google_secret_manager_secret_iam_member.vapid_"))]
@@ -665,9 +669,10 @@ def test_the_notification_destinations_secret_is_read_by_orders_and_timers_and_w
     notify = {(body["role"], body["member"]) for where, body in _iam_grants(tf)
               if where.startswith("google_secret_manager_secret_iam_member.notify_")}
     member = 'serviceAccount:${{google_service_account.function["{}"].email}}'.format
+    assert not RUN_TIME_SECRETS & SECRET_NAMES, "read through the API at run time, never mounted"
     assert notify == {("roles/secretmanager.secretAccessor", member("orders")),
                       ("roles/secretmanager.secretAccessor", member("timers")),
-                      ("roles/secretmanager.secretVersionAdder", member("orders"))}
+                      ("roles/secretmanager.secretVersionManager", member("orders"))}
 
 
 def test_the_vapid_key_exists_without_a_value_and_only_orders_and_timers_read_it(tf: Terraform) -> None:

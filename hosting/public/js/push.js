@@ -1,4 +1,5 @@
-/* "Notify this device" (issue 20 item 3, D23): Web Push with the tab closed. The page registers /sw.js, asks the
+/* "Notify this device" (issue 20 item 3, D23), in the Risk tab's Notifications section (#push-device): Web Push with
+ * the dashboard closed. The page registers /sw.js, asks the
  * browser for a push subscription signed for our VAPID key (GET /api/push/key) and hands it to the server
  * (POST /api/push/subscribe) as a notification destination at the chosen level. The toggle shows what holds on
  * both sides (the browser's subscription and the server's destination); every refusal is shown as the browser or
@@ -6,6 +7,7 @@
  */
 import { $ } from './dom.js';
 import { api } from './api.js';
+import { loadNotifications } from './notifications.js';
 
 const P = { reg: null, sub: null, on: false, busy: false };
 // Chromium offline waits for its push service forever: the operator gets an answer instead
@@ -18,7 +20,7 @@ function say(text, kind) {
 }
 
 function render() {
-  const btn = $('push-device');
+  const btn = $('push-toggle');
   btn.setAttribute('aria-pressed', P.on ? 'true' : 'false');
   btn.textContent = P.on ? 'This device: notified' : 'Notify this device';
   btn.disabled = P.busy || !P.reg;
@@ -97,6 +99,7 @@ async function run(work, done) {
   try {
     await work();
     say(done(), 'ok');
+    loadNotifications().catch(() => {});   // the destinations list shows this device's entry (or not) at once
   } catch (e) {
     say(e.message || String(e), 'err');
   } finally {
@@ -130,7 +133,7 @@ export function openAnchor(hash) {
 export async function initPush() {
   window.addEventListener('hashchange', () => openAnchor(window.location.hash));
   if (window.location.hash) openAnchor(window.location.hash);
-  $('push-device').addEventListener('click', () => run(P.on ? unsubscribe : subscribe,
+  $('push-toggle').addEventListener('click', () => run(P.on ? unsubscribe : subscribe,
     () => (P.on ? 'This device gets notifications (level: ' + $('push-level').value + '), with the tab closed too'
       : 'This device no longer gets notifications')));
   $('push-level').addEventListener('change', () => {
