@@ -128,7 +128,7 @@ def configured_secrets(stack: Any) -> dict[str, str]:
     found = {name: stack.env.get(name, "") for name in names}
     found["local operator password"] = (stack.operator or {}).get("password", "")
     found.update(destination_urls(stack))
-    found.update(push_secrets(stack.env.get("NOTIFY_SECRETS_FILE")))
+    found.update(push_secrets(stack))
     return _scannable(found)
 
 
@@ -136,14 +136,9 @@ def destination_urls(stack: Any) -> dict[str, str]:
     """The notification destinations' URLs configured on the stack when it is scanned (its NOTIFY_SECRETS_FILE:
     issue 20 keeps them there, never in Firestore), each whole and each long piece of it (a token in its path or
     query would leak on its own)."""
-    path = stack.env.get("NOTIFY_SECRETS_FILE")
-    try:
-        urls = json.loads(Path(path).read_text()) if path else {}
-    except (OSError, ValueError):
-        return {}
     found: dict[str, str] = {}
-    for dest_id, url in (urls.items() if isinstance(urls, dict) else ()):
-        if not isinstance(url, str) or dest_id == "_vapid" or url.startswith("{"):
+    for dest_id, url in _secrets_file(stack).items():
+        if dest_id == "_vapid" or url.startswith("{"):
             continue   # Web Push's key and subscriptions: push_secrets
         found[f"notify destination {dest_id}"] = url
         pieces = [p for p in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]) if len(p) >= URL_PIECE_MIN]
@@ -151,18 +146,24 @@ def destination_urls(stack: Any) -> dict[str, str]:
     return found
 
 
-def push_secrets(path: str | None) -> dict[str, str]:
-    """The Web Push secrets (issue 20) in a notification secrets file: the VAPID private key, and each push
-    subscription's endpoint, the endpoint's last segment (the token that addresses the device) and its keys."""
+def _secrets_file(stack: Any) -> dict[str, str]:
+    """The stack's NOTIFY_SECRETS_FILE as {name: text} (nothing when it is missing or unreadable)."""
+    path = stack.env.get("NOTIFY_SECRETS_FILE")
     try:
         data = json.loads(Path(path).read_text()) if path else {}
     except (OSError, ValueError):
         return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def push_secrets(stack: Any) -> dict[str, str]:
+    """The Web Push secrets (issue 20) in the stack's notification secrets file: the VAPID private key, and each push
+    subscription's endpoint, the endpoint's last segment (the token that addresses the device) and its keys."""
     found: dict[str, str] = {}
-    for name, value in (data.items() if isinstance(data, dict) else ()):
-        if name == "_vapid" and isinstance(value, str):
+    for name, value in _secrets_file(stack).items():
+        if name == "_vapid":
             found["VAPID private key"] = value
-        elif isinstance(value, str) and value.startswith("{"):
+        elif value.startswith("{"):
             try:
                 subscription = json.loads(value)
                 endpoint, keys = str(subscription["endpoint"]), dict(subscription["keys"])
