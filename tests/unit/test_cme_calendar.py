@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 from builders import fresh_world, ny, run
 
 from shared.domain.clock import session_window, trading_day, trading_day_at
+from shared.domain.cme_calendar import FIRST_YEAR, LAST_YEAR
 from shared.domain.inputs import SetRisk
 
 HOUR = 3600
@@ -52,7 +54,7 @@ def test_the_functions_never_import_pandas_for_it() -> None:
 def test_holidays_and_early_closes(moment: tuple[int, int, int, int, int, int], is_open: bool, until_close: int,
                                    until_open: int) -> None:
     assert session_window(ny(*moment)) == {"open": is_open, "seconds_until_close": until_close,
-                                           "seconds_until_open": until_open}
+                                           "seconds_until_open": until_open, "calendar_known": True}
 
 
 @pytest.mark.parametrize(("moment", "is_open", "until_close", "until_open"), [
@@ -66,7 +68,7 @@ def test_holidays_and_early_closes(moment: tuple[int, int, int, int, int, int], 
 def test_a_monday_holiday_and_an_early_close_on_a_monday(moment: tuple[int, int, int, int, int, int], is_open: bool,
                                                           until_close: int, until_open: int) -> None:
     assert session_window(ny(*moment)) == {"open": is_open, "seconds_until_close": until_close,
-                                           "seconds_until_open": until_open}
+                                           "seconds_until_open": until_open, "calendar_known": True}
 
 
 @pytest.mark.parametrize(("moment", "day"), [
@@ -93,3 +95,17 @@ def test_the_rollover_resets_the_day_at_18_even_when_the_exchange_is_closed() ->
     assert (after.glob.trading_day, after.glob.trades_taken_today, after.glob.loss_streak_count) == (
         "2026-04-03", 0, 0)
     assert session_window(ny(2026, 4, 2, 18, 0))["open"] is False
+
+
+def test_a_moment_outside_the_compiled_years_says_the_calendar_does_not_know_it() -> None:
+    """Past the years `scripts/build_calendar.py` compiled, the session window keeps D14's weekly hours and says
+    so (`calendar_known`), instead of passing weekly hours off as the exchange's calendar."""
+    inside, after = session_window(ny(LAST_YEAR, 12, 31, 12)), session_window(ny(LAST_YEAR, 12, 31, 18))
+    assert (inside["calendar_known"], after["calendar_known"]) == (True, False)    # 18:00 opens next year's session
+    assert session_window(ny(FIRST_YEAR - 1, 12, 29, 12))["calendar_known"] is False
+
+
+def test_the_compiled_calendar_still_covers_next_year() -> None:
+    """A dated check, on purpose: a year before the compiled calendar runs out this fails and says what to do."""
+    assert date.today().year < LAST_YEAR, (
+        f"shared/domain/cme_calendar.py ends in {LAST_YEAR}: raise LAST_YEAR in scripts/build_calendar.py and run it")
