@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
+
+from . import fast
 
 # Front quarterly months: H (Mar), M (Jun), U (Sep), Z (Dec).
 QUARTER_MONTHS: tuple[tuple[int, str], ...] = ((3, "H"), (6, "M"), (9, "U"), (12, "Z"))
@@ -16,7 +18,7 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 
 # Dollar value of one point by contract root (D7).
 POINT_VALUE_BY_ROOT: dict[str, float] = {"MES": 5.0, "ES": 50.0, "MNQ": 2.0, "NQ": 20.0}
-# longest first, so MES is not read as ES; sorted once (point_value runs at every PnL snapshot)
+# longest first, so MES is not read as ES
 _ROOTS_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(POINT_VALUE_BY_ROOT, key=len, reverse=True))
 
 
@@ -115,11 +117,9 @@ def normalise_asset(raw: object, config: Config) -> str | None:
     return None if root is None else config.asset_by_root.get(root)
 
 
-@lru_cache(maxsize=256)
+@fast.remembered
 def _symbol_root(text: str) -> str | None:
-    """A contract spelling's root (MESZ6 -> MES), remembered: every PnL snapshot names its contracts again, twice a
-    decision, and the pattern match cost more than the rest of the lookup. Keyed by the spelling alone (a string
-    keeps its hash), not by the configuration's roots as well (a tuple of tuples hashed again at every call)."""
+    """A contract spelling's root (MESZ6 -> MES)."""
     match = _SYMBOL_RE.match(text)
     return None if match is None else match.group("root")
 
@@ -155,7 +155,7 @@ def is_traded_contract(symbol: str, spec: AssetSpec) -> bool:
     return _is_month_of(symbol, spec.traded_root)
 
 
-@lru_cache(maxsize=256)   # every PnL snapshot names its contracts again (keyed by strings: their hashes are kept)
+@fast.remembered
 def _is_month_of(symbol: str, root: str) -> bool:
     return _names_a_month(symbol.strip().upper(), root)
 
@@ -166,7 +166,7 @@ def _names_a_month(text: str, root: str) -> bool:
     return text.startswith(root) and (not rest or rest[0] in MONTH_CODES)
 
 
-@lru_cache(maxsize=256)   # every PnL snapshot asks for its contract's, and the paper broker at every fill and tick
+@fast.remembered
 def point_value(contract: str | None) -> float:
     """Dollars per point of a contract by its root (MES 5, MNQ 2, ES 50, NQ 20); unknown → 1.0."""
     if not contract:

@@ -40,14 +40,12 @@ class Decision:
     include_state: bool = False        # the shell adds the computed `state` view to the body
     trades: list[dict[str, Any]] = field(default_factory=list)   # closed-trade history rows to append
     duplicate: bool = False
-    # works out `assets` (engine.touched_assets on this decision's input, events and world)
+    # engine.touched_assets of this decision's input, events and world, worked out when asked (fast.later)
     touched: Callable[[], tuple[str, ...]] = field(kw_only=True)
 
     @property
     def assets(self) -> tuple[str, ...]:
-        """Every asset the input touched (the audit record's asset filter). Worked out when read, from what the
-        decision holds: the service reads it for the audit record and its request log, the in-process backtest
-        never does, and working it out at every decision was ~8 % of a backtest."""
+        """Every asset the input touched (D13: the audit record's asset filter)."""
         return self.touched()
 
     @property
