@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .catalog import TaskKind
 from .state import World
 
 
@@ -13,7 +14,7 @@ from .state import World
 class Timer:
     """A Cloud Task to enqueue after commit. It only tidies up and logs; no state depends on it running."""
 
-    kind: str          # candle_lock_end | cooldown_end | intent_expiry | preorder_expiry | lease_end
+    kind: TaskKind     # catalog.TASK_KINDS
     key: str           # what ends: "ES:<bucket>", an order id, ...
     at: float          # epoch seconds when due
     payload: dict[str, Any] = field(default_factory=dict)

@@ -3,7 +3,10 @@ so a late, duplicated or lost task never leaves anything stuck or changes anythi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import notify, windows
+from .catalog import TimerKind
 from .clock import candle_bucket
 from .core import Ctx, clear_intent, clear_preorder, intent_expired_by_age, preorder_expired_by_age
 from .inputs import TimerFired
@@ -90,7 +93,7 @@ def _watchdog(ctx: Ctx, cmd: TimerFired) -> str:
     return ",".join(sorted(ctx.glob.silences or {})) or "quiet"
 
 
-_HANDLERS = {
+_HANDLERS: dict[TimerKind, Callable[[Ctx, TimerFired], str]] = {   # one for each of catalog.TIMER_KINDS
     "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
     "preorder_expiry": _preorder_expiry, "lease_end": _lease_end, "probe": _probe,
     "blackout_flatten": _blackout_flatten, "watchdog": _watchdog,

@@ -1,7 +1,8 @@
 """Timers as data: what the pure domain asks to be woken up for, and the deterministic task name of each.
 
-No google import here: the domain may import this module (or define an equivalent Timer of its own; every
-function of this package accepts any object with `kind`, `key`, `at` and `payload` attributes).
+No google import here. The domain defines its own Timer (`shared.domain.decision.Timer`); every function of this
+package accepts any object with `kind`, `key`, `at` and `payload` attributes. The kinds are the rules'
+(`shared.domain.catalog.TASK_KINDS`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-TIMER_KINDS = frozenset({"candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end"})
+from shared.domain.catalog import TASK_KINDS
+
+TIMER_KINDS = frozenset(TASK_KINDS)
 
 # Cloud Tasks task ids: letters, digits, hyphens and underscores, at most 500 characters.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
