@@ -3,7 +3,7 @@ kinds and the TradingView streams (their brick sizes and webhook routes). The co
 assets in config.py (`CONTRACTS`).
 
 What derives from each, and the tests that hold the copies that cannot import Python (the Terraform, the docs) to
-it: docs/architecture.md "One source for each list"; tests/unit/test_catalog.py.
+it: docs/architecture.md#one-source-for-each-list; tests/unit/test_catalog.py.
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: An
             m.setattr(module, "trading_day", clock.trading_day_at)
         m.setattr(config, "_symbol_root", config._symbol_root.__wrapped__)   # every spelling matched again
         m.setattr(config, "_is_month_of", config._is_month_of.__wrapped__)
+        m.setattr(config, "contract_root", config.contract_root.__wrapped__)
         for module in (bridge, core, fills, paper):   # every point value looked up again
             m.setattr(module, "point_value", config.point_value.__wrapped__)
         return backtest.run(ticks, profile)
