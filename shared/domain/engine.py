@@ -109,9 +109,12 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     """The assets an input touched (D13: the log's asset filter must show every fill, reject and cancel): its own
     asset, the asset of the order or timer key it names, the assets of a snapshot's symbols, and those of the
     events it caused."""
-    named = {getattr(inp, "asset", None), *(event.asset for event in events)}
+    named = {vars(inp).get("asset")}   # the input's own asset, when it has the field (fast.py: why not getattr)
+    for event in events:
+        named.add(event.asset)
     if isinstance(inp, PnlSnapshot):
-        named.update(normalise_asset(entry.symbol, config) for entry in inp.symbols)
+        for entry in inp.symbols:
+            named.add(normalise_asset(entry.symbol, config))
     elif isinstance(inp, NAMES_AN_ORDER):
         named.add(order_asset(inp.order_id))
     elif isinstance(inp, TimerFired):
