@@ -64,17 +64,22 @@ def copied_by_the_standard_library(world: World) -> World:
                  orders={k: copy.copy(v) for k, v in world.orders.items()})
 
 
+def plain(fn: Any) -> Any:
+    """A remembered lookup's own function (fast.remembered keeps it as `__wrapped__`; with fast.ON off it is one)."""
+    return getattr(fn, "__wrapped__", fn)
+
+
 def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: Any) -> backtest.Result:
     with monkeypatch.context() as m:
         m.setattr(backtest, "InProcess", Straightforward)
         m.setattr(World, "clone", copied_by_the_standard_library)
         for module in (clock, core, view):             # the trading day computed at every call
             m.setattr(module, "trading_day", clock.trading_day_at)
-        m.setattr(config, "_symbol_root", config._symbol_root.__wrapped__)   # every spelling matched again
-        m.setattr(config, "_is_month_of", config._is_month_of.__wrapped__)
-        m.setattr(config, "contract_root", config.contract_root.__wrapped__)
+        m.setattr(config, "_symbol_root", plain(config._symbol_root))   # every spelling matched again
+        m.setattr(config, "_is_month_of", plain(config._is_month_of))
+        m.setattr(config, "contract_root", plain(config.contract_root))
         for module in (bridge, core, fills, paper):   # every point value looked up again
-            m.setattr(module, "point_value", config.point_value.__wrapped__)
+            m.setattr(module, "point_value", plain(config.point_value))
         return backtest.run(ticks, profile)
 
 
