@@ -45,6 +45,16 @@ def bench_bare_rmw(n: int, *, warmup: int = 200, path: str = BENCH_DOC, store: A
     return latencies
 
 
+# The TradingView inputs that leave ES ready for a long entry (price, 8pt and 12pt agreeing, the 2.5pt on its side);
+# a 6pt bar and a fresh heartbeat before each entry do the rest (bench/run.py, bench/bench_notify.py).
+ENTRY_READY: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("/tv_heartbeat", {"symbol": "ES", "price": 5000.0}),
+    ("/tv_renko_high", {"asset": "ES", "color": "green"}),
+    ("/tv_renko_macro", {"asset": "ES", "color": "green"}),
+    ("/tv_renko_two_half", {"asset": "ES", "color": "green"}),
+)
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100)."""
     ordered = sorted(values)

@@ -5,7 +5,8 @@
    on the same emulator in the same run, an order entry and a bridge poll;
 3. Firestore reads/writes per route (counted by the store, in process, against the same emulator);
    then, on the same stack, the order latency of issue 11 (input -> a waiting bridge holds the order: long poll vs
-   a 1 s poll, bench/bench_latency.py) and the reads of an idle minute of long polls;
+   a 1 s poll, bench/bench_latency.py) and the reads of an idle minute of long polls; and a notification's latency
+   (D23: a decision committed -> received at a local receiver, bench/bench_notify.py);
 4. import time of the webhook function's module vs `import google.cloud.firestore` (fresh interpreters).
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from bench.bench_store import bench_bare_rmw, percentile  # noqa: E402
+from bench.bench_store import ENTRY_READY, bench_bare_rmw, percentile  # noqa: E402
 
 
 def ms(values: list[float]) -> str:
@@ -57,7 +58,7 @@ def bench_domain() -> None:
     subprocess.run([sys.executable, str(path)], check=True, cwd=ROOT)
 
 
-def bench_stack(n: int, latency_orders: int = 100) -> None:
+def bench_stack(n: int, latency_orders: int = 100, notifications: int = 40) -> None:
     import requests
 
     from devstack.run import LocalStack
@@ -97,10 +98,7 @@ def bench_stack(n: int, latency_orders: int = 100) -> None:
         print(f"ratio webhook/bare: p50 {percentile(webhook, 50) / percentile(bare, 50):.2f}x   "
               f"p99 {percentile(webhook, 99) / percentile(bare, 99):.2f}x")
 
-        for path, body in (("/tv_heartbeat", {"symbol": "ES", "price": 5000.0}),
-                           ("/tv_renko_high", {"asset": "ES", "color": "green"}),
-                           ("/tv_renko_macro", {"asset": "ES", "color": "green"}),
-                           ("/tv_renko_two_half", {"asset": "ES", "color": "green"})):
+        for path, body in ENTRY_READY:
             tv(path, **body)
         entries, polls = [], []
         for i in range(max(20, n // 10)):
@@ -120,6 +118,9 @@ def bench_stack(n: int, latency_orders: int = 100) -> None:
         print(f"bridge poll (GET /api/orders/pending, claims one):       {ms(polls)}")
         count_operations(stack)
         from bench.bench_latency import bench_idle_reads, bench_order_latency
+        from bench.bench_notify import bench_notify_latency
+
+        bench_notify_latency(stack, n=notifications)
 
         bench_order_latency(stack, n=latency_orders, poll_n=max(1, latency_orders // 4))
         bench_idle_reads(stack, seconds=60.0)
@@ -171,11 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=300, help="round trips per measured route")
     parser.add_argument("--latency-orders", type=int, default=100,
                         help="orders of each kind for the long-poll latency (a quarter as many with the 1 s poll)")
+    parser.add_argument("--notifications", type=int, default=40,
+                        help="decisions whose notification is timed to the local receiver")
     args = parser.parse_args(argv)
     print("== domain ==")
     bench_domain()
     print("== local stack ==")
-    bench_stack(args.n, args.latency_orders)
+    bench_stack(args.n, args.latency_orders, args.notifications)
     print("== simulator (sim/) ==")
     subprocess.run([sys.executable, str(ROOT / "bench" / "bench_sim.py")], check=True, cwd=ROOT)
     print("== import time (median of 5 fresh interpreters) ==")

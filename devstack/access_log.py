@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from shared.web.respond import REDACTED, is_sensitive_key, mask_url_secrets
+from shared.logs import REDACTED, is_sensitive_key, mask_url_secrets
 
 _MASKED_ATOMS = ("r", "q", "U", "f", "a")
 

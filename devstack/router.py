@@ -9,6 +9,9 @@ Each Cloud Function target of `functions/main.py` is loaded lazily (first reques
 `functions_framework.create_app`, so it runs exactly as the framework would run it in the cloud. Besides
 the rewrites, every target is also reachable directly at `/__fn/<target>/<rest>` (the function sees
 `/<rest>`), like a `cloudfunctions.net` URL; the local Cloud Tasks queue calls the timers that way.
+
+The local stack's own routes, the dev clock and reset (`/_dev/...`, devstack/dev_routes.py), are added here to
+the `orders` function's app, with a rewrite of their own: they are in no deployed function.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Response
+
+from shared.imports import import_group
 
 log = logging.getLogger("devstack.router")
 
@@ -211,7 +216,7 @@ class FunctionLoader:
 
     def __init__(self, source: Path, factory: Callable[[str, str], WSGIApp] | None = None) -> None:
         self.source = source
-        self._factory = factory or _create_function_app
+        self._factory = factory or create_function_app
         self._apps: dict[str, WSGIApp] = {}
         self._lock = threading.Lock()
 
@@ -226,12 +231,15 @@ class FunctionLoader:
         return app
 
 
-def _create_function_app(target: str, source: str) -> WSGIApp:
+def create_function_app(target: str, source: str) -> Any:
+    """The target's functions-framework app (a Flask app), as the cloud runs it; for `DEV_ROUTES_TARGET`, with the
+    local stack's dev routes added (devstack/dev_routes.py: they are in no deployed function)."""
     import functions_framework
 
-    app: WSGIApp = functions_framework.create_app(  # type: ignore[no-untyped-call]
-        target=target, source=source
-    )
+    app = functions_framework.create_app(target=target, source=source)  # type: ignore[no-untyped-call]
+    if target == DEV_ROUTES_TARGET:
+        # under the process's one import lock, like every function's first import (shared/imports.py says why)
+        import_group("devstack.dev_routes").add_to(app)
     return app
 
 
@@ -253,8 +261,10 @@ def with_connect_sources(rules: tuple[HeaderRule, ...], sources: tuple[str, ...]
                                               else value) for key, value in rule.headers)) for rule in rules)
 
 
-# Rewrites the local stack adds after firebase.json's own: `/_dev/**` (the dev clock and reset, LOCAL_DEV only).
-LOCAL_ONLY_REWRITES = (("/_dev/**", "orders"),)
+# The function whose app the local stack gives its dev routes (the dev clock and reset, devstack/dev_routes.py),
+# and the rewrite it adds after firebase.json's own to reach them (production Hosting never routes `/_dev/**`).
+DEV_ROUTES_TARGET = "orders"
+LOCAL_ONLY_REWRITES = (("/_dev/**", DEV_ROUTES_TARGET),)
 
 
 class HostingRouter:

@@ -79,7 +79,7 @@ def _connect_in_background(group: str) -> threading.Thread:
 
 
 def _log(severity: str, message: str, **fields: Any) -> None:
-    from shared.web.respond import log_json
+    from shared.logs import log_json
 
     log_json(severity, message, **fields)
 

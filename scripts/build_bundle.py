@@ -9,8 +9,10 @@ Layout of the bundle (what the Python 3.11 buildpack expects, main.py at the roo
     shared/                                               the project's own package
     requirements.txt                                      the runtime requirements only
 
-Tests, caches and editor droppings are left out. The output directory is replaced as a whole, so it must be
-empty, missing, or a bundle this script built before (it carries a marker file); anything else is refused.
+Tests, caches and editor droppings are left out, and nothing of the local stack (`devstack/`, where the dev clock
+and reset routes live) is copied: no deployed function has a `/_dev/` route. The output directory is replaced as a
+whole, so it must be empty, missing, or a bundle this script built before (it carries a marker file); anything else
+is refused.
 """
 
 from __future__ import annotations

@@ -33,8 +33,11 @@ resource "google_cloud_scheduler_job" "watchdog" {
 
 # Destination URLs live in one secret, NOTIFY_DESTINATIONS (a JSON object {id: url}; shared/service/notify_secrets.py),
 # that Terraform creates without a value. The orders function (POST/DELETE /api/notifications/destinations) reads
-# it and adds versions; the timers function (delivery) reads it. Read through the API at run time, not mounted:
-# a mounted secret is pinned to a version and would not see a destination added since the deploy.
+# it and adds versions; the timers function (delivery) reads it. Read through the API at run time as
+# versions/latest, not mounted at a pinned version like every other secret — the one deliberate exception
+# (tests/unit/test_deploy_config.py): the others are credentials fixed at deploy time that every instance must
+# agree on; this one is data the operator edits on the dashboard, and a pinned version would not see a destination
+# added since the deploy. Instances may disagree for at most a minute (their cache) after an edit.
 resource "google_secret_manager_secret" "notify_destinations" {
   project   = var.project_id
   secret_id = "NOTIFY_DESTINATIONS"
@@ -56,9 +59,11 @@ resource "google_secret_manager_secret_iam_member" "notify_reader" {
   member    = "serviceAccount:${google_service_account.function[each.key].email}"
 }
 
+# Adds a version with each edit and destroys the one it replaced: a deleted destination's URL is not kept in the
+# secret's history (no access to values: the reader grant above gives that).
 resource "google_secret_manager_secret_iam_member" "notify_writer" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.notify_destinations.secret_id
-  role      = "roles/secretmanager.secretVersionAdder"
+  role      = "roles/secretmanager.secretVersionManager"
   member    = "serviceAccount:${google_service_account.function["orders"].email}"
 }

@@ -15,12 +15,13 @@ from shared.domain import stops
 from shared.domain.bridge import BRIDGE_FIELDS
 from shared.domain.core import order_asset
 from shared.domain.inputs import BridgeHeartbeat, ExecutionReport, PnlSnapshot, PollPending, SymbolPosition
+from shared.errors import BadInput
+from shared.logs import annotate, log_json_once, mask_secrets
 from shared.service import Outcome, execute
 from shared.service.http import answer
 from shared.service.long_poll import client_gone, max_held, max_hold_s, parse_wait, watch_for
 from shared.service.wiring import services
 from shared.web.auth import check_shared_secret
-from shared.web.errors import BadInput
 from shared.web.request import (
     bounded_number,
     bounded_str,
@@ -33,8 +34,7 @@ from shared.web.request import (
     query_param,
     whole_number,
 )
-from shared.web.respond import log_json_once, mask_secrets
-from shared.web.routing import Router, annotate
+from shared.web.routing import Router
 
 router = Router()
 SECRET = "BRIDGE_HEARTBEAT_SECRET"  # noqa: S105 - the variable's name

@@ -8,13 +8,14 @@ from typing import Any
 from shared.domain.catalog import NOTIFY, TASK_KINDS
 from shared.domain.core import order_asset
 from shared.domain.inputs import TimerFired
+from shared.errors import BadInput, Unauthorized
+from shared.logs import annotate
 from shared.scheduler import TaskAuthError, verify_task_request
 from shared.service import execute
 from shared.service.http import answer
 from shared.service.wiring import services
-from shared.web.errors import BadInput, Unauthorized
 from shared.web.request import field_label, is_order_id, json_body
-from shared.web.routing import Router, annotate
+from shared.web.routing import Router
 
 router = Router()
 MAX_EPOCH = 1e11

@@ -7,14 +7,14 @@ from typing import Any
 from shared.domain.catalog import STREAM_BY_ROUTE
 from shared.domain.config import normalise_asset
 from shared.domain.inputs import LevelExit, RenkoBar, TvHeartbeat
+from shared.errors import BadInput
+from shared.logs import annotate, mask_secrets
 from shared.service import execute
 from shared.service.http import answer
 from shared.service.wiring import services
 from shared.web.auth import check_shared_secret
-from shared.web.errors import BadInput
 from shared.web.request import bounded_number, bounded_str, id_text, json_body, price
-from shared.web.respond import mask_secrets
-from shared.web.routing import Router, annotate
+from shared.web.routing import Router
 
 router = Router()
 

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 
 # What the rules do when a timer fires (timers.py has one handler for each; an input's `TimerFired.kind`)
 TimerKind = Literal["candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
-                    "blackout_flatten", "watchdog"]
+                    "blackout_flatten", "watchdog", "timer_canary"]
 # and the one task the shell runs alone: a notification's delivery to one destination (D23, shared/service/notify.py)
 DeliveryKind = Literal["notify"]
 TaskKind = Literal[TimerKind, DeliveryKind]

@@ -71,6 +71,7 @@ class Config:
     rithmic_fresh_s: float = 60.0
     price_silence_s: float = 120.0      # the watchdog: no TradingView heartbeat this long in session (D23)
     bridge_silence_s: float = 60.0      # the watchdog: no bridge heartbeat this long (D23)
+    timer_late_s: float = 30.0          # the watchdog: its canary timer this late without firing = TIMERS_FAILING
     post_exit_cooldown_s: float = 180.0
     candle_s: int = 300
     order_lease_s: float = 200.0

@@ -12,8 +12,8 @@ from typing import Any
 
 from .clock import session_window
 from .config import Config
-from .decision import Event
-from .state import World
+from .decision import Event, Timer
+from .state import GlobalState, World
 
 LEVELS = ("critical", "important", "info")
 DESTINATION_LEVELS = ("critical", "important", "all")
@@ -30,7 +30,13 @@ SILENCES: dict[str, tuple[str, str, str]] = {
     "BRIDGE_SILENCE": ("important", "No bridge heartbeat for {s:.0f} s", "The bridge's heartbeats are back"),
     "UNWATCHED_POSITION": ("critical", "A position is open ({assets}) while the bridge is silent",
                            "The open position is watched by the bridge again (or closed)"),
+    "TIMERS_FAILING": ("important", "Timers are failing: the watchdog's canary timer is {s:.0f} s past its due time "
+                       "and has not fired (Cloud Tasks, its queue or the timers function)",
+                       "Timers fire again: the watchdog's canary timer fired"),
 }
+# The canary (TIMERS_FAILING): each watchdog tick arms a Cloud Task due this long after it, unless the last one is
+# still on its way; a canary that has not fired `Config.timer_late_s` after its due time means timers are failing.
+CANARY_DELAY_S = 5.0
 
 # kind -> (level, title); None: not worth a notification. Codes refine some kinds below.
 _SIMPLE: dict[str, tuple[str, str]] = {
@@ -118,6 +124,10 @@ def silences(world: World, now: float, config: Config) -> dict[str, str]:
                      default=None)
     if session_window(now)["open"] and (last_price is None or now - last_price > config.price_silence_s):
         held["PRICE_SILENCE"] = SILENCES["PRICE_SILENCE"][1].format(s=config.price_silence_s)
+    canary = canary_state(g.timer_canary, now, config.timer_late_s)
+    if canary == "late" or (canary == "waiting" and "TIMERS_FAILING" in (g.silences or {})):
+        late = max(now - float((g.timer_canary or {}).get("due") or now), config.timer_late_s)
+        held["TIMERS_FAILING"] = SILENCES["TIMERS_FAILING"][1].format(s=late)
     if g.rithmic_last_ts is None or now - g.rithmic_last_ts > config.bridge_silence_s:
         held["BRIDGE_SILENCE"] = SILENCES["BRIDGE_SILENCE"][1].format(s=config.bridge_silence_s)
         open_assets = sorted(k for k, a in world.assets.items() if a.position != 0)
@@ -139,3 +149,43 @@ def watch(world: World, now: float, config: Config) -> list[Event]:
                for code in sorted(before) if code in SILENCES and code not in held]
     g.silences = {code: before.get(code, now) for code in held}
     return events
+
+
+# ---- the canary timer (TIMERS_FAILING) ----------------------------------------------------------------------------
+
+def canary_state(canary: Mapping[str, Any] | None, now: float, late_s: float) -> str:
+    """`none` (never armed), `fired`, `waiting` (not fired, not yet `late_s` past its due time) or `late`.
+
+    What the store honestly knows about timers: a timer it asked for and whether it came back. A canary that is
+    `waiting` says nothing new, so TIMERS_FAILING keeps whatever it was (it starts when one is late and clears when
+    one fires)."""
+    if not canary:
+        return "none"
+    if canary.get("fired") is not None:
+        return "fired"
+    return "late" if now - float(canary.get("due") or 0.0) > late_s else "waiting"
+
+
+def arm_canary(glob: GlobalState, now: float, late_s: float) -> Timer | None:
+    """The tick's canary: a new one when none is on its way (never armed, fired, or late: a lost task must not
+    keep the condition forever), else None. Its key names its due millisecond, so a re-run arms the same task.
+    One due later than a new one would be was armed by a clock since moved back (the local stack's dev clock):
+    replaced too, or it would wait that long."""
+    canary = glob.timer_canary or {}
+    if canary_state(canary, now, late_s) == "waiting" and float(canary.get("due") or 0.0) <= now + CANARY_DELAY_S:
+        return None
+    due = now + CANARY_DELAY_S
+    key = f"canary:{round(due * 1000)}"
+    glob.timer_canary = {"key": key, "due": due, "fired": None}
+    return Timer("timer_canary", key, due, {})
+
+
+def canary_fired(glob: GlobalState, key: str, now: float) -> str:
+    """The canary's task came back: mark it (a superseded or repeated one changes nothing)."""
+    canary = glob.timer_canary
+    if not canary or canary.get("key") != key:
+        return "superseded"
+    if canary.get("fired") is not None:
+        return "nothing_to_do"
+    glob.timer_canary = {**canary, "fired": now}
+    return "fired"

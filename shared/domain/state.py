@@ -86,6 +86,8 @@ class GlobalState:
     rithmic_bridge: dict[str, Any] | None = None
     # the watchdog's silence conditions that hold, each with the time it started (D23, issue 20)
     silences: dict[str, Any] | None = None
+    # the watchdog's canary timer (TIMERS_FAILING): {key, due, fired}
+    timer_canary: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -90,11 +90,19 @@ def _watchdog(ctx: Ctx, cmd: TimerFired) -> str:
     when it starts and when it clears (notify.watch)."""
     events = notify.watch(ctx.world, ctx.now, ctx.config)
     ctx.events.extend(events)
+    canary = notify.arm_canary(ctx.glob, ctx.now, ctx.config.timer_late_s)
+    if canary is not None:
+        ctx.timers.append(canary)
     return ",".join(sorted(ctx.glob.silences or {})) or "quiet"
+
+
+def _timer_canary(ctx: Ctx, cmd: TimerFired) -> str:
+    """The watchdog's canary came back (TIMERS_FAILING clears at the next tick)."""
+    return notify.canary_fired(ctx.glob, cmd.key, ctx.now)
 
 
 _HANDLERS: dict[TimerKind, Callable[[Ctx, TimerFired], str]] = {   # one for each of catalog.TIMER_KINDS
     "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
     "preorder_expiry": _preorder_expiry, "lease_end": _lease_end, "probe": _probe,
-    "blackout_flatten": _blackout_flatten, "watchdog": _watchdog,
+    "blackout_flatten": _blackout_flatten, "watchdog": _watchdog, "timer_canary": _timer_canary,
 }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.logs import annotate
 from shared.service import Outcome
-from shared.web.routing import annotate
 
 
 def answer(outcome: Outcome, asset: str | None = None) -> tuple[dict[str, Any], int]:

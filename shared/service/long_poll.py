@@ -38,10 +38,10 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from shared.env import env_count, env_number
+from shared.errors import WebError
 from shared.service import Outcome
 from shared.store.api import Query
 from shared.store.budget import request_budget
-from shared.web.errors import WebError
 
 MAX_WAIT_S = 50.0           # the contract's bound of `wait`
 CAP_ENV = "LONG_POLL_MAX_S"  # the deployment's bound of a hold: below the function's timeout, minus a margin

@@ -35,8 +35,8 @@ from shared.domain.catalog import NOTIFY
 from shared.domain.decision import Decision, Timer
 from shared.domain.notify import DESTINATION_LEVELS as DESTINATION_LEVELS
 from shared.domain.notify import heard_at, notices
+from shared.logs import log_json, register_secret
 from shared.store.api import Plan, Reads, Write
-from shared.web.respond import log_json, register_secret
 
 NOTIFICATIONS = "notifications"
 SETTINGS_PATH = "console/notify"
@@ -258,7 +258,7 @@ def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
     app = apprise.Apprise()
     if not app.add(url):
         return "the destination's URL is not one apprise understands"
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:   # the operator reads it
         ok = app.notify(title=title, body=text or title, notify_type=_APPRISE_TYPES.get(level, "info"))
     if ok:
         return None

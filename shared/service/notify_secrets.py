@@ -5,7 +5,13 @@
 - `NOTIFY_URL_STORE=cloud` (Terraform sets it): the Secret Manager secret NOTIFY_DESTINATIONS of
   GOOGLE_CLOUD_PROJECT, read as `versions/latest` and written as a new version through the REST API with the
   function's own service account (google-auth, already a dependency of Firestore's client); Terraform creates it
-  and lets orders read and add versions, timers read (deploy/terraform/notify.tf).
+  and lets orders read, add and destroy versions, timers read (deploy/terraform/notify.tf).
+
+  Why `latest` here when every other secret is mounted at a pinned version (tests/unit/test_deploy_config.py): the
+  others are credentials fixed at deploy time, compared with every request, so two instances of a revision must see
+  the same one (a pin; a rotation is a deploy). This one is data the operator edits through the API at run time:
+  pinned, a destination added on the dashboard would reach no function until the next deploy. Instances may
+  disagree for at most `CACHE_S` after an edit, which only delays a new destination's first delivery.
 
 The process keeps what it read for `CACHE_S`, so a burst of deliveries costs one read per destination.
 """
@@ -78,7 +84,9 @@ class FileSecrets:
 class SecretManagerSecrets:
     """The secret NOTIFY_DESTINATIONS (a JSON object {id: url}) over Secret Manager's REST API: read as
     `versions/latest`, written as a new version (read-modify-write: two operators saving destinations in the same
-    instant may lose one edit; the list shows what stuck). Not exercised by the test tiers (no emulator exists)."""
+    instant may lose one edit; the list shows what stuck), the version it replaced then destroyed, so a deleted
+    destination's URL is not kept in the secret's history. No emulator exists: tests/unit/test_notify_secrets.py
+    plays Secret Manager's REST API."""
 
     API = "https://secretmanager.googleapis.com/v1"
     SECRET = "NOTIFY_DESTINATIONS"  # noqa: S105 - the secret's name
@@ -87,6 +95,7 @@ class SecretManagerSecrets:
         self.project = project
         self._session = session
         self._cache: tuple[float, dict[str, str]] | None = None
+        self._version: str | None = None   # the version last read: destroyed once a newer one replaces it
 
     def _http(self) -> Any:
         if self._session is None:
@@ -109,8 +118,10 @@ class SecretManagerSecrets:
         elif answer.status_code != 200:
             raise RuntimeError(f"Secret Manager answered {answer.status_code} for {self.SECRET}")
         else:
-            data = json.loads(base64.b64decode(answer.json()["payload"]["data"]))
+            read = answer.json()
+            data = json.loads(base64.b64decode(read["payload"]["data"]))
             urls = {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+            self._version = read.get("name")
         self._cache = (time.monotonic(), urls)
         return urls
 
@@ -123,6 +134,15 @@ class SecretManagerSecrets:
         if added.status_code != 200:
             raise RuntimeError(f"Secret Manager refused the new version of {self.SECRET} ({added.status_code})")
         self._cache = (time.monotonic(), urls)
+        previous, self._version = self._version, added.json().get("name")
+        if previous and previous != self._version:
+            # a removed destination's URL must not stay readable in an old version (every reader asks for latest)
+            gone = self._http().post(f"{self.API}/{previous}:destroy", json={}, timeout=5)
+            if gone.status_code != 200:
+                from shared.logs import log_json
+
+                log_json("WARNING", "an old version of the destinations' secret was not destroyed",
+                         version=previous.rsplit("/", 1)[-1], status=gone.status_code)
 
     def get(self, dest_id: str) -> str | None:
         return self._all().get(dest_id)

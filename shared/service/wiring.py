@@ -10,10 +10,10 @@ from typing import Any
 
 from shared.domain.config import FILL_PRICE_BAND_PCT_RANGE, Config, default_config
 from shared.env import env_number
+from shared.logs import log_json, mask_secrets
 from shared.scheduler.timer import TimerLike
 from shared.service import Services
 from shared.service import clock as dev_clock
-from shared.web.respond import log_json, mask_secrets
 
 _lock = threading.Lock()
 _services: Services | None = None
@@ -90,6 +90,6 @@ def install(custom: Services | None) -> None:
     global _services
     with _lock:
         _services = custom
-    from shared.web.auth import SESSION_GENERATIONS
+    from shared.service.security import SESSION_GENERATIONS
 
     SESSION_GENERATIONS.forget()

@@ -8,7 +8,7 @@
   HttpOnly, SameSite=Strict, Path=/, Secure except on localhost. It is signed with SESSION_SECRET and bound to
   the current DASHBOARD_PASSWORD, so changing either logs every session out. It also names the session
   generation stored in `console/session` (issue 15): logout moves the generation on, so every copy of every
-  cookie issued before is refused on every instance (`SessionGenerations`).
+  cookie issued before is refused on every instance (`shared.service.security.SessionGenerations`).
 - An empty DASHBOARD_PASSWORD means "open" only when ALLOW_OPEN_DASHBOARD=1 and LOCAL_DEV=1 (the local stack);
   otherwise login answers 503 telling the operator to configure the password, and no session is accepted.
   ALLOW_OPEN_DASHBOARD=1 without LOCAL_DEV=1 is a deployment misconfiguration: ignored (login required) and
@@ -31,18 +31,22 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
 from itsdangerous import BadSignature, TimestampSigner
 from werkzeug.wrappers import Request
 
 from shared.env import env_count
+from shared.errors import BadInput, Refused, Unauthorized, Unavailable, WebError
+from shared.logs import annotate, log_json, log_json_once
 from shared.web import firebase_auth
-from shared.web.errors import BadInput, Refused, Unauthorized, Unavailable, WebError
 from shared.web.firebase_auth import Operator
 from shared.web.request import json_body
-from shared.web.respond import json_response, log_json, log_json_once
+from shared.web.respond import json_response
+
+if TYPE_CHECKING:
+    from shared.service.security import SessionGenerations
 
 SESSION_COOKIE = "__session"
 SESSION_SECRET_ENV = "SESSION_SECRET"  # noqa: S105 (a variable name)
@@ -53,7 +57,7 @@ ALLOW_OPEN_ENV = "ALLOW_OPEN_DASHBOARD"
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _SESSION_PREFIX = b"operator:"  # then the session generation the cookie was issued under
 # Secret rotation: the previous value of a secret and the end of the window in which it is still accepted.
-# The prefix keeps the names ending in SECRET/PASSWORD, so the log and storage scrubbing (shared.web.respond)
+# The prefix keeps the names ending in SECRET/PASSWORD, so the log and storage scrubbing (shared.logs)
 # masks the previous value like the current one.
 PREVIOUS_PREFIX = "PREVIOUS_"
 UNTIL_SUFFIX = "_UNTIL"
@@ -310,8 +314,6 @@ class LoginThrottle:
             self._by_address[address] = times  # most recent last: the oldest address is forgotten first
             while len(self._by_address) > self.MAX_ADDRESSES:
                 self._by_address.popitem(last=False)
-        from shared.web.routing import annotate  # here: routing is the caller's module, not a dependency of auth
-
         annotate(client=address)  # on the request's own log line (one line per request)
 
     def succeeded(self, address: str) -> None:
@@ -348,64 +350,12 @@ def _address_key(raw: str) -> str:
     return str(address)
 
 
-# ---- session generation (password mode, issue 15) --------------------------------------------
+def _generations() -> SessionGenerations:
+    """This instance's memory of the stored session generation (`shared.service.security.SessionGenerations`);
+    imported on first use, like the store it reads (cold starts)."""
+    from shared.service import security
 
-
-class SessionGenerations:
-    """The stored session generation, with a short per-instance memory so the 1 s dashboard poll does not read
-    it every time.
-
-    - A state-changing request (anything but GET/HEAD), the secret's reveal, login and logout read it from the
-      store every time (`fresh=True`): a cookie copied before a logout can never act again, on any instance.
-    - A read (GET) trusts what this instance read within the last `ttl_s` (GENERATION_CACHE_S, 5 s): after a
-      logout on another instance a copied cookie may still *read* the state there for at most that long.
-    Cost per operator request: a GET 0 reads (one per `ttl_s` per instance), any other request 1 read.
-    The instance that handled the logout knows the new generation at once."""
-
-    def __init__(self, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 store: Callable[[], Any] | None = None) -> None:
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._store = store
-        self._lock = threading.Lock()
-        self._known: tuple[int, float] | None = None  # (generation, when read)
-
-    def _services(self) -> Any:
-        from shared.service.wiring import services  # here: the store is wired on first use (cold starts)
-
-        return services()
-
-    def _read(self) -> int:
-        from shared.service.security import stored_generation
-
-        return stored_generation(self._store() if self._store is not None else self._services().store)
-
-    def current(self, *, fresh: bool) -> int:
-        now = self._clock()
-        with self._lock:
-            known = self._known
-        if not fresh and known is not None and now - known[1] < self._ttl_s:
-            return known[0]
-        generation = self._read()
-        with self._lock:
-            self._known = (generation, now)
-        return generation
-
-    def revoke(self, operator: Operator) -> int:
-        """Move the generation on (with its audit event): every cookie issued before is refused from now on."""
-        from shared.service.security import revoke_sessions
-
-        generation = revoke_sessions(self._services(), operator.record())
-        with self._lock:
-            self._known = (generation, self._clock())
-        return generation
-
-    def forget(self) -> None:
-        with self._lock:
-            self._known = None
-
-
-SESSION_GENERATIONS = SessionGenerations()
+    return security.SESSION_GENERATIONS
 
 
 # ---- session cookie -------------------------------------------------------------------------
@@ -459,7 +409,7 @@ def is_local_request(request: Request) -> bool:
 def issue_session_cookie(response: Response, request: Request, *, now: float | None = None) -> None:
     """Set a fresh signed `__session` cookie on `response` (Unavailable if SESSION_SECRET is missing)."""
     max_age = session_max_age_s()
-    payload = _SESSION_PREFIX + str(SESSION_GENERATIONS.current(fresh=True)).encode("ascii")
+    payload = _SESSION_PREFIX + str(_generations().current(fresh=True)).encode("ascii")
     value = _signer(now).sign(payload).decode("ascii")
     response.set_cookie(
         SESSION_COOKIE,
@@ -529,7 +479,7 @@ def _password_session(request: Request, *, now: float | None, fresh: bool) -> fl
     generation = value[len(_SESSION_PREFIX):] if value.startswith(_SESSION_PREFIX) else b""
     if not generation.isdigit():  # e.g. a cookie from before generations: sign in again
         return None
-    current = str(SESSION_GENERATIONS.current(fresh=fresh)).encode("ascii")
+    current = str(_generations().current(fresh=fresh)).encode("ascii")
     return signed_at.timestamp() if hmac.compare_digest(generation, current) else None
 
 
@@ -656,7 +606,7 @@ def end_session(request: Request) -> None:
         return
     signed_in_at = _password_session(request, now=None, fresh=True)
     if signed_in_at is not None:
-        generation = SESSION_GENERATIONS.revoke(PASSWORD_OPERATOR)
+        generation = _generations().revoke(PASSWORD_OPERATOR.record())
         log_json("INFO", "operator signed out; every password session ended", session_generation=generation)
 
 

@@ -36,8 +36,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shared.web.errors import Refused, Unauthorized, Unavailable
-from shared.web.respond import log_json, log_json_once
+from shared.errors import Refused, Unauthorized, Unavailable
+from shared.logs import log_json, log_json_once
 
 EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
 API_KEY_ENV = "FIREBASE_API_KEY"

@@ -297,11 +297,12 @@ def _operator() -> dict[str, Any]:
                        "scheme only)", "reads", {"200": _ok(_list_of("destinations"))}, _OPERATOR_ERRORS),
             "post": _op("Add or replace a destination: an apprise URL (ntfy://, json://, tgram://, discord://, "
                         "slack://, pover://, mailto://…) kept as a secret outside the store, and the level it "
-                        "listens at", "commands", _COMMAND_OK, _COMMAND_ERRORS, body=_body({
+                        "listens at; without url an existing destination keeps its own (a level or label change)",
+                        "commands", _COMMAND_OK, _COMMAND_ERRORS, body=_body({
                             "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"},
                             "url": {"type": "string", "minLength": 8, "maxLength": 2000},
                             "level": {"enum": ["critical", "important", "all"]},
-                            "label": {"type": "string", "maxLength": 60}}, ("id", "url"))),
+                            "label": {"type": "string", "maxLength": 60}}, ("id",))),
         },
         "/api/notifications/destinations/{dest_id}": {"delete": _op(
             "Remove a destination and its secret", "commands", _COMMAND_OK, _COMMAND_ERRORS,

@@ -14,8 +14,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from shared.web.errors import BadInput, PayloadTooLarge
-from shared.web.respond import is_sensitive_key
+from shared.errors import BadInput, PayloadTooLarge
+from shared.logs import is_sensitive_key
 
 MAX_BODY_BYTES = 64 * 1024  # every payload of this API is a few hundred bytes; 64 KiB is not a payload
 MAX_DEPTH = 8  # the deepest legitimate body is a snapshot: {symbols: [{...}]}

@@ -11,61 +11,32 @@
         return router.dispatch(request)
 
 A handler returns a `flask.Response`, a JSON-able body (status 200) or `(body, status)`, or raises one of
-`shared.web.errors` (or the store's StorageUnavailable / Contention). Anything else raised is a 500 whose
+`shared.errors` (or the store's StorageUnavailable / Contention). Anything else raised is a 500 whose
 details go to the log only. The log line carries the route pattern and path, never the query string or body,
-plus whatever the handler passed to `annotate` (redacted).
+plus whatever the handler passed to `shared.logs.annotate` (redacted).
 """
 
 from __future__ import annotations
 
-import contextvars
 import re
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response
 from werkzeug.wrappers import Request
 
+from shared.errors import WebError
+from shared.logs import RequestLog, request_log
 from shared.store.budget import close_budget, open_budget
-from shared.web.errors import WebError, error_code, error_response
+from shared.web.errors import error_code, error_response
 from shared.web.respond import json_response, log_request
 
 Handler = Callable[..., Any]
 
 _PARAM = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
-
-
-@dataclass
-class _LogContext:
-    asset: str | None = None
-    outcome: str | None = None
-    code: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-_current: contextvars.ContextVar[_LogContext | None] = contextvars.ContextVar("web_log_context", default=None)
-
-
-def annotate(
-    *, asset: str | None = None, outcome: str | None = None, code: str | None = None, **fields: Any
-) -> None:
-    """Add to the current request's log line (asset, outcome such as "duplicate", reason code, extra fields).
-
-    Outside a dispatched request it does nothing. Fields are redacted before logging.
-    """
-    ctx = _current.get()
-    if ctx is None:
-        return
-    if asset is not None:
-        ctx.asset = asset
-    if outcome is not None:
-        ctx.outcome = outcome
-    if code is not None:
-        ctx.code = code
-    ctx.fields.update(fields)
 
 
 @dataclass(frozen=True)
@@ -128,9 +99,11 @@ class Router:
 
     def dispatch(self, request: Request) -> Response:
         """Answer `request`: route it, convert errors to JSON, log one line."""
+        with request_log() as ctx:
+            return self._answer(request, ctx)
+
+    def _answer(self, request: Request, ctx: RequestLog) -> Response:
         started = time.perf_counter()
-        ctx = _LogContext()
-        token = _current.set(ctx)
         budget = open_budget()  # every storage call of this request ends within the budget from now
         path = _normalise(request.path)
         route_name = path
@@ -164,7 +137,6 @@ class Router:
                 ctx.fields["error_type"] = type(exc).__name__
                 ctx.fields["traceback"] = traceback.format_exc()
         finally:
-            _current.reset(token)
             close_budget(budget)
         if not failed:  # an error's own outcome and code win over what the handler annotated before raising
             outcome, code = ctx.outcome or outcome, ctx.code or code

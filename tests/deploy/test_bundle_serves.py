@@ -167,6 +167,16 @@ def test_orders_target_answers_the_session_status(installed: Installed, tmp_path
         assert status == 404, "no dev route off the local stack"
 
 
+def test_the_bundle_has_no_dev_route_even_where_the_local_stack_would_enable_it(installed: Installed,
+                                                                                tmp_path: Path) -> None:
+    """The dev routes are devstack's (devstack/dev_routes.py), never shipped: LOCAL_DEV=1 does not bring them."""
+    with _serve(installed, "orders", tmp_path, {"LOCAL_DEV": "1"}) as served:
+        for method, path in (("GET", "/_dev/clock"), ("POST", "/_dev/clock"), ("DELETE", "/_dev/clock"),
+                             ("POST", "/_dev/reset")):
+            assert served.request(method, path, {"now": 1}) == (404, {"ok": False, "error": "not found"}), path
+        assert served.request("GET", "/api/auth/status")[0] == 200  # and the function itself answers
+
+
 def test_bridge_target_refuses_a_poll_without_its_secret(installed: Installed, tmp_path: Path) -> None:
     with _serve(installed, "bridge", tmp_path) as served:
         status, body = served.request("GET", "/api/orders/pending?owner=bridge-1")

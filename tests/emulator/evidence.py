@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ NO_WRITE_STATUSES = frozenset({400, 401, 404, 405, 413, 415, 422, 429})
 AUDIT_ONLY_STATUSES = frozenset({403, 409, 423})
 SECRET_NAMES = ("TV_WEBHOOK_SECRET", "BRIDGE_HEARTBEAT_SECRET", "SESSION_SECRET", "TASKS_LOCAL_TOKEN",
                 "DASHBOARD_PASSWORD")
+# The local stack's store of destination URLs (shared.service.notify_secrets.FileSecrets, Secret Manager's stand-in,
+# in the run's logs folder): where those secrets belong, so not a log to scan; its temporary file likewise.
+SECRET_STORE_FILES = ("notify-secrets.json", "notify-secrets.tmp")
+URL_PIECE_MIN = 16   # a piece of a destination URL this long is taken for a credential (a token in a path or query)
 
 
 def _documents(firestore_address: str, project: str, *, names_only: bool,
@@ -96,10 +101,14 @@ def _log_hits(values: dict[str, str], files: list[Path]) -> tuple[list[str], int
     return hits, lines
 
 
+def _logs(log_dir: Path) -> set[Path]:
+    return {p.resolve() for p in log_dir.rglob("*") if p.is_file() and p.name not in SECRET_STORE_FILES}
+
+
 def secret_hits(secrets: dict[str, str], firestore_address: str, project: str, log_dir: Path) -> list[str]:
     """Where any of `secrets` (name -> value) appears: stored documents and every file under `log_dir`."""
     values = _scannable(secrets)
-    files = sorted(p for p in log_dir.rglob("*") if p.is_file())
+    files = sorted(_logs(log_dir))
     return (_document_hits(values, _documents(firestore_address, project, names_only=False))
             + _log_hits(values, files)[0])
 
@@ -118,7 +127,27 @@ def configured_secrets(stack: Any) -> dict[str, str]:
     names = [*SECRET_NAMES, *(f"PREVIOUS_{name}" for name in SECRET_NAMES)]
     found = {name: stack.env.get(name, "") for name in names}
     found["local operator password"] = (stack.operator or {}).get("password", "")
+    found.update(destination_urls(stack))
     return _scannable(found)
+
+
+def destination_urls(stack: Any) -> dict[str, str]:
+    """The notification destinations' URLs configured on the stack when it is scanned (its NOTIFY_SECRETS_FILE:
+    issue 20 keeps them there, never in Firestore), each whole and each long piece of it (a token in its path or
+    query would leak on its own)."""
+    path = stack.env.get("NOTIFY_SECRETS_FILE")
+    try:
+        urls = json.loads(Path(path).read_text()) if path else {}
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, str] = {}
+    for dest_id, url in (urls.items() if isinstance(urls, dict) else ()):
+        if not isinstance(url, str):
+            continue
+        found[f"notify destination {dest_id}"] = url
+        pieces = [p for p in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]) if len(p) >= URL_PIECE_MIN]
+        found.update({f"notify destination {dest_id} (part {n})": piece for n, piece in enumerate(pieces, 1)})
+    return found
 
 
 def _process_state(pid: int) -> str:
@@ -156,7 +185,7 @@ def scan_stack(stack: Any) -> dict[str, Any]:
         except requests.RequestException as exc:
             skipped = f"the Firestore emulator did not answer the scan: {type(exc).__name__}"
     logs = Path(stack.logs)
-    files = {p.resolve() for p in logs.rglob("*") if p.is_file()} if logs.is_dir() else set()
+    files = _logs(logs) if logs.is_dir() else set()
     files |= {Path(p.log_path).resolve() for p in stack.processes if Path(p.log_path).is_file()}
     log_hits, lines = _log_hits(values, sorted(files))
     return {"stack": stack.url, "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],

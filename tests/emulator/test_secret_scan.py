@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from devstack.receiver import Receiver
 from devstack.run import LocalStack, StopCheckFailed
 from tests.emulator.evidence import (
     SECRET_NAMES,
@@ -62,6 +63,46 @@ def test_no_secret_is_stored_or_logged_where_the_issue_found_them(fresh):
     assert logs.status_code == 200 and tv not in logs.text and bridge not in logs.text
     hits = secret_hits(_configured(fresh), fresh.firestore_address, fresh.project, fresh.stack.logs)
     assert not hits, hits[:20]
+
+
+def test_destination_urls_are_scanned_for_after_they_were_used(fresh):
+    """Issue 20: a destination added during the scanned run (its URL carrying a token), sent a test, failing, and
+    delivered a watchdog notification through Cloud Tasks: its URL (whole, and its token alone) is one of the
+    scan's secrets, in no stored document and no log line; planted, the scan finds it."""
+    token = "scan-hook-token-" + os.urandom(8).hex()
+    quiet = lambda message: None  # noqa: E731
+    good, broken = Receiver(on_message=quiet).start(), Receiver(on_message=quiet).start()
+    broken.fail = 10_000
+    try:
+        for dest_id, receiver in (("scan-hook", good), ("scan-broken", broken)):
+            added = fresh.http.post(f"{fresh.url}/api/notifications/destinations", timeout=T, json={
+                "id": dest_id, "level": "all", "url": f"json://127.0.0.1:{receiver.port}/n/{token}?rto=3&cto=3"})
+            assert added.status_code == 201, added.text
+        assert fresh.http.post(f"{fresh.url}/api/notifications/destinations/scan-hook/test", timeout=T).ok
+        assert fresh.http.post(f"{fresh.url}/api/notifications/destinations/scan-broken/test",
+                               timeout=T).status_code == 502
+        assert fresh.stack.tick_watchdog() == 200
+        assert good.wait_for(2, timeout=30), "the watchdog's notification delivered through Cloud Tasks"
+        until(lambda: broken.fail < 10_000 - 2, timeout=30)   # a delivery to the failing one tried (and retried)
+        listed = fresh.http.get(f"{fresh.url}/api/notifications/destinations", timeout=T)
+        assert token not in listed.text and "scan-broken" in listed.text
+        secrets = configured_secrets(fresh.stack)
+        assert {"notify destination scan-hook", "notify destination scan-broken"} <= set(secrets)
+        assert any(value == f"{token}?rto=3&cto=3" or value == token for value in secrets.values()), secrets.keys()
+        hits = secret_hits(secrets, fresh.firestore_address, fresh.project, fresh.stack.logs)
+        assert not hits, hits[:20]
+        db = fresh.store()._ready_client()
+        db.document("planted/doc").set({"note": f"x{token}x"})
+        try:
+            planted = secret_hits(secrets, fresh.firestore_address, fresh.project, fresh.stack.logs)
+        finally:
+            db.document("planted/doc").delete()
+        assert any(hit.startswith("notify destination scan-hook") and "planted/doc" in hit for hit in planted)
+    finally:
+        for dest_id in ("scan-hook", "scan-broken"):
+            fresh.http.delete(f"{fresh.url}/api/notifications/destinations/{dest_id}", timeout=T)
+        good.stop()
+        broken.stop()
 
 
 def _plant_document(stack: LocalStack, path: str, text: str) -> None:

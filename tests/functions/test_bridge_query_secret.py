@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from shared.web.respond import _logged_once
+from shared.logs import _logged_once
 from tests.functions.conftest import SECRETS
 
 BRIDGE = SECRETS["BRIDGE_HEARTBEAT_SECRET"]

@@ -50,11 +50,11 @@ def configure(app: Any, hook: Receiver, ntfy: Receiver) -> None:
     assert add(app, "phone", f"ntfy://127.0.0.1:{ntfy.port}/alerts", "critical").status_code == 201
 
 
-def run_tasks(app: Any, prefix: str = "") -> list[Any]:
-    """Deliver every `notify` task recorded so far (whose key starts with `prefix`), like Cloud Tasks."""
+def run_tasks(app: Any, prefix: str = "", kind: str = "notify") -> list[Any]:
+    """Deliver every `kind` task recorded so far (whose key starts with `prefix`), like Cloud Tasks."""
     timers = app.client("timers")
     return [timers.post("/", json={"kind": t.kind, "key": t.key, "at": t.at},
-                        headers={"X-Local-Tasks-Token": TASK_TOKEN}) for t in app.scheduler.of_kind("notify")
+                        headers={"X-Local-Tasks-Token": TASK_TOKEN}) for t in app.scheduler.of_kind(kind)
             if t.key.startswith(prefix)]
 
 
@@ -83,6 +83,21 @@ def test_destinations_are_listed_masked_and_can_be_removed(app, receivers, _wiri
     assert app.client("orders").delete("/api/notifications/destinations/phone").status_code == 404
 
 
+def test_a_level_changes_without_the_url_and_a_new_destination_needs_one(app, receivers, _wiring) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    url = _wiring.urls["hook"]
+    orders = app.client("orders")
+    changed = orders.post("/api/notifications/destinations", json={"id": "hook", "level": "critical",
+                                                                   "label": "Desk"})
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    assert (changed.get_json()["destination"]["level"], changed.get_json()["destination"]["url"]) == (
+        "critical", "json://…")
+    assert _wiring.urls["hook"] == url, "the URL stays in the secrets store"
+    new = orders.post("/api/notifications/destinations", json={"id": "fresh", "level": "all"})
+    assert new.status_code == 400 and "url" in new.get_json()["error"]
+
+
 def test_send_a_test_reaches_the_destination_and_records_the_last_error(app, receivers) -> None:
     hook, ntfy = receivers
     configure(app, hook, ntfy)
@@ -107,6 +122,7 @@ def test_the_watchdog_notifies_once_at_the_start_and_once_at_the_clear(app, rece
     event = app.store.dump()[f"events/{next(iter(started.values()))['request_id']}"]
     assert {d["code"] for d in event["decisions"] if d["kind"] == "silence_started"} == {"PRICE_SILENCE",
                                                                                           "BRIDGE_SILENCE"}
+    assert [r.get_json()["outcome"] for r in run_tasks(app, kind="timer_canary")] == ["fired"]
     app.clock.now += 60
     assert watchdog(app).status_code == 200 and len(notifications(app)) == 2, "still silent: nothing new"
     assert all(r.status_code == 200 for r in run_tasks(app))
@@ -117,6 +133,7 @@ def test_the_watchdog_notifies_once_at_the_start_and_once_at_the_clear(app, rece
                                      json={"tsConnected": True}).status_code == 200
     assert app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
     app.clock.now += 1
+    run_tasks(app, kind="timer_canary")
     watchdog(app)
     watchdog(app)
     codes = sorted((d["kind"], d["code"]) for d in notifications(app).values())
@@ -172,3 +189,28 @@ def test_a_claimed_destination_is_not_sent_twice_by_a_concurrent_attempt(app, re
     assert busy.status_code == 503 and busy.get_json()["outcome"] == "busy" and hook.got == []
     app.clock.now += notify.CLAIM_S
     assert run_tasks(app, task.key)[0].get_json()["outcome"] == "delivered"
+
+
+def test_timers_failing_is_announced_when_the_canary_is_lost_and_cleared_when_one_fires(app, receivers) -> None:
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    assert app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
+                                     json={"tsConnected": True}).status_code == 200
+    assert app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
+    assert watchdog(app).get_json()["outcome"] == "quiet"
+    (lost,) = app.scheduler.of_kind("timer_canary")     # Cloud Tasks never delivers it
+    app.clock.now = lost.at + 31
+    beat = app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
+                                     json={"tsConnected": True})
+    assert beat.status_code == 200 and app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
+    assert watchdog(app).get_json()["outcome"] == "TIMERS_FAILING"
+    started = [d for d in notifications(app).values() if d["code"] == "TIMERS_FAILING"]
+    assert [(d["kind"], d["level"]) for d in started] == [("silence_started", "important")]
+    retry = app.scheduler.of_kind("timer_canary")[-1]
+    assert retry.key != lost.key
+    assert [r.get_json()["outcome"] for r in run_tasks(app, prefix=retry.key, kind="timer_canary")] == ["fired"]
+    assert watchdog(app).get_json()["outcome"] == "quiet"
+    codes = sorted(d["kind"] for d in notifications(app).values() if d["code"] == "TIMERS_FAILING")
+    assert codes == ["silence_cleared", "silence_started"]
+    run_tasks(app)
+    assert {"TIMERS_FAILING started", "TIMERS_FAILING cleared"} <= {m["title"] for m in hook.got}

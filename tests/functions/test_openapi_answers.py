@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from devstack.router import create_function_app
 from shared.web.openapi import openapi
-from tests.functions.conftest import SECRETS
+from tests.functions.conftest import SECRETS, SOURCE
 
 TASK_TOKEN = "local-task-token-for-tests"
 
@@ -78,10 +79,12 @@ def test_the_reads_match_their_description(app, operator) -> None:
 
 
 def test_the_dev_routes_timers_and_logout_match_their_description(app, operator) -> None:
-    assert_matches("get", "/_dev/clock", operator.get("/_dev/clock"))
-    frozen = assert_matches("post", "/_dev/clock", operator.post("/_dev/clock", json={"now": 1_764_000_000}))
+    local = create_function_app("orders", SOURCE).test_client()  # the dev routes: the local stack's orders only
+    assert local.post("/api/login", json={"password": SECRETS["DASHBOARD_PASSWORD"]}).status_code == 200
+    assert_matches("get", "/_dev/clock", local.get("/_dev/clock"))
+    frozen = assert_matches("post", "/_dev/clock", local.post("/_dev/clock", json={"now": 1_764_000_000}))
     assert frozen["frozen"] is True
-    assert_matches("delete", "/_dev/clock", operator.delete("/_dev/clock"))
+    assert_matches("delete", "/_dev/clock", local.delete("/_dev/clock"))
     fired = app.client("timers").post("/", json={"kind": "lease_end", "key": "ES-abc-1", "at": 1},
                                       headers={"X-Local-Tasks-Token": TASK_TOKEN})
     assert_matches("post", "/__fn/timers/", fired)

@@ -11,9 +11,10 @@ import pytest
 
 from shared.domain import default_config
 from shared.domain.engine import replay
+from shared.service import security
+from shared.service.security import SessionGenerations
 from shared.store.documents import SESSION_PATH
 from shared.web import auth
-from shared.web.auth import SessionGenerations
 
 
 @dataclass
@@ -66,12 +67,12 @@ def test_logout_on_one_instance_ends_the_cookie_on_another(app: Any, monkeypatch
     client = app.client("orders")
     clock = Monotonic()
     instance_a, instance_b = SessionGenerations(), SessionGenerations(clock=clock)
-    monkeypatch.setattr(auth, "SESSION_GENERATIONS", instance_b)
+    monkeypatch.setattr(security, "SESSION_GENERATIONS", instance_b)
     copied = _cookie(app.login())
     assert _read(client, copied) == 200  # B now remembers generation 0
-    monkeypatch.setattr(auth, "SESSION_GENERATIONS", instance_a)
+    monkeypatch.setattr(security, "SESSION_GENERATIONS", instance_a)
     assert _as(client, copied).post("/api/logout").status_code == 200
-    monkeypatch.setattr(auth, "SESSION_GENERATIONS", instance_b)
+    monkeypatch.setattr(security, "SESSION_GENERATIONS", instance_b)
     assert _act(client, copied) == 401
     assert _as(client, copied).get("/api/alert-templates?reveal=1").status_code == 401
     clock.now += 5.0
@@ -84,12 +85,12 @@ def test_a_read_within_the_cache_window_may_still_pass_on_an_instance_that_did_n
     client = app.client("orders")
     clock = Monotonic()
     instance_b = SessionGenerations(clock=clock)
-    monkeypatch.setattr(auth, "SESSION_GENERATIONS", instance_b)
+    monkeypatch.setattr(security, "SESSION_GENERATIONS", instance_b)
     copied = _cookie(app.login())
     assert _read(client, copied) == 200
-    monkeypatch.setattr(auth, "SESSION_GENERATIONS", SessionGenerations())
+    monkeypatch.setattr(security, "SESSION_GENERATIONS", SessionGenerations())
     assert _as(client, copied).post("/api/logout").status_code == 200
-    monkeypatch.setattr(auth, "SESSION_GENERATIONS", instance_b)
+    monkeypatch.setattr(security, "SESSION_GENERATIONS", instance_b)
     clock.now += 4.9
     assert _read(client, copied) == 200
     assert _act(client, copied) == 401  # and that state change re-read the generation: reads refuse too now
@@ -143,7 +144,7 @@ def test_what_an_operator_request_costs_in_reads(app: Any) -> None:
     _read(client, cookie)
     with app.store.counting() as with_session:
         assert _read(client, cookie) == 200
-    auth.SESSION_GENERATIONS.forget()
+    security.SESSION_GENERATIONS.forget()
     with app.store.counting() as cold:
         assert _read(client, cookie) == 200
     assert cold.reads == with_session.reads + 1

@@ -56,18 +56,27 @@ def test_login_required_and_logout(app):
     assert SECRETS_TV not in orders.get("/api/auth/status").get_data(as_text=True)
 
 
-def test_dev_routes_exist_only_on_the_local_stack(app, tmp_path):
-    orders = app.client("orders")
-    for method, path in (("GET", "/_dev/clock"), ("POST", "/_dev/clock"), ("DELETE", "/_dev/clock"),
-                         ("POST", "/_dev/reset")):
-        response = orders.open(path, method=method, json={"now": 1})
-        assert response.status_code == 404, (method, path)
-    import os
+DEV_ROUTES = (("GET", "/_dev/clock"), ("POST", "/_dev/clock"), ("DELETE", "/_dev/clock"), ("POST", "/_dev/reset"))
 
-    os.environ["LOCAL_DEV"] = "1"
-    os.environ["DEV_CLOCK_FILE"] = str(tmp_path / "clock.json")
-    assert orders.post("/_dev/clock", json={"now": 1_900_000_000}).status_code == 401  # a password is set
+
+def test_dev_routes_exist_only_on_the_local_stack(app, tmp_path, monkeypatch):
+    """The deployed orders function has no dev route, even with LOCAL_DEV=1; the local stack adds them to the app
+    it creates for it (devstack/dev_routes.py), and that leaves the function's own router as it was."""
+    from devstack.router import create_function_app
+    from tests.functions.conftest import SECRETS, SOURCE
+
+    orders = app.client("orders")
+    for method, path in DEV_ROUTES:
+        assert orders.open(path, method=method, json={"now": 1}).status_code == 404, (method, path)
+    monkeypatch.setenv("LOCAL_DEV", "1")
+    monkeypatch.setenv("DEV_CLOCK_FILE", str(tmp_path / "clock.json"))
     assert app.login().status_code == 200
-    moved = orders.post("/_dev/clock", json={"now": 1_900_000_000}).get_json()
+    for method, path in DEV_ROUTES:
+        assert orders.open(path, method=method, json={"now": 1}).status_code == 404, (method, path)
+    local = create_function_app("orders", SOURCE).test_client()
+    assert local.post("/_dev/clock", json={"now": 1_900_000_000}).status_code == 401  # a password is set
+    assert local.post("/api/login", json={"password": SECRETS["DASHBOARD_PASSWORD"]}).status_code == 200
+    moved = local.post("/_dev/clock", json={"now": 1_900_000_000}).get_json()
     assert moved["ok"] is True and 1_900_000_000 <= moved["now"] < 1_900_000_005
-    assert orders.delete("/_dev/clock").status_code == 200
+    assert local.delete("/_dev/clock").status_code == 200
+    assert orders.get("/_dev/clock").status_code == 404  # the deployed shape is untouched by the local one

@@ -1,5 +1,5 @@
 """The service tier's default wiring: a FakeStore, so what reads the store without a test installing its own
-(the password session's generation, shared.web.auth.SessionGenerations) never reaches for a real Firestore."""
+(the password session's generation, shared.service.security.SessionGenerations) never reaches for a real Firestore."""
 
 from __future__ import annotations
 

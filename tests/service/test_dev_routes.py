@@ -1,5 +1,6 @@
-"""The local stack's dev routes: behind the operator session when a password is set, 503 (not 500) while the
-emulator is not ready, and the clock bounded to sane dates."""
+"""The local stack's dev routes (devstack/dev_routes.py, on the orders function as the local stack serves it):
+behind the operator session when a password is set, 503 (not 500) while the emulator is not ready, and the clock
+bounded to sane dates."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import functions_framework
 import pytest
 
+from devstack.router import create_function_app
 from shared.web import auth
 from shared.web.auth import LoginThrottle
 
@@ -35,7 +36,7 @@ def orders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{_closed_port()}")  # still starting
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-dev-routes")
     monkeypatch.setattr(auth, "LOGIN_THROTTLE", LoginThrottle())
-    yield functions_framework.create_app(target="orders", source=SOURCE).test_client()
+    yield create_function_app("orders", SOURCE).test_client()
 
 
 def test_dev_routes_need_the_session_when_a_password_is_set(orders: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from devstack.access_log import MaskingLogger
 from devstack.run import GENERATED_SECRETS, LocalStack, describe
-from shared.web.respond import mask_url_secrets
+from shared.logs import mask_url_secrets
 
 MINE = "my-own-exported-tv-secret"
 

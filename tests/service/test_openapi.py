@@ -13,6 +13,8 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from devstack import dev_routes
+from devstack.router import DEV_ROUTES_TARGET, FUNCTION_TARGETS
 from shared.web.openapi import openapi
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
@@ -22,11 +24,14 @@ DIRECT = {"timers": "/__fn/timers"}
 
 
 def _registered() -> set[tuple[str, str]]:
+    """Every route the local stack serves: the four functions' and the dev routes it adds (devstack/dev_routes.py;
+    described as local-only)."""
     sys.path.insert(0, str(FUNCTIONS))
     try:
+        routers = [(target, importlib.import_module(target).router) for target in FUNCTION_TARGETS]
         routes = set()
-        for target in ("webhooks", "orders", "bridge", "timers"):
-            for method, pattern in importlib.import_module(target).router.routes:
+        for target, router in [*routers, (DEV_ROUTES_TARGET, dev_routes.router)]:
+            for method, pattern in router.routes:
                 path = DIRECT.get(target, "") + pattern if target in DIRECT else pattern
                 routes.add((method.lower(), re.sub(r"<([^>]+)>", r"{\1}", path).rstrip("/") or "/"))
         return routes
@@ -55,6 +60,13 @@ def test_every_registered_route_is_described_and_nothing_else() -> None:
     assert not registered - described, f"routes without a description: add them to shared/web/openapi.py: " \
                                        f"{sorted(registered - described)}"
     assert not described - registered, f"described but not registered: {sorted(described - registered)}"
+
+
+def test_the_local_only_operations_are_exactly_the_local_stacks_dev_routes() -> None:
+    """What the description marks local-only is what devstack adds and no deployed function registers."""
+    local_only = {(method, path) for path, methods in openapi()["paths"].items() for method, op in methods.items()
+                  if op.get("x-local-only")}
+    assert local_only == {(method.lower(), path) for method, path in dev_routes.router.routes}
 
 
 def test_every_operation_answers_503_with_retry_after_and_names_its_errors() -> None:

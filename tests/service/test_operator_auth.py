@@ -13,14 +13,16 @@ import pytest
 from flask import Request
 from werkzeug.test import EnvironBuilder
 
+from shared import logs
 from shared.domain import default_config
 from shared.domain.inputs import SetEnv
+from shared.errors import BadInput, Unauthorized, Unavailable
 from shared.scheduler import FakeScheduler
 from shared.service import Services, execute
 from shared.store.documents import event_path
 from shared.store.fake import FakeStore
-from shared.web import auth, firebase_auth, respond
-from shared.web.errors import BadInput, Unauthorized, Unavailable, error_response
+from shared.web import auth, firebase_auth
+from shared.web.errors import error_response
 
 
 def request(body: dict[str, Any] | None = None, cookie: str | None = None) -> Request:
@@ -148,7 +150,7 @@ def test_firebase_mode_without_an_api_key_in_the_cloud_says_so_on_the_page(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("OPERATOR_AUTH", "firebase")
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
-    monkeypatch.setattr(respond, "_logged_once", set())
+    monkeypatch.setattr(logs, "_logged_once", set())
     for _ in range(3):  # the page asks on every load: it says so every time, the log once per process
         status = auth.auth_status(request())
         assert status["firebase"]["api_key"] is None and "FIREBASE_API_KEY" in status["error"]
@@ -204,7 +206,7 @@ def test_open_dashboard_needs_local_dev_else_login_is_required(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], local_dev: str | None) -> None:
     """Item 4, "never open in the cloud": ALLOW_OPEN_DASHBOARD=1 without LOCAL_DEV=1 fails closed (no open
     session, login still refused without a password) and says so in one ERROR line per process."""
-    monkeypatch.setattr(respond, "_logged_once", set())
+    monkeypatch.setattr(logs, "_logged_once", set())
     monkeypatch.setenv("DASHBOARD_PASSWORD", "")
     monkeypatch.setenv("ALLOW_OPEN_DASHBOARD", "1")
     if local_dev is not None:
@@ -369,7 +371,7 @@ def test_a_mandatory_second_factor_is_checked_at_login_and_on_every_session(
         monkeypatch: pytest.MonkeyPatch, state: str | None, factor: str | None, outcome: str) -> None:
     import time
 
-    from shared.web.errors import Refused
+    from shared.errors import Refused
 
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "demo-x")
     if state:

@@ -12,9 +12,9 @@ import pytest
 from flask import Request, Response
 from werkzeug.test import EnvironBuilder
 
+from shared.errors import Unauthorized, Unavailable
+from shared.logs import log_json
 from shared.web import auth
-from shared.web.errors import Unauthorized, Unavailable
-from shared.web.respond import log_json
 
 T0 = 1_780_000_000.0
 UNTIL = T0 + 3600

@@ -10,17 +10,11 @@ import pytest
 from flask import Request, Response
 from werkzeug.test import EnvironBuilder
 
+from shared.errors import BadInput, NotFound, PayloadTooLarge, Refused, Unauthorized, Unavailable
+from shared.logs import annotate, log_json, redact
 from shared.store.api import Contention, StorageUnavailable
 from shared.web import auth
-from shared.web.errors import (
-    BadInput,
-    NotFound,
-    PayloadTooLarge,
-    Refused,
-    Unauthorized,
-    Unavailable,
-    error_response,
-)
+from shared.web.errors import error_response
 from shared.web.request import (
     MAX_BODY_BYTES,
     json_body,
@@ -33,8 +27,8 @@ from shared.web.request import (
     require_int,
     require_str,
 )
-from shared.web.respond import json_response, log_json, log_request, redact
-from shared.web.routing import Router, annotate
+from shared.web.respond import json_response, log_request
+from shared.web.routing import Router
 
 T0 = 1_750_000_000.0
 

@@ -640,6 +640,9 @@ def test_rotation_pins_are_validated(tf: Terraform) -> None:
 
 
 def test_each_service_account_reads_only_its_own_secrets(tf: Terraform) -> None:
+    # NOTIFY_DESTINATIONS is the one secret read unpinned (versions/latest) and not mounted: it is data the operator
+    # edits at run time, not a credential fixed at deploy time (notify.tf, shared/service/notify_secrets.py); its
+    # grants are checked below, and no function mounts it (FUNCTION_SECRETS, the pinned-versions test above).
     grants = [(where, body) for where, body in _iam_grants(tf) if body["role"] == "roles/secretmanager.secretAccessor"
               and not where.startswith("google_secret_manager_secret_iam_member.notify_")]
     granted: dict[str, set[str]] = {name: set() for name in ENTRY_POINTS}
@@ -661,9 +664,10 @@ def test_the_notification_destinations_secret_is_read_by_orders_and_timers_and_w
     notify = {(body["role"], body["member"]) for where, body in _iam_grants(tf)
               if where.startswith("google_secret_manager_secret_iam_member.notify_")}
     member = 'serviceAccount:${{google_service_account.function["{}"].email}}'.format
+    assert "NOTIFY_DESTINATIONS" not in SECRET_NAMES, "read through the API at run time, never mounted"
     assert notify == {("roles/secretmanager.secretAccessor", member("orders")),
                       ("roles/secretmanager.secretAccessor", member("timers")),
-                      ("roles/secretmanager.secretVersionAdder", member("orders"))}
+                      ("roles/secretmanager.secretVersionManager", member("orders"))}
 
 
 def test_the_watchdog_runs_every_minute_into_the_timers_function_as_the_tasks_invoker(tf: Terraform) -> None:
@@ -1048,3 +1052,27 @@ def test_bundle_of_this_repository(tmp_path: Path) -> None:
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f
                 or f.rsplit("/", 1)[-1].startswith("test_")]
     assert (out / "requirements.txt").read_bytes() == (REPO / "requirements.txt").read_bytes()
+
+
+def test_the_bundle_has_no_dev_route(tmp_path: Path) -> None:
+    """The dev clock and reset are the local stack's (devstack/dev_routes.py): the bundle ships no devstack code,
+    and its four functions, imported from the bundle alone with LOCAL_DEV=1 set, register no `/_dev/` route."""
+    out = tmp_path / "bundle"
+    files = _builder().build_bundle(out, REPO)
+    assert not [f for f in files if f.startswith("devstack/")], files
+    listing = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(out)!r})\n"
+        "import bridge, orders, timers, webhooks\n"
+        "print(json.dumps({m.__name__: [[m.__file__, *r] for r in m.router.routes]\n"
+        "                  for m in (webhooks, orders, bridge, timers)}))\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "LOCAL_DEV": "1", "DASHBOARD_PASSWORD": "a long enough passphrase"}
+    result = subprocess.run([sys.executable, "-I", "-c", listing], cwd=out, env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    routes = json.loads(result.stdout.splitlines()[-1])
+    assert routes["orders"] and all(file.startswith(str(out)) for rows in routes.values() for file, *_ in rows)
+    dev = [(target, method, path) for target, rows in routes.items() for _, method, path in rows
+           if path.startswith("/_dev")]
+    assert dev == [], dev

@@ -3,13 +3,15 @@ watchdog's silence conditions announced once when they start and once when they 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared.domain import default_config
 from shared.domain.decision import Event
 from shared.domain.engine import decide, initial_world
 from shared.domain.inputs import TimerFired
-from shared.domain.notify import heard_at, notice, notices, silences, watch
+from shared.domain.notify import CANARY_DELAY_S, canary_state, heard_at, notice, notices, silences, watch
 
 CONFIG = default_config()
 MONDAY_11_NY = 1_764_000_000.0        # 2025-11-24 16:00 UTC: the session is open
@@ -99,3 +101,82 @@ def test_the_watchdog_timer_through_decide() -> None:
     quiet.glob.rithmic_last_ts = SATURDAY
     assert decide(quiet, TimerFired(kind="watchdog", key="tick", at=SATURDAY), SATURDAY, CONFIG).body["outcome"] \
         == "quiet"
+
+
+# ---- TIMERS_FAILING: the watchdog's canary timer -----------------------------------------------------------------
+
+def _quiet_world() -> Any:
+    """Nothing silent on Saturday (no session, a fresh bridge): only the canary can speak."""
+    world = initial_world(CONFIG)
+    world.glob.rithmic_last_ts = SATURDAY
+    return world
+
+
+def _tick(world: Any, now: float) -> Any:
+    world.glob.rithmic_last_ts = now
+    return decide(world, TimerFired(kind="watchdog", key="tick", at=now), now, CONFIG)
+
+
+def _fire(world: Any, key: str, now: float) -> Any:
+    return decide(world, TimerFired(kind="timer_canary", key=key, at=now), now, CONFIG)
+
+
+def test_canary_states_and_their_boundaries() -> None:
+    late = CONFIG.timer_late_s
+    assert canary_state(None, SATURDAY, late) == "none" and canary_state({}, SATURDAY, late) == "none"
+    canary = {"key": "canary:1", "due": SATURDAY, "fired": None}
+    assert canary_state(canary, SATURDAY + late, late) == "waiting", "exactly timer_late_s late is not late yet"
+    assert canary_state(canary, SATURDAY + late + 0.001, late) == "late"
+    assert canary_state({**canary, "fired": SATURDAY + 999}, SATURDAY + 999, late) == "fired"
+
+
+def test_each_tick_arms_one_canary_and_its_firing_is_recorded() -> None:
+    world = _quiet_world()
+    first = _tick(world, SATURDAY)
+    (timer,) = first.timers
+    assert (timer.kind, timer.at) == ("timer_canary", SATURDAY + CANARY_DELAY_S)
+    assert first.body["outcome"] == "quiet"
+    assert _tick(first.world, SATURDAY + 10).timers == [], "one canary on its way at a time"
+    fired = _fire(first.world, timer.key, SATURDAY + CANARY_DELAY_S + 0.05)
+    assert fired.body["outcome"] == "fired"
+    assert _fire(fired.world, timer.key, SATURDAY + 7).body["outcome"] == "nothing_to_do", "a duplicate delivery"
+    assert _fire(fired.world, "canary:1", SATURDAY + 7).body["outcome"] == "superseded"
+    again = _tick(fired.world, SATURDAY + 60)
+    assert [t.kind for t in again.timers] == ["timer_canary"] and again.timers[0].key != timer.key
+    assert not [e for e in again.events if e.kind.startswith("silence")]
+
+
+def test_a_canary_from_a_clock_since_moved_back_is_replaced() -> None:
+    world = _quiet_world()
+    ahead_tick = _tick(world, SATURDAY + 86_400)            # the dev clock a day ahead, then back
+    (ahead,) = ahead_tick.timers
+    d = _tick(ahead_tick.world, SATURDAY)
+    assert [t.at for t in d.timers] == [SATURDAY + CANARY_DELAY_S] and d.timers[0].key != ahead.key
+
+
+def test_timers_failing_starts_once_when_a_canary_is_late_and_clears_once_when_one_fires() -> None:
+    world = _quiet_world()
+    d = _tick(world, SATURDAY)
+    lost = d.timers[0]                                   # never delivered
+    due = lost.at
+    at_edge = _tick(d.world, due + CONFIG.timer_late_s)
+    assert at_edge.body["outcome"] == "quiet" and at_edge.timers == [], "on the boundary: not late yet"
+    d = _tick(at_edge.world, due + CONFIG.timer_late_s + 1)
+    started = [e for e in d.events if e.kind == "silence_started"]
+    assert [e.code for e in started] == ["TIMERS_FAILING"]
+    assert "31 s past its due time" in started[0].detail["text"]
+    assert notice(started[0])["level"] == "important"
+    (retry,) = d.timers                                  # a late canary is replaced: a lost task is not forever
+    assert retry.key != lost.key
+    # the next tick, the new canary still on its way: the condition holds, nothing announced again
+    d = _tick(d.world, retry.at - 1)
+    assert d.body["outcome"] == "TIMERS_FAILING" and not [e for e in d.events if e.kind.startswith("silence")]
+    assert _fire(d.world, lost.key, retry.at).body["outcome"] == "superseded"
+    d = _fire(d.world, retry.key, retry.at + 0.1)
+    d = _tick(d.world, retry.at + 60)
+    cleared = [e for e in d.events if e.kind == "silence_cleared"]
+    assert [(e.code, e.detail["since"]) for e in cleared] == [("TIMERS_FAILING", due + CONFIG.timer_late_s + 1)]
+    (next_canary,) = d.timers
+    d = _fire(d.world, next_canary.key, next_canary.at)
+    d = _tick(d.world, retry.at + 120)
+    assert [e.kind for e in d.events] == ["timer"], "cleared once"

@@ -1,12 +1,14 @@
 /* The Risk tab: a tightening applies at once, a loosening from the next trading day (D5). The dollar limits of D20
  * (empty = off), the protective stop distance per asset, the price's maximum age for entries (issue 21), presets
- * with their source, and the re-baseline after a trailing-drawdown breach (typed confirmation). */
+ * with their source, and the re-baseline after a trailing-drawdown breach (typed confirmation). The tab's blackout
+ * windows are calendar.js, its notification destinations notifications.js. */
 import { $, h, patch } from './dom.js';
 import { fmtUsd } from './format.js';
 import { S, offline } from './store.js';
 import { api, command } from './api.js';
 import { confirmBox } from './modals.js';
 import { initCalendar, renderCalendar } from './calendar.js';
+import { initNotifications, loadNotifications, renderNotifications } from './notifications.js';
 
 const RISK_LABELS = {
   max_trades_per_day: 'Max trades per day',
@@ -51,9 +53,11 @@ export function initRisk(changed) {
   $('risk-baseline').addEventListener('input', renderRebaseline);
   $('risk-rebaseline').addEventListener('click', rebaseline);
   initCalendar(changed);
+  initNotifications();
 }
 
 export async function loadRisk() {
+  if (!$('panel-risk').hidden) loadNotifications();   // its own failure shows in its own table
   S.risk = await api('GET', '/api/risk');
   renderRisk();
   onChange();
@@ -122,6 +126,7 @@ function readHours(textOf) {
 export function renderRisk(force) {
   const r = S.risk;
   renderCalendar();
+  renderNotifications();
   $('risk-save').disabled = offline();
   if (!r) return;
   const form = $('risk-form');
