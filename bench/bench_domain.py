@@ -69,20 +69,32 @@ def next_input(rng: random.Random, world: World, now: float) -> Input:
         return PlaceOrder(asset=asset, trade_mode="SCALP", direction="buy" if color == "green" else "sell")
     if roll < 0.96:
         return LevelExit(asset=asset)
-    return TimerFired(kind=rng.choice(("candle_lock_end", "cooldown_end", "lease_end")),  # type: ignore[arg-type]
+    kind = rng.choice(("candle_lock_end", "cooldown_end", "lease_end", "blackout_flatten"))
+    if kind == "blackout_flatten":   # D22: the one-off window's flatten-before timer, on time or late
+        return TimerFired(kind=kind, key=f"b9:{int(FOMC_START)}", at=now)
+    return TimerFired(kind=kind,  # type: ignore[arg-type]
                       key=rng.choice([*world.orders, "x"]) if world.orders else "x", at=now)
 
 
+FOMC_START = DAY_START + 3600 * 20
+WATCHDOG = TimerFired(kind="watchdog", key="tick", at=0)
+
+
 def every_gate_on(world: World) -> None:
-    """D20's and D22's gates in force too: a dollar limit, a loss streak, trading hours (wide), a few weekly and
-    one-off blackout windows (so each entry reads the calendar)."""
+    """D20's and D22's gates in force too: the dollar limits (daily loss, trailing drawdown: wide, so they are read
+    at every snapshot and entry but never end the day), a maximum loss per trade, a loss streak, trading hours
+    (wide), a few weekly and one-off blackout windows with a flatten-before (so each entry reads the calendar, and
+    the flatten timer and the watchdog find windows to look at)."""
     g = world.glob
     g.loss_streak_limit, g.max_loss_per_trade_usd = 3, 5000.0
+    g.max_trades_per_day = 10_000   # the daily trade limit refused most entries before they reached the calendar
+    g.daily_loss_limit_usd, g.trailing_drawdown_usd = 20_000.0, 20_000.0
     g.trading_hours = {day: [0, 1440] for day in ("MON", "TUE", "WED", "THU", "FRI", "SUN")}
     g.blackouts = [{"id": f"b{i}", "label": f"w{i}", "kind": "weekly", "days": [0, 1, 2, 3, 4],
-                    "start_min": 8 * 60 + 25 + i, "end_min": 8 * 60 + 26 + i} for i in range(5)]
-    g.blackouts += [{"id": "b9", "label": "FOMC", "kind": "once", "start": DAY_START + 3600 * 20,
-                     "end": DAY_START + 3600 * 20 + 60}]
+                    "start_min": 8 * 60 + 25 + i, "end_min": 8 * 60 + 26 + i, "flatten_before_s": 60}
+                   for i in range(5)]
+    g.blackouts += [{"id": "b9", "label": "FOMC", "kind": "once", "start": FOMC_START, "end": FOMC_START + 60,
+                     "flatten_before_s": 120}]
 
 
 def main() -> None:
@@ -96,9 +108,15 @@ def main() -> None:
     now = DAY_START
     spacing = 23 * 3600 / args.inputs        # spread over a whole session
     samples: list[float] = []
+    ticks: list[float] = []   # the watchdog, once a minute (D23's silences, D22's flatten-before): not a request
     outcomes: dict[str, int] = {}
     for i in range(args.inputs):
+        minute = int(now // 60)
         now += rng.uniform(0.2, 2 * spacing)
+        if int(now // 60) != minute:
+            started = time.perf_counter_ns()
+            world = decide(world, WATCHDOG, now, CONFIG, f"w{i}").world
+            ticks.append((time.perf_counter_ns() - started) / 1000.0)
         inp = next_input(rng, world, now)
         started = time.perf_counter_ns()
         decision = decide(world, inp, now, CONFIG, f"b{i}")
@@ -115,10 +133,15 @@ def main() -> None:
     total_s = sum(samples) / 1e6
     print(f"inputs: {len(samples)}  orders open at the end: {len(world.orders)}  "
           f"accepted: {outcomes.get('ok', 0)}  refused: {len(samples) - outcomes.get('ok', 0)}")
+    print("refused by code: " + ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(outcomes.items())
+                                          if k != "ok"))
     print(f"median: {median:.1f} µs/decision")
     print(f"p99:    {p99:.1f} µs/decision")
     print(f"max:    {samples[-1]:.1f} µs/decision")
     print(f"throughput: {len(samples) / total_s:,.0f} decisions/s")
+    ticks.sort()
+    print(f"watchdog tick (once a minute, {len(ticks)} of them, not in the figures above): median "
+          f"{statistics.median(ticks):.1f} µs, p99 {ticks[min(len(ticks) - 1, int(len(ticks) * 0.99))]:.1f} µs")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from sim.paper import Market, PaperBridge, PaperConfig
 from sim.renko import Brick, bricks
 from sim.session import PROFILES, AutoOperator, Profile, Session, SessionConfig, SessionStats
 from sim.sources import SourceError, Tick, load, sample_session
-from sim.venue import InProcess, LimitWatch
+from sim.venue import BLACKOUTS, InProcess, LimitWatch
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS_JS = ROOT / "node_modules" / "lightweight-charts" / "dist" / "lightweight-charts.standalone.production.js"
@@ -130,10 +130,21 @@ def summary_rows(result: Result) -> list[tuple[str, str]]:
         ("entry blocked by gate", ", ".join(f"{k} {v}" for k, v in sorted(result.blocked.items())) or "—"),
         ("commands refused", ", ".join(f"{k} {v}" for k, v in sorted(result.refused.items())) or "—"),
     ]
+    settings = {k: v for k, v in result.risk.items() if k != BLACKOUTS}
+    if settings:
+        rows.append(("risk settings", ", ".join(f"{k} {v}" for k, v in sorted(settings.items()))))
+    if BLACKOUTS in result.risk:
+        rows.append(("blackout windows", "; ".join(_window_text(w) for w in result.risk[BLACKOUTS])))
     if result.risk:
-        rows.append(("risk settings", ", ".join(f"{k} {v}" for k, v in sorted(result.risk.items()))))
         rows.extend(_limit_rows(result))
     return rows
+
+
+def _window_text(w: Mapping[str, Any]) -> str:
+    """A blackout window of the settings file as it was given (D22)."""
+    days = f"{','.join(w['days'])} " if w.get("days") else ""
+    lead = f", flatten {w['flatten_before_s']} s before" if w.get("flatten_before_s") is not None else ""
+    return f"{w.get('label')}: {days}{w.get('start')} to {w.get('end')}{lead}"
 
 
 LIMIT_NAMES = {"daily_loss_limit": "daily loss limit", "trailing_drawdown": "trailing drawdown"}
@@ -289,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="the paper bridge's random seed")
     parser.add_argument("--stops", action="store_true", help="the paper bridge rests protective stops (D21)")
     parser.add_argument("--risk", help="risk settings from the start: a preset id (GET /api/risk/presets) or a JSON "
-                                       "file (a preset, or an object of settings as POST /api/risk takes them)")
+                                       "file (a preset, or an object of settings as POST /api/risk takes them, "
+                                       "trading_hours included, and `blackouts`: windows as POST /api/calendar "
+                                       "takes them; e.g. sim/data/sample_gates.json)")
     args = parser.parse_args(argv)
     try:
         ticks = load(args.csv) if args.csv else sample_session()

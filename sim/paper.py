@@ -5,8 +5,8 @@ PARTIALLY_FILLED / FILLED (with `fill_id` and `cum_qty`) / REJECTED, heartbeats 
 every 2 s with its positions per contract and their open P&L at the current price — against any venue: the pure
 domain for the backtest, the local stack, or a deployed control plane for a smoke test.
 
-Fills are market fills at the market's current price, moved against the order by `slippage_ticks` ticks of 0.25;
-partial fills and rejects come at configured rates from a seeded generator, so a run is repeatable. Only DEMO
+Fills are market fills at the market's current price, moved against the order by `slippage_ticks` ticks of its
+contract (config.CONTRACTS); partial fills and rejects come at configured rates from a seeded generator, so a run is repeatable. Only DEMO
 orders are filled unless `allow_live` is set: a LIVE order is rejected with a reason that says so.
 
     python -m sim.paper --url http://127.0.0.1:5000 --price 6000      # BRIDGE_HEARTBEAT_SECRET from the environment

@@ -50,6 +50,12 @@ class ReplayConfig:
     look_interval: float = 1.0            # threaded operator: real seconds between looks
     # threaded: the long poll (wait=25) as the real bridge runs it; lock-step rounds poll without waiting
     paper: PaperConfig = field(default_factory=lambda: PaperConfig(heartbeat_every=30.0, long_poll=25.0))
+    # blackout windows (D22) as POST /api/calendar takes them, added once the clock stands at the first tick
+    blackouts: tuple[dict[str, Any], ...] = ()
+    # the watchdog's tick (the local stack's `LocalStack.tick_watchdog`), called once a minute of market time, as
+    # Cloud Scheduler calls it once a minute: under the replay's frozen clock the silences (D23) and the
+    # flatten-before of a blackout (D22) then follow market time
+    watchdog: Callable[[], object] | None = None
 
 
 @dataclass
@@ -83,6 +89,10 @@ class Replay:
             self.operator = AutoOperator(side or self._venue(False), c.profile)
         if self.bridge is not None and not c.lockstep:
             main.clock_listeners.append(self.bridge.on_clock)
+        if c.watchdog is not None:
+            main.clock_listeners.append(self._each_minute(c.watchdog))
+        if c.blackouts and ticks:
+            self._add_blackouts(main, ticks[0].ts)
         threads = [] if c.lockstep else self._start_threads()
         session = Session(main, self.market, self.bridge if c.lockstep else None,
                           self.operator if c.lockstep else None,
@@ -98,6 +108,27 @@ class Replay:
                     main.release_clock()
                 except VenueError as exc:
                     self.errors.append(str(exc))
+
+    def _add_blackouts(self, venue: Http, first: float) -> None:
+        venue.set_time(first)
+        status, body = venue.calendar(list(self.config.blackouts))
+        if status != 201:
+            self.errors.append(f"blackout windows refused ({status}): {body.get('error')}")
+
+    def _each_minute(self, tick: Callable[[], object]) -> Callable[[float], None]:
+        last: list[int] = []
+
+        def on_clock(now: float) -> None:
+            minute = int(now // 60)
+            if last and last[0] == minute:
+                return
+            last[:] = [minute]
+            try:
+                tick()
+            except OSError as exc:   # the stack's own client: a failed tick is reported, the replay goes on
+                self.errors.append(f"watchdog tick failed: {exc}")
+
+        return on_clock
 
     def _start_threads(self) -> list[threading.Thread]:
         threads = []

@@ -29,14 +29,17 @@ import argparse
 import csv
 import io
 import itertools
+import json
 import math
 import random
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 SAMPLE_PATH: Path = Path(__file__).resolve().parent / "data" / "sample_session.csv"
+SAMPLE_GATES: Path = SAMPLE_PATH.parent / "sample_gates.json"   # every D22 gate on for the sample day (issue 19)
 MAX_FILE_BYTES = 50 * 1024 * 1024
 EARLIEST_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
 LATEST_TS = 4_102_444_800.0  # 2100-01-01T00:00:00Z
@@ -100,6 +103,12 @@ def load_ticks(path: str | Path) -> list[Tick]:
 def sample_session() -> list[Tick]:
     """The bundled sample session."""
     return load_ticks(SAMPLE_PATH)
+
+
+def sample_blackouts() -> list[dict[str, Any]]:
+    """The sample day's blackout windows (`sim/data/sample_gates.json`), as `POST /api/calendar` takes them."""
+    windows: list[dict[str, Any]] = json.loads(SAMPLE_GATES.read_text(encoding="utf-8"))["settings"]["blackouts"]
+    return windows
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from shared.domain.core import apply_pending_risk
 from shared.domain.engine import decide, initial_world, orders_needed
 from shared.domain.inputs import (
     RISK_SETTINGS,
+    AddBlackouts,
     BridgeHeartbeat,
     ExecutionReport,
     Input,
@@ -40,6 +41,7 @@ from shared.domain.inputs import (
     SetProtect,
     SetRisk,
     SymbolPosition,
+    TimerFired,
     ToggleExit,
     TvHeartbeat,
 )
@@ -47,7 +49,9 @@ from shared.domain.money import rooms_cents
 from shared.domain.orders import TERMINAL
 from shared.domain.state import AssetState, Order, World, field_names
 from shared.domain.view import gates_view, state_view
+from shared.errors import BadInput
 from shared.service.loads import Loads, loads
+from shared.web.calendar import parse_trading_hours, parse_window
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -100,6 +104,7 @@ class Venue(Protocol):
     def toggle(self, asset: str, toggle: str) -> Answer: ...
     def exit(self, asset: str, force: bool) -> Answer: ...
     def risk(self, settings: Mapping[str, Any]) -> Answer: ...   # as POST /api/risk takes them
+    def calendar(self, windows: list[Any]) -> Answer: ...        # blackout windows as POST /api/calendar takes them
     # bridge
     def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer: ...
     def report(self, fill: Fill) -> Answer: ...
@@ -158,19 +163,39 @@ def _zeros(key: tuple[Any, ...]) -> tuple[bool, bool]:
     return True, all(math.copysign(1.0, n) > 0 for n in numbers if n == 0)
 
 
-# The route's risk settings (one list: RISK_SETTINGS), but the trading hours: the route reads them as New York
-# "HH:MM" spans, which a settings file here does not translate (yet)
-RISK_FIELDS = tuple(name for name in RISK_SETTINGS if name != "trading_hours")
+# The route's risk settings (one list: RISK_SETTINGS), the trading hours as its New York "HH:MM" spans
+RISK_FIELDS = RISK_SETTINGS
+# a settings file's blackout windows (D22), each as `POST /api/calendar` takes it: not a risk setting
+BLACKOUTS = "blackouts"
 
 
 def risk_input(settings: Mapping[str, Any]) -> SetRisk:
-    """The risk settings as `POST /api/risk` takes them (a dollar limit's null switches it off) as the domain's
-    input; an unknown name is a ValueError, as the route's 400."""
+    """The risk settings as `POST /api/risk` takes them (a dollar limit's null switches it off; the trading hours
+    as {"MON": [["09:30", "16:00"]], …} New York time) as the domain's input; an unknown name or a bad value is a
+    ValueError naming it, as the route's 400."""
     unknown = sorted(set(settings) - set(RISK_FIELDS))
     if unknown:
         raise ValueError(f"{unknown[0]}: unknown risk setting (expected any of {', '.join(RISK_FIELDS)})")
     given = {k: v for k, v in settings.items() if v is not None}
+    if "trading_hours" in given:
+        given["trading_hours"] = _parsed(parse_trading_hours, given["trading_hours"])
     return SetRisk(**given, off=tuple(k for k, v in settings.items() if v is None))
+
+
+def blackouts_input(windows: object) -> AddBlackouts:
+    """Blackout windows as `POST /api/calendar` takes them (a list of one-off {label, start, end} with ISO 8601
+    times, or weekly {label, days, start, end} in New York "HH:MM"; `flatten_before_s` optional) as the domain's
+    input; a bad one is a ValueError naming it."""
+    if not isinstance(windows, list) or not windows:
+        raise ValueError(f"{BLACKOUTS}: expected a list of windows as POST /api/calendar takes them")
+    return AddBlackouts(windows=tuple(_parsed(parse_window, w, f"{BLACKOUTS}[{i}]") for i, w in enumerate(windows)))
+
+
+def _parsed(parse: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return parse(*args)
+    except BadInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 @dataclass
@@ -212,11 +237,19 @@ class InProcess:
     # snapshot inputs by their values: while a position is open the bridge reports the same few prices' P&L over
     # and over, and an input is immutable, so an equal one is built (validated) once
     _snapshots: dict[tuple[Any, ...], tuple[PnlSnapshot, bool]] = field(default_factory=dict, init=False, repr=False)
+    # D22's flatten-before timers, the one kind of timer that acts (the others only tidy up what is derived anyway):
+    # delivered when market time reaches them, as Cloud Tasks would; each (key, due time) once, as a named task
+    flatten_timers: list[tuple[float, str]] = field(default_factory=list, init=False)
+    _timer_names: set[tuple[float, str]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.world = initial_world(self.config)
 
     def set_time(self, now: float) -> None:
+        while self.flatten_timers and self.flatten_timers[0][0] <= now:
+            at, key = self.flatten_timers.pop(0)
+            self.now = max(self.now, at)
+            self._decide(TimerFired(kind="blackout_flatten", key=key, at=at))
         self.now = now
 
     def _decide(self, inp: Input) -> Answer:
@@ -247,11 +280,21 @@ class InProcess:
                 (self.pending.add if order.status == "PENDING" else self.pending.discard)(order.id)
         if decision.trades:
             self.closed.extend(dict(row) for row in decision.trades)
+        if decision.timers:
+            self._keep_flatten_timers(decision.timers)
         if not decision.include_state:
             return decision.status, decision.body   # a fresh dict of this decision's own
         body = dict(decision.body)
         body["state"] = state_view(current, self.now, self.config)
         return decision.status, body
+
+    def _keep_flatten_timers(self, timers: Iterable[Any]) -> None:
+        for timer in timers:
+            name = (timer.at, timer.key)
+            if timer.kind == "blackout_flatten" and name not in self._timer_names:
+                self._timer_names.add(name)
+                self.flatten_timers.append(name)
+        self.flatten_timers.sort()
 
     def _loads(self, inp: Input) -> Loads:
         return loads(inp, self.config)
@@ -298,11 +341,19 @@ class InProcess:
     def risk(self, settings: Mapping[str, Any]) -> Answer:
         return self._decide(risk_input(settings))
 
+    def calendar(self, windows: list[Any]) -> Answer:
+        return self._decide(blackouts_input(windows))
+
     def open_account(self, settings: Mapping[str, Any]) -> Answer:
-        """A new account starts with all of these settings in force (no ratchet: nothing was looser before)."""
-        status, body = self.risk(settings)
+        """A new account starts with all of these settings in force (no ratchet: nothing was looser before), and
+        with the blackout windows of `settings["blackouts"]` (D22), if any."""
+        risk = {k: v for k, v in settings.items() if k != BLACKOUTS}
+        status, body = self.risk(risk)
         if status == 200:
             apply_pending_risk(self.world.glob)
+        if status == 200 and BLACKOUTS in settings:
+            status, body = self.calendar(settings[BLACKOUTS])
+            status = 200 if status == 201 else status
         return status, body
 
     def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer:
@@ -528,6 +579,9 @@ class Http:
 
     def risk(self, settings: Mapping[str, Any]) -> Answer:
         return self._op("POST", "/api/risk", dict(settings))
+
+    def calendar(self, windows: list[Any]) -> Answer:
+        return self._op("POST", "/api/calendar", {"windows": list(windows)})
 
     # --- bridge -------------------------------------------------------------------------------------------------
     def poll(self, owner: str, limit: int, wait: float | None = None) -> Answer:

@@ -3,26 +3,25 @@ its iCalendar import. Every change is an operator command through the unit of wo
 
 from __future__ import annotations
 
-import contextlib
 import re
-from datetime import datetime
 from typing import Any
 
 from shared.domain.core import Ctx
 from shared.domain.inputs import RISK_SETTINGS, AddBlackouts, BlackoutSpec, RebaselineAccount, RemoveBlackout, SetRisk
 from shared.domain.operator import risk_view
 from shared.domain.view import normalise_world
-from shared.domain.windows import DAYS, calendar_view
+from shared.domain.windows import calendar_view
 from shared.errors import BadInput
 from shared.service import ical, read_world
 from shared.service.presets import presets
 from shared.service.wiring import services
 from shared.web import auth
-from shared.web.request import bounded_str, field_label, json_body, opt_bool, opt_float, opt_int
+from shared.web.calendar import MAX_WINDOWS_PER_REQUEST, parse_trading_hours, parse_window
+from shared.web.request import field_label, json_body, opt_bool, opt_float, opt_int
 
 from . import router
 from .commands import command
-from .fields import MAX_TEXT, known_fields, short_text
+from .fields import known_fields, short_text
 
 WINDOW_ID = re.compile(r"b[0-9]{1,9}")
 
@@ -64,47 +63,14 @@ def set_risk(request: Any) -> tuple[dict[str, Any], int]:
         flatten_if_unprotected=opt_bool(body, "flatten_if_unprotected"),
         loss_streak_limit=opt_int(body, "loss_streak_limit"),
         loss_streak_lock_minutes=opt_int(body, "loss_streak_lock_minutes"),
-        trading_hours=_trading_hours(body.get("trading_hours")),
+        trading_hours=parse_trading_hours(body.get("trading_hours")),
         off=tuple(name for name in (*DOLLAR_SETTINGS, "loss_streak_limit", "trading_hours")
                   if name in body and body[name] is None),
     )
     return command(request, operator, inp)
 
 
-def _trading_hours(raw: Any) -> dict[str, tuple[tuple[int, int], ...]] | None:
-    """{"MON": [["09:30", "16:00"], …], …} in New York time (D22) -> minutes of the day; null is handled as off."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or len(raw) > 7:
-        raise BadInput("trading_hours: expected an object of spans by day, e.g. {\"MON\": [[\"09:30\", \"16:00\"]]}")
-    hours: dict[str, tuple[tuple[int, int], ...]] = {}
-    for day, spans in raw.items():
-        name = f"trading_hours.{field_label(day)}"
-        if not isinstance(spans, list) or len(spans) > 8:
-            raise BadInput(f"{name}: expected a list of [start, end] spans (at most 8)")
-        parsed = []
-        for i, span in enumerate(spans):
-            if not (isinstance(span, list) and len(span) == 2):
-                raise BadInput(f"{name}[{i}]: expected [\"HH:MM\", \"HH:MM\"]")
-            parsed.append((_minutes(span[0], f"{name}[{i}][0]"), _minutes(span[1], f"{name}[{i}][1]")))
-        hours[field_label(day).upper()] = tuple(parsed)
-    return hours
-
-
-def _minutes(raw: Any, name: str) -> int:
-    """"HH:MM" (00:00 to 24:00) as minutes of the day."""
-    if isinstance(raw, str) and len(raw) == 5 and raw[2] == ":" and raw[:2].isdigit() and raw[3:].isdigit():
-        hours, minutes = int(raw[:2]), int(raw[3:])
-        if (hours < 24 and minutes < 60) or (hours, minutes) == (24, 0):
-            return hours * 60 + minutes
-    raise BadInput(f"{name}: expected a New York time \"HH:MM\" from 00:00 to 24:00")
-
-
 # ---- blackout windows (D22) ------------------------------------------------------------------------------------------
-
-WINDOW_FIELDS = ("label", "start", "end", "days", "flatten_before_s")
-MAX_WINDOWS_PER_REQUEST = 50
-
 
 @router.route("GET", "/api/calendar")
 def get_calendar(request: Any) -> dict[str, Any]:
@@ -123,45 +89,10 @@ def add_calendar(request: Any) -> tuple[dict[str, Any], int]:
         items = body["windows"]
         if set(body) != {"windows"} or not isinstance(items, list) or not 1 <= len(items) <= MAX_WINDOWS_PER_REQUEST:
             raise BadInput(f"windows: expected a list of 1 to {MAX_WINDOWS_PER_REQUEST} windows (and nothing else)")
-        specs = tuple(_window(item, f"windows[{i}]") for i, item in enumerate(items))
+        specs = tuple(parse_window(item, f"windows[{i}]") for i, item in enumerate(items))
     else:
-        specs = (_window(body, ""),)
+        specs = (parse_window(body, ""),)
     return command(request, operator, AddBlackouts(windows=specs))
-
-
-def _window(raw: Any, where: str) -> BlackoutSpec:
-    """A one-off {label, start, end} (ISO 8601 with an offset) or weekly {label, days, start, end} ("HH:MM" New
-    York); `flatten_before_s` optional."""
-    prefix = f"{where}." if where else ""
-    if not isinstance(raw, dict):
-        raise BadInput(f"{where or 'body'}: expected a window object")
-    unknown = sorted(set(raw) - set(WINDOW_FIELDS))
-    if unknown:
-        raise BadInput(f"{prefix}{field_label(unknown[0])}: unknown field (expected any of {', '.join(WINDOW_FIELDS)})")
-    label = bounded_str(raw, "label", MAX_TEXT, where=where) or ""
-    if not label:
-        raise BadInput(f"{prefix}label: required (what the window is, e.g. \"FOMC\")")
-    flatten = opt_int(raw, "flatten_before_s", error=f"{prefix}flatten_before_s: expected whole seconds")
-    if "days" in raw:
-        days = raw["days"]
-        if not (isinstance(days, list) and days and all(isinstance(d, str) and d.upper() in DAYS for d in days)):
-            raise BadInput(f"{prefix}days: expected one or more of {', '.join(DAYS)}")
-        return BlackoutSpec(kind="weekly", label=label, days=tuple(sorted({DAYS.index(d.upper()) for d in days})),
-                            start_min=_minutes(raw.get("start"), f"{prefix}start"),
-                            end_min=_minutes(raw.get("end"), f"{prefix}end"), flatten_before_s=flatten)
-    return BlackoutSpec(kind="once", label=label, start=_instant(raw.get("start"), f"{prefix}start"),
-                        end=_instant(raw.get("end"), f"{prefix}end"), flatten_before_s=flatten)
-
-
-def _instant(raw: Any, name: str) -> float:
-    """ISO 8601 with an offset (2026-03-18T14:00:00-04:00); a time without one is ambiguous and refused."""
-    parsed = None
-    if isinstance(raw, str) and len(raw) <= 40:
-        with contextlib.suppress(ValueError):
-            parsed = datetime.fromisoformat(raw)
-    if parsed is None or parsed.tzinfo is None:
-        raise BadInput(f"{name}: expected ISO 8601 with an offset, e.g. 2026-03-18T14:00:00-04:00")
-    return parsed.timestamp()
 
 
 @router.route("DELETE", "/api/calendar/<window_id>")

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from . import fast
-from .cme_calendar import EARLY_CLOSES, HOLIDAYS
+from .cme_calendar import EARLY_CLOSES, FIRST_YEAR, HOLIDAYS, LAST_YEAR
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -58,14 +58,17 @@ def mmss(seconds: float) -> str:
 
 def session_window(now: float) -> dict[str, object]:
     """CME Globex hours (D14): Sunday 18:00 to Friday 17:00 New York, with a daily 17:00–18:00 break; no session on
-    a CME holiday, and an early close ends its session sooner (D22, `cme_calendar.py`)."""
+    a CME holiday, and an early close ends its session sooner (D22, `cme_calendar.py`). `calendar_known` is false
+    outside the years the compiled calendar covers: the answer then knows the weekly hours only, and says so."""
     local = ny_datetime(now)
-    open_now = _globex_open(local)
-    if open_now:
+    known = FIRST_YEAR <= _session_date(local).year <= LAST_YEAR
+    if _globex_open(local):
         close_at = _next_edge(local, want_open=False)
-        return {"open": True, "seconds_until_close": int(close_at.timestamp() - now), "seconds_until_open": 0}
+        return {"open": True, "seconds_until_close": int(close_at.timestamp() - now), "seconds_until_open": 0,
+                "calendar_known": known}
     open_at = _next_edge(local, want_open=True)
-    return {"open": False, "seconds_until_close": 0, "seconds_until_open": int(open_at.timestamp() - now)}
+    return {"open": False, "seconds_until_close": 0, "seconds_until_open": int(open_at.timestamp() - now),
+            "calendar_known": known}
 
 
 def _globex_open(local: datetime) -> bool:
@@ -84,12 +87,17 @@ def _globex_open(local: datetime) -> bool:
 def _exchange_open(local: datetime) -> bool:
     """The CME calendar's word on a moment the weekly hours call open: its session (named by the date it closes,
     as the trading day is) is no holiday, and an early close has not come yet."""
-    session = local.date() + timedelta(days=1) if local.hour >= 18 else local.date()
+    session = _session_date(local)
     name = session.isoformat()
     if name in HOLIDAYS:
         return False
     close = EARLY_CLOSES.get(name)
     return close is None or session != local.date() or (local.hour, local.minute) < close
+
+
+def _session_date(local: datetime) -> date:
+    """The CME session a New York moment belongs to, named by the date it closes (18:00 starts the next one)."""
+    return local.date() + timedelta(days=1) if local.hour >= 18 else local.date()
 
 
 EDGE_STEP_MIN = 15   # every edge (the hour, an early close such as 13:00 or 12:15) falls on a quarter hour

@@ -603,6 +603,26 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
     return "armed"
 
 
+ENSURE_AHEAD_S = 3600   # the watchdog asks again for a flatten timer due within this (the longest lead)
+
+
+def ensure_flatten(ctx: Ctx) -> list[str]:
+    """D22's flatten-before derived from the stored windows, like every other lock (the watchdog's tick, once a
+    minute): each window with a lead whose flatten moment has come gets `arm_flatten` (its exits, then the next
+    occurrence's timer), and one whose moment is within `ENSURE_AHEAD_S` gets its timer asked for again (a named
+    task: one already queued is not queued twice). A lost task (an enqueue that failed, a delivery given up) costs
+    at most one tick, and a weekly chain never breaks. Answers "<window id>:<outcome>" for each window it armed."""
+    done: list[str] = []
+    for w in windows.windows(ctx.glob):
+        fb = w.get("flatten_before_s")
+        if not isinstance(fb, int) or isinstance(fb, bool):
+            continue
+        span = windows.next_occurrence(w, ctx.now)
+        if span is not None and span[0] - fb - ctx.now <= ENSURE_AHEAD_S:
+            done.append(f"{w['id']}:{arm_flatten(ctx, w)}")
+    return done
+
+
 def flatten_all(ctx: Ctx, label: str) -> list[str]:
     """An exit for every open position that may exit now (one already in flight is left alone)."""
     fired: list[str] = []

@@ -10,7 +10,7 @@ from .catalog import TimerKind
 from .clock import candle_bucket
 from .core import Ctx, clear_intent, clear_preorder, intent_expired_by_age, preorder_expired_by_age
 from .inputs import TimerFired
-from .operator import arm_flatten
+from .operator import arm_flatten, ensure_flatten
 from .orders import effective_status, transition
 
 Body = dict[str, object]
@@ -87,13 +87,16 @@ def _probe(ctx: Ctx, cmd: TimerFired) -> str:
 
 def _watchdog(ctx: Ctx, cmd: TimerFired) -> str:
     """D23's silence conditions, once a minute (Cloud Scheduler; the local stack's ticker): each one is announced
-    when it starts and when it clears (notify.watch)."""
+    when it starts and when it clears (notify.watch). The same tick keeps D22's flatten-before timers derived from
+    the stored windows (operator.ensure_flatten): a lost one is asked for again, a missed flatten done."""
     events = notify.watch(ctx.world, ctx.now, ctx.config)
     ctx.events.extend(events)
     canary = notify.arm_canary(ctx.glob, ctx.now, ctx.config.timer_late_s)
     if canary is not None:
         ctx.timers.append(canary)
-    return ",".join(sorted(ctx.glob.silences or {})) or "quiet"
+    silences = ",".join(sorted(ctx.glob.silences or {})) or "quiet"
+    flatten = ensure_flatten(ctx)
+    return ";".join([silences, *flatten])
 
 
 def _timer_canary(ctx: Ctx, cmd: TimerFired) -> str:

@@ -39,6 +39,10 @@ class Timer:
     key: str
     at: float
     payload: Mapping[str, Any] = field(default_factory=dict)
+    # the time the task's name is derived from when it differs from `at`: the local stack's dev clock shifts `at`
+    # to real time by an offset that changes under a frozen clock, and the name must stay the clock's (one task
+    # per timer, however often it is asked for)
+    name_at: float | None = None
 
 
 class Scheduler(Protocol):
@@ -65,12 +69,14 @@ def task_name(timer: TimerLike) -> str:
     `<hash16>-<kind>-<key>-<at_ms>`: the hash covers the exact kind, key and time, so two keys that sanitize
     to the same text never collide; it comes first because Cloud Tasks documents that sequential name
     prefixes (such as kinds or timestamps) slow down named-task creation. The readable rest is for logs.
+    A timer's `name_at`, when it has one, stands for `at` here (see Timer).
     """
     if not isinstance(timer.kind, str) or not timer.kind:
         raise ValueError(f"timer kind must be a non-empty string, got {timer.kind!r}")
     if not isinstance(timer.key, str) or not timer.key:
         raise ValueError(f"timer key must be a non-empty string, got {timer.key!r}")
-    millis = at_millis(timer.at)
+    name_at = getattr(timer, "name_at", None)
+    millis = at_millis(timer.at if name_at is None else name_at)
     digest = hashlib.sha256(f"{timer.kind}\x00{timer.key}\x00{millis}".encode()).hexdigest()[:16]
     readable = _UNSAFE.sub("_", f"{timer.kind}-{timer.key}")[:_READABLE_MAX]
     return f"{digest}-{readable}-{millis}"

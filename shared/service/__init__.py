@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain import Config, Decision, decide
-from shared.domain.decision import Timer
 from shared.domain.engine import audit_record, orders_needed
 from shared.domain.inputs import Input, PollPending
 from shared.domain.state import World
 from shared.domain.view import state_view
+from shared.scheduler.timer import Timer as Task
+from shared.scheduler.timer import TimerLike
 from shared.service.idempotency import IdempotencyKey, first_answer, stored_body
 from shared.service.idempotency import record as idempotency_record
 from shared.service.loads import loads
@@ -53,7 +54,7 @@ class Services:
     clock: Callable[[], float]
     scheduler: Any = None                       # shared.scheduler.Scheduler; None = no timers (read paths)
     clock_offset: Callable[[], float] = lambda: 0.0
-    on_schedule_error: Callable[[BaseException, Sequence[Timer]], None] | None = None
+    on_schedule_error: Callable[[BaseException, Sequence[TimerLike]], None] | None = None
     timers_off: str | None = None               # why timers are off (their settings are missing); writes still work
 
 
@@ -233,7 +234,8 @@ def _schedule(services: Services, outcome: Outcome) -> None:
     if not timers or services.scheduler is None:
         return
     shift = services.clock_offset()
-    real = [Timer(t.kind, t.key, max(0.0, t.at - shift), t.payload) for t in timers] if shift else timers
+    # named by the clock's time, due at the real one (shared/service/clock.py)
+    real = [Task(t.kind, t.key, max(0.0, t.at - shift), t.payload, name_at=t.at) for t in timers] if shift else timers
     try:
         outcome.scheduled = list(services.scheduler.schedule(real))
     except Exception as exc:  # state never depends on a timer: log loudly and answer

@@ -140,8 +140,8 @@ def _object(required: tuple[str, ...], properties: dict[str, Any]) -> dict[str, 
 _INT = {"type": "integer"}
 _DESCRIPTION = _object(("openapi", "info", "paths"), {"openapi": {"type": "string"}, "info": _ANY_OBJECT,
                                                       "paths": _ANY_OBJECT})
-_SESSION_WINDOW = _object(("open", "seconds_until_close", "seconds_until_open"), {
-    "open": _BOOL, "seconds_until_close": _INT, "seconds_until_open": _INT})
+_SESSION_WINDOW = _object(("open", "seconds_until_close", "seconds_until_open", "calendar_known"), {
+    "open": _BOOL, "seconds_until_close": _INT, "seconds_until_open": _INT, "calendar_known": _BOOL})
 _BARS = _object(("ok", "asset", "stream", "bars"), {
     "ok": {"const": True}, "asset": {"type": "string"}, "stream": {"type": "string"},
     "bars": {"type": "array", "items": {"type": "object", "properties": {

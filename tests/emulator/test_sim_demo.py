@@ -1,5 +1,6 @@
-"""`make demo` (issue 8, item 7): it prints the dashboard URL, replays the session, and one Ctrl-C during the replay
-stops everything it started (the stack's ports are free again)."""
+"""`make demo` (issue 8, item 7): it prints the dashboard URL, replays the session with the sample day's blackout
+window on the calendar (issue 19), and one Ctrl-C during the replay stops everything it started (the stack's ports
+are free again)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,13 @@ pytestmark = pytest.mark.emulator
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _state(port: int) -> dict:
+    return requests.get(f"http://127.0.0.1:{port}/api/state", timeout=30).json()
+
+
 def _has_a_price(port: int) -> bool:
     """The replay is under way once the stack has seen a price."""
-    state = requests.get(f"http://127.0.0.1:{port}/api/state", timeout=30).json()
-    return state["assets"]["ES"]["last_heartbeat_ts"] is not None
+    return _state(port)["assets"]["ES"]["last_heartbeat_ts"] is not None
 
 
 def test_the_demo_serves_the_dashboard_and_one_ctrl_c_stops_it_all():
@@ -39,10 +43,16 @@ def test_the_demo_serves_the_dashboard_and_one_ctrl_c_stops_it_all():
             while time.monotonic() < deadline:
                 line = proc.stdout.readline()
                 lines.append(line)
-                if "Demo: open" in line:
+                if "Blackout (D22)" in line:   # printed after "Demo: open" (issue 19)
                     break
             assert any(f"http://127.0.0.1:{port}/" in line for line in lines), "".join(lines)
+            assert lines[-1].startswith("Blackout (D22): Fed speech 2026-11-17T09:00:00-05:00 to "
+                                        "2026-11-17T09:15:00-05:00, open positions flattened 120 s before"), lines[-1]
             assert until(lambda: _has_a_price(port), timeout=60, every=0.5), "no price reached the stack in 60 s"
+            # issue 19: the sample day's blackout is on the dashboard's calendar (the header counts down to it)
+            calendar = _state(port)["global"]["calendar"]
+            assert [(w["label"], w["start"], w["flatten_before_s"]) for w in calendar["windows"]] == [
+                ("Fed speech", "2026-11-17T09:00:00-05:00", 120)]
             proc.send_signal(signal.SIGINT)
             output, _ = proc.communicate(timeout=60)
             assert proc.returncode == 0, output

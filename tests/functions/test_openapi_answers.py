@@ -19,7 +19,7 @@ TASK_TOKEN = "local-task-token-for-tests"
 DESCRIBED = [
     ("post", "/api/logout", {"ok"}),
     ("get", "/api/openapi.json", {"openapi", "info", "paths"}),
-    ("get", "/api/session-window", {"open", "seconds_until_close", "seconds_until_open"}),
+    ("get", "/api/session-window", {"open", "seconds_until_close", "seconds_until_open", "calendar_known"}),
     ("get", "/api/bars", {"ok", "asset", "stream", "bars"}),
     ("get", "/api/alert-templates", {"ok", "assets", "streams", "heartbeat_path", "revealed"}),
     ("get", "/api/risk", {"ok", "max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", "pending",

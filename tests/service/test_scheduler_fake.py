@@ -69,6 +69,10 @@ class TestTaskName:
                     Timer("cooldown_end", "ES", AT + 0.001, {})]
         assert len({task_name(t) for t in [base, *variants]}) == 4
 
+    def test_name_at_stands_for_the_due_time(self) -> None:
+        shifted = Timer("blackout_flatten", "b1:1764058200", AT - 1000.0, {}, name_at=AT)
+        assert task_name(shifted) == task_name(Timer("blackout_flatten", "b1:1764058200", AT, {}))
+
     def test_keys_that_sanitize_alike_do_not_collide(self) -> None:
         assert task_name(Timer("lease_end", "a:b", AT, {})) != task_name(Timer("lease_end", "a_b", AT, {}))
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 import pytest
 
 from shared.domain import default_config
-from shared.domain.inputs import ExecutionReport, PlaceOrder, PnlSnapshot, PollPending, RenkoBar, TvHeartbeat
-from shared.scheduler import EnqueueError, FakeScheduler
+from shared.domain.inputs import (
+    AddBlackouts,
+    BlackoutSpec,
+    ExecutionReport,
+    PlaceOrder,
+    PnlSnapshot,
+    PollPending,
+    RenkoBar,
+    TimerFired,
+    TvHeartbeat,
+)
+from shared.scheduler import EnqueueError, FakeScheduler, Timer, task_name
 from shared.service import Services, execute
 from shared.store.documents import GLOBAL_PATH, asset_path, event_path, order_path
 from shared.store.fake import FakeStore
@@ -141,6 +151,20 @@ class TestTimers:
         ready_for_entry(svc, clock)
         execute(svc, PlaceOrder(asset="ES", trade_mode="SCALP"))
         assert svc.scheduler.timers[0].at == (int(clock.now // 300) + 1) * 300 - 1000.0
+
+    def test_a_timer_asked_for_again_under_a_frozen_dev_clock_keeps_its_name(self):
+        """A frozen clock's offset grows with real time: the task is named by the clock's time, so the watchdog's
+        second request for the same flatten timer (issue 19) is the same task, not a second one."""
+        svc, clock = make()
+        start = clock.now + 1200
+        window = BlackoutSpec(kind="once", label="CPI", start=start, end=start + 600, flatten_before_s=300)
+        svc.clock_offset = lambda: 1000.0
+        execute(svc, AddBlackouts(windows=(window,)))
+        svc.clock_offset = lambda: 1030.0                  # thirty real seconds later, the clock still frozen
+        execute(svc, TimerFired(kind="watchdog", key="tick", at=0))
+        (timer,) = svc.scheduler.of_kind("blackout_flatten")
+        assert (timer.key, timer.at) == (f"b1:{int(start)}", start - 300 - 1000.0)
+        assert task_name(Timer("blackout_flatten", f"b1:{int(start)}", start - 300)) in svc.scheduler.names
 
 
 class TestBridge:

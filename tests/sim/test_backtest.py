@@ -112,6 +112,9 @@ def test_risk_from_a_preset_shows_each_limits_closest_approach_and_breach(tmp_pa
     ('{"daily_loss_limit_usd": 1000, "max_trades_per_dya": 2}', "max_trades_per_dya: unknown risk setting"),
     ('{"daily_loss_limit_usd": -5}', "daily_loss_limit_usd: expected dollars greater than 0"),
     ("[1, 2]", "expected a JSON object of risk settings"),
+    ('{"trading_hours": {"TUE": [["09:30", "25:00"]]}}', 'trading_hours.TUE[0][1]: expected a New York time'),
+    ('{"blackouts": [{"label": "x", "start": "2026-11-17T09:00:00"}]}', "blackouts[0].start: expected ISO 8601"),
+    ('{"blackouts": {"label": "x"}}', "blackouts: expected a list of windows"),
 ])
 def test_a_bad_risk_file_is_refused_naming_the_setting(tmp_path, capsys, content, error):
     bad = tmp_path / "risk.json"
@@ -134,3 +137,25 @@ def test_a_loss_streak_from_a_risk_file_is_counted_in_the_report(tmp_path):
     losses = [t for t in result.trades if t["pnl_usd"] < 0]
     assert losses, "the sample session has a losing trade"
     assert result.blocked["LOSS_STREAK_LOCK"] + result.refused["LOSS_STREAK_LOCK"] > 0
+
+
+def test_every_discipline_gate_from_the_sample_settings_file(capsys):
+    """Issue 19: `--risk sim/data/sample_gates.json` turns on the trading hours, the sample day's blackout (with a
+    flatten-before) and the loss streak; the report counts the entries each held back, by its code."""
+    risk = backtest.load_risk(str(backtest.ROOT / "sim" / "data" / "sample_gates.json"))
+    result = backtest.run(sample_session(), PROFILES["tp8-flip"], risk=risk)
+    for code in ("OUTSIDE_TRADING_WINDOW", "BLACKOUT", "LOSS_STREAK_LOCK"):
+        assert result.blocked[code] > 0, (code, result.blocked)
+    first = result.trades[0]
+    flattened_at = datetime(2026, 11, 17, 8, 58, tzinfo=NY).timestamp()   # 2 minutes before the 09:00 blackout
+    assert (first["reason"], first["exit_ts"]) == ("blackout_flatten", flattened_at)
+    window = (datetime(2026, 11, 17, 9, 0, tzinfo=NY).timestamp(), datetime(2026, 11, 17, 9, 15, tzinfo=NY).timestamp())
+    for trade in result.trades:
+        local = datetime.fromtimestamp(trade["entry_ts"], NY)
+        assert not window[0] <= trade["entry_ts"] < window[1]
+        assert (8, 45) <= (local.hour, local.minute) < (15, 30), local
+    rows = dict(backtest.summary_rows(result))
+    assert rows["blackout windows"] == ("Fed speech: 2026-11-17T09:00:00-05:00 to 2026-11-17T09:15:00-05:00, "
+                                        "flatten 120 s before")
+    assert "BLACKOUT 7" in rows["entry blocked by gate"] and "OUTSIDE_TRADING_WINDOW" in rows["entry blocked by gate"]
+    assert "blackouts" not in rows["risk settings"] and "trading_hours" in rows["risk settings"]

@@ -148,7 +148,7 @@ def test_first_ever_decision_only_records_the_day() -> None:
 def test_session_window(moment: tuple[int, int, int, int, int, int], is_open: bool, until_close: int,
                         until_open: int) -> None:
     assert session_window(ny(*moment)) == {"open": is_open, "seconds_until_close": until_close,
-                                           "seconds_until_open": until_open}
+                                           "seconds_until_open": until_open, "calendar_known": True}
 
 
 def test_session_window_across_the_spring_dst_weekend() -> None:

@@ -298,3 +298,69 @@ class TestFlattenBefore:
         exit_id = next(o.id for o in d.world.orders.values() if o.kind == "EXIT")
         d = run(d.world, ExecutionReport(order_id=exit_id, status="FILLED", fill_price=5001.0), T0 + 2)
         assert d.world.assets["ES"].position == 0 and d.trades[0]["reason"] == "blackout_flatten"
+
+
+WATCHDOG = TimerFired(kind="watchdog", key="tick", at=0)
+
+
+def armed(d: Any) -> list[str]:
+    """What the tick did with the windows (its outcome begins with the silences, D23)."""
+    return list(d.body["outcome"].split(";")[1:])
+
+
+def flattens(decision: Any) -> list[Any]:
+    """The timers a watchdog tick asks for besides its own canary (TIMERS_FAILING's, D23)."""
+    return [t for t in decision.timers if t.kind != "timer_canary"]
+
+
+class TestTheWatchdogKeepsTheFlattenTimers:
+    """Issue 19: the flatten-before timers are derived from the stored windows at every watchdog tick, so a task
+    lost on its way (an enqueue that failed, a delivery given up) breaks neither the flatten nor a weekly chain."""
+
+    def test_a_lost_weekly_timer_is_asked_for_again_within_the_hour_before_it_is_due(self) -> None:
+        world = add(fresh_world(), weekly(days=(1,), start="12:00", end="12:30", flatten_before_s=300))
+        due, start = ny(2026, 1, 13, 11, 55), ny(2026, 1, 13, 12)
+        far = run(world, WATCHDOG, due - 3601)                          # more than an hour ahead: nothing asked
+        assert (armed(far), flattens(far)) == ([], [])
+        near = run(world, WATCHDOG, due - 3600)
+        assert armed(near) == ["b1:armed"]
+        assert [(t.kind, t.key, t.at) for t in flattens(near)] == [("blackout_flatten", f"b1:{int(start)}", due)]
+        assert flattens(run(near.world, WATCHDOG, due - 60)) == flattens(near)   # the same name each tick: queued once
+
+    def test_a_missed_flatten_is_done_by_the_next_tick_and_the_chain_goes_on(self) -> None:
+        world = add(in_long_trade(fresh_world()), weekly(days=(1,), start="12:00", end="12:30",
+                                                         flatten_before_s=300))
+        late = ny(2026, 1, 13, 11, 56)                                 # the 11:55 task never came
+        d = run(world, WATCHDOG, late)
+        assert armed(d) == ["b1:armed"]
+        assert [o.source for o in d.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+        assert [(t.key, t.at) for t in flattens(d)] == [(f"b1:{int(ny(2026, 1, 20, 12))}", ny(2026, 1, 20, 11, 55))]
+        again = run(d.world, WATCHDOG, late + 60)                      # the exit is in flight: no second one
+        assert len([o for o in again.world.orders.values() if o.kind == "EXIT"]) == 1
+
+    def test_windows_without_a_lead_or_an_occurrence_are_left_alone(self) -> None:
+        world = add(fresh_world(), once(start=T0 + 60), once("over", T0 - 600, T0 - 60, flatten_before_s=30))
+        d = run(world, WATCHDOG, T0)
+        assert (armed(d), flattens(d)) == ([], [])
+
+    def test_a_flag_stored_as_a_boolean_is_no_lead(self) -> None:
+        world = fresh_world()
+        world.glob.blackouts = [{"id": "b1", "kind": "once", "label": "x", "start": T0 + 60, "end": T0 + 120,
+                                 "flatten_before_s": True}]
+        assert flattens(run(world, WATCHDOG, T0)) == []
+
+
+def test_a_removed_windows_flatten_before_holds_to_the_rollover_then_does_nothing() -> None:
+    """D5 for D22: removing a window loosens, so its flatten-before still acts that trading day; the next day the
+    window is gone and its timer finds nothing (tests/emulator/test_blackout_flatten.py shows it on the stack)."""
+    start = T0 + 3600
+    world = add(in_long_trade(fresh_world()), once(start=start, end=start + 600, flatten_before_s=300))
+    removed = run(world, RemoveBlackout(window_id="b1"), T0).world
+    fired = TimerFired(kind="blackout_flatten", key=f"b1:{int(start)}", at=start - 300)
+    today = run(removed, fired, start - 300)
+    assert [o.source for o in today.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+    tomorrow = add(in_long_trade(fresh_world()), once(start=NEXT_DAY, end=NEXT_DAY + 600, flatten_before_s=300))
+    removed = run(tomorrow, RemoveBlackout(window_id="b1"), T0).world
+    later = run(removed, TimerFired(kind="blackout_flatten", key=f"b1:{int(NEXT_DAY)}", at=NEXT_DAY - 300),
+                NEXT_DAY - 300)
+    assert later.body["outcome"] == "nothing_to_do" and later.world.orders == removed.orders

@@ -163,7 +163,9 @@ export function renderHeader() {
     const gone = ((down ? Math.max(S.lastOkAt, S.windowAt) : Date.now()) - S.windowAt) / 1000;
     if (win.open) setText(el, 'OPEN · closes in ' + fmtDuration(win.seconds_until_close - gone), 'ok');
     else setText(el, 'CLOSED · opens in ' + fmtDuration(win.seconds_until_open - gone), 'warn');
-    el.title = 'CME Globex: Sunday 18:00 to Friday 17:00 New York, daily break 17:00–18:00';
+    el.title = 'CME Globex: Sunday 18:00 to Friday 17:00 New York, daily break 17:00–18:00' +
+      (win.calendar_known === false ? ' (weekly hours only: no CME holiday calendar for this year)' : '');
+    if (win.calendar_known === false) el.textContent += ' · no holiday calendar';
   }
   const candle = 300 - (serverNow() % 300);
   setText($('h-candle'), mmss(candle), down ? '' : candle <= 5 ? 'warn' : '');
