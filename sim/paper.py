@@ -6,8 +6,9 @@ every 2 s with its positions per contract and their open P&L at the current pric
 domain for the backtest, the local stack, or a deployed control plane for a smoke test.
 
 Fills are market fills at the market's current price, moved against the order by `slippage_ticks` ticks of its
-contract (config.CONTRACTS); partial fills and rejects come at configured rates from a seeded generator, so a run is repeatable. Only DEMO
-orders are filled unless `allow_live` is set: a LIVE order is rejected with a reason that says so.
+contract (config.CONTRACTS); partial fills and rejects come at configured rates from a seeded generator, so a run
+is repeatable. Only DEMO orders are filled unless `allow_live` is set: a LIVE order is rejected with a reason that
+says so.
 
     python -m sim.paper --url http://127.0.0.1:5000 --price 6000      # BRIDGE_HEARTBEAT_SECRET from the environment
 """
