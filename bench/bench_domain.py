@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shared.domain import World, decide, default_config, initial_world
+from shared.domain.catalog import STREAM_NAMES
 from shared.domain.inputs import (
     BridgeHeartbeat,
     ExecutionReport,
@@ -32,7 +33,7 @@ from shared.domain.inputs import (
 
 CONFIG = default_config()
 DAY_START = 1768347000.0   # Tuesday 2026-01-13 18:30 New York: a whole Globex session follows
-STREAMS = ("1pt_small", "1pt_one", "2.5pt", "4pt", "6pt", "8pt", "12pt")
+STREAMS = STREAM_NAMES
 CONTRACT = {"ES": "MESH6", "NQ": "MNQH6"}
 
 

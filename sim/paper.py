@@ -5,9 +5,10 @@ PARTIALLY_FILLED / FILLED (with `fill_id` and `cum_qty`) / REJECTED, heartbeats 
 every 2 s with its positions per contract and their open P&L at the current price — against any venue: the pure
 domain for the backtest, the local stack, or a deployed control plane for a smoke test.
 
-Fills are market fills at the market's current price, moved against the order by `slippage_ticks` ticks of 0.25;
-partial fills and rejects come at configured rates from a seeded generator, so a run is repeatable. Only DEMO
-orders are filled unless `allow_live` is set: a LIVE order is rejected with a reason that says so.
+Fills are market fills at the market's current price, moved against the order by `slippage_ticks` ticks of its
+contract (config.CONTRACTS); partial fills and rejects come at configured rates from a seeded generator, so a run
+is repeatable. Only DEMO orders are filled unless `allow_live` is set: a LIVE order is rejected with a reason that
+says so.
 
     python -m sim.paper --url http://127.0.0.1:5000 --price 6000      # BRIDGE_HEARTBEAT_SECRET from the environment
 """
@@ -25,11 +26,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.domain.config import point_value
+from shared.domain.config import point_value, tick_size
 from shared.domain.stops import CAPABILITY
 from sim.venue import SNAPSHOT_CACHE, Fill, Http, Position, Venue, VenueError
 
-TICK = 0.25
 START_BALANCE = 50_000.0
 Snapshot = tuple[float, float, float, tuple[Position, ...]]   # balance, realized, unrealized, positions
 
@@ -320,7 +320,7 @@ class PaperBridge:
             self._send([Fill(oid, "REJECTED", reason="Insufficient margin (paper bridge)")])
             self.stats.rejects += 1
             return
-        price = self._fill_price(side)
+        price = self._fill_price(side, symbol)
         reports: list[Fill] = [Fill(oid, "WORKING")] if self.config.report_working else []
         late = self.config.faults.late_fill
         if late and order.get("kind") == "ENTRY" and self.rng.random() < late:
@@ -368,7 +368,7 @@ class PaperBridge:
     def _fill_stop(self, oid: str) -> None:
         stop = self.stops.pop(oid)
         self.stops_filled.add(oid)
-        fill_price = self._fill_price(stop.side)
+        fill_price = self._fill_price(stop.side, stop.symbol)
         self._fill_seq += 1
         self.book.fill(stop.symbol, stop.side, stop.qty, fill_price)
         self.stats.stops_triggered += 1
@@ -376,12 +376,13 @@ class PaperBridge:
         self._send([Fill(oid, "FILLED", qty=stop.qty, cum_qty=stop.qty, fill_price=fill_price,
                          fill_id=f"{self.config.owner}-{self._fill_seq}")])
 
-    def _fill_price(self, side: str) -> float:
+    def _fill_price(self, side: str, symbol: str) -> float:
         price = self.market.price
         if price is None:
             raise VenueError("the paper bridge has no market price to fill at")
-        slip = self.config.slippage_ticks * TICK
-        return round((price + slip if side == "BUY" else price - slip) / TICK) * TICK
+        tick = tick_size(symbol)
+        slip = self.config.slippage_ticks * tick
+        return round((price + slip if side == "BUY" else price - slip) / tick) * tick
 
     def snapshot_if_due(self, *, force: bool = False) -> None:
         now = self.market.now

@@ -25,10 +25,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.domain import catalog
+
 if TYPE_CHECKING:
     from sim.sources import Tick
 
-BOX_SIZES: tuple[float, ...] = (1.0, 2.5, 4.0, 6.0, 8.0, 12.0)
+BOX_SIZES = catalog.BOX_SIZES   # every stream's brick size
 
 # A single price that crosses this many boxes is a broken file or a unit mix-up (cents for points), not a market move:
 # refusing it keeps a bad input from allocating millions of bricks.

@@ -18,15 +18,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.domain import catalog
 from sim.paper import Market, PaperBridge
 from sim.renko import Brick, merged
 from sim.sources import Tick
 from sim.venue import Venue
 
-# Renko box size → the TradingView stream its alert feeds (docs/api.md "Routes"; the 1pt bricks feed the visual stream).
-STREAM_BY_BOX: dict[float, str] = {1.0: "1pt_one", 2.5: "2.5pt", 4.0: "4pt", 6.0: "6pt", 8.0: "8pt", 12.0: "12pt"}
-# Bricks of these boxes change what the entry gates see (tempo, zone, 2.5pt filter): the operator looks then.
-DECISION_BOXES = frozenset({2.5, 4.0, 6.0, 8.0, 12.0})
+STREAM_BY_BOX = catalog.STREAM_BY_BOX   # Renko box size → the TradingView stream its alert feeds
+# Bricks of these boxes change what the rules see (tempo, zone, 2.5pt filter, invalidation): the operator looks then.
+DECISION_BOXES = frozenset(s.box for s in catalog.STREAMS if not s.shown_only)
 TOGGLE_FLAGS: dict[str, str] = {
     "main_flip": "main_flip_exit_enabled",
     "high_next_bar": "high_next_bar_exit_enabled",

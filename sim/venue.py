@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, Protocol
 
 import requests
 
+from shared.domain import catalog
 from shared.domain.config import Config, default_config
 from shared.domain.core import apply_pending_risk
 from shared.domain.engine import decide, initial_world, orders_needed
@@ -54,16 +55,7 @@ from shared.web.calendar import parse_trading_hours, parse_window
 
 Answer = tuple[int, dict[str, Any]]
 
-# TradingView stream → webhook route (docs/api.md "Routes"); the 1pt bricks go to the "one" stream.
-STREAM_ROUTES: dict[str, str] = {
-    "1pt_one": "/tv_renko_one",
-    "1pt_small": "/tv_renko_small",
-    "2.5pt": "/tv_renko_two_half",
-    "4pt": "/tv_renko",
-    "6pt": "/tv_renko_main",
-    "8pt": "/tv_renko_high",
-    "12pt": "/tv_renko_macro",
-}
+STREAM_ROUTES = catalog.STREAM_ROUTES   # TradingView stream → webhook route
 TOGGLE_ROUTES: dict[str, str] = {
     "high_next_bar": "/api/high-next-bar-exit",
     "main_flip": "/api/main-flip-exit",

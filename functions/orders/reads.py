@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain import catalog
 from shared.domain.clock import session_window
 from shared.domain.config import normalise_asset
 from shared.domain.core import parse_direction
@@ -143,11 +144,7 @@ def _events(limit: int, asset: str | None = None, operator: str | None = None) -
     return [{k: v for k, v in data.items() if k not in ("expire_at", "revs", "seq")} for _, data in rows]
 
 
-# The renko streams by webhook route (functions/webhooks STREAMS; the templates test posts to every one of them).
-BAR_STREAMS = {
-    "4pt": "/tv_renko", "2.5pt": "/tv_renko_two_half", "6pt": "/tv_renko_main", "8pt": "/tv_renko_high",
-    "12pt": "/tv_renko_macro", "1pt_small": "/tv_renko_small", "1pt_one": "/tv_renko_one",
-}
+BAR_STREAMS = catalog.STREAM_ROUTES   # the renko streams by webhook route
 MAX_BARS = 1000
 
 
@@ -186,7 +183,7 @@ def alert_templates(request: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "ok": True,
         "assets": asset_keys(),
-        "streams": [{"stream": stream, "path": path} for stream, path in BAR_STREAMS.items()],
+        "streams": [{"stream": s.name, "path": s.route, "box": s.box, "label": s.label} for s in catalog.STREAMS],
         "heartbeat_path": "/tv_heartbeat",
         "revealed": reveal == "1",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shared.domain.catalog import NOTIFY, TASK_KINDS
 from shared.domain.core import order_asset
 from shared.domain.inputs import TimerFired
 from shared.errors import BadInput, Unauthorized
@@ -20,8 +21,6 @@ router = Router()
 MAX_EPOCH = 1e11
 # What the domain's timers use as keys ("ES:5880123", an order id, ...): nothing that could leave a document path.
 TIMER_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
-KINDS = ("candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
-         "blackout_flatten", "watchdog", "timer_canary", "notify")
 BLACKOUT_KEY = re.compile(r"b[0-9]{1,9}:[0-9]{1,12}")   # the window and the occurrence's start (D22)
 
 
@@ -32,13 +31,13 @@ def _fire(request: Any) -> tuple[dict[str, Any], int]:
         raise Unauthorized("unauthorized") from None
     body = json_body(request, strict=True)
     kind, key, at = body.get("kind"), body.get("key"), body.get("at")
-    if kind not in KINDS or not isinstance(key, str) or not isinstance(at, int | float) or isinstance(at, bool):
+    if kind not in TASK_KINDS or not isinstance(key, str) or not isinstance(at, int | float) or isinstance(at, bool):
         raise BadInput("expected {kind, key, at} of a known timer")
     if not TIMER_KEY.fullmatch(key):
         raise BadInput("key: expected a timer key (letters, digits, '-', '_', ':', '.'; 1 to 200)")
     if not 0 <= at <= MAX_EPOCH:
         raise BadInput("at: expected epoch seconds")
-    if kind == "notify":   # D23: one notification to one destination; 503 on failure, so Cloud Tasks retries
+    if kind == NOTIFY:   # D23: one notification to one destination; 503 on failure, so Cloud Tasks retries
         from shared.service import notify, notify_secrets
 
         delivery = notify.deliver(services(), notify_secrets.secrets(), notify.SENDER, key)

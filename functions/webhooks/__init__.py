@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.catalog import STREAM_BY_ROUTE
 from shared.domain.config import normalise_asset
 from shared.domain.inputs import LevelExit, RenkoBar, TvHeartbeat
 from shared.errors import BadInput
@@ -17,15 +18,7 @@ from shared.web.routing import Router
 
 router = Router()
 
-STREAMS = {
-    "/tv_renko": "4pt",
-    "/tv_renko_two_half": "2.5pt",
-    "/tv_renko_main": "6pt",
-    "/tv_renko_high": "8pt",
-    "/tv_renko_macro": "12pt",
-    "/tv_renko_small": "1pt_small",
-    "/tv_renko_one": "1pt_one",
-}
+STREAMS = STREAM_BY_ROUTE   # webhook route → stream
 COLORS = ("green", "red", "neutral")
 MAX_ASSET = 64  # "CME_MINI:MESZ2026" and the like
 MAX_EPOCH = 1e13  # TradingView's {{timenow}} in seconds or milliseconds

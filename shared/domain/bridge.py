@@ -23,9 +23,7 @@ BRIDGE_FLAGS = ("tsConnected", "mdConnected", "repoOk")   # stored as booleans
 def bridge_heartbeat(ctx: Ctx, cmd: BridgeHeartbeat) -> tuple[int, Body]:
     g = ctx.glob
     g.rithmic_last_ts = ctx.now
-    info: dict[str, object] = {}
-    for name in BRIDGE_FIELDS:   # loops, not a comprehension (a function to create and call on Python 3.11)
-        info[name] = cmd.info.get(name)
+    info: dict[str, object] = {name: cmd.info.get(name) for name in BRIDGE_FIELDS}
     for name in BRIDGE_FLAGS:
         info[name] = bool(info[name])
     caps = cmd.info.get("capabilities")

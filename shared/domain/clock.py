@@ -6,6 +6,7 @@ import math
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from . import fast
 from .cme_calendar import EARLY_CLOSES, FIRST_YEAR, HOLIDAYS, LAST_YEAR
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -29,21 +30,8 @@ def ny_date(now: float) -> date:
     return ny_datetime(now).date()
 
 
-def trading_day(now: float, start_hour: int = 18) -> str:
-    """The trading day a moment belongs to (D4): it starts at 18:00 New York and is named by its closing date.
-
-    Every decision asks, at a new moment each time in a session: the span of the last day computed answers for the
-    moments inside it (see `_remember_span`)."""
-    span = _SPANS.get(start_hour)
-    if span is not None and span[0] <= now <= span[1]:
-        return span[2]
-    day = trading_day_at(now, start_hour)
-    _remember_span(day, start_hour)
-    return day
-
-
 def trading_day_at(now: float, start_hour: int = 18) -> str:
-    """`trading_day`, computed from the New York time of `now`."""
+    """The trading day a moment belongs to (D4): it starts at 18:00 New York and is named by its closing date."""
     local = ny_datetime(now)
     day = local.date()
     if local.hour >= start_hour:
@@ -51,19 +39,16 @@ def trading_day_at(now: float, start_hour: int = 18) -> str:
     return day.isoformat()
 
 
-_SPANS: dict[int, tuple[float, float, str]] = {}   # start hour -> (first second, last second, the day's name)
-
-
-def _remember_span(day: str, start_hour: int) -> None:
-    """Keep the span of `day` from its first second to its last, once both compute to `day`. The trading day never
-    goes back as time goes on, so every moment between two that are `day` is `day` too, whatever the time zone does
-    in between: the span answers exactly what `trading_day_at` would. (One tuple, replaced whole: a reader on another
-    thread sees an old span or the new one, each true.)"""
+def trading_day_span(day: str, start_hour: int = 18) -> tuple[float, float]:
+    """The first and the last second of a trading day (`trading_day_at` of each is `day`, unless a time-zone change
+    falls on its edge)."""
     closing = date.fromisoformat(day)
     first = datetime.combine(closing - timedelta(days=1), time(), NEW_YORK) + timedelta(hours=start_hour)
     last = datetime.combine(closing, time(), NEW_YORK) + timedelta(hours=start_hour, seconds=-1)
-    if trading_day_at(first.timestamp(), start_hour) == day == trading_day_at(last.timestamp(), start_hour):
-        _SPANS[start_hour] = (first.timestamp(), last.timestamp(), day)
+    return first.timestamp(), last.timestamp()
+
+
+trading_day = fast.by_span(trading_day_at, trading_day_span)   # every decision asks, at a new moment each time
 
 
 def mmss(seconds: float) -> str:

@@ -8,16 +8,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
+
+from . import fast
 
 # Front quarterly months: H (Mar), M (Jun), U (Sep), Z (Dec).
 QUARTER_MONTHS: tuple[tuple[int, str], ...] = ((3, "H"), (6, "M"), (9, "U"), (12, "Z"))
 MONTH_CODES = "FGHJKMNQUVXZ"
 
-# Dollar value of one point by contract root (D7).
-POINT_VALUE_BY_ROOT: dict[str, float] = {"MES": 5.0, "ES": 50.0, "MNQ": 2.0, "NQ": 20.0}
-# longest first, so MES is not read as ES; sorted once (point_value runs at every PnL snapshot)
-_ROOTS_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(POINT_VALUE_BY_ROOT, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A futures contract's figures (D7)."""
+
+    point_value: float   # dollars per point of one contract
+    tick: float          # the minimum price increment, in points
+
+
+# The contracts by root: the one table of point values and tick sizes. The dashboard reads them from `GET
+# /api/state` (each asset's `contract`); docs/decisions.md D7 quotes the point values (tests/unit/test_catalog.py
+# compares the two).
+CONTRACTS: dict[str, Contract] = {
+    "MES": Contract(point_value=5.0, tick=0.25),
+    "ES": Contract(point_value=50.0, tick=0.25),
+    "MNQ": Contract(point_value=2.0, tick=0.25),
+    "NQ": Contract(point_value=20.0, tick=0.25),
+}
+_ROOTS_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(CONTRACTS, key=len, reverse=True))   # MES is not ES
 
 
 @dataclass(frozen=True)
@@ -116,11 +134,9 @@ def normalise_asset(raw: object, config: Config) -> str | None:
     return None if root is None else config.asset_by_root.get(root)
 
 
-@lru_cache(maxsize=256)
+@fast.remembered
 def _symbol_root(text: str) -> str | None:
-    """A contract spelling's root (MESZ6 -> MES), remembered: every PnL snapshot names its contracts again, twice a
-    decision, and the pattern match cost more than the rest of the lookup. Keyed by the spelling alone (a string
-    keeps its hash), not by the configuration's roots as well (a tuple of tuples hashed again at every call)."""
+    """A contract spelling's root (MESZ6 -> MES)."""
     match = _SYMBOL_RE.match(text)
     return None if match is None else match.group("root")
 
@@ -156,7 +172,7 @@ def is_traded_contract(symbol: str, spec: AssetSpec) -> bool:
     return _is_month_of(symbol, spec.traded_root)
 
 
-@lru_cache(maxsize=256)   # every PnL snapshot names its contracts again (keyed by strings: their hashes are kept)
+@fast.remembered
 def _is_month_of(symbol: str, root: str) -> bool:
     return _names_a_month(symbol.strip().upper(), root)
 
@@ -167,13 +183,36 @@ def _names_a_month(text: str, root: str) -> bool:
     return text.startswith(root) and (not rest or rest[0] in MONTH_CODES)
 
 
-@lru_cache(maxsize=256)   # every PnL snapshot asks for its contract's, and the paper broker at every fill and tick
-def point_value(contract: str | None) -> float:
-    """Dollars per point of a contract by its root (MES 5, MNQ 2, ES 50, NQ 20); unknown → 1.0."""
+@fast.remembered
+def contract_root(contract: str | None) -> str | None:
+    """The root of a contract (MESZ6 -> MES, MES -> MES) among CONTRACTS', or None (ESA, an unknown root)."""
     if not contract:
-        return 1.0
+        return None
     text = contract.upper()
     for root in _ROOTS_LONGEST_FIRST:
         if _names_a_month(text, root):
-            return POINT_VALUE_BY_ROOT[root]
-    return 1.0
+            return root
+    return None
+
+
+@fast.remembered
+def point_value(contract: str | None) -> float:
+    """Dollars per point of a contract by its root (CONTRACTS); unknown → 1.0."""
+    root = contract_root(contract)
+    return 1.0 if root is None else CONTRACTS[root].point_value
+
+
+def tick_size(contract: str | None) -> float:
+    """The minimum price increment of a contract by its root (CONTRACTS); unknown → 0.01 (rounds no level)."""
+    root = contract_root(contract)
+    return 0.01 if root is None else CONTRACTS[root].tick
+
+
+def contract_view(spec: AssetSpec, contract: str | None) -> dict[str, object]:
+    """What the dashboard shows of an asset's contract (D7): the broker's `contract` when it names a known one,
+    else the root the asset trades; its point value and tick."""
+    root = contract_root(contract) or spec.traded_root
+    figures = CONTRACTS.get(root)
+    if figures is None:   # an asset configured with a contract of no known figures: no dollar amounts shown
+        return {"root": root, "point_value": None, "tick": None}
+    return {"root": root, "point_value": figures.point_value, "tick": figures.tick}

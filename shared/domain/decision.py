@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .catalog import TaskKind
 from .state import World
 
 
@@ -13,7 +14,7 @@ from .state import World
 class Timer:
     """A Cloud Task to enqueue after commit. It only tidies up and logs; no state depends on it running."""
 
-    kind: str          # candle_lock_end | cooldown_end | intent_expiry | preorder_expiry | lease_end
+    kind: TaskKind     # catalog.TASK_KINDS
     key: str           # what ends: "ES:<bucket>", an order id, ...
     at: float          # epoch seconds when due
     payload: dict[str, Any] = field(default_factory=dict)
@@ -40,14 +41,12 @@ class Decision:
     include_state: bool = False        # the shell adds the computed `state` view to the body
     trades: list[dict[str, Any]] = field(default_factory=list)   # closed-trade history rows to append
     duplicate: bool = False
-    # works out `assets` (engine.touched_assets on this decision's input, events and world)
+    # engine.touched_assets of this decision's input, events and world, worked out when asked (fast.later)
     touched: Callable[[], tuple[str, ...]] = field(kw_only=True)
 
     @property
     def assets(self) -> tuple[str, ...]:
-        """Every asset the input touched (the audit record's asset filter). Worked out when read, from what the
-        decision holds: the service reads it for the audit record and its request log, the in-process backtest
-        never does, and working it out at every decision was ~8 % of a backtest."""
+        """Every asset the input touched (D13: the audit record's asset filter)."""
         return self.touched()
 
     @property

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from functools import partial
 from typing import Any
 
-from . import bridge, fills, operator, streams, timers
+from . import bridge, fast, fills, operator, streams, timers
 from .config import Config, normalise_asset
 from .core import Ctx, order_asset
 from .decision import Decision, Event, Refusal
@@ -94,7 +93,7 @@ def decide(world: World, inp: Input, now: float, config: Config, request_id: str
     except Refusal as refusal:
         events = [Event("refused", getattr(inp, "asset", None), refusal.code, {"status": refusal.status})]
         return Decision(world=world, status=refusal.status, body=refusal.body(), code=refusal.code, events=events,
-                        touched=partial(touched_assets, inp, events, world, config))
+                        touched=fast.later(touched_assets, inp, events, world, config))
     include_state = type(inp) in WITH_STATE or (
         isinstance(inp, ToggleExit) and inp.toggle in WITH_STATE_TOGGLES)
     code = body.get("code") if isinstance(body.get("code"), str) else None
@@ -102,7 +101,7 @@ def decide(world: World, inp: Input, now: float, config: Config, request_id: str
         world=new, status=status, body=body, code=code if code is None else str(code), events=ctx.events,
         timers=ctx.timers, trades=ctx.trades, include_state=include_state and 200 <= status < 300,
         duplicate=bool(body.get("duplicate")),
-        touched=partial(touched_assets, inp, ctx.events, new, config),
+        touched=fast.later(touched_assets, inp, ctx.events, new, config),
     )
 
 
@@ -110,11 +109,7 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     """The assets an input touched (D13: the log's asset filter must show every fill, reject and cancel): its own
     asset, the asset of the order or timer key it names, the assets of a snapshot's symbols, and those of the
     events it caused."""
-    # the own asset read from the input's fields (pydantic keeps them in `vars`): for an input without `asset` (a
-    # snapshot, a poll, a bridge heartbeat), getattr's default costs a raised and caught AttributeError in pydantic's
-    # fallback, and `model_fields` a deprecation check, microseconds each time
-    named = {vars(inp).get("asset")}
-    # loops rather than comprehensions: each of those is a function of its own to create and call (Python 3.11)
+    named = {vars(inp).get("asset")}   # the input's own asset, when it has the field (fast.py: why not getattr)
     for event in events:
         named.add(event.asset)
     if isinstance(inp, PnlSnapshot):
@@ -127,7 +122,7 @@ def touched_assets(inp: Input, events: Iterable[Event], world: World, config: Co
     return tuple(sorted(world.assets.keys() & named))
 
 
-NAMES_AN_ORDER = (ExecutionReport, CancelOrder)   # a tuple, not a union: isinstance would build the union each time
+NAMES_AN_ORDER = (ExecutionReport, CancelOrder)
 
 
 def orders_needed(world: World, inp: Input) -> set[str]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer, field_validator
 
-Stream = Literal["1pt_small", "1pt_one", "2.5pt", "4pt", "6pt", "8pt", "12pt"]
+from .catalog import Stream, TimerKind
 
 
 class Input(BaseModel):
@@ -249,8 +249,7 @@ class PnlSnapshot(Input):
 
 class TimerFired(Input):
     type: Literal["timer_fired"] = "timer_fired"
-    kind: Literal["candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end", "probe",
-                  "blackout_flatten", "watchdog", "timer_canary"]
+    kind: TimerKind
     key: str
     at: float
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import discipline, money, stops, windows
+from .config import CONTRACTS
 from .core import (
     Ctx,
     clear_intent,
@@ -424,7 +425,8 @@ def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
 # trailing floor the reverse (a cap lowers the floor).
 DOLLAR_LIMITS = ("daily_loss_limit_usd", "trailing_drawdown_usd", "max_loss_per_trade_usd")
 FLOOR_CAP = "trailing_stops_at_usd"
-STOP_POINTS_RANGE = (0.25, 500.0)   # one tick of the index futures to far beyond any day's range
+# one tick of the finest contract to far beyond any day's range
+STOP_POINTS_RANGE = (min(c.tick for c in CONTRACTS.values()), 500.0)
 PRICE_AGE_RANGE = (30.0, 600.0)     # issue 21: the heartbeat gate's limit; never looser than the spec's 600 s
 
 

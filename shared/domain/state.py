@@ -1,7 +1,8 @@
 """The stored state: one global record, one record per asset, and orders. Facts only; flags are derived (view.py).
 
-Every record is a slotted dataclass so a decision can copy it cheaply (`clone`). Container fields (dicts/lists) are
-never mutated in place: a rule that changes one assigns a new container, so shallow copies stay independent.
+Every record is a slotted dataclass that a decision copies before it changes it (`clone`, `shallow_copy`; how the
+copy is made fast: fast.py). Container fields (dicts/lists) are never mutated in place: a rule that changes one
+assigns a new container, so shallow copies stay independent.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
+
+from . import fast
 
 Color = Literal["green", "red", "neutral"]
 Side = Literal["BUY", "SELL"]
@@ -258,15 +261,9 @@ class World:
     orders: dict[str, Order] = field(default_factory=dict)
 
     def clone(self) -> World:
-        # every decision clones: each record's copier is called by name, not looked up by type (`shallow_copy`), and
-        # in loops rather than comprehensions (each of those a function to create and call on Python 3.11)
-        assets: dict[str, AssetState] = {}
-        for key, asset in self.assets.items():
-            assets[key] = _copy_asset(asset)
-        orders: dict[str, Order] = {}
-        for key, order in self.orders.items():
-            orders[key] = _copy_order(order)
-        return World(glob=_copy_global(self.glob), assets=assets, orders=orders)
+        """A world a decision may change: every record copied, the given one untouched."""
+        return World(glob=_copy_global(self.glob), assets=fast.copy_values(self.assets, _copy_asset),
+                     orders=fast.copy_values(self.orders, _copy_order))
 
 
 R = TypeVar("R", GlobalState, AssetState, Order)
@@ -277,19 +274,8 @@ _COPIERS: dict[type, Callable[[Any], Any]] = {}
 
 
 def shallow_copy(record: R) -> R:
-    """`copy.copy` for these slotted records, over ten times faster; every decision copies what it may change."""
+    """A copy of the record of its own (its containers shared: they are replaced, never changed in place)."""
     return _COPIERS[type(record)](record)  # type: ignore[no-any-return]
-
-
-def _copier(cls: type) -> Callable[[Any], Any]:
-    """A straight-line copy of every slot, generated as dataclasses generate `__init__`: each `new.x = old.x` is a
-    specialised slot access, several times faster than fetching ~100 fields by name (`attrgetter`) for `__init__`."""
-    lines = "".join(f"    new.{name} = old.{name}\n" for name in field_names(cls))
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    # the source holds only the class's own field names (identifiers), never data
-    exec(f"def copy(old):\n    new = _new(_cls)\n{lines}    return new\n", namespace)  # noqa: S102
-    copier: Callable[[Any], Any] = namespace["copy"]
-    return copier
 
 
 def field_names(cls: type) -> tuple[str, ...]:
@@ -300,8 +286,8 @@ def field_names(cls: type) -> tuple[str, ...]:
 
 
 def to_doc(record: GlobalState | AssetState | Order) -> dict[str, Any]:
-    """The record as a plain dict. Containers are copied one level deep (they hold only scalars or lists of
-    scalars), which is all a record holds; far cheaper than `dataclasses.asdict` on this hot path."""
+    """The record as a plain dict. Containers are copied one level deep: they hold only scalars or lists of
+    scalars."""
     out: dict[str, Any] = {}
     for name in field_names(type(record)):
         value = getattr(record, name)
@@ -364,5 +350,5 @@ def new_asset(key: str) -> AssetState:
     return AssetState(symbol=key)
 
 
-_COPIERS.update({cls: _copier(cls) for cls in (GlobalState, AssetState, Order)})
+_COPIERS.update({cls: fast.record_copier(cls) for cls in (GlobalState, AssetState, Order)})
 _copy_global, _copy_asset, _copy_order = _COPIERS[GlobalState], _COPIERS[AssetState], _COPIERS[Order]

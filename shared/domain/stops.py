@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from .config import Config
+from .config import Config, tick_size
 from .core import Ctx, create_exit, current_contract, may_exit, new_order
 from .decision import Refusal
 from .money import stop_points
@@ -28,7 +28,6 @@ from .orders import TERMINAL
 from .state import AssetState, GlobalState, Order
 
 CAPABILITY = "protective_stop"
-TICK = 0.25   # the index futures' (ES, MES, NQ, MNQ) minimum price increment
 STOP_REASON = "broker_stop"
 
 
@@ -41,21 +40,22 @@ def capable(g: GlobalState, now: float, config: Config) -> bool:
             and now - received <= config.rithmic_fresh_s)
 
 
-def stop_level(position: int, average: float, distance: float) -> float:
+def stop_level(position: int, average: float, distance: float, tick: float) -> float:
     """Average ∓ distance, rounded to the tick away from the market (a long's stop lower, a short's higher)."""
     if position > 0:
-        return math.floor(round((average - distance) / TICK, 6)) * TICK
-    return math.ceil(round((average + distance) / TICK, 6)) * TICK
+        return math.floor(round((average - distance) / tick, 6)) * tick
+    return math.ceil(round((average + distance) / tick, 6)) * tick
 
 
 def wanted_level(g: GlobalState, a: AssetState, asset: str, config: Config) -> float:
     """Where the stop belongs: protect's level once armed (entry −2.0 / +0.5), else the stop distance. Asked only
     for an open position, which always has its average."""
     assert a.avg_price is not None and a.position != 0  # noqa: S101 - callers follow open positions only
+    tick = tick_size(config.assets[asset].traded_root)
     if a.protect_enabled and a.protect_threshold_points is not None:
         # protect's level is entry + threshold on the position's side: a stop "distance" of −threshold
-        return stop_level(a.position, a.avg_price, -a.protect_threshold_points)
-    return stop_level(a.position, a.avg_price, stop_points(g, asset, config))
+        return stop_level(a.position, a.avg_price, -a.protect_threshold_points, tick)
+    return stop_level(a.position, a.avg_price, stop_points(g, asset, config), tick)
 
 
 def resting(ctx: Ctx, a: AssetState) -> Order | None:

@@ -6,7 +6,10 @@ asset is a duplicate and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import discipline, money, windows
+from .catalog import Stream
 from .core import (
     Ctx,
     aligned_color,
@@ -182,7 +185,7 @@ def _one(ctx: Ctx, asset: str, a: AssetState, color: str) -> tuple[int, Body]:
                  "one_renko_color_changed": changed}
 
 
-_STREAMS = {
+_STREAMS: dict[Stream, Callable[[Ctx, str, AssetState, str], tuple[int, Body]]] = {   # one for each of STREAMS
     "4pt": _four, "2.5pt": _two_half, "6pt": _main, "8pt": _high, "12pt": _macro, "1pt_small": _small, "1pt_one": _one,
 }
 

@@ -3,7 +3,10 @@ so a late, duplicated or lost task never leaves anything stuck or changes anythi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import notify, windows
+from .catalog import TimerKind
 from .clock import candle_bucket
 from .core import Ctx, clear_intent, clear_preorder, intent_expired_by_age, preorder_expired_by_age
 from .inputs import TimerFired
@@ -101,7 +104,7 @@ def _timer_canary(ctx: Ctx, cmd: TimerFired) -> str:
     return notify.canary_fired(ctx.glob, cmd.key, ctx.now)
 
 
-_HANDLERS = {
+_HANDLERS: dict[TimerKind, Callable[[Ctx, TimerFired], str]] = {   # one for each of catalog.TIMER_KINDS
     "candle_lock_end": _candle_lock_end, "cooldown_end": _cooldown_end, "intent_expiry": _intent_expiry,
     "preorder_expiry": _preorder_expiry, "lease_end": _lease_end, "probe": _probe,
     "blackout_flatten": _blackout_flatten, "watchdog": _watchdog, "timer_canary": _timer_canary,

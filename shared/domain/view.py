@@ -11,7 +11,7 @@ from typing import Any
 
 from . import discipline, windows
 from .clock import candle_bucket, ny_date, trading_day
-from .config import Config
+from .config import Config, contract_view
 from .core import (
     candle_lock_remaining,
     compute_zone,
@@ -83,7 +83,7 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
     return out
 
 
-def asset_view(g: GlobalState, a: AssetState, now: float, config: Config) -> dict[str, Any]:
+def asset_view(g: GlobalState, key: str, a: AssetState, now: float, config: Config) -> dict[str, Any]:
     out = to_doc(a)
     out.pop("recent_bar_ids", None)
     zone = compute_zone(a)
@@ -107,6 +107,7 @@ def asset_view(g: GlobalState, a: AssetState, now: float, config: Config) -> dic
         "price_age_limit_s": price_age_limit(g, config),
         "heartbeat_age_s": None if a.last_heartbeat_ts is None else now - a.last_heartbeat_ts,
         "computed_entry_qty": config.entry_qty_default,
+        "contract": contract_view(config.assets[key], a.rithmic_symbol),   # D7: its point value and tick
     })
     if a.intent_active and intent_expired_by_age(a, now, config):
         out.update({"intent_active": False, "intent_status": "EXPIRED"})
@@ -121,7 +122,7 @@ def state_view(world: World, now: float, config: Config) -> dict[str, Any]:
     normalise_world(shown, now, config)
     body = {
         "global": global_view(shown.glob, shown.assets, now, config),
-        "assets": {key: asset_view(shown.glob, a, now, config) for key, a in sorted(shown.assets.items())},
+        "assets": {key: asset_view(shown.glob, key, a, now, config) for key, a in sorted(shown.assets.items())},
     }
     scrubbed: dict[str, Any] = scrub_non_finite(body)
     return scrubbed

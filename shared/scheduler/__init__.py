@@ -21,7 +21,6 @@ from shared.scheduler.config import LOCAL_TOKEN_HEADER, SchedulerConfig
 from shared.scheduler.errors import EnqueueError, SchedulerConfigError, SchedulerError, TaskAuthError
 from shared.scheduler.fake import FakeScheduler
 from shared.scheduler.timer import (
-    TIMER_KINDS,
     Scheduler,
     Timer,
     TimerLike,
@@ -32,7 +31,6 @@ from shared.scheduler.timer import (
 
 __all__ = [
     "LOCAL_TOKEN_HEADER",
-    "TIMER_KINDS",
     "BoundedScheduler",
     "EnqueueError",
     "FakeScheduler",

@@ -1,7 +1,8 @@
 """Timers as data: what the pure domain asks to be woken up for, and the deterministic task name of each.
 
-No google import here: the domain may import this module (or define an equivalent Timer of its own; every
-function of this package accepts any object with `kind`, `key`, `at` and `payload` attributes).
+No google import here. The domain defines its own Timer (`shared.domain.decision.Timer`); every function of this
+package accepts any object with `kind`, `key`, `at` and `payload` attributes. The kinds are the rules'
+(`shared.domain.catalog.TASK_KINDS`): a caller that checks them passes them in (this layer imports no rules).
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-TIMER_KINDS = frozenset({"candle_lock_end", "cooldown_end", "intent_expiry", "preorder_expiry", "lease_end"})
 
 # Cloud Tasks task ids: letters, digits, hyphens and underscores, at most 500 characters.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -94,13 +93,14 @@ def task_body(timer: TimerLike) -> bytes:
         raise ValueError(f"timer {timer.kind}/{timer.key}: payload is not plain JSON: {exc}") from exc
 
 
-def timer_from_body(data: Any) -> Timer:
-    """Parse a callback's decoded JSON body back into a Timer; raises ValueError naming the bad field."""
+def timer_from_body(data: Any, kinds: Collection[str]) -> Timer:
+    """Parse a callback's decoded JSON body back into a Timer of one of `kinds`; raises ValueError naming the bad
+    field."""
     if not isinstance(data, Mapping):
         raise ValueError(f"timer body must be a JSON object, got {type(data).__name__}")
     kind, key, at, payload = data.get("kind"), data.get("key"), data.get("at"), data.get("payload", {})
-    if not isinstance(kind, str) or kind not in TIMER_KINDS:
-        raise ValueError(f"kind must be one of {sorted(TIMER_KINDS)}, got {kind!r}")
+    if not isinstance(kind, str) or kind not in kinds:
+        raise ValueError(f"kind must be one of {sorted(kinds)}, got {kind!r}")
     if not isinstance(key, str) or not key:
         raise ValueError(f"key must be a non-empty string, got {key!r}")
     if not isinstance(at, int | float):

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.domain.catalog import NOTIFY
 from shared.domain.decision import Decision, Timer
 from shared.domain.notify import DESTINATION_LEVELS as DESTINATION_LEVELS
 from shared.domain.notify import heard_at, notices
@@ -107,7 +108,7 @@ def enqueue(services: Any, request_id: str, decision: Decision, writes: Sequence
     dests = read_destinations(services.store)
     items = notices(decision.events)
     shift = services.clock_offset()
-    timers = [Timer("notify", f"{p.split('/', 1)[1]}:{d['id']}", max(0.0, now - shift), {})
+    timers = [Timer(NOTIFY, f"{p.split('/', 1)[1]}:{d['id']}", max(0.0, now - shift), {})
               for p, item in zip(paths, items, strict=False) for d in dests if heard_at(d["level"], item["level"])]
     if not timers:
         return []

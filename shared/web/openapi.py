@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from shared.domain.catalog import STREAMS, TASK_KINDS
+
 VERSION = "1.0.0"
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -152,8 +154,10 @@ _BARS = _object(("ok", "asset", "stream", "bars"), {
         "ts": {"type": ["number", "null"]}, "color": {"type": ["string", "null"]}}}}})
 _TEMPLATES = _object(("ok", "assets", "streams", "heartbeat_path", "revealed"), {
     "ok": {"const": True}, "assets": {"type": "array", "items": {"type": "string"}},
-    "streams": {"type": "array", "items": _object(("stream", "path"), {"stream": {"type": "string"},
-                                                                          "path": {"type": "string"}})},
+    "streams": {"type": "array", "items": _object(("stream", "path", "box", "label"), {
+        "stream": {"type": "string"}, "path": {"type": "string"},
+        "box": {"type": "number", "description": "the brick size in points"},
+        "label": {"type": "string", "description": "the dashboard's name for the stream"}})},
     "heartbeat_path": {"type": "string"}, "revealed": _BOOL,
     "secret": {"type": "string", "description": "only with reveal=1"}})
 _RISK = _object(("ok", "max_trades_per_day", "daily_stop_enabled", "daily_stop_limit_pct", "pending",
@@ -170,12 +174,11 @@ def _webhooks() -> dict[str, Any]:
                    "color": {"type": "string", "maxLength": 32, "examples": ["green", "red"]},
                    "bar_id": _ID, "bar_ts": _ID}, ("secret",))
     paths: dict[str, Any] = {}
-    for path, brick in (("/tv_renko", "4pt"), ("/tv_renko_two_half", "2.5pt"), ("/tv_renko_main", "6pt"),
-                        ("/tv_renko_high", "8pt"), ("/tv_renko_macro", "12pt"), ("/tv_renko_small", "1pt, visual"),
-                        ("/tv_renko_one", "1pt, visual")):
-        paths[path] = {"post": _op(f"A {brick} Renko bar from TradingView (bar_id/bar_ts de-duplicates a re-send)",
-                                   "webhooks", {"200": _ok(_OK_TRUE)}, ("400", "401", "403", "409", "413"), body=renko,
-                                   security=_NONE)}
+    for stream in STREAMS:
+        brick = f"{stream.label}, shown only" if stream.shown_only else stream.label
+        paths[stream.route] = {"post": _op(
+            f"A {brick} Renko bar from TradingView (bar_id/bar_ts de-duplicates a re-send)", "webhooks",
+            {"200": _ok(_OK_TRUE)}, ("400", "401", "403", "409", "413"), body=renko, security=_NONE)}
     paths["/tv_heartbeat"] = {"post": _op(
         "TradingView's price heartbeat", "webhooks", {"200": _ok(_OK_TRUE)}, ("400", "401", "403", "409", "413"),
         body=_body({"secret": _TV_SECRET, "symbol": _ASSET, "asset": _ASSET, "price": _NUMBER,
@@ -426,10 +429,7 @@ def _timers_and_dev() -> dict[str, Any]:
             "A Cloud Tasks callback: tidies up and logs (every lock is also derived from stored times). In the "
             "cloud this is TIMERS_URL with an OIDC token; locally the X-Local-Tasks-Token header.", "timers",
             {"200": _ok(_TIMER_OK)}, ("400", "401", "403", "404", "409", "413"), security=[{"tasksToken": []}],
-            body=_body({"kind": {"type": "string", "enum": ["candle_lock_end", "cooldown_end", "intent_expiry",
-                                                              "preorder_expiry", "lease_end", "probe",
-                                                              "blackout_flatten", "watchdog", "timer_canary",
-                                                              "notify"]},
+            body=_body({"kind": {"type": "string", "enum": list(TASK_KINDS)},
                         "key": {"type": "string"}, "at": _NUMBER, "payload": {"type": "object"}},
                        ("kind", "key", "at")))},
         "/_dev/clock": {

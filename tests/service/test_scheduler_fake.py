@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from shared.domain.catalog import TASK_KINDS
 from shared.scheduler import (
     LOCAL_TOKEN_HEADER,
     EnqueueError,
@@ -97,7 +98,7 @@ class TestTaskName:
 class TestBody:
     def test_round_trips_through_the_callback_parser(self) -> None:
         timer = Timer("intent_expiry", "intent-7", AT, {"asset": "ES", "direction": "long"})
-        assert timer_from_body(json.loads(task_body(timer))) == timer
+        assert timer_from_body(json.loads(task_body(timer)), TASK_KINDS) == timer
 
     def test_payload_must_be_plain_json(self) -> None:
         with pytest.raises(ValueError, match="not plain JSON"):
@@ -113,7 +114,7 @@ class TestBody:
     ])
     def test_parser_names_the_bad_field(self, body: Any, field_name: str) -> None:
         with pytest.raises(ValueError, match=field_name):
-            timer_from_body(body)
+            timer_from_body(body, TASK_KINDS)
 
 
 class TestConfig:

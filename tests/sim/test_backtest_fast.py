@@ -59,9 +59,14 @@ def facts(result: backtest.Result) -> dict[str, Any]:
 
 
 def copied_by_the_standard_library(world: World) -> World:
-    """World.clone with `copy.copy` for each record, instead of the generated copiers."""
+    """World.clone with `copy.copy` for each record, instead of the generated copiers (fast.record_copier)."""
     return World(glob=copy.copy(world.glob), assets={k: copy.copy(v) for k, v in world.assets.items()},
                  orders={k: copy.copy(v) for k, v in world.orders.items()})
+
+
+def plain(fn: Any) -> Any:
+    """A remembered lookup's own function (fast.remembered keeps it as `__wrapped__`; with fast.ON off it is one)."""
+    return getattr(fn, "__wrapped__", fn)
 
 
 def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: Any) -> backtest.Result:
@@ -70,10 +75,11 @@ def straightforward_run(monkeypatch: pytest.MonkeyPatch, ticks: Any, profile: An
         m.setattr(World, "clone", copied_by_the_standard_library)
         for module in (clock, core, view):             # the trading day computed at every call
             m.setattr(module, "trading_day", clock.trading_day_at)
-        m.setattr(config, "_symbol_root", config._symbol_root.__wrapped__)   # every spelling matched again
-        m.setattr(config, "_is_month_of", config._is_month_of.__wrapped__)
+        m.setattr(config, "_symbol_root", plain(config._symbol_root))   # every spelling matched again
+        m.setattr(config, "_is_month_of", plain(config._is_month_of))
+        m.setattr(config, "contract_root", plain(config.contract_root))
         for module in (bridge, core, fills, paper):   # every point value looked up again
-            m.setattr(module, "point_value", config.point_value.__wrapped__)
+            m.setattr(module, "point_value", plain(config.point_value))
         return backtest.run(ticks, profile)
 
 

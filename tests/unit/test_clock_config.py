@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from builders import CONFIG, T0, fresh_world, ny, place, ready_to_enter, run
 
-from shared.domain import World, clock, default_config
+from shared.domain import World, clock, default_config, fast
 from shared.domain.clock import candle_bucket, mmss, seconds_to_next_candle, session_window, trading_day
 from shared.domain.config import contract_for, front_month, normalise_asset, point_value, third_friday
 from shared.domain.inputs import ConsumeTradeLimit
@@ -65,21 +65,23 @@ def test_trading_day_boundary_is_new_york_not_utc() -> None:
 def test_the_remembered_trading_day_is_the_computed_one(start_hour: int) -> None:
     """Moments around every half hour of the two DST days, in order and back, up to half a microsecond off (where
     the New York time rounds to the next second): the span of the last day answers what the computation does."""
-    clock._SPANS.clear()
+    spans: dict[int, tuple[float, float, str]] = {}
+    trading_day = fast.by_span(clock.trading_day_at, clock.trading_day_span, spans)
     days = [ny(2026, 3, 7), ny(2026, 10, 31), ny(2026, 7, 14)]
     moments = [day + k * 1800 + off for day in days for k in range(-50, 150)
                for off in (0.0, 1e-7, -1e-7, 5e-7, -5e-7, 6e-7, -6e-7, 0.5, -0.5)]
     for now in moments + moments[::-1]:
         assert trading_day(now, start_hour) == clock.trading_day_at(now, start_hour)
     last = trading_day(days[-1], start_hour)
-    assert clock._SPANS[start_hour][2] == last   # the span was kept
+    assert spans[start_hour][2] == last   # the span was kept
 
 
 def test_an_hour_the_day_never_reaches_is_computed_every_time() -> None:
-    clock._SPANS.clear()
+    spans: dict[int, tuple[float, float, str]] = {}
+    trading_day = fast.by_span(clock.trading_day_at, clock.trading_day_span, spans)
     assert trading_day(ny(2026, 1, 13, 20), 25) == "2026-01-13"
     assert trading_day(ny(2026, 1, 13, 20), -1) == "2026-01-14"
-    assert clock._SPANS == {}
+    assert spans == {}
 
 
 def _stopped_world() -> World:

@@ -8,13 +8,14 @@ import pytest
 from builders import T0, fresh_world, in_long_trade, in_short_trade, run
 
 from shared.domain import Decision, World
+from shared.domain.config import CONTRACTS
 from shared.domain.inputs import PnlSnapshot, SetPointsTakeProfit, SetProtect, SetTakeProfit, SymbolPosition, ToggleExit
 from shared.domain.state import AssetState
 from shared.domain.view import state_view
 
 from builders import CONFIG  # isort: skip
 
-POINT_VALUE = 5.0  # MES
+POINT_VALUE = CONTRACTS["MES"].point_value
 
 
 def es(x: Decision | World) -> AssetState:

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from shared.domain import Decision, World, audit_record, decide, initial_world, orders_needed, replay
+from shared.domain.catalog import STREAM_NAMES
 from shared.domain.inputs import (
     BridgeHeartbeat,
     CancelIntent,
@@ -67,7 +68,7 @@ from shared.domain.view import normalise_world
 
 ASSETS = ("ES", "NQ")
 CONTRACTS = {"ES": ("MESH6", "ESH6", "MESZ5"), "NQ": ("MNQH6",)}
-STREAMS = ("1pt_small", "1pt_one", "2.5pt", "4pt", "6pt", "8pt", "12pt")
+STREAMS = STREAM_NAMES
 COLORS = ("green", "red", "neutral")
 # Tuesday mornings and an hour before the 18:00 New York rollover (D4)
 STARTS = (ny(2026, 1, 13, 9, 58), ny(2026, 1, 13, 17, 30), ny(2026, 3, 6, 17, 45))

@@ -89,7 +89,7 @@ class TestCapability:
     ])
     def test_the_level_is_rounded_to_the_tick_away_from_the_market(self, position: int, average: float,
                                                                    distance: float, level: float) -> None:
-        assert stop_level(position, average, distance) == level
+        assert stop_level(position, average, distance, 0.25) == level
 
 
 class TestTheStopFollowsThePosition:

@@ -5,8 +5,6 @@ import { $, h } from './dom.js';
 import { api } from './api.js';
 
 const MASK = '••••••••';
-const LABELS = { '1pt_one': '1pt', '1pt_small': '1pt (small)', '2.5pt': '2.5pt', '4pt': '4pt', '6pt': '6pt (tempo)',
-  '8pt': '8pt (zone)', '12pt': '12pt (zone)' };
 
 let info = null;
 let secret = null;     // only after an explicit request
@@ -55,7 +53,7 @@ function render() {
   const blocks = [];
   for (const s of info.streams) {
     const url = origin + s.path;
-    blocks.push({ title: asset + ' · ' + (LABELS[s.stream] || s.stream) + ' bricks', id: s.stream, rows: [
+    blocks.push({ title: asset + ' · ' + (s.label || s.stream) + ' bricks', id: s.stream, rows: [
       ['URL', url, () => url, asset + ' ' + s.stream + ' URL'],
       ['Green', renkoMessage(show, 'green'), async () => renkoMessage(await fetchSecret(), 'green'), asset + ' ' + s.stream + ' green message'],
       ['Red', renkoMessage(show, 'red'), async () => renkoMessage(await fetchSecret(), 'red'), asset + ' ' + s.stream + ' red message'],

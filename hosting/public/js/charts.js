@@ -12,9 +12,7 @@ import { S, serverNow, stopView } from './store.js';
 import { api } from './api.js';
 
 const LWC = () => window.LightweightCharts;
-export const STREAM_CHOICES = [['1pt_one', '1pt'], ['1pt_small', '1pt small'], ['2.5pt', '2.5pt'], ['4pt', '4pt'],
-  ['6pt', '6pt'], ['8pt', '8pt'], ['12pt', '12pt']];
-const BRICK = { '1pt_one': 1, '1pt_small': 1, '2.5pt': 2.5, '4pt': 4, '6pt': 6, '8pt': 8, '12pt': 12 };
+let streams = null;   // [{stream, label, box}]: the server's one list of streams (GET /api/alert-templates)
 export const UP = '#22c55e';
 export const DOWN = '#ef4444';
 const LIMIT = 200;
@@ -37,10 +35,15 @@ function missingLibrary(box) {
   box.replaceChildren(h('p', { class: 'msg err' }, 'Chart library missing: run `make install` (copies lightweight-charts to hosting/public/vendor).'));
 }
 
+async function loadStreams() {
+  if (!streams) streams = (await api('GET', '/api/alert-templates')).streams;
+  return streams;
+}
+
 function ensureAssetChart(key) {
   if (charts[key]) return charts[key];
   const select = h('select', { id: 'chart-stream-' + key, 'aria-label': key + ' stream' },
-    STREAM_CHOICES.map(([v, label]) => h('option', { value: v, selected: v === '6pt' }, label)));
+    streams.map((s) => h('option', { value: s.stream, selected: s.stream === '6pt' }, s.label)));
   const cap = h('p', { class: 'chart-cap', id: 'chart-cap-' + key, role: 'status' }, 'Loading…');
   const plot = h('div', { class: 'chart-plot', id: 'chart-plot-' + key });
   const box = h('section', { class: 'chart-box', id: 'chart-' + key, 'aria-label': key + ' bricks' },
@@ -54,7 +57,7 @@ function ensureAssetChart(key) {
     entry.chart = LWC().createChart(plot, baseOptions());
     entry.series = entry.chart.addSeries(LWC().CandlestickSeries, {
       upColor: UP, downColor: DOWN, borderUpColor: UP, borderDownColor: DOWN, wickUpColor: UP, wickDownColor: DOWN,
-      priceFormat: { type: 'price', precision: 2, minMove: 0.25 },
+      priceFormat: { type: 'price', precision: 2, minMove: tickOf(key) },
       // the protective stop's line stays in view: the price axis covers it as well as the bricks
       autoscaleInfoProvider: (original) => {
         const r = original();
@@ -67,6 +70,12 @@ function ensureAssetChart(key) {
     entry.markers = LWC().createSeriesMarkers(entry.series, []);
   } else missingLibrary(plot);
   return entry;
+}
+
+/** The price increment of the asset's contract, from the server (`contract.tick` in GET /api/state). */
+function tickOf(key) {
+  const a = S.state && S.state.assets[key];
+  return a && a.contract && num(a.contract.tick) ? a.contract.tick : 0.01;
 }
 
 /** Bars → bricks: strictly increasing whole-second times (two bars in one second are one second apart); with an
@@ -121,7 +130,8 @@ async function loadBars(entry) {
   const bars = Array.isArray(data.bars) ? data.bars : [];
   const a = S.state && S.state.assets[entry.key];
   const anchor = a ? num(a.last_price) : null;
-  const bricks = toBricks(bars, BRICK[stream] || 1, anchor);
+  const chosen = streams.find((s) => s.stream === stream);
+  const bricks = toBricks(bars, chosen ? chosen.box : 1, anchor);
   const up = bricks.filter((b) => b.close > b.open).length;
   const marks = markersFor(entry.key, bricks);
   entry.plot.dataset.bricks = String(bricks.length);
@@ -212,6 +222,7 @@ export async function refreshCharts() {
     const data = await api('GET', '/api/history?limit=200');
     S.history = Array.isArray(data.history) ? data.history : S.history;
   } catch (e) { /* the bricks still draw; markers use what was loaded */ }
+  await loadStreams();
   await Promise.all(Object.keys(S.state.assets).map((key) => loadBars(ensureAssetChart(key)).catch((e) => {
     charts[key].cap.textContent = e.message;
   })));

@@ -58,19 +58,21 @@ export function lockLeft(name) {
   return end === undefined ? null : Math.max(0, end - serverNow());
 }
 
-/** The contract root orders are sent for (MES, MNQ): from the broker contract, else the micro of the asset. */
-export function instrument(asset) {
+/** The contract root orders are sent for (MES, MNQ) and its figures, as the server gives them (`contract` of each
+ * asset in GET /api/state: the broker's contract, else the one the asset trades; D7). */
+function contract(asset) {
   const a = S.state && S.state.assets[asset];
-  const sym = a && a.rithmic_symbol;
-  const m = sym ? /^([A-Z]+?)[FGHJKMNQUVXZ]\d{1,4}$/.exec(sym) : null;
-  if (m) return m[1];
-  return 'M' + asset;
+  return (a && a.contract) || {};
 }
-const POINT_VALUE = { MES: 5, ES: 50, MNQ: 2, NQ: 20 };
+export function instrument(asset) {
+  return contract(asset).root || asset;
+}
+/** Dollars per point: the broker's own figure once it reported the position, else the contract's. */
 export function pointValue(asset) {
   const a = S.state && S.state.assets[asset];
   if (a && typeof a.rithmic_point_value === 'number' && a.rithmic_point_value > 0) return a.rithmic_point_value;
-  return POINT_VALUE[instrument(asset)] || null;
+  const pv = contract(asset).point_value;
+  return typeof pv === 'number' && pv > 0 ? pv : null;
 }
 
 /** Seconds since the asset's last TradingView price (its heartbeat), or null when none came. */
