@@ -67,9 +67,8 @@ def put_destination(request: Any) -> tuple[dict[str, Any], int]:
         return Plan([Write(notify.SETTINGS_PATH, "set", {"destinations": [*others, entry]})],
                     201 if len(others) == len(current) else 200)
 
-    if url is not None:
-        notify_secrets.secrets().put(dest_id, url)
-    status = services().store.transact([notify.SETTINGS_PATH], plan)
+    status = notify.with_secret(notify_secrets.secrets(), dest_id, url,
+                                lambda: services().store.transact([notify.SETTINGS_PATH], plan))
     dest = next(d for d in notify.read_destinations(services().store) if d["id"] == dest_id)
     return {"ok": True, "destination": notify.masked(dest, None)}, status
 

@@ -65,14 +65,8 @@ def push_subscribe(request: Any) -> tuple[dict[str, Any], int]:
     if len(notify.destinations(store.get([notify.SETTINGS_PATH]).get(notify.SETTINGS_PATH))) \
             >= notify.MAX_DESTINATIONS and not _known(store, dest_id):
         raise BadInput(f"at most {notify.MAX_DESTINATIONS} destinations")
-    had = secrets.get(dest_id)
-    secrets.put(dest_id, push.secret_text(subscription))
-    try:
-        status = store.transact([notify.SETTINGS_PATH], plan)
-    except BaseException:
-        if had is None:   # the list did not take it: its secret goes too
-            secrets.delete(dest_id)
-        raise
+    status = notify.with_secret(secrets, dest_id, push.secret_text(subscription),
+                                lambda: store.transact([notify.SETTINGS_PATH], plan))
     return {"ok": True, "destination": notify.masked(_known(store, dest_id) or {}, None)}, status
 
 

@@ -227,6 +227,24 @@ def _finish(services: Any, path: str, dest_id: str, *, error: str | None, delive
     services.store.transact([path, status_path(dest_id)], plan)
 
 
+def with_secret(secrets: Secrets, dest_id: str, secret: str | None, commit: Callable[[], Any]) -> Any:
+    """`commit` (the list's transaction) with `secret` already in the secrets store (a listed destination always
+    finds its secret); when it fails — a 400 at the cap, the store unreachable — the store gets back what it had,
+    so a refused request writes nothing there either. `secret` None: nothing to put."""
+    if secret is None:
+        return commit()
+    had = secrets.get(dest_id)
+    secrets.put(dest_id, secret)
+    try:
+        return commit()
+    except BaseException:
+        if had is None:
+            secrets.delete(dest_id)
+        else:
+            secrets.put(dest_id, had)
+        raise
+
+
 def remove_destination(services: Any, secrets: Secrets, dest_id: str) -> bool:
     """Drop one destination (its entry, its status, then its secret); False when there was none."""
 

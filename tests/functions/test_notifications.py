@@ -214,3 +214,24 @@ def test_timers_failing_is_announced_when_the_canary_is_lost_and_cleared_when_on
     assert codes == ["silence_cleared", "silence_started"]
     run_tasks(app)
     assert {"TIMERS_FAILING started", "TIMERS_FAILING cleared"} <= {m["title"] for m in hook.got}
+
+
+def test_a_destination_refused_at_the_cap_leaves_no_url_in_the_secrets_store(app, _wiring) -> None:
+    for n in range(notify.MAX_DESTINATIONS):
+        assert add(app, f"d{n}", f"json://127.0.0.1:1/d{n}", "all").status_code == 201
+    before = dict(_wiring.urls)
+    refused = add(app, "one-too-many", "json://127.0.0.1:1/secret-token-of-the-eleventh", "all")
+    assert refused.status_code == 400 and "at most" in refused.get_json()["error"]
+    assert _wiring.urls == before, "a 400 writes nothing, not to the secrets store either"
+
+
+def test_a_replacement_that_fails_keeps_the_destinations_url(app, _wiring, monkeypatch) -> None:
+    assert add(app, "hook", "json://127.0.0.1:1/old", "all").status_code == 201
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the store is unreachable")
+
+    monkeypatch.setattr(app.store, "transact", broken)
+    assert add(app, "hook", "json://127.0.0.1:1/new", "all").status_code >= 500
+    assert _wiring.urls["hook"] == "json://127.0.0.1:1/old", "the list still says hook: its URL stays"
+
