@@ -52,7 +52,8 @@ def put_destination(request: Any) -> tuple[dict[str, Any], int]:
     if url is None and notify_secrets.secrets().get(dest_id) is not None:
         pass   # a level or name change: the URL stays where it is
     elif not isinstance(url, str) or not 8 <= len(url) <= 2000 or not notify.valid_url(url):
-        raise BadInput("url: expected a notification URL apprise understands (e.g. ntfy://host/topic, json://host/path)")
+        raise BadInput("url: expected one notification URL apprise understands (e.g. ntfy://host/topic, "
+                       f"json://host/path), its timeouts cto and rto at most {notify.MAX_TIMEOUT_S:.0f} s")
 
     def plan(reads: Any) -> Plan[int]:
         current = notify.destinations(reads.get(notify.SETTINGS_PATH))

@@ -295,8 +295,28 @@ def load_apprise() -> Any:
     return apprise
 
 
+# A send's socket timeouts (apprise's `cto` and `rto`, 4 s by default): well inside a delivery's claim (CLAIM_S), so
+# a slow destination cannot outlive it and be sent to again by the next attempt, and the test button answers.
+MAX_TIMEOUT_S = 15.0
+
+
+def _services(url: str) -> Any:
+    """apprise holding `url`'s services: apprise reads several URLs in one text (split at commas and spaces)."""
+    app = load_apprise().Apprise()
+    app.add(url)
+    return app
+
+
+def _bounded(service: Any) -> bool:
+    return all(float(getattr(service, name, 0) or 0) <= MAX_TIMEOUT_S
+               for name in ("socket_connect_timeout", "socket_read_timeout"))
+
+
 def valid_url(url: str) -> bool:
-    return bool(load_apprise().Apprise().add(url))
+    """One service apprise understands, its timeouts at most MAX_TIMEOUT_S: a text of several URLs would be several
+    destinations behind one id (past the cap of MAX_DESTINATIONS)."""
+    app = _services(url)
+    return len(app) == 1 and _bounded(app[0])
 
 
 def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
@@ -304,9 +324,12 @@ def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
     import logging
 
     apprise = load_apprise()
-    app = apprise.Apprise()
-    if not app.add(url):
-        return "the destination's URL is not one apprise understands"
+    app = _services(url)
+    if len(app) != 1:   # a URL stored before valid_url said one service: sent to no one rather than to several
+        return "the destination's URL is not one URL apprise understands"
+    for service in app:   # a stored URL's timeouts, bounded like a new one's
+        service.socket_connect_timeout = min(float(service.socket_connect_timeout), MAX_TIMEOUT_S)
+        service.socket_read_timeout = min(float(service.socket_read_timeout), MAX_TIMEOUT_S)
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:   # the operator reads it
         ok = app.notify(title=title, body=text or title, notify_type=_APPRISE_TYPES.get(level, "info"))
     if ok:

@@ -235,3 +235,14 @@ def test_a_replacement_that_fails_keeps_the_destinations_url(app, _wiring, monke
     assert add(app, "hook", "json://127.0.0.1:1/new", "all").status_code >= 500
     assert _wiring.urls["hook"] == "json://127.0.0.1:1/old", "the list still says hook: its URL stays"
 
+
+
+@pytest.mark.parametrize("url", ["json://127.0.0.1:1/a, json://127.0.0.1:2/b",
+                                 "json://127.0.0.1:1/a json://127.0.0.1:2/b json://127.0.0.1:3/c",
+                                 "json://127.0.0.1:1/a?rto=86400", "json://127.0.0.1:1/a?cto=600"])
+def test_one_destination_is_one_service_with_bounded_timeouts(app, _wiring, url) -> None:
+    """Several URLs in one would slip past the cap of destinations; an hour's read timeout would hold the test
+    button's request and outlive a delivery's claim (a second attempt would send again)."""
+    answer = add(app, "hook", url, "all")
+    assert answer.status_code == 400 and answer.get_json()["error"].startswith("url:"), answer.get_json()
+    assert "hook" not in _wiring.urls
