@@ -52,6 +52,7 @@ MAX_ENDPOINT = 2000
 SUBSCRIPTION_FIELDS = ("endpoint", "expirationTime", "keys")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_INTERNAL_TLDS = frozenset({"localhost", "internal", "local", "localdomain", "home", "lan", "intranet", "corp"})
 
 
 def _label(name: object) -> str:
@@ -95,7 +96,19 @@ def check_endpoint(endpoint: Any, where: str = "subscription.endpoint") -> str:
     local = parts.scheme == "http" and host in _LOOPBACK and loopback_allowed()
     if not host or (parts.scheme != "https" and not local) or parts.username or parts.password:
         raise BadInput(f"{where}: expected an https:// URL of a push service")
+    if not local and not public_name(host):
+        raise BadInput(f"{where}: expected a push service's public host name (no address, no local or internal "
+                       "name: the timers function would send to it)")
     return endpoint
+
+
+def public_name(host: str) -> bool:
+    """A DNS name on the internet: the timers function POSTs to the endpoint, so no IP literal (in any of the forms
+    a resolver reads: 127.1, 2130706433, 0x7f.1), no single label (metadata) and none of the names that stay
+    inside a network (localhost, *.internal: metadata.google.internal, *.local). Push services are all named."""
+    name = host.lower().rstrip(".")
+    labels = name.split(".")
+    return len(labels) >= 2 and labels[-1].isalpha() and len(labels[-1]) >= 2 and labels[-1] not in _INTERNAL_TLDS
 
 
 def parse_subscription(value: Any) -> dict[str, Any]:
@@ -246,6 +259,10 @@ def send(subscription: Mapping[str, Any], payload: Mapping[str, Any], key: str) 
     """One encrypted, VAPID-signed message to the subscription's push service."""
     from pywebpush import WebPushException, webpush
 
+    try:   # a subscription kept before check_endpoint refused internal hosts (or edited by hand) is not sent to
+        check_endpoint(subscription.get("endpoint"))
+    except BadInput as refused:
+        return Outcome("failed", f"the stored push {refused}")
     level = str(payload.get("level", "info"))
     subject = os.environ.get("VAPID_SUBJECT") or DEFAULT_SUBJECT
     try:

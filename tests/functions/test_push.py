@@ -237,3 +237,22 @@ def test_a_pem_key_as_the_cloud_keeps_it_signs_messages_the_push_service_accepts
     dest_id = subscribe(app, subscription).get_json()["destination"]["id"]
     assert app.client("orders").post(f"/api/notifications/destinations/{dest_id}/test").status_code == 200
     assert service.wait_for(1, timeout=5) and service.got[-1]["claims"]["sub"] == "mailto:desk@example.com"
+
+
+@pytest.mark.parametrize("endpoint", ["https://127.0.0.1/push/abc", "https://localhost:8443/push/abc",
+                                      "https://[::1]/push/abc", "https://10.0.0.7/push/abc",
+                                      "https://169.254.169.254/computeMetadata/v1/abc",
+                                      "https://metadata.google.internal/computeMetadata/v1/abc",
+                                      "https://metadata/computeMetadata/v1/abc", "https://LOCALHOST./push/abc",
+                                      "https://2130706433/push/abc", "https://0x7f.1/push/abc"])
+def test_an_endpoint_inside_our_own_network_is_refused(app, service, _wiring, monkeypatch, endpoint) -> None:
+    """The timers function would POST to it: the metadata server, a loopback port, a private address (SSRF)."""
+    monkeypatch.setattr(push, "loopback_allowed", lambda: False)
+    good = service.subscribe(public_key(app))
+    before = dict(_wiring.urls)
+    answer = subscribe(app, {**good, "endpoint": endpoint})
+    assert answer.status_code == 400 and "subscription.endpoint" in answer.get_json()["error"], answer.get_json()
+    assert _wiring.urls == before and "destinations" not in json.dumps(app.store.dump(), default=str)
+    stored = {**good, "endpoint": endpoint}   # one kept before this check (or edited by hand): never sent to
+    outcome = push.send(stored, push.trial_message(), _wiring.urls[push.VAPID_KEY])
+    assert outcome.result == "failed" and "endpoint" in (outcome.error or "")
