@@ -11,7 +11,8 @@
   others are credentials fixed at deploy time, compared with every request, so two instances of a revision must see
   the same one (a pin; a rotation is a deploy). This one is data the operator edits through the API at run time:
   pinned, a destination added on the dashboard would reach no function until the next deploy. Instances may
-  disagree for at most `CACHE_S` after an edit, which only delays a new destination's first delivery.
+  disagree for at most `CACHE_S` after an edit (a replaced URL may still be sent to for that long); a destination
+  missing from the cache is read again at once, so a new one misses nothing.
 
 The process keeps what it read for `CACHE_S`, so a burst of deliveries costs one read per destination.
 """
@@ -155,7 +156,10 @@ class SecretManagerSecrets:
                          version=previous.rsplit("/", 1)[-1], status=gone.status_code)
 
     def get(self, dest_id: str) -> str | None:
-        return self._all().get(dest_id)
+        """A cached hit, else a fresh read: a destination another instance just added is listed at once (Firestore),
+        and a miss ends its delivery as `no_destination` (never retried)."""
+        found = self._all().get(dest_id)
+        return found if found is not None else self._all(fresh=True).get(dest_id)
 
     def put(self, dest_id: str, url: str) -> None:
         self._save({**self._all(fresh=True), dest_id: url})

@@ -81,3 +81,16 @@ def test_a_refused_destroy_keeps_the_new_version(capsys) -> None:
     secrets.put("hook", "json://h/b")
     assert SecretManagerSecrets("p", session=api).get("hook") == "json://h/b"
     assert "was not destroyed" in capsys.readouterr().out
+
+
+def test_a_destination_added_on_another_instance_is_found_within_the_cache_time() -> None:
+    """The timers instance cached the secret before the orders instance added `hook`: the list (Firestore) names
+    hook at once, so a miss must read again — a None here ends the delivery as `no_destination` (200, never
+    retried), and the new destination would lose every notification of its first minute."""
+    api = SecretManager()
+    timers, orders = SecretManagerSecrets("p", session=api), SecretManagerSecrets("p", session=api)
+    assert timers.get("hook") is None
+    orders.put("hook", "json://h/token-1")
+    assert timers.get("hook") == "json://h/token-1"
+    reads = api.calls.count("access")
+    assert timers.get("hook") == "json://h/token-1" and api.calls.count("access") == reads, "a hit stays cached"
