@@ -7,9 +7,16 @@
 
 const ICON = '/icons/icon-192.png';
 
-/** Only a path of this origin may be opened: a message cannot send the operator elsewhere. */
+/** Only a path of this origin may be opened: a message cannot send the operator elsewhere. Judged on the parsed
+ * URL: the parser reads '/\\host' and '/<tab>/host' as '//host', another origin. */
 function samePath(url) {
-  return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : '/';
+  if (typeof url !== 'string' || !url.startsWith('/')) return '/';
+  try {
+    const parsed = new URL(url, self.location.origin);
+    return parsed.origin === self.location.origin ? parsed.pathname + parsed.search + parsed.hash : '/';
+  } catch (e) {
+    return '/';
+  }
 }
 
 self.addEventListener('install', () => self.skipWaiting());
