@@ -51,12 +51,17 @@ class FileSecrets:
         self._lock = threading.Lock()
 
     def _read(self) -> dict[str, str]:
+        """The file's entries; none while it does not exist. One that cannot be read (a hand edit that broke the
+        JSON) raises: read as empty, the next put would overwrite every URL and the VAPID key with one entry."""
         try:
             data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return {}
-        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} \
-            if isinstance(data, dict) else {}
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"{self.path}: unreadable ({type(exc).__name__}); fix it or move it away") from None
+        if not isinstance(data, dict):
+            raise RuntimeError(f"{self.path}: expected a JSON object {{id: url}}")
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _write(self, data: dict[str, str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

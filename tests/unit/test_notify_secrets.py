@@ -94,3 +94,21 @@ def test_a_destination_added_on_another_instance_is_found_within_the_cache_time(
     assert timers.get("hook") == "json://h/token-1"
     reads = api.calls.count("access")
     assert timers.get("hook") == "json://h/token-1" and api.calls.count("access") == reads, "a hit stays cached"
+
+
+def test_an_unreadable_local_file_is_not_overwritten(tmp_path) -> None:
+    """A hand edit that broke the JSON: a put must not replace every URL (and the VAPID key every browser
+    subscribed with) by a file of one entry."""
+    import pytest
+
+    from shared.service.notify_secrets import FileSecrets
+
+    path = tmp_path / "notify-secrets.json"
+    path.write_text('{"hook": "json://h/token-1", "_vapid": "key",')   # a trailing comma: not JSON
+    secrets = FileSecrets(path)
+    with pytest.raises(RuntimeError, match=r"notify-secrets\.json") as refused:
+        secrets.put("phone", "ntfy://n/topic")
+    assert "token-1" not in str(refused.value)
+    with pytest.raises(RuntimeError):
+        secrets.delete("hook")
+    assert path.read_text() == '{"hook": "json://h/token-1", "_vapid": "key",'
