@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.errors import Unavailable
+
 CACHE_S = 60.0
 
 
@@ -58,9 +60,9 @@ class FileSecrets:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise RuntimeError(f"{self.path}: unreadable ({type(exc).__name__}); fix it or move it away") from None
+            raise Unavailable(f"{self.path}: unreadable ({type(exc).__name__}); fix it or move it away") from None
         if not isinstance(data, dict):
-            raise RuntimeError(f"{self.path}: expected a JSON object {{id: url}}")
+            raise Unavailable(f"{self.path}: expected a JSON object {{id: url}}")
         return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _write(self, data: dict[str, str]) -> None:
@@ -121,7 +123,7 @@ class SecretManagerSecrets:
         if answer.status_code == 404:
             return None
         if answer.status_code != 200:
-            raise RuntimeError(f"Secret Manager answered {answer.status_code} for {secret}")
+            raise Unavailable(f"Secret Manager answered {answer.status_code} for {secret}")
         read = answer.json()
         return base64.b64decode(read["payload"]["data"]), read.get("name")
 
@@ -148,7 +150,7 @@ class SecretManagerSecrets:
         added = self._http().post(f"{self.API}/{name}:addVersion", timeout=5,
                                   json={"payload": {"data": base64.b64encode(json.dumps(urls).encode()).decode()}})
         if added.status_code != 200:
-            raise RuntimeError(f"Secret Manager refused the new version of {self.SECRET} ({added.status_code})")
+            raise Unavailable(f"Secret Manager refused the new version of {self.SECRET} ({added.status_code})")
         self._cache = (time.monotonic(), urls)
         previous, self._version = self._version, added.json().get("name")
         if previous and previous != self._version:

@@ -246,3 +246,17 @@ def test_one_destination_is_one_service_with_bounded_timeouts(app, _wiring, url)
     answer = add(app, "hook", url, "all")
     assert answer.status_code == 400 and answer.get_json()["error"].startswith("url:"), answer.get_json()
     assert "hook" not in _wiring.urls
+
+
+def test_a_broken_local_secrets_file_answers_503_naming_it_and_is_left_as_it_was(app, tmp_path) -> None:
+    """A stored value must not produce a 500: a hand edit that broke the local file (not JSON) is a dependency
+    the stack cannot use right now — 503 naming the file, nothing overwritten — until it is mended."""
+    path = tmp_path / "notify-secrets.json"
+    broken = '{"hook": "json://127.0.0.1:1/token-kept", '
+    path.write_text(broken)
+    notify_secrets.install(notify_secrets.FileSecrets(path))
+    answer = add(app, "phone", "ntfy://127.0.0.1:1/alerts", "all")
+    assert answer.status_code == 503 and "notify-secrets.json" in answer.get_json()["error"]
+    assert "token-kept" not in answer.get_data(as_text=True)
+    assert path.read_text() == broken
+    assert app.client("orders").get("/api/notifications/destinations").status_code == 200
