@@ -541,7 +541,7 @@ def add_blackouts(ctx: Ctx, cmd: AddBlackouts) -> tuple[int, Body]:
     added: list[dict[str, object]] = []
     seq = g.blackout_seq
     for i, spec in enumerate(cmd.windows):
-        w = _window(spec, i)
+        w = _window(spec, i, ctx.now)
         if any(windows.same_window(w, other) for other in current):
             continue
         seq += 1
@@ -558,7 +558,7 @@ def add_blackouts(ctx: Ctx, cmd: AddBlackouts) -> tuple[int, Body]:
     return 201, {"ok": True, "added": [windows.public(w) for w in added], **windows.calendar_view(g, ctx.now)}
 
 
-def _window(spec: BlackoutSpec, i: int) -> dict[str, object]:
+def _window(spec: BlackoutSpec, i: int, now: float) -> dict[str, object]:
     label = spec.label.strip()[:windows.MAX_LABEL] or "blackout"
     fb = spec.flatten_before_s
     if fb is not None and not 0 <= fb <= windows.MAX_FLATTEN_BEFORE_S:
@@ -569,6 +569,11 @@ def _window(spec: BlackoutSpec, i: int) -> dict[str, object]:
     if spec.kind == "once":
         if spec.start is None or spec.end is None or not spec.start < spec.end:
             raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].end: expected an end after the start")
+        for name, at in (("start", spec.start), ("end", spec.end)):
+            if not 0 <= at < windows.MAX_INSTANT:   # what the view can show (a typo's year 1 or 10000 cannot)
+                raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].{name}: expected a time between 1970 and 9999")
+        if spec.end <= now:   # over already: it would protect nothing, answered as added
+            raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].end: expected an end in the future")
         w["start"], w["end"] = float(spec.start), float(spec.end)
     else:
         days = sorted(set(spec.days))

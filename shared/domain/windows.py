@@ -27,6 +27,7 @@ DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 MAX_WINDOWS = 50
 MAX_LABEL = 80
 MAX_FLATTEN_BEFORE_S = 3600
+MAX_INSTANT = 253370764800.0   # 9999-01-01 UTC: a one-off's times are from 1970 to here (the view shows them)
 DAY_MINUTES = 1440
 WEEK = 8   # days looked ahead for the next weekly occurrence (today and the seven after)
 

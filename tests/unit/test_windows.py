@@ -339,7 +339,8 @@ class TestTheWatchdogKeepsTheFlattenTimers:
         assert len([o for o in again.world.orders.values() if o.kind == "EXIT"]) == 1
 
     def test_windows_without_a_lead_or_an_occurrence_are_left_alone(self) -> None:
-        world = add(fresh_world(), once(start=T0 + 60), once("over", T0 - 600, T0 - 60, flatten_before_s=30))
+        world = add(fresh_world(), once(start=T0 + 60), once("over", T0 - 600, T0 - 60, flatten_before_s=30),
+                    now=T0 - 700)
         d = run(world, WATCHDOG, T0)
         assert (armed(d), flattens(d)) == ([], [])
 
@@ -364,3 +365,26 @@ def test_a_removed_windows_flatten_before_holds_to_the_rollover_then_does_nothin
     later = run(removed, TimerFired(kind="blackout_flatten", key=f"b1:{int(NEXT_DAY)}", at=NEXT_DAY - 300),
                 NEXT_DAY - 300)
     assert later.body["outcome"] == "nothing_to_do" and later.world.orders == removed.orders
+
+
+class TestWindowTimesTheRulesCanHold:
+    """A one-off that is over before it is added protects nothing and would be answered 201 "added": a mistyped
+    date must be a 400 naming the field. An instant outside what the view can show (year 1, year 10000 in New York)
+    must be a 400 too, not an error of the view after the decision (nothing written either way)."""
+
+    @pytest.mark.parametrize(("spec", "text"), [
+        (once(start=T0 - 7200, end=T0 - 3600), "windows[0].end: expected an end in the future"),
+        (once(start=T0 - 600, end=T0), "windows[0].end: expected an end in the future"),
+        (once(start=-62135596800.0, end=T0 + 600), "windows[0].start: expected a time between 1970 and"),
+        (once(start=T0, end=253402300799.0 + 86400), "windows[0].end: expected a time between 1970 and"),
+    ])
+    def test_a_window_over_already_or_out_of_range_is_a_400_naming_the_field(self, spec: BlackoutSpec,
+                                                                              text: str) -> None:
+        world = fresh_world()
+        d = run(world, AddBlackouts(windows=(once("ok"), spec)), T0)
+        assert (d.status, d.code, d.world) == (400, "INVALID_WINDOW", world)
+        assert d.body["error"].startswith(text.replace("[0]", "[1]")), d.body["error"]
+
+    def test_a_window_that_began_and_has_not_ended_is_in_force_at_once(self) -> None:
+        world = add(fresh_world(), once(start=T0 - 600, end=T0 + 600))
+        assert_refused(entry(world, T0 + 1), 403, "BLACKOUT", "BLACKOUT: FOMC (09:59 remaining)")
