@@ -542,8 +542,8 @@ def add_blackouts(ctx: Ctx, cmd: AddBlackouts) -> tuple[int, Body]:
     seq = g.blackout_seq
     for i, spec in enumerate(cmd.windows):
         w = _window(spec, i, ctx.now)
-        if any(windows.same_window(w, other) for other in current):
-            continue
+        if any(windows.same_window(w, other) for other in current if not other.get("removing")):
+            continue   # a removed one leaves at the rollover: the same window added again is a new one
         seq += 1
         w["id"] = f"b{seq}"
         current.append(w)

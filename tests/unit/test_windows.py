@@ -388,3 +388,16 @@ class TestWindowTimesTheRulesCanHold:
     def test_a_window_that_began_and_has_not_ended_is_in_force_at_once(self) -> None:
         world = add(fresh_world(), once(start=T0 - 600, end=T0 + 600))
         assert_refused(entry(world, T0 + 1), 403, "BLACKOUT", "BLACKOUT: FOMC (09:59 remaining)")
+
+
+class TestTheSameWindowAgain:
+    def test_adding_back_a_removed_window_keeps_it_after_the_rollover(self) -> None:
+        """A removed window stays only to the rollover (D5); the operator who adds it again that day wants it
+        kept: it must not be taken for the one already there and dropped with it."""
+        spec = once(start=NEXT_DAY, end=NEXT_DAY + 600)
+        world = run(add(fresh_world(), spec), RemoveBlackout(window_id="b1"), T0).world
+        d = run(world, AddBlackouts(windows=(spec,)), T0 + 60)
+        assert [w["id"] for w in d.body["added"]] == ["b2"]
+        rolled = run(d.world, SetRisk(), NEXT_DAY - 60).world
+        assert [w["id"] for w in rolled.glob.blackouts] == ["b2"]
+        assert entry(rolled, NEXT_DAY + 1).code == "BLACKOUT"
