@@ -198,7 +198,7 @@ def on_rollover(g: GlobalState, now: float) -> None:
 
 
 def same_window(a: Window, b: Window) -> bool:
-    keys = ("kind", "label", "start", "end", "days", "start_min", "end_min")
+    keys = ("kind", "label", "start", "end", "days", "start_min", "end_min", "flatten_before_s")
     return all(a.get(k) == b.get(k) for k in keys)
 
 

@@ -401,3 +401,13 @@ class TestTheSameWindowAgain:
         rolled = run(d.world, SetRisk(), NEXT_DAY - 60).world
         assert [w["id"] for w in rolled.glob.blackouts] == ["b2"]
         assert entry(rolled, NEXT_DAY + 1).code == "BLACKOUT"
+
+    def test_the_same_window_with_a_flatten_before_is_added_and_armed(self) -> None:
+        """Adding a flatten-before to a window that has none must not be answered 201 with nothing added: the
+        operator would believe the positions get flattened before it."""
+        world = add(in_long_trade(fresh_world()), once(start=T0 + 3600, end=T0 + 4200))
+        d = run(world, AddBlackouts(windows=(once(start=T0 + 3600, end=T0 + 4200, flatten_before_s=300),)), T0)
+        assert [(w["id"], w["flatten_before_s"]) for w in d.body["added"]] == [("b2", 300)]
+        assert [(t.kind, t.at) for t in d.timers] == [("blackout_flatten", T0 + 3300)]
+        fired = run(d.world, TimerFired(kind="blackout_flatten", key=f"b2:{int(T0 + 3600)}", at=T0 + 3300), T0 + 3300)
+        assert [o.source for o in fired.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
