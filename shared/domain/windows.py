@@ -44,7 +44,7 @@ def well_formed(w: object) -> bool:
     if not isinstance(w, dict) or not isinstance(w.get("id"), str):
         return False
     if w.get("kind") == "once":
-        return _number(w.get("start")) and _number(w.get("end")) and w["start"] < w["end"]
+        return _number(w.get("start")) and _number(w.get("end")) and 0 <= w["start"] < w["end"] < MAX_INSTANT
     if w.get("kind") == "weekly":
         days, start, end = w.get("days"), w.get("start_min"), w.get("end_min")
         return (isinstance(days, list) and all(isinstance(d, int) and 0 <= d <= 6 for d in days)

@@ -411,3 +411,15 @@ class TestTheSameWindowAgain:
         assert [(t.kind, t.at) for t in d.timers] == [("blackout_flatten", T0 + 3300)]
         fired = run(d.world, TimerFired(kind="blackout_flatten", key=f"b2:{int(T0 + 3600)}", at=T0 + 3300), T0 + 3300)
         assert [o.source for o in fired.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+
+
+def test_a_stored_one_off_with_a_time_the_view_cannot_show_is_skipped_not_a_failed_read() -> None:
+    """The module's promise: a window edited by hand into nonsense is skipped, never a reason for a read to fail.
+    Firestore stores Infinity and 1e300 as numbers; `GET /api/state` and `/api/calendar` show every window."""
+    world = ready_to_enter(fresh_world())
+    world.glob.blackouts = [{"id": "i", "kind": "once", "label": "x", "start": T0 - 60, "end": float("inf")},
+                            {"id": "h", "kind": "once", "label": "x", "start": -1e300, "end": T0 + 60},
+                            {"id": "ok", "kind": "once", "label": "ok", "start": T0 + 60, "end": T0 + 120}]
+    view = windows.calendar_view(world.glob, T0)
+    assert [w["id"] for w in view["windows"]] == ["ok"] and view["active"] is None
+    assert place(world, T0).status == 201
