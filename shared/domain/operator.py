@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import discipline, money, stops, windows
+from .clock import trading_day, trading_day_span
 from .config import CONTRACTS
 from .core import (
     Ctx,
@@ -597,6 +598,8 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
     if span is None:
         return "no_occurrence"
     start, end = span
+    if w.get("removing") and start > _last_second_of_today(ctx):
+        return "removed"   # the window leaves at the rollover, before this occurrence (D5)
     due = start - fb
     if ctx.now >= due:
         flatten_all(ctx, str(w.get("label") or "blackout"))
@@ -606,6 +609,11 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
         start, due = span[0], span[0] - fb
     ctx.timers.append(Timer("blackout_flatten", f"{w['id']}:{int(start)}", due, {"window_id": w["id"]}))
     return "armed"
+
+
+def _last_second_of_today(ctx: Ctx) -> float:
+    hour = ctx.config.trading_day_start_hour
+    return trading_day_span(trading_day(ctx.now, hour), hour)[1]
 
 
 ENSURE_AHEAD_S = 3600   # the watchdog asks again for a flatten timer due within this (the longest lead)

@@ -423,3 +423,17 @@ def test_a_stored_one_off_with_a_time_the_view_cannot_show_is_skipped_not_a_fail
     view = windows.calendar_view(world.glob, T0)
     assert [w["id"] for w in view["windows"]] == ["ok"] and view["active"] is None
     assert place(world, T0).status == 201
+
+
+def test_a_removed_window_does_not_flatten_for_an_occurrence_after_the_rollover() -> None:
+    """D5: a removed window is in force to the rollover and gone after it. Its flatten-before may reach across the
+    rollover (a window at 18:30 with an hour's lead flattens at 17:30): that occurrence is one the window will no
+    longer be in force for, so nothing is flattened for it."""
+    start = ny(2026, 1, 13, 18, 30)
+    world = add(in_long_trade(fresh_world()), once(start=start, end=start + 1800, flatten_before_s=3600))
+    removed = run(world, RemoveBlackout(window_id="b1"), T0).world
+    for inp in (TimerFired(kind="blackout_flatten", key=f"b1:{int(start)}", at=start - 3600), WATCHDOG):
+        d = run(removed, inp, start - 3600)
+        assert [o for o in d.world.orders.values() if o.kind == "EXIT"] == [], inp.kind
+    kept = run(world, WATCHDOG, start - 3600)                        # not removed: it flattens as before
+    assert [o.source for o in kept.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
