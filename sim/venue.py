@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Protocol
 
 import requests
 
-from shared.domain import catalog
+from shared.domain import catalog, windows
 from shared.domain.config import Config, default_config
 from shared.domain.core import apply_pending_risk
 from shared.domain.engine import decide, initial_world, orders_needed
@@ -241,6 +241,10 @@ class InProcess:
     # delivered when market time reaches them, as Cloud Tasks would; each (key, due time) once, as a named task
     flatten_timers: list[tuple[float, str]] = field(default_factory=list, init=False)
     _timer_names: set[tuple[float, str]] = field(default_factory=set, init=False, repr=False)
+    # the watchdog's tick, once a minute of market time as the replay ticks the stack's: it flattens what a
+    # window's lead catches after its timer (D22, operator.ensure_flatten); ticked only while a window has a lead
+    # (the rest of the tick, D23's silences, changes no trade)
+    _watchdog_minute: int | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.world = initial_world(self.config)
@@ -251,6 +255,11 @@ class InProcess:
             self.now = max(self.now, at)
             self._decide(TimerFired(kind="blackout_flatten", key=key, at=at))
         self.now = now
+        minute = int(now // 60)
+        if minute != self._watchdog_minute:
+            self._watchdog_minute = minute
+            if any(w.get("flatten_before_s") is not None for w in windows.windows(self.world.glob)):
+                self._decide(TimerFired(kind="watchdog", key="tick", at=now))
 
     def _decide(self, inp: Input) -> Answer:
         """One decision on what the service layer loads for it (the global record, the table's assets and orders).

@@ -10,7 +10,7 @@ from shared.domain.core import Ctx
 from shared.domain.inputs import RISK_SETTINGS, AddBlackouts, BlackoutSpec, RebaselineAccount, RemoveBlackout, SetRisk
 from shared.domain.operator import risk_view
 from shared.domain.view import normalise_world
-from shared.domain.windows import calendar_view
+from shared.domain.windows import MAX_FLATTEN_BEFORE_S, calendar_view
 from shared.errors import BadInput
 from shared.service import ical, read_world
 from shared.service.presets import presets
@@ -125,6 +125,8 @@ def import_calendar(request: Any) -> tuple[dict[str, Any], int]:
     if horizon is None or not 1 <= horizon <= ical.MAX_HORIZON_DAYS:
         raise BadInput(f"horizon_days: expected days from 1 to {ical.MAX_HORIZON_DAYS}")
     flatten = opt_int(body, "flatten_before_s")
+    if flatten is not None and not 0 <= flatten <= MAX_FLATTEN_BEFORE_S:   # the rules would name windows[0]
+        raise BadInput(f"flatten_before_s: expected seconds from 0 to {MAX_FLATTEN_BEFORE_S}")
     try:
         found = ical.events(text, services().clock(), horizon_days=horizon, pad_before_s=pads["pad_before_min"] * 60,
                             pad_after_s=pads["pad_after_min"] * 60)

@@ -122,7 +122,8 @@ def silences(world: World, now: float, config: Config) -> dict[str, str]:
     held: dict[str, str] = {}
     last_price = max((a.last_heartbeat_ts for a in world.assets.values() if a.last_heartbeat_ts is not None),
                      default=None)
-    if session_window(now)["open"] and (last_price is None or now - last_price > config.price_silence_s):
+    if _in_session_for(now, config.price_silence_s) and (
+            last_price is None or now - last_price > config.price_silence_s):
         held["PRICE_SILENCE"] = SILENCES["PRICE_SILENCE"][1].format(s=config.price_silence_s)
     canary = canary_state(g.timer_canary, now, config.timer_late_s)
     if canary == "late" or (canary == "waiting" and "TIMERS_FAILING" in (g.silences or {})):
@@ -134,6 +135,15 @@ def silences(world: World, now: float, config: Config) -> dict[str, str]:
         if open_assets:
             held["UNWATCHED_POSITION"] = SILENCES["UNWATCHED_POSITION"][1].format(assets=", ".join(open_assets))
     return held
+
+
+def _in_session_for(now: float, seconds: float) -> bool:
+    """The CME session has been open for the whole of the last `seconds` (a silence counts in session only: at the
+    reopening, a heartbeat from before the close is not late yet)."""
+    then = session_window(now - seconds)
+    until_close = then["seconds_until_close"]
+    return bool(session_window(now)["open"] and then["open"]) and isinstance(until_close, int) and (
+        until_close >= seconds)
 
 
 def watch(world: World, now: float, config: Config) -> list[Event]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import discipline, money, stops, windows
+from .clock import trading_day, trading_day_span
 from .config import CONTRACTS
 from .core import (
     Ctx,
@@ -541,9 +542,9 @@ def add_blackouts(ctx: Ctx, cmd: AddBlackouts) -> tuple[int, Body]:
     added: list[dict[str, object]] = []
     seq = g.blackout_seq
     for i, spec in enumerate(cmd.windows):
-        w = _window(spec, i)
-        if any(windows.same_window(w, other) for other in current):
-            continue
+        w = _window(spec, i, ctx.now)
+        if any(windows.same_window(w, other) for other in current if not other.get("removing")):
+            continue   # a removed one leaves at the rollover: the same window added again is a new one
         seq += 1
         w["id"] = f"b{seq}"
         current.append(w)
@@ -558,7 +559,7 @@ def add_blackouts(ctx: Ctx, cmd: AddBlackouts) -> tuple[int, Body]:
     return 201, {"ok": True, "added": [windows.public(w) for w in added], **windows.calendar_view(g, ctx.now)}
 
 
-def _window(spec: BlackoutSpec, i: int) -> dict[str, object]:
+def _window(spec: BlackoutSpec, i: int, now: float) -> dict[str, object]:
     label = spec.label.strip()[:windows.MAX_LABEL] or "blackout"
     fb = spec.flatten_before_s
     if fb is not None and not 0 <= fb <= windows.MAX_FLATTEN_BEFORE_S:
@@ -569,6 +570,11 @@ def _window(spec: BlackoutSpec, i: int) -> dict[str, object]:
     if spec.kind == "once":
         if spec.start is None or spec.end is None or not spec.start < spec.end:
             raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].end: expected an end after the start")
+        for name, at in (("start", spec.start), ("end", spec.end)):
+            if not 0 <= at < windows.MAX_INSTANT:   # what the view can show (a typo's year 1 or 10000 cannot)
+                raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].{name}: expected a time between 1970 and 9999")
+        if spec.end <= now:   # over already: it would protect nothing, answered as added
+            raise Refusal(400, "INVALID_WINDOW", f"windows[{i}].end: expected an end in the future")
         w["start"], w["end"] = float(spec.start), float(spec.end)
     else:
         days = sorted(set(spec.days))
@@ -592,6 +598,8 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
     if span is None:
         return "no_occurrence"
     start, end = span
+    if w.get("removing") and start > _last_second_of_today(ctx):
+        return "removed"   # the window leaves at the rollover, before this occurrence (D5)
     due = start - fb
     if ctx.now >= due:
         flatten_all(ctx, str(w.get("label") or "blackout"))
@@ -601,6 +609,11 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
         start, due = span[0], span[0] - fb
     ctx.timers.append(Timer("blackout_flatten", f"{w['id']}:{int(start)}", due, {"window_id": w["id"]}))
     return "armed"
+
+
+def _last_second_of_today(ctx: Ctx) -> float:
+    hour = ctx.config.trading_day_start_hour
+    return trading_day_span(trading_day(ctx.now, hour), hour)[1]
 
 
 ENSURE_AHEAD_S = 3600   # the watchdog asks again for a flatten timer due within this (the longest lead)

@@ -27,6 +27,7 @@ DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 MAX_WINDOWS = 50
 MAX_LABEL = 80
 MAX_FLATTEN_BEFORE_S = 3600
+MAX_INSTANT = 253370764800.0   # 9999-01-01 UTC: a one-off's times are from 1970 to here (the view shows them)
 DAY_MINUTES = 1440
 WEEK = 8   # days looked ahead for the next weekly occurrence (today and the seven after)
 
@@ -43,7 +44,7 @@ def well_formed(w: object) -> bool:
     if not isinstance(w, dict) or not isinstance(w.get("id"), str):
         return False
     if w.get("kind") == "once":
-        return _number(w.get("start")) and _number(w.get("end")) and w["start"] < w["end"]
+        return _number(w.get("start")) and _number(w.get("end")) and 0 <= w["start"] < w["end"] < MAX_INSTANT
     if w.get("kind") == "weekly":
         days, start, end = w.get("days"), w.get("start_min"), w.get("end_min")
         return (isinstance(days, list) and all(isinstance(d, int) and 0 <= d <= 6 for d in days)
@@ -197,7 +198,7 @@ def on_rollover(g: GlobalState, now: float) -> None:
 
 
 def same_window(a: Window, b: Window) -> bool:
-    keys = ("kind", "label", "start", "end", "days", "start_min", "end_min")
+    keys = ("kind", "label", "start", "end", "days", "start_min", "end_min", "flatten_before_s")
     return all(a.get(k) == b.get(k) for k in keys)
 
 

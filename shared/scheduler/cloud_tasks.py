@@ -6,11 +6,14 @@ Before a task is created, the document `task_keys/{task name}` is `create()`d: i
 the timer is already queued and is skipped. The Cloud Tasks emulator has no named-task de-duplication,
 so locally this is the only guard; in the cloud, Cloud Tasks' own ALREADY_EXISTS is treated the same way
 (skipped). When creating the task fails, the key is deleted again so that a later call can retry.
-Every remote call has a bounded timeout.
+Every remote call has a bounded timeout. A timer due further ahead than Cloud Tasks accepts (`MAX_AHEAD_S`) is
+not enqueued and is no error: the only one that far is D22's flatten-before of a window weeks ahead, which the
+watchdog asks for again within the hour before it is due (shared/domain/operator.py, `ensure_flatten`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,6 +34,7 @@ CALL_TIMEOUT_S = 2.5
 # task_keys.expire_at = at + this: give the collection a Firestore TTL policy on `expire_at`.
 KEY_KEEP_S = 2 * 86400
 MAX_BODY_BYTES = 100_000
+MAX_AHEAD_S = 720 * 3600   # Cloud Tasks: "Schedule time must be no more than 720h in the future" (INVALID_ARGUMENT)
 
 
 class TaskKeys(Protocol):
@@ -119,8 +123,10 @@ class CloudTasksScheduler:
 
     def __init__(self, config: SchedulerConfig, task_keys: TaskKeys,
                  client_factory: Callable[[], Any] | None = None,
-                 dispatch_deadline_s: int = DISPATCH_DEADLINE_S, timeout_s: float = CALL_TIMEOUT_S) -> None:
+                 dispatch_deadline_s: int = DISPATCH_DEADLINE_S, timeout_s: float = CALL_TIMEOUT_S,
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self._clock = clock
         self._keys = task_keys
         self._dispatch_deadline_s = dispatch_deadline_s
         self._timeout_s = timeout_s
@@ -189,6 +195,7 @@ class CloudTasksScheduler:
     def schedule(self, timers: Sequence[TimerLike]) -> list[str]:
         enqueued: list[str] = []
         failed: list[tuple[str, str]] = []
+        horizon = self._clock() + MAX_AHEAD_S
         for timer in timers:
             label = f"{getattr(timer, 'kind', '?')}/{getattr(timer, 'key', '?')}"
             try:
@@ -200,6 +207,8 @@ class CloudTasksScheduler:
             if len(body) > MAX_BODY_BYTES:
                 failed.append((name, f"body of {len(body)} bytes exceeds {MAX_BODY_BYTES}: "
                                      "keep payloads small"))
+                continue
+            if timer.at > horizon:   # asked for again nearer its time (the module docstring)
                 continue
             outcome = self._schedule_one(name, timer, body)
             if outcome is True:

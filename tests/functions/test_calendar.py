@@ -66,6 +66,9 @@ def test_delete_keeps_the_window_to_the_next_trading_day(app) -> None:
     ({"windows": [{"label": "ok", "days": ["MON"], "start": "09:00", "end": "10:00"}, {"label": "x"}]},
      "windows[1].start"),
     ({"windows": []}, "windows"),
+    ({"label": "x", "start": "2025-11-24T09:00:00-05:00", "end": "2025-11-24T10:00:00-05:00"}, "end"),  # over
+    ({"label": "x", "start": "2025-11-24T12:00:00-05:00", "end": "9999-12-31T23:59:00-12:00"}, "end"),
+    ({"label": "x", "start": "0001-01-01T00:00:00+00:00", "end": "2025-11-24T12:00:00-05:00"}, "start"),
 ])
 def test_bad_windows_are_a_400_naming_the_field_and_write_nothing(app, body, field) -> None:
     before = app.store.dump()
@@ -141,6 +144,16 @@ def test_an_icalendar_file_becomes_padded_one_off_windows(app) -> None:
 def test_a_bad_import_is_a_400_naming_the_field_and_writes_nothing(app, body, field) -> None:
     before = app.store.dump()
     assert_400(post(app, "/api/calendar/import", body), field)
+    assert app.store.dump() == before
+
+
+def test_an_imports_lead_out_of_range_is_named_as_the_import_names_it(app) -> None:
+    """The import has one `flatten_before_s` for every event: its 400 names that field, not `windows[0]…`, a
+    field the caller never sent."""
+    before = app.store.dump()
+    r = post(app, "/api/calendar/import", {"ics": ICS, "flatten_before_s": 99999})
+    assert_400(r)
+    assert r.get_json()["error"].startswith("flatten_before_s: expected seconds from 0 to 3600"), r.get_json()
     assert app.store.dump() == before
 
 

@@ -401,6 +401,21 @@ def test_an_unreachable_task_key_store_gets_a_new_client_on_the_next_call(kind: 
         assert [c.calls for c in created] == [["create", "delete"]]
 
 
+def test_a_timer_further_ahead_than_cloud_tasks_holds_is_left_for_later_not_an_error() -> None:
+    """Cloud Tasks refuses a schedule time more than 720 h ahead (INVALID_ARGUMENT). The only timer that far is
+    D22's flatten-before of a window added (or imported) weeks ahead, which the watchdog asks for again within the
+    hour before it is due: it is not enqueued, claims no key, and is no EnqueueError (an ERROR line, an alert)."""
+    client, keys = FakeTasksClient(), FakeKeys()
+    now = 1_800_000_000.0
+    scheduler = CloudTasksScheduler(SchedulerConfig.from_env(CLOUD_ENV), keys, client_factory=lambda: client,
+                                    clock=lambda: now)
+    far = Timer("blackout_flatten", "b1:1803000000", now + 720 * 3600 + 1)
+    near = Timer("blackout_flatten", "b2:1802000000", now + 719 * 3600)
+    assert scheduler.schedule([far, near]) == [task_name(near)]
+    assert [r["task"].name.rsplit("/", 1)[1] for r in client.requests] == [task_name(near)]
+    assert keys.claimed == {task_name(near)}
+
+
 class TestFakeScheduler:
     def test_records_new_timers_once(self) -> None:
         fake = FakeScheduler()

@@ -35,6 +35,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from shared.domain import Decision, World, audit_record, decide, initial_world, orders_needed, replay
 from shared.domain.catalog import STREAM_NAMES
 from shared.domain.inputs import (
+    AddBlackouts,
+    BlackoutSpec,
     BridgeHeartbeat,
     CancelIntent,
     CancelOrder,
@@ -446,6 +448,19 @@ class TradingMachine(RuleBasedStateMachine):
         self.step(PnlSnapshot(account_balance=balance, realized=0.0, unrealized=open_pnl, symbols=tuple(symbols)))
 
     # ---- timers --------------------------------------------------------------------------------------------------
+
+    @rule(starts_in=st.sampled_from((-30.0, 0.0, 20.0, 90.0, 400.0)), lead=st.sampled_from((0, 60, 300)),
+          tick=st.sampled_from((None, 0.0, 0.0, 1.0, 61.0)))
+    def blackout_then_watchdog(self, starts_in: float, lead: int, tick: float | None) -> None:
+        """D22's flatten-before racing everything else: a window whose lead has come or comes soon (its timer joins
+        the known ones, so the timer rule delivers it late, early or twice), and the watchdog's tick (D23), which
+        flattens too; twice in the same second with tick 0."""
+        start = self.now + starts_in
+        self.step(AddBlackouts(windows=(BlackoutSpec(kind="once", label="news", start=start, end=start + 120,
+                                                     flatten_before_s=lead),)))
+        if tick is not None:
+            self.now += tick
+            self.step(TimerFired(kind="watchdog", key="tick", at=self.now))
 
     @rule(data=st.data(), late=st.sampled_from((0.0, 0.0, 30.0, -5.0)))
     def timer(self, data: st.DataObject, late: float) -> None:

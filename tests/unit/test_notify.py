@@ -75,6 +75,28 @@ def test_silence_conditions() -> None:
     assert "NQ" in held["UNWATCHED_POSITION"]
 
 
+def _ny(*args: int) -> float:
+    from datetime import datetime
+
+    from shared.domain.clock import NEW_YORK
+    return datetime(*args, tzinfo=NEW_YORK).timestamp()
+
+
+@pytest.mark.parametrize(("last_heartbeat", "opened"), [
+    (_ny(2025, 11, 21, 16, 59, 50), _ny(2025, 11, 23, 18)),   # Friday's last one; the week opens Sunday 18:00
+    (_ny(2025, 11, 24, 16, 59, 50), _ny(2025, 11, 24, 18)),   # before the daily break; the session reopens at 18:00
+])
+def test_price_silence_counts_only_the_seconds_the_session_was_open(last_heartbeat: float, opened: float) -> None:
+    """D23: no TradingView heartbeat for PRICE_SILENCE_S *in session*. Nothing is expected while the market is
+    closed, so at the reopening the silence starts counting then, not at the last heartbeat before the close."""
+    world = initial_world(CONFIG)
+    world.assets["ES"].last_heartbeat_ts = last_heartbeat
+    world.glob.rithmic_last_ts = opened + CONFIG.price_silence_s + 1
+    assert silences(world, opened + 30, CONFIG) == {}
+    assert silences(world, opened + CONFIG.price_silence_s - 1, CONFIG) == {}
+    assert set(silences(world, opened + CONFIG.price_silence_s + 1, CONFIG)) == {"PRICE_SILENCE"}
+
+
 def test_each_condition_starts_once_and_clears_once() -> None:
     world = initial_world(CONFIG)
     first = watch(world, MONDAY_11_NY, CONFIG)

@@ -339,7 +339,8 @@ class TestTheWatchdogKeepsTheFlattenTimers:
         assert len([o for o in again.world.orders.values() if o.kind == "EXIT"]) == 1
 
     def test_windows_without_a_lead_or_an_occurrence_are_left_alone(self) -> None:
-        world = add(fresh_world(), once(start=T0 + 60), once("over", T0 - 600, T0 - 60, flatten_before_s=30))
+        world = add(fresh_world(), once(start=T0 + 60), once("over", T0 - 600, T0 - 60, flatten_before_s=30),
+                    now=T0 - 700)
         d = run(world, WATCHDOG, T0)
         assert (armed(d), flattens(d)) == ([], [])
 
@@ -364,3 +365,75 @@ def test_a_removed_windows_flatten_before_holds_to_the_rollover_then_does_nothin
     later = run(removed, TimerFired(kind="blackout_flatten", key=f"b1:{int(NEXT_DAY)}", at=NEXT_DAY - 300),
                 NEXT_DAY - 300)
     assert later.body["outcome"] == "nothing_to_do" and later.world.orders == removed.orders
+
+
+class TestWindowTimesTheRulesCanHold:
+    """A one-off that is over before it is added protects nothing and would be answered 201 "added": a mistyped
+    date must be a 400 naming the field. An instant outside what the view can show (year 1, year 10000 in New York)
+    must be a 400 too, not an error of the view after the decision (nothing written either way)."""
+
+    @pytest.mark.parametrize(("spec", "text"), [
+        (once(start=T0 - 7200, end=T0 - 3600), "windows[0].end: expected an end in the future"),
+        (once(start=T0 - 600, end=T0), "windows[0].end: expected an end in the future"),
+        (once(start=-62135596800.0, end=T0 + 600), "windows[0].start: expected a time between 1970 and"),
+        (once(start=T0, end=253402300799.0 + 86400), "windows[0].end: expected a time between 1970 and"),
+    ])
+    def test_a_window_over_already_or_out_of_range_is_a_400_naming_the_field(self, spec: BlackoutSpec,
+                                                                              text: str) -> None:
+        world = fresh_world()
+        d = run(world, AddBlackouts(windows=(once("ok"), spec)), T0)
+        assert (d.status, d.code, d.world) == (400, "INVALID_WINDOW", world)
+        assert d.body["error"].startswith(text.replace("[0]", "[1]")), d.body["error"]
+
+    def test_a_window_that_began_and_has_not_ended_is_in_force_at_once(self) -> None:
+        world = add(fresh_world(), once(start=T0 - 600, end=T0 + 600))
+        assert_refused(entry(world, T0 + 1), 403, "BLACKOUT", "BLACKOUT: FOMC (09:59 remaining)")
+
+
+class TestTheSameWindowAgain:
+    def test_adding_back_a_removed_window_keeps_it_after_the_rollover(self) -> None:
+        """A removed window stays only to the rollover (D5); the operator who adds it again that day wants it
+        kept: it must not be taken for the one already there and dropped with it."""
+        spec = once(start=NEXT_DAY, end=NEXT_DAY + 600)
+        world = run(add(fresh_world(), spec), RemoveBlackout(window_id="b1"), T0).world
+        d = run(world, AddBlackouts(windows=(spec,)), T0 + 60)
+        assert [w["id"] for w in d.body["added"]] == ["b2"]
+        rolled = run(d.world, SetRisk(), NEXT_DAY - 60).world
+        assert [w["id"] for w in rolled.glob.blackouts] == ["b2"]
+        assert entry(rolled, NEXT_DAY + 1).code == "BLACKOUT"
+
+    def test_the_same_window_with_a_flatten_before_is_added_and_armed(self) -> None:
+        """Adding a flatten-before to a window that has none must not be answered 201 with nothing added: the
+        operator would believe the positions get flattened before it."""
+        world = add(in_long_trade(fresh_world()), once(start=T0 + 3600, end=T0 + 4200))
+        d = run(world, AddBlackouts(windows=(once(start=T0 + 3600, end=T0 + 4200, flatten_before_s=300),)), T0)
+        assert [(w["id"], w["flatten_before_s"]) for w in d.body["added"]] == [("b2", 300)]
+        assert [(t.kind, t.at) for t in d.timers] == [("blackout_flatten", T0 + 3300)]
+        fired = run(d.world, TimerFired(kind="blackout_flatten", key=f"b2:{int(T0 + 3600)}", at=T0 + 3300), T0 + 3300)
+        assert [o.source for o in fired.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+
+
+def test_a_stored_one_off_with_a_time_the_view_cannot_show_is_skipped_not_a_failed_read() -> None:
+    """The module's promise: a window edited by hand into nonsense is skipped, never a reason for a read to fail.
+    Firestore stores Infinity and 1e300 as numbers; `GET /api/state` and `/api/calendar` show every window."""
+    world = ready_to_enter(fresh_world())
+    world.glob.blackouts = [{"id": "i", "kind": "once", "label": "x", "start": T0 - 60, "end": float("inf")},
+                            {"id": "h", "kind": "once", "label": "x", "start": -1e300, "end": T0 + 60},
+                            {"id": "ok", "kind": "once", "label": "ok", "start": T0 + 60, "end": T0 + 120}]
+    view = windows.calendar_view(world.glob, T0)
+    assert [w["id"] for w in view["windows"]] == ["ok"] and view["active"] is None
+    assert place(world, T0).status == 201
+
+
+def test_a_removed_window_does_not_flatten_for_an_occurrence_after_the_rollover() -> None:
+    """D5: a removed window is in force to the rollover and gone after it. Its flatten-before may reach across the
+    rollover (a window at 18:30 with an hour's lead flattens at 17:30): that occurrence is one the window will no
+    longer be in force for, so nothing is flattened for it."""
+    start = ny(2026, 1, 13, 18, 30)
+    world = add(in_long_trade(fresh_world()), once(start=start, end=start + 1800, flatten_before_s=3600))
+    removed = run(world, RemoveBlackout(window_id="b1"), T0).world
+    for inp in (TimerFired(kind="blackout_flatten", key=f"b1:{int(start)}", at=start - 3600), WATCHDOG):
+        d = run(removed, inp, start - 3600)
+        assert [o for o in d.world.orders.values() if o.kind == "EXIT"] == [], inp.kind
+    kept = run(world, WATCHDOG, start - 3600)                        # not removed: it flattens as before
+    assert [o.source for o in kept.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]

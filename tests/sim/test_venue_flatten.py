@@ -1,0 +1,48 @@
+"""D22's flatten-before in the in-process venue as on the stack: the watchdog's tick (once a minute of market time,
+as the replay ticks the local stack's) flattens a position opened inside a window's flatten-before span, or one
+whose flatten its timer had to skip, so the backtest's trades are the replay's."""
+
+from __future__ import annotations
+
+from sim.paper import Market, PaperBridge, PaperConfig
+from sim.venue import InProcess
+from tests.sim.test_paper import ES, T0, position
+
+WINDOW = {"label": "Fed", "start": "2026-11-17T09:00:00-05:00", "end": "2026-11-17T09:15:00-05:00",
+          "flatten_before_s": 600}   # T0 is 08:30: the flatten moment is 08:50
+
+
+def ready_at(venue: InProcess, market: Market, now: float, price: float = 6000.0) -> None:
+    market.move(now, price)
+    venue.set_time(now)
+    venue.tv_heartbeat(ES, price)
+    for stream in ("12pt", "8pt", "2.5pt"):
+        venue.renko(ES, stream, "green", None)
+    venue.renko(ES, "6pt", "green", f"m{now}")
+
+
+def exits(venue: InProcess) -> list[str]:
+    return [o.source for o in venue.orders.values() if o.kind == "EXIT"]
+
+
+def test_a_position_opened_after_the_flatten_moment_is_flattened_within_the_minute() -> None:
+    venue, market = InProcess(), Market()
+    venue.set_time(T0)
+    assert venue.calendar([WINDOW])[0] == 201
+    ready_at(venue, market, T0 + 22 * 60)                           # 08:52: inside the lead, entries still pass
+    assert venue.place_order(ES, "SCALP", "BUY", "6pt")[0] == 201
+    bridge = PaperBridge(venue, market, PaperConfig())
+    assert bridge.step() == 1 and position(venue) == 5
+    venue.set_time(T0 + 23 * 60 + 30)                                # the stack's watchdog ticked at 08:53
+    assert exits(venue) == ["BLACKOUT_FLATTEN"]
+    bridge.step()
+    assert position(venue) == 0 and venue.trades()[0]["reason"] == "blackout_flatten"
+
+
+def test_without_a_window_with_a_lead_the_venue_makes_no_watchdog_decision() -> None:
+    venue = InProcess()
+    venue.set_time(T0)
+    before = venue.decisions
+    for minute in range(1, 30):
+        venue.set_time(T0 + minute * 60)
+    assert venue.decisions == before
