@@ -22,7 +22,8 @@ Why: the budgets (docs/architecture.md: a decision under 10 µs, the 10,000-bric
 docs/benchmarks.md has the figures, bench/bench_sim.py's docstring what each round of speed-ups bought.
 
 Turning them off: set `ON = False` below (read when the rule modules are imported): every helper then gives its
-plain version and the rules decide exactly the same (every test of the rules passes either way; with them off,
+plain version and the rules decide exactly the same (every test of the rules passes either way — not those of
+the helpers themselves: tests/unit/test_fast.py and the remembered trading day's test; with them off,
 the median decision of bench/bench_domain.py took 25 µs rather than 5, the synthetic backtest 2.3 s rather than
 1.0, both measured 2026-12-07 at a load average of ~4). tests/sim/test_backtest_fast.py runs the backtest both
 ways and compares every trade; tests/unit/test_fast.py checks each helper against its plain version.
