@@ -8,6 +8,7 @@ from . import discipline, money, stops, windows
 from .config import CONTRACTS
 from .core import (
     Ctx,
+    cancel_pending_entry,
     clear_intent,
     clear_pending,
     clear_preorder,
@@ -622,24 +623,28 @@ def ensure_flatten(ctx: Ctx) -> list[str]:
     at most one tick, and a weekly chain never breaks. Answers "<window id>:<outcome>" for each window it armed."""
     done: list[str] = []
     for w in windows.windows(ctx.glob):
-        fb = w.get("flatten_before_s")
-        if not isinstance(fb, int) or isinstance(fb, bool):
+        if not windows.flattens_before(w):
             continue
         span = windows.next_occurrence(w, ctx.now)
-        if span is not None and span[0] - fb - ctx.now <= ENSURE_AHEAD_S:
+        if span is not None and span[0] - w["flatten_before_s"] - ctx.now <= ENSURE_AHEAD_S:
             done.append(f"{w['id']}:{arm_flatten(ctx, w)}")
     return done
 
 
 def flatten_all(ctx: Ctx, label: str) -> list[str]:
-    """An exit for every open position that may exit now (one already in flight is left alone)."""
+    """An entry not yet handed to the bridge is cancelled, as the daily stop does (D11, `cancel_pending_entry`;
+    one the bridge claimed is left to its report, and a fill of it is flattened by the next watchdog tick), and
+    every open position that may exit now gets its exit (one already in flight is left alone)."""
     fired: list[str] = []
+    cancelled: list[str] = []
     for key in sorted(ctx.world.assets):
+        if cancel_pending_entry(ctx, key, "BLACKOUT_FLATTEN", "blackout_flatten"):
+            cancelled.append(key)
         if may_exit(ctx.world.assets[key]):
             create_exit(ctx, key, "BLACKOUT_FLATTEN", reason="blackout_flatten")
             fired.append(key)
-    if fired:
-        ctx.emit("blackout_flatten", None, "BLACKOUT", label=label, assets=fired)
+    if fired or cancelled:
+        ctx.emit("blackout_flatten", None, "BLACKOUT", label=label, assets=fired, cancelled=cancelled)
     return fired
 
 

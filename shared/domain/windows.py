@@ -98,12 +98,16 @@ def next_occurrence(w: Window, after: float) -> tuple[float, float] | None:
 
 # ---- the gates -------------------------------------------------------------------------------------------------
 
+def flattens_before(w: Window) -> bool:
+    """Whether `w` has a flatten-before (`flatten_before_s` seconds, 0 included: flatten at its start)."""
+    fb = w.get("flatten_before_s")
+    return isinstance(fb, int) and not isinstance(fb, bool)
+
+
 def lead(w: Window) -> int:
     """The window's flatten lead in seconds (0: none; a stored value out of range is clamped, never a failed read)."""
-    fb = w.get("flatten_before_s")
-    if not isinstance(fb, int) or isinstance(fb, bool):
-        return 0
-    return min(max(fb, 0), MAX_FLATTEN_BEFORE_S)
+    fb = w["flatten_before_s"] if flattens_before(w) else 0
+    return min(max(int(fb), 0), MAX_FLATTEN_BEFORE_S)
 
 
 def active_blackout(g: GlobalState, now: float, day_start_hour: int) -> tuple[Window, float, bool] | None:

@@ -55,3 +55,17 @@ def test_without_a_window_with_a_lead_the_venue_makes_no_watchdog_decision() -> 
     for minute in range(1, 30):
         venue.set_time(T0 + minute * 60)
     assert venue.decisions == before
+
+
+def test_the_flatten_moment_cancels_an_entry_not_yet_handed_to_the_bridge() -> None:
+    """As the daily stop (D11): the venue loads the asset's in-flight order for the flatten timer, as the service."""
+    venue, market = InProcess(), Market()
+    venue.set_time(T0)
+    assert venue.calendar([WINDOW])[0] == 201
+    ready_at(venue, market, T0 + 19 * 60)                           # 08:49: before the lead
+    status, body = venue.place_order(ES, "SCALP", "BUY", "6pt")
+    assert status == 201, body
+    (oid,) = [o.id for o in venue.orders.values() if o.kind == "ENTRY"]
+    venue.set_time(T0 + 20 * 60)                                     # 08:50: the flatten timer
+    assert (venue.orders[oid].status, venue.orders[oid].reason) == ("CANCELLED", "blackout_flatten")
+    assert venue.poll("paper", 5)[1]["orders"] == [] and exits(venue) == [] and position(venue) == 0

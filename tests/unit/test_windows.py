@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from builders import CONFIG, T0, assert_refused, bar, fresh_world, in_long_trade, ny, place, ready_to_enter, run
 
-from shared.domain import World, windows
+from shared.domain import World, orders_needed, windows
 from shared.domain.gates import GateInput, checklist
 from shared.domain.inputs import (
     AddBlackouts,
     BlackoutSpec,
     ExecutionReport,
     ManualExit,
+    PollPending,
     RemoveBlackout,
     SetRisk,
     TimerFired,
@@ -511,3 +512,53 @@ class TestTheLeadIsPartOfTheWindowForEntries:
         assert windows.blackout_refusal(world.glob, refused_from - 1, HOUR) is None
         refusal = windows.blackout_refusal(world.glob, refused_from, HOUR)
         assert refusal is not None and refusal.code == "BLACKOUT"
+
+
+class TestTheFlattenCancelsAnEntryNotYetHandedToTheBridge:
+    """As the daily stop does for its pending entry (D11, bridge._flatten through core.cancel_pending_entry): at
+    the flatten moment an entry still PENDING is cancelled; one the bridge claimed cannot be, and its fill opens a
+    position the next watchdog tick inside [lead, end) flattens."""
+
+    START = T0 + 3600
+
+    def placed(self, now: float) -> World:
+        world = add(fresh_world(), once(start=self.START, end=self.START + 600, flatten_before_s=300), now=now)
+        d = place(ready_to_enter(world, now), now)
+        assert d.status == 201, d.body
+        return d.world
+
+    @pytest.mark.parametrize("inp", [
+        TimerFired(kind="blackout_flatten", key=f"b1:{int(T0 + 3600)}", at=T0 + 3300), WATCHDOG])
+    def test_a_pending_entry_is_cancelled_at_the_flatten_moment(self, inp: TimerFired) -> None:
+        world = self.placed(self.START - 400)
+        oid = world.assets["ES"].pending_order_id
+        assert oid is not None
+        d = run(world, inp, self.START - 300)
+        order = d.world.orders[oid]
+        assert (order.status, order.reason) == ("CANCELLED", "blackout_flatten")
+        assert d.world.assets["ES"].pending_order_id is None
+        assert [o for o in d.world.orders.values() if o.kind == "EXIT"] == []
+        assert any(e.kind == "order_cancelled" and e.asset == "ES" and e.code == "BLACKOUT_FLATTEN"
+                   and e.detail["order_id"] == oid for e in d.events)
+        (flat,) = [e for e in d.events if e.kind == "blackout_flatten"]
+        assert (flat.detail["assets"], flat.detail["cancelled"]) == ([], ["ES"])
+
+    def test_a_claimed_entry_is_left_to_its_fill_which_the_next_tick_flattens(self) -> None:
+        world = run(self.placed(self.START - 400), PollPending(), self.START - 350).world
+        (oid,) = world.orders
+        d = run(world, TimerFired(kind="blackout_flatten", key=f"b1:{int(self.START)}", at=self.START - 300),
+                self.START - 300)
+        assert d.world.orders[oid].status == "CLAIMED" and d.world.assets["ES"].pending_order_id == oid
+        filled = run(d.world, ExecutionReport(order_id=oid, status="FILLED", fill_price=5000.0), self.START - 200)
+        assert filled.world.assets["ES"].position != 0
+        tick = run(filled.world, WATCHDOG, self.START - 180)
+        assert [o.source for o in tick.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+
+    def test_the_flatten_timer_and_a_watchdog_with_a_lead_load_each_assets_in_flight_order(self) -> None:
+        world = self.placed(self.START - 400)
+        oid = world.assets["ES"].pending_order_id
+        fired = TimerFired(kind="blackout_flatten", key=f"b1:{int(self.START)}", at=self.START - 300)
+        assert orders_needed(world, fired) == orders_needed(world, WATCHDOG) == {oid}
+        world.glob.blackouts = [{**w, "flatten_before_s": None} for w in world.glob.blackouts]
+        assert orders_needed(world, WATCHDOG) == set()             # no window with a lead: the tick flattens nothing
+        assert orders_needed(world, fired) == {oid}
