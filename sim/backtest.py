@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.domain.clock import NEW_YORK
 from sim.paper import Market, PaperBridge, PaperConfig
 from sim.renko import Brick, bricks
 from sim.session import PROFILES, AutoOperator, Profile, Session, SessionConfig, SessionStats
@@ -83,12 +84,20 @@ class Result:
 
 def run(ticks: list[Tick], profile: Profile, paper: PaperConfig | None = None,
         risk: Mapping[str, Any] | None = None) -> Result:
-    """`risk`: the account's risk settings from the start (`--risk`), as `POST /api/risk` takes them."""
+    """`risk`: the account's risk settings from the start (`--risk`), as `POST /api/risk` takes them. They and
+    their blackout windows are applied at the data's first tick, as the replay adds them (sim.replay): a weekly
+    window's chain starts there, and a one-off over by then is refused with the replay's 400, said here."""
     venue = InProcess()
+    if ticks:
+        venue.set_time(ticks[0].ts)
     if risk:
         status, body = venue.open_account(risk)
         if status != 200:
-            raise ValueError(str(body.get("error")))
+            error = str(body.get("error"))
+            if body.get("code") == "INVALID_WINDOW":
+                at = datetime.fromtimestamp(venue.now, NEW_YORK).isoformat()
+                error = f"{BLACKOUTS}: {error} (judged at the data's first tick, {at})"
+            raise ValueError(error)
     market = Market()
     bridge = PaperBridge(venue, market, paper or PaperConfig(heartbeat_every=30.0))
     operator = AutoOperator(venue, profile)

@@ -77,7 +77,7 @@ def get_calendar(request: Any) -> dict[str, Any]:
     auth.require_session(request)
     world, now = read_world(services(), [])
     normalise_world(world, now, services().config)
-    return {"ok": True, **calendar_view(world.glob, now)}
+    return {"ok": True, **calendar_view(world.glob, now, services().config.trading_day_start_hour)}
 
 
 @router.route("POST", "/api/calendar")

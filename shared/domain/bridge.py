@@ -6,11 +6,11 @@ import math
 
 from . import money, stops
 from .config import is_traded_contract, normalise_asset, point_value
-from .core import Ctx, clear_pending, close_trade, create_exit, evaluate_two_half_lock
+from .core import Ctx, cancel_pending_entry, close_trade, create_exit, evaluate_two_half_lock
 from .decision import Timer
 from .exits import points_take_profit_exit, protect_exit
 from .inputs import BridgeHeartbeat, PnlSnapshot, PollPending
-from .orders import bridge_view, claim, transition
+from .orders import bridge_view, claim
 from .state import AssetState
 
 Body = dict[str, object]
@@ -153,12 +153,7 @@ def _trigger_daily_stop(ctx: Ctx, code: str, reason: str, equity: float | None, 
 def _flatten(ctx: Ctx, source: str, reason: str) -> None:
     for key in sorted(ctx.world.assets):
         a = ctx.world.assets[key]
-        pending = ctx.world.orders.get(a.pending_order_id) if a.pending_order_id else None
-        if pending is not None and pending.kind == "ENTRY" and pending.status == "PENDING":
-            transition(pending, "cancel", ctx.now)
-            pending.reason = reason
-            clear_pending(a, pending.id)
-            ctx.emit("order_cancelled", key, source, order_id=pending.id)
+        cancel_pending_entry(ctx, key, source, reason)
         if a.position != 0 and a.pending_order_id is None:
             create_exit(ctx, key, source, reason=reason)
 

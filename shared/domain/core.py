@@ -10,6 +10,7 @@ from . import discipline, money, windows
 from .clock import candle_bucket, ny_date, trading_day
 from .config import Config, contract_for, point_value
 from .decision import Event, Timer
+from .orders import transition
 from .state import AssetState, GlobalState, Order, World
 
 GREEN_RED = ("green", "red")
@@ -330,6 +331,21 @@ def clear_pending(a: AssetState, order_id: str) -> None:
     a.pending_mode = None
     a.pending_trade_mode = None
     a.pending_kind = None
+
+
+def cancel_pending_entry(ctx: Ctx, key: str, source: str, reason: str) -> bool:
+    """D11: the asset's entry not yet handed to the bridge (PENDING) is cancelled, with `reason` and an
+    `order_cancelled` event under `source`. One the bridge claimed cannot be: its report decides (a fill opens a
+    position the caller flattens later). The order must be loaded (`engine.orders_needed`)."""
+    a = ctx.world.assets[key]
+    pending = ctx.world.orders.get(a.pending_order_id) if a.pending_order_id else None
+    if pending is None or pending.kind != "ENTRY" or pending.status != "PENDING":
+        return False
+    transition(pending, "cancel", ctx.now)
+    pending.reason = reason
+    clear_pending(a, pending.id)
+    ctx.emit("order_cancelled", key, source, order_id=pending.id)
+    return True
 
 
 def start_cooldown(ctx: Ctx) -> None:

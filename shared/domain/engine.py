@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from . import bridge, fast, fills, operator, streams, timers
+from . import bridge, fast, fills, operator, streams, timers, windows
 from .config import Config, normalise_asset
 from .core import Ctx, order_asset
 from .decision import Decision, Event, Refusal
@@ -127,13 +127,23 @@ NAMES_AN_ORDER = (ExecutionReport, CancelOrder)
 
 def orders_needed(world: World, inp: Input) -> set[str]:
     """Orders a decision must see besides what the input names: an asset's in-flight order for the daily-stop
-    cancellation on a snapshot (D11) and for the operator's view of it; the resting protective stop of the asset a
-    fill or protect changes, which follows the position (D21)."""
-    if isinstance(inp, PnlSnapshot) and _may_flatten(world, inp):
+    cancellation on a snapshot (D11), for the blackout flatten's (D22: its timer, and the watchdog's tick while a
+    window has a lead) and for the operator's view of it; the resting protective stop of the asset a fill or
+    protect changes, which follows the position (D21)."""
+    if (isinstance(inp, PnlSnapshot) and _may_flatten(world, inp)) or (
+            isinstance(inp, TimerFired) and _may_flatten_before(world, inp)):
         return {a.pending_order_id for a in world.assets.values() if a.pending_order_id}
     if isinstance(inp, ExecutionReport | SetProtect):
         return {a.stop_order_id for a in world.assets.values() if a.stop_order_id}
     return set()
+
+
+def _may_flatten_before(world: World, timer: TimerFired) -> bool:
+    """Whether this timer can flatten before a blackout (operator.flatten_all): its own timer, or the watchdog's
+    tick while a stored window has a lead (operator.ensure_flatten)."""
+    if timer.kind == "blackout_flatten":
+        return True
+    return timer.kind == "watchdog" and any(windows.flattens_before(w) for w in windows.windows(world.glob))
 
 
 def _may_flatten(world: World, snap: PnlSnapshot) -> bool:

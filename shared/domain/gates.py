@@ -86,7 +86,7 @@ def daily_trade_limit(x: GateInput) -> Refusal | None:
 
 def blackout(x: GateInput) -> Refusal | None:
     """D22: inside a blackout window (one-off, weekly or imported), with its label and the time left."""
-    return windows.blackout_refusal(x.g, x.now)
+    return windows.blackout_refusal(x.g, x.now, x.config.trading_day_start_hour)
 
 
 def trading_window(x: GateInput) -> Refusal | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 from . import discipline, money, stops, windows
-from .clock import trading_day, trading_day_span
 from .config import CONTRACTS
 from .core import (
     Ctx,
+    cancel_pending_entry,
     clear_intent,
     clear_pending,
     clear_preorder,
@@ -556,7 +556,8 @@ def add_blackouts(ctx: Ctx, cmd: AddBlackouts) -> tuple[int, Body]:
     for w in added:
         arm_flatten(ctx, w)
     ctx.emit("blackouts_added", None, "BLACKOUT", ids=[w["id"] for w in added])
-    return 201, {"ok": True, "added": [windows.public(w) for w in added], **windows.calendar_view(g, ctx.now)}
+    return 201, {"ok": True, "added": [windows.public(w) for w in added],
+                 **windows.calendar_view(g, ctx.now, ctx.config.trading_day_start_hour)}
 
 
 def _window(spec: BlackoutSpec, i: int, now: float) -> dict[str, object]:
@@ -598,7 +599,7 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
     if span is None:
         return "no_occurrence"
     start, end = span
-    if w.get("removing") and start > _last_second_of_today(ctx):
+    if w.get("removing") and start > windows.last_second_of_day(ctx.now, ctx.config.trading_day_start_hour):
         return "removed"   # the window leaves at the rollover, before this occurrence (D5)
     due = start - fb
     if ctx.now >= due:
@@ -609,11 +610,6 @@ def arm_flatten(ctx: Ctx, w: dict[str, object]) -> str:
         start, due = span[0], span[0] - fb
     ctx.timers.append(Timer("blackout_flatten", f"{w['id']}:{int(start)}", due, {"window_id": w["id"]}))
     return "armed"
-
-
-def _last_second_of_today(ctx: Ctx) -> float:
-    hour = ctx.config.trading_day_start_hour
-    return trading_day_span(trading_day(ctx.now, hour), hour)[1]
 
 
 ENSURE_AHEAD_S = 3600   # the watchdog asks again for a flatten timer due within this (the longest lead)
@@ -627,24 +623,28 @@ def ensure_flatten(ctx: Ctx) -> list[str]:
     at most one tick, and a weekly chain never breaks. Answers "<window id>:<outcome>" for each window it armed."""
     done: list[str] = []
     for w in windows.windows(ctx.glob):
-        fb = w.get("flatten_before_s")
-        if not isinstance(fb, int) or isinstance(fb, bool):
+        if not windows.flattens_before(w):
             continue
         span = windows.next_occurrence(w, ctx.now)
-        if span is not None and span[0] - fb - ctx.now <= ENSURE_AHEAD_S:
+        if span is not None and span[0] - w["flatten_before_s"] - ctx.now <= ENSURE_AHEAD_S:
             done.append(f"{w['id']}:{arm_flatten(ctx, w)}")
     return done
 
 
 def flatten_all(ctx: Ctx, label: str) -> list[str]:
-    """An exit for every open position that may exit now (one already in flight is left alone)."""
+    """An entry not yet handed to the bridge is cancelled, as the daily stop does (D11, `cancel_pending_entry`;
+    one the bridge claimed is left to its report, and a fill of it is flattened by the next watchdog tick), and
+    every open position that may exit now gets its exit (one already in flight is left alone)."""
     fired: list[str] = []
+    cancelled: list[str] = []
     for key in sorted(ctx.world.assets):
+        if cancel_pending_entry(ctx, key, "BLACKOUT_FLATTEN", "blackout_flatten"):
+            cancelled.append(key)
         if may_exit(ctx.world.assets[key]):
             create_exit(ctx, key, "BLACKOUT_FLATTEN", reason="blackout_flatten")
             fired.append(key)
-    if fired:
-        ctx.emit("blackout_flatten", None, "BLACKOUT", label=label, assets=fired)
+    if fired or cancelled:
+        ctx.emit("blackout_flatten", None, "BLACKOUT", label=label, assets=fired, cancelled=cancelled)
     return fired
 
 
@@ -658,7 +658,7 @@ def remove_blackout(ctx: Ctx, cmd: RemoveBlackout) -> tuple[int, Body]:
         g.blackouts = [{**w, "removing": True} if w is found else w for w in g.blackouts]
         ctx.emit("blackout_removed", None, "BLACKOUT", id=cmd.window_id, effective_trading_day="next")
     return 200, {"ok": True, "removed": cmd.window_id, "effective_trading_day": "next",
-                 **windows.calendar_view(g, ctx.now)}
+                 **windows.calendar_view(g, ctx.now, ctx.config.trading_day_start_hour)}
 
 
 def rebaseline_account(ctx: Ctx, cmd: RebaselineAccount) -> tuple[int, Body]:
@@ -700,7 +700,7 @@ def risk_view(ctx: Ctx) -> Body:
             "require_protective_stop": g.require_protective_stop, "flatten_if_unprotected": g.flatten_if_unprotected,
             "loss_streak_limit": g.loss_streak_limit, "loss_streak_lock_minutes": g.loss_streak_lock_minutes,
             "loss_streak": discipline.view(g, ctx.now),
-            "trading_hours": windows.calendar_view(g, ctx.now)["trading_hours"],
+            "trading_hours": windows.calendar_view(g, ctx.now, ctx.config.trading_day_start_hour)["trading_hours"],
             "pending": dict(g.pending_risk),
             "pending_effective_trading_day": "next" if g.pending_risk else None,
             "trades_remaining_today": trades_remaining(g),

@@ -147,7 +147,8 @@ def _trigger_preorder(ctx: Ctx, asset: str, a: AssetState, color: str) -> None:
     free = (a.pending_order_id is None and a.position == 0 and not g.trade_lock and not g.daily_stop_triggered
             and not g.trailing_breached and trades_remaining(g) > 0 and not a.position_mismatch
             and money.risk_room(g, asset, a.preorder_qty, ctx.config) is None
-            and discipline.remaining(g, ctx.now) <= 0 and windows.blackout_refusal(g, ctx.now) is None
+            and discipline.remaining(g, ctx.now) <= 0
+            and windows.blackout_refusal(g, ctx.now, ctx.config.trading_day_start_hour) is None
             and windows.in_trading_hours(g, ctx.now))
     if color == wanted and free and direction is not None:
         create_entry(ctx, asset, side=direction, qty=a.preorder_qty, source="PREORDER_TRIGGER",

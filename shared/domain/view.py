@@ -76,7 +76,7 @@ def global_view(g: GlobalState, assets: dict[str, AssetState], now: float, confi
         "price_age_limit_s": price_age_limit(g, config),
         "money": money_view(g, config, config.entry_qty_default),
         "loss_streak": discipline.view(g, now),
-        "calendar": windows.calendar_view(g, now),
+        "calendar": windows.calendar_view(g, now, config.trading_day_start_hour),
     })
     if not out["post_exit_lock_active"]:
         out["post_exit_lock_started_ts"] = out["post_exit_lock_expires_ts"] = None

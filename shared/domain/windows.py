@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .clock import NEW_YORK, mmss, ny_datetime
+from .clock import NEW_YORK, mmss, ny_datetime, trading_day, trading_day_span
 from .decision import Refusal
 from .state import GlobalState
 
@@ -98,28 +98,65 @@ def next_occurrence(w: Window, after: float) -> tuple[float, float] | None:
 
 # ---- the gates -------------------------------------------------------------------------------------------------
 
-def active_blackout(g: GlobalState, now: float) -> tuple[Window, float] | None:
-    """The blackout `now` is inside and when it ends (the latest end when several overlap)."""
+def flattens_before(w: Window) -> bool:
+    """Whether `w` has a flatten-before (`flatten_before_s` seconds, 0 included: flatten at its start)."""
+    fb = w.get("flatten_before_s")
+    return isinstance(fb, int) and not isinstance(fb, bool)
+
+
+def lead(w: Window) -> int:
+    """The window's flatten lead in seconds (0: none; a stored value out of range is clamped, never a failed read)."""
+    fb = w["flatten_before_s"] if flattens_before(w) else 0
+    return min(max(int(fb), 0), MAX_FLATTEN_BEFORE_S)
+
+
+def active_blackout(g: GlobalState, now: float, day_start_hour: int) -> tuple[Window, float, bool] | None:
+    """The blackout refusing entries at `now`, when it ends (the latest end when several overlap) and whether `now`
+    is in its flatten lead: a window with `flatten_before_s` refuses entries from start − flatten_before_s (the
+    lead is part of the window for entries, D22), so the trader is flat when it starts. A removed window's lead
+    counts only for an occurrence that starts within the trading day (it leaves at the rollover, D5), as its
+    flatten does (operator.arm_flatten); `day_start_hour`: the rollover's hour (D4)."""
     if not g.blackouts:
         return None
     local = ny_datetime(now)
-    found: tuple[Window, float] | None = None
+    found: tuple[Window, float, bool] | None = None
     for w in windows(g):
-        span = occurrence(w, now, local)
-        if span is not None and (found is None or span[1] > found[1]):
-            found = (w, span[1])
+        refusing = _refusing(w, now, local, day_start_hour)
+        if refusing is not None and (found is None or refusing[0] > found[1]):
+            found = (w, *refusing)
     return found
 
 
-def blackout_refusal(g: GlobalState, now: float) -> Refusal | None:
-    found = active_blackout(g, now)
+def last_second_of_day(now: float, day_start_hour: int) -> float:
+    """The last second of the trading day `now` is in: a removed window is in force to it (D5)."""
+    return trading_day_span(trading_day(now, day_start_hour), day_start_hour)[1]
+
+
+def _refusing(w: Window, now: float, local: datetime, day_start_hour: int) -> tuple[float, bool] | None:
+    """The end of the occurrence of `w` refusing entries at `now` and whether `now` is in its lead, or None."""
+    span = occurrence(w, now, local)
+    if span is not None:
+        return span[1], False
+    if not lead(w):
+        return None
+    ahead = next_occurrence(w, now)
+    if ahead is None or now < ahead[0] - lead(w):
+        return None
+    if w.get("removing") and ahead[0] > last_second_of_day(now, day_start_hour):
+        return None   # the window leaves at the rollover, before this occurrence (D5)
+    return ahead[1], True
+
+
+def blackout_refusal(g: GlobalState, now: float, day_start_hour: int) -> Refusal | None:
+    found = active_blackout(g, now, day_start_hour)
     if found is None:
         return None
-    w, end = found
+    w, end, in_lead = found
     left = max(1, math.ceil(end - now))
     label = str(w.get("label") or "blackout")
-    return Refusal(403, "BLACKOUT", f"BLACKOUT: {label} ({mmss(left)} remaining)", label=label, remaining_s=left,
-                   window_id=w["id"])
+    what = f"{label}, its flatten lead" if in_lead else label
+    return Refusal(403, "BLACKOUT", f"BLACKOUT: {what} ({mmss(left)} remaining)", label=label, remaining_s=left,
+                   window_id=w["id"], in_lead=in_lead)
 
 
 def _spans(g: GlobalState, day: int) -> list[tuple[int, int]]:
@@ -220,22 +257,28 @@ def hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def calendar_view(g: GlobalState, now: float) -> dict[str, Any]:
-    """The header's and the Risk tab's view: the window in force, the next one and its countdown, the hours."""
-    active = active_blackout(g, now)
+def calendar_view(g: GlobalState, now: float, day_start_hour: int) -> dict[str, Any]:
+    """The header's and the Risk tab's view: the window refusing entries (its flatten lead included, as the gate),
+    the next one and its countdown to its start (`flatten_before_s`: entries are refused that much earlier), the
+    hours. `day_start_hour`: as for `active_blackout`."""
+    active = active_blackout(g, now, day_start_hour)
+    local = ny_datetime(now)
     upcoming: tuple[Window, float, float] | None = None
     for w in windows(g):
         span = next_occurrence(w, now)
-        if span is not None and span[0] > now and (upcoming is None or span[0] < upcoming[1]):
+        if (span is not None and span[0] > now and (upcoming is None or span[0] < upcoming[1])
+                and _refusing(w, now, local, day_start_hour) is None):
             upcoming = (w, span[0], span[1])
     allowed = in_trading_hours(g, now)
     opens = None if allowed else next_trading_open(g, now)
     return {
         "active": None if active is None else {"id": active[0]["id"], "label": active[0].get("label"),
-                                               "end": active[1], "remaining_s": math.ceil(active[1] - now)},
+                                               "end": active[1], "remaining_s": math.ceil(active[1] - now),
+                                               "flatten_before_s": lead(active[0]) or None},
         "next": None if upcoming is None else {"id": upcoming[0]["id"], "label": upcoming[0].get("label"),
                                                "start": upcoming[1], "end": upcoming[2],
-                                               "starts_in_s": math.ceil(upcoming[1] - now)},
+                                               "starts_in_s": math.ceil(upcoming[1] - now),
+                                               "flatten_before_s": lead(upcoming[0]) or None},
         "windows": [public(w) for w in windows(g)],
         "trading_hours": {day: [[hhmm(s), hhmm(e)] for s, e in _spans(g, i)] for i, day in enumerate(DAYS)
                           if DAYS[i] in g.trading_hours},

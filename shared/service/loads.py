@@ -12,10 +12,12 @@ on the same facts by construction, and a new input is added here once.
 | the bridge's heartbeat                             | -                     | -                               |
 | a PnL snapshot, every operator command             | every asset           | a cancel: the order it names    |
 | a timer                                            | the asset of its key  | lease_end: its order            |
-| the blackout flatten-before timer                  | every asset           | -                               |
+| the blackout flatten-before timer, the watchdog    | every asset           | each asset's in-flight order *  |
 
-A decision may ask for more orders than these (`engine.orders_needed`: a snapshot that may flatten needs each
-asset's in-flight order); both shells then load those as well.
+A decision may ask for more orders than these (`engine.orders_needed`: a snapshot that may flatten, the blackout
+flatten-before timer and the watchdog's tick while a window has a lead (*: they cancel an entry not yet handed to the
+bridge, D11, D22) need each asset's in-flight order, known only once the assets are read); both shells then load
+those as well.
 """
 
 from __future__ import annotations

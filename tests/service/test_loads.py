@@ -148,3 +148,45 @@ def test_the_table(inp: Input, table: Loads) -> None:
         (query,) = table.queries
         assert (query.collection, query.where, query.order_by, query.limit) == (
             "orders", (("status", "==", "PENDING"),), "created_at", table.pending_limit)
+
+
+@pytest.mark.parametrize("inp", [TimerFired(kind="blackout_flatten", key="b1:1", at=NOW),
+                                 TimerFired(kind="watchdog", key="tick", at=NOW)], ids=lambda i: i.kind)
+def test_the_flatten_timer_and_the_watchdog_see_each_assets_in_flight_entry_in_both_shells(inp: Input,
+                                                                                           monkeypatch) -> None:
+    """D22: the flatten cancels an entry not yet handed to the bridge (as D11's daily stop), so both shells load
+    each asset's in-flight order for it (`engine.orders_needed`): the flatten timer, and the watchdog's tick while a
+    window has a lead."""
+    from shared import service
+    from shared.domain.state import AssetState, GlobalState
+    from shared.store.documents import GLOBAL_PATH, asset_path
+
+    window = {"id": "b1", "kind": "once", "label": "CPI", "start": NOW + 60, "end": NOW + 600,
+              "flatten_before_s": 300}
+    given: dict[str, tuple[list[str], list[str]]] = {}
+    real = service.decide
+
+    def watch(where: str) -> Any:
+        def decide(world: Any, *args: Any, **kw: Any) -> Any:
+            given[where] = seen(world)
+            return real(world, *args, **kw)
+        return decide
+
+    glob = GlobalState(blackouts=[window], blackout_seq=1)
+    es = AssetState(pending_order_id=ES_ORDER, pending_kind="ENTRY", pending_side="BUY", pending_qty=2)
+    docs = {order_path(o.id): with_rev(o, 1) for o in seeded_orders()}
+    docs[GLOBAL_PATH], docs[asset_path("ES")] = with_rev(glob, 1), with_rev(es, 1)
+    monkeypatch.setattr(service, "decide", watch("service"))
+    execute(Services(store=FakeStore(docs), config=CONFIG, clock=lambda: NOW, scheduler=FakeScheduler()), inp)
+
+    in_process = venue.InProcess(CONFIG)
+    in_process.now = NOW
+    in_process.world.glob.blackouts, in_process.world.glob.blackout_seq = [window], 1
+    in_process.world.assets["ES"] = es
+    for order in seeded_orders():
+        in_process.orders[order.id] = order
+        in_process.pending.add(order.id)
+    monkeypatch.setattr(venue, "decide", watch("backtest"))
+    in_process._decide(inp)
+
+    assert given["service"] == given["backtest"] == (["ES", "NQ"], [ES_ORDER])

@@ -159,3 +159,33 @@ def test_every_discipline_gate_from_the_sample_settings_file(capsys):
                                         "flatten 120 s before")
     assert "BLACKOUT 7" in rows["entry blocked by gate"] and "OUTSIDE_TRADING_WINDOW" in rows["entry blocked by gate"]
     assert "blackouts" not in rows["risk settings"] and "trading_hours" in rows["risk settings"]
+
+
+def test_risk_windows_are_added_at_the_datas_first_tick_as_the_replay_adds_them(tmp_path, capsys, monkeypatch):
+    """`--risk`'s blackout windows are added at the data's time (sim.replay sets its clock to the first tick
+    first): a weekly chain is not walked from 1970, and a one-off over before the data is the same 400 as on the
+    replay, said clearly rather than a window that silently protects nothing."""
+    from sim.venue import InProcess
+
+    ticks = sample_session()[:600]
+    seen: list[float] = []
+    real = InProcess._decide
+
+    def decide(self, inp):
+        seen.append(self.now)
+        return real(self, inp)
+
+    monkeypatch.setattr(InProcess, "_decide", decide)
+    weekly = {"blackouts": [{"label": "open", "days": ["MON", "WED"], "start": "09:30", "end": "09:45",
+                             "flatten_before_s": 300}]}
+    result = backtest.run(ticks, PROFILES["tp8-flip"], risk=weekly)
+    assert min(seen) == ticks[0].ts and result.decisions == len(seen) < 5000
+    over = tmp_path / "over.json"
+    over.write_text('{"blackouts": [{"label": "CPI", "start": "2026-11-16T08:30:00-05:00", '
+                    '"end": "2026-11-16T08:45:00-05:00"}]}')
+    with pytest.raises(ValueError, match=r"blackouts: windows\[0\]\.end: expected an end in the future"):
+        backtest.run(ticks, PROFILES["tp8-flip"], risk=backtest.load_risk(str(over)))
+    assert backtest.main(["--out", str(tmp_path / "out"), "--risk", str(over)]) == 2
+    err = capsys.readouterr().err
+    assert "expected an end in the future" in err and "the data's first tick, 2026-11-17" in err, err
+    assert not (tmp_path / "out").exists()

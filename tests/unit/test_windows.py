@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from builders import CONFIG, T0, assert_refused, bar, fresh_world, in_long_trade, ny, place, ready_to_enter, run
 
-from shared.domain import World, windows
+from shared.domain import World, orders_needed, windows
+from shared.domain.gates import GateInput, checklist
 from shared.domain.inputs import (
     AddBlackouts,
     BlackoutSpec,
     ExecutionReport,
     ManualExit,
+    PollPending,
     RemoveBlackout,
     SetRisk,
     TimerFired,
@@ -237,14 +239,15 @@ class TestManaging:
         world = add(fresh_world(), once("CPI", T0 - 10, T0 + 50), once("FOMC", T0 + 3600, T0 + 4200),
                     weekly(days=(1,), start="12:00", end="12:30"))
         cal = state_view(world, T0, CONFIG)["global"]["calendar"]
-        assert cal["active"] == {"id": "b1", "label": "CPI", "end": T0 + 50, "remaining_s": 50}
+        assert cal["active"] == {"id": "b1", "label": "CPI", "end": T0 + 50, "remaining_s": 50,
+                                 "flatten_before_s": None}
         assert cal["next"] == {"id": "b2", "label": "FOMC", "start": T0 + 3600, "end": T0 + 4200,
-                               "starts_in_s": 3600}
+                               "starts_in_s": 3600, "flatten_before_s": None}
         assert (cal["in_trading_hours"], cal["trading_opens_in_s"], cal["trading_hours"]) == (True, None, {})
         world.glob.trading_hours = {"TUE": [660, 720]}
-        cal = windows.calendar_view(world.glob, T0 + 3700)
+        cal = windows.calendar_view(world.glob, T0 + 3700, CONFIG.trading_day_start_hour)
         assert (cal["next"]["label"], cal["in_trading_hours"], cal["trading_opens_in_s"]) == ("open", True, None)
-        cal = windows.calendar_view(world.glob, T0)
+        cal = windows.calendar_view(world.glob, T0, CONFIG.trading_day_start_hour)
         assert (cal["in_trading_hours"], cal["trading_opens_in_s"], cal["trading_hours"]) == (
             False, 3600, {"TUE": [["11:00", "12:00"]]})
 
@@ -420,7 +423,7 @@ def test_a_stored_one_off_with_a_time_the_view_cannot_show_is_skipped_not_a_fail
     world.glob.blackouts = [{"id": "i", "kind": "once", "label": "x", "start": T0 - 60, "end": float("inf")},
                             {"id": "h", "kind": "once", "label": "x", "start": -1e300, "end": T0 + 60},
                             {"id": "ok", "kind": "once", "label": "ok", "start": T0 + 60, "end": T0 + 120}]
-    view = windows.calendar_view(world.glob, T0)
+    view = windows.calendar_view(world.glob, T0, CONFIG.trading_day_start_hour)
     assert [w["id"] for w in view["windows"]] == ["ok"] and view["active"] is None
     assert place(world, T0).status == 201
 
@@ -437,3 +440,125 @@ def test_a_removed_window_does_not_flatten_for_an_occurrence_after_the_rollover(
         assert [o for o in d.world.orders.values() if o.kind == "EXIT"] == [], inp.kind
     kept = run(world, WATCHDOG, start - 3600)                        # not removed: it flattens as before
     assert [o.source for o in kept.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+
+
+HOUR = CONFIG.trading_day_start_hour
+
+
+class TestTheLeadIsPartOfTheWindowForEntries:
+    """D22 as this repository reads it: a window with `flatten_before_s` refuses entries from start − lead, so the
+    trader is flat when it starts; an entry accepted there would only be flattened by the next tick (a round trip,
+    a cooldown, maybe a counted loss). Windows without a lead are unchanged (TestOneOff)."""
+
+    def test_entries_are_refused_from_start_minus_the_lead_with_the_time_to_the_windows_end(self) -> None:
+        world = add(fresh_world(), once(start=T0 + 600, end=T0 + 900, flatten_before_s=120))
+        assert entry(world, T0 + 479.5).status == 201
+        d = entry(world, T0 + 480)
+        assert_refused(d, 403, "BLACKOUT", "BLACKOUT: FOMC, its flatten lead (07:00 remaining)")
+        assert (d.body["label"], d.body["remaining_s"], d.body["window_id"], d.body["in_lead"]) == (
+            "FOMC", 420, "b1", True)
+        d = entry(world, T0 + 600)
+        assert_refused(d, 403, "BLACKOUT", "BLACKOUT: FOMC (05:00 remaining)")
+        assert d.body["in_lead"] is False
+        assert entry(world, T0 + 900).status == 201
+
+    def test_a_weekly_lead_reaches_back_across_midnight(self) -> None:
+        world = add(fresh_world(), weekly(days=(2,), start="00:10", end="01:00", flatten_before_s=1800))
+        assert entry(world, ny(2026, 1, 13, 23, 39, 59)).status == 201
+        assert_refused(entry(world, ny(2026, 1, 13, 23, 40)), 403, "BLACKOUT",
+                       "BLACKOUT: open, its flatten lead (80:00 remaining)")
+
+    def test_the_gate_row_and_the_calendar_view_agree_with_the_gate(self) -> None:
+        world = add(fresh_world(), once(start=T0 + 600, end=T0 + 900, flatten_before_s=120),
+                    once("CPI", T0 + 3600, T0 + 4200))
+        cal = windows.calendar_view(world.glob, T0, HOUR)
+        assert cal["active"] is None
+        assert cal["next"] == {"id": "b1", "label": "FOMC", "start": T0 + 600, "end": T0 + 900, "starts_in_s": 600,
+                               "flatten_before_s": 120}
+        at = T0 + 500
+        cal = state_view(world, at, CONFIG)["global"]["calendar"]
+        assert cal["active"] == {"id": "b1", "label": "FOMC", "end": T0 + 900, "remaining_s": 400,
+                                 "flatten_before_s": 120}
+        assert cal["next"]["label"] == "CPI" and cal["next"]["flatten_before_s"] is None
+        ready = ready_to_enter(world, at)
+        row = next(r for r in checklist(GateInput(ready.glob, ready.assets["ES"], at, CONFIG, "ES"))
+                   if r["gate"] == "blackout")
+        assert row == {"gate": "blackout", "pass": False, "code": "BLACKOUT",
+                       "reason": "BLACKOUT: FOMC, its flatten lead (06:40 remaining)", "remaining_s": 400}
+
+    def test_a_preorder_does_not_trigger_in_the_lead(self) -> None:
+        d = place(ready_to_enter(fresh_world()), T0, order_type="preorder", direction="BUY")
+        world = add(d.world, once(start=T0 + 100, end=T0 + 200, flatten_before_s=60))
+        d = bar(world, "6pt", "green", T0 + 40)
+        assert [o for o in d.world.orders.values() if o.kind == "ENTRY"] == []
+
+    def test_a_removed_windows_lead_refuses_only_for_an_occurrence_before_the_rollover(self) -> None:
+        """As its flatten (test_a_removed_window_does_not_flatten_for_an_occurrence_after_the_rollover)."""
+        today, tonight = T0 + 3600, ny(2026, 1, 13, 18, 30)
+        world = add(fresh_world(), once("today", today, today + 600, flatten_before_s=300),
+                    once("tonight", tonight, tonight + 600, flatten_before_s=3600))
+        world = run(run(world, RemoveBlackout(window_id="b1"), T0).world, RemoveBlackout(window_id="b2"), T0).world
+        assert entry(world, today - 300).code == "BLACKOUT"
+        assert entry(world, tonight - 3600).status == 201
+        assert windows.calendar_view(world.glob, tonight - 3600, HOUR)["active"] is None
+
+    @pytest.mark.parametrize(("stored", "refused_from"), [
+        (True, T0 + 600), (-60, T0 + 600), (10**9, T0 + 600 - windows.MAX_FLATTEN_BEFORE_S)])
+    def test_a_stored_lead_out_of_range_is_read_as_none_or_the_longest(self, stored: Any,
+                                                                         refused_from: float) -> None:
+        world = ready_to_enter(fresh_world())
+        world.glob.blackouts = [{"id": "b1", "kind": "once", "label": "x", "start": T0 + 600, "end": T0 + 900,
+                                 "flatten_before_s": stored}]
+        assert windows.blackout_refusal(world.glob, refused_from - 1, HOUR) is None
+        refusal = windows.blackout_refusal(world.glob, refused_from, HOUR)
+        assert refusal is not None and refusal.code == "BLACKOUT"
+
+
+class TestTheFlattenCancelsAnEntryNotYetHandedToTheBridge:
+    """As the daily stop does for its pending entry (D11, bridge._flatten through core.cancel_pending_entry): at
+    the flatten moment an entry still PENDING is cancelled; one the bridge claimed cannot be, and its fill opens a
+    position the next watchdog tick inside [lead, end) flattens."""
+
+    START = T0 + 3600
+
+    def placed(self, now: float) -> World:
+        world = add(fresh_world(), once(start=self.START, end=self.START + 600, flatten_before_s=300), now=now)
+        d = place(ready_to_enter(world, now), now)
+        assert d.status == 201, d.body
+        return d.world
+
+    @pytest.mark.parametrize("inp", [
+        TimerFired(kind="blackout_flatten", key=f"b1:{int(T0 + 3600)}", at=T0 + 3300), WATCHDOG])
+    def test_a_pending_entry_is_cancelled_at_the_flatten_moment(self, inp: TimerFired) -> None:
+        world = self.placed(self.START - 400)
+        oid = world.assets["ES"].pending_order_id
+        assert oid is not None
+        d = run(world, inp, self.START - 300)
+        order = d.world.orders[oid]
+        assert (order.status, order.reason) == ("CANCELLED", "blackout_flatten")
+        assert d.world.assets["ES"].pending_order_id is None
+        assert [o for o in d.world.orders.values() if o.kind == "EXIT"] == []
+        assert any(e.kind == "order_cancelled" and e.asset == "ES" and e.code == "BLACKOUT_FLATTEN"
+                   and e.detail["order_id"] == oid for e in d.events)
+        (flat,) = [e for e in d.events if e.kind == "blackout_flatten"]
+        assert (flat.detail["assets"], flat.detail["cancelled"]) == ([], ["ES"])
+
+    def test_a_claimed_entry_is_left_to_its_fill_which_the_next_tick_flattens(self) -> None:
+        world = run(self.placed(self.START - 400), PollPending(), self.START - 350).world
+        (oid,) = world.orders
+        d = run(world, TimerFired(kind="blackout_flatten", key=f"b1:{int(self.START)}", at=self.START - 300),
+                self.START - 300)
+        assert d.world.orders[oid].status == "CLAIMED" and d.world.assets["ES"].pending_order_id == oid
+        filled = run(d.world, ExecutionReport(order_id=oid, status="FILLED", fill_price=5000.0), self.START - 200)
+        assert filled.world.assets["ES"].position != 0
+        tick = run(filled.world, WATCHDOG, self.START - 180)
+        assert [o.source for o in tick.world.orders.values() if o.kind == "EXIT"] == ["BLACKOUT_FLATTEN"]
+
+    def test_the_flatten_timer_and_a_watchdog_with_a_lead_load_each_assets_in_flight_order(self) -> None:
+        world = self.placed(self.START - 400)
+        oid = world.assets["ES"].pending_order_id
+        fired = TimerFired(kind="blackout_flatten", key=f"b1:{int(self.START)}", at=self.START - 300)
+        assert orders_needed(world, fired) == orders_needed(world, WATCHDOG) == {oid}
+        world.glob.blackouts = [{**w, "flatten_before_s": None} for w in world.glob.blackouts]
+        assert orders_needed(world, WATCHDOG) == set()             # no window with a lead: the tick flattens nothing
+        assert orders_needed(world, fired) == {oid}
