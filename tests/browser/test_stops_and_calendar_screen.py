@@ -184,8 +184,9 @@ def ny_local(at: datetime) -> str:
     return at.astimezone(NEW_YORK).strftime("%Y-%m-%dT%H:%M")
 
 
-def add_once(driver: Any, label: str, start: datetime, end: datetime) -> None:
+def add_once(driver: Any, label: str, start: datetime, end: datetime, flatten_before_s: int | None = None) -> None:
     set_value(driver, "#bo-kind", "once")
+    set_value(driver, "#bo-flatten", "" if flatten_before_s is None else str(flatten_before_s))
     set_value(driver, "#bo-label", label)
     set_value(driver, "#bo-start", ny_local(start))
     set_value(driver, "#bo-end", ny_local(end))
@@ -205,10 +206,12 @@ def test_a_blackout_added_in_the_risk_tab_shows_in_the_header_and_the_gate_refus
     add_once(driver, "bad", now + timedelta(hours=2), now + timedelta(hours=1))
     wait_until(driver, lambda d: has_text(d, "#bo-msg", "windows[0].end: expected an end after the start"), "refused")
     assert "err" in classes(driver, "#bo-msg")
-    # a window in ten minutes: the header counts down to it
-    add_once(driver, "FOMC", now + timedelta(minutes=10), now + timedelta(minutes=40))
+    # a window in ten minutes with a two-minute flatten lead: the header counts down to the lead, when entries stop
+    add_once(driver, "FOMC", now + timedelta(minutes=10), now + timedelta(minutes=40), flatten_before_s=120)
     wait_until(driver, lambda d: has_text(d, "#bo-msg", 'Added "FOMC"'), "added")
-    wait_until(driver, lambda d: "FOMC in " in content(d, "#h-blackout"), "the next blackout in the header")
+    wait_until(driver, lambda d: "FOMC · flat in " in content(d, "#h-blackout"), "the next blackout in the header")
+    shown = content(driver, "#h-blackout").split(" · flat in ")[1].split(" · ")[0]     # MM:SS to the lead
+    assert 6 * 60 <= sum(int(p) * 60 ** i for i, p in enumerate(reversed(shown.split(":")))) <= 8 * 60, shown
     first_left = content(driver, "#h-blackout")
     assert "warn" in classes(driver, "#h-blackout"), "amber within 15 minutes"
     assert first(driver, "#h-blackout").is_displayed(), "a key figure (on a phone too) this close"

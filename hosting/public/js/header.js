@@ -185,10 +185,13 @@ function renderDiscipline(g) {
       fmtDuration(left) + ' left', 'neg');
     el.title = 'Inside a blackout window: entries are refused until it ends (Risk tab)';
   } else if (cal.next && typeof cal.next.start === 'number') {
-    inS = cal.next.start - serverNow();
-    setText(el, (cal.next.label || 'blackout') + ' in ' + fmtDuration(inS) + ' · ' + fmtTs(cal.next.start).replace(/:\d\d$/, ''),
-      inS <= 15 * 60 ? 'warn' : '');
-    el.title = 'The next blackout window (New York time): entries are refused inside it';
+    // a window with a flatten lead shuts entries (and flattens) that much before its start (D22)
+    const lead = Number(cal.next.flatten_before_s) || 0;
+    inS = cal.next.start - lead - serverNow();
+    setText(el, (cal.next.label || 'blackout') + (lead ? ' · flat in ' : ' in ') + fmtDuration(inS) + ' · ' +
+      fmtTs(cal.next.start).replace(/:\d\d$/, ''), inS <= 15 * 60 ? 'warn' : '');
+    el.title = 'The next blackout window (New York time): entries are refused inside it' +
+      (lead ? ' and from ' + Math.round(lead / 60) + ' min before it, when open positions are flattened' : '');
   } else {
     setText(el, 'none', '');
     el.title = 'No blackout window ahead (Risk tab)';
