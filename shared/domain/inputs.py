@@ -252,6 +252,9 @@ class TimerFired(Input):
     kind: TimerKind
     key: str
     at: float
+    # how far the clock `now` stands ahead of the real one (the local stack's dev clock; 0 in production): the
+    # watchdog judges its canary, a Cloud Task that travels in real seconds, in real seconds (`now - offset`)
+    offset: float = 0.0
 
 
 AnyInput = Annotated[

@@ -116,8 +116,9 @@ def _text(event: Event) -> str:
 
 # ---- the watchdog ------------------------------------------------------------------------------------------------
 
-def silences(world: World, now: float, config: Config) -> dict[str, str]:
-    """The silence conditions that hold at `now`, each with its sentence (D23)."""
+def silences(world: World, now: float, config: Config, offset: float = 0.0) -> dict[str, str]:
+    """The silence conditions that hold at `now`, each with its sentence (D23). `offset`: how far `now` stands
+    ahead of the real clock (a dev clock's; 0 in production): the canary is judged in real seconds."""
     g = world.glob
     held: dict[str, str] = {}
     last_price = max((a.last_heartbeat_ts for a in world.assets.values() if a.last_heartbeat_ts is not None),
@@ -125,9 +126,9 @@ def silences(world: World, now: float, config: Config) -> dict[str, str]:
     if _in_session_for(now, config.price_silence_s) and (
             last_price is None or now - last_price > config.price_silence_s):
         held["PRICE_SILENCE"] = SILENCES["PRICE_SILENCE"][1].format(s=config.price_silence_s)
-    canary = canary_state(g.timer_canary, now, config.timer_late_s)
+    canary = canary_state(g.timer_canary, now, config.timer_late_s, offset)
     if canary == "late" or (canary == "waiting" and "TIMERS_FAILING" in (g.silences or {})):
-        late = max(now - float((g.timer_canary or {}).get("due") or now), config.timer_late_s)
+        late = max(now - offset - _real_due(g.timer_canary or {}, now - offset), config.timer_late_s)
         held["TIMERS_FAILING"] = SILENCES["TIMERS_FAILING"][1].format(s=late)
     if g.rithmic_last_ts is None or now - g.rithmic_last_ts > config.bridge_silence_s:
         held["BRIDGE_SILENCE"] = SILENCES["BRIDGE_SILENCE"][1].format(s=config.bridge_silence_s)
@@ -146,13 +147,13 @@ def _in_session_for(now: float, seconds: float) -> bool:
         until_close >= seconds)
 
 
-def watch(world: World, now: float, config: Config) -> list[Event]:
+def watch(world: World, now: float, config: Config, offset: float = 0.0) -> list[Event]:
     """One watchdog tick: compare the conditions that hold with those stored on the global document
     (`silences`: code -> since), store the new set, and return one event per condition that started or cleared —
     so each condition is announced once when it starts and once when it clears, however often the tick runs."""
     g = world.glob
     before: Mapping[str, Any] = g.silences or {}
-    held = silences(world, now, config)
+    held = silences(world, now, config, offset)
     events = [Event("silence_started", None, code, {"text": text, "since": now})
               for code, text in held.items() if code not in before]
     events += [Event("silence_cleared", None, code, {"text": SILENCES[code][2], "since": before[code]})
@@ -162,9 +163,20 @@ def watch(world: World, now: float, config: Config) -> list[Event]:
 
 
 # ---- the canary timer (TIMERS_FAILING) ----------------------------------------------------------------------------
+#
+# The canary's task travels in real seconds, whatever the clock `now` says: on the local stack a dev clock may stand
+# still, jump or run at a replay's pace. So a canary is judged in real seconds: it keeps the offset of the clock it
+# was armed under (`offset`, kept only when not 0: the clock ahead of the real one by that much), and the tick that
+# judges it passes its own. In production both are 0 and the real time is `now`.
 
-def canary_state(canary: Mapping[str, Any] | None, now: float, late_s: float) -> str:
-    """`none` (never armed), `fired`, `waiting` (not fired, not yet `late_s` past its due time) or `late`.
+def _real_due(canary: Mapping[str, Any], default: float) -> float:
+    """The real time a canary is due at (its `due` is in the time of the clock it was armed under)."""
+    return float(canary.get("due") or default) - float(canary.get("offset") or 0.0)
+
+
+def canary_state(canary: Mapping[str, Any] | None, now: float, late_s: float, offset: float = 0.0) -> str:
+    """`none` (never armed), `fired`, `waiting` (not fired, not yet `late_s` real seconds past its due time) or
+    `late`. `offset`: how far `now` stands ahead of the real clock.
 
     What the store honestly knows about timers: a timer it asked for and whether it came back. A canary that is
     `waiting` says nothing new, so TIMERS_FAILING keeps whatever it was (it starts when one is late and clears when
@@ -173,20 +185,22 @@ def canary_state(canary: Mapping[str, Any] | None, now: float, late_s: float) ->
         return "none"
     if canary.get("fired") is not None:
         return "fired"
-    return "late" if now - float(canary.get("due") or 0.0) > late_s else "waiting"
+    return "late" if (now - offset) - _real_due(canary, 0.0) > late_s else "waiting"
 
 
-def arm_canary(glob: GlobalState, now: float, late_s: float) -> Timer | None:
+def arm_canary(glob: GlobalState, now: float, late_s: float, offset: float = 0.0) -> Timer | None:
     """The tick's canary: a new one when none is on its way (never armed, fired, or late: a lost task must not
     keep the condition forever), else None. Its key names its due millisecond, so a re-run arms the same task.
-    One due later than a new one would be was armed by a clock since moved back (the local stack's dev clock):
-    replaced too, or it would wait that long."""
+    One due later than a new one would be (in real seconds) was armed by a clock whose offset it did not keep (one
+    stored before canaries kept it): replaced too, or it would wait that long."""
     canary = glob.timer_canary or {}
-    if canary_state(canary, now, late_s) == "waiting" and float(canary.get("due") or 0.0) <= now + CANARY_DELAY_S:
+    real_now = now - offset
+    if canary_state(canary, now, late_s, offset) == "waiting" and (
+            _real_due(canary, 0.0) <= real_now + CANARY_DELAY_S):
         return None
     due = now + CANARY_DELAY_S
     key = f"canary:{round(due * 1000)}"
-    glob.timer_canary = {"key": key, "due": due, "fired": None}
+    glob.timer_canary = {"key": key, "due": due, "fired": None, **({"offset": offset} if offset else {})}
     return Timer("timer_canary", key, due, {})
 
 

@@ -88,10 +88,11 @@ def _probe(ctx: Ctx, cmd: TimerFired) -> str:
 def _watchdog(ctx: Ctx, cmd: TimerFired) -> str:
     """D23's silence conditions, once a minute (Cloud Scheduler; the local stack's ticker): each one is announced
     when it starts and when it clears (notify.watch). The same tick keeps D22's flatten-before timers derived from
-    the stored windows (operator.ensure_flatten): a lost one is asked for again, a missed flatten done."""
-    events = notify.watch(ctx.world, ctx.now, ctx.config)
+    the stored windows (operator.ensure_flatten): a lost one is asked for again, a missed flatten done.
+    The canary (TIMERS_FAILING) is judged in real seconds: `cmd.offset` is the clock's lead over the real one."""
+    events = notify.watch(ctx.world, ctx.now, ctx.config, cmd.offset)
     ctx.events.extend(events)
-    canary = notify.arm_canary(ctx.glob, ctx.now, ctx.config.timer_late_s)
+    canary = notify.arm_canary(ctx.glob, ctx.now, ctx.config.timer_late_s, cmd.offset)
     if canary is not None:
         ctx.timers.append(canary)
     silences = ",".join(sorted(ctx.glob.silences or {})) or "quiet"

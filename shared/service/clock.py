@@ -10,7 +10,9 @@ Outside LOCAL_DEV=1 it is never consulted.
 Timers under a dev clock: a timer due at clock time `at` is enqueued for real time `at - offset()` (the service
 layer shifts it). Under a frozen clock `offset()` is `frozen - real now` at the moment of the enqueue, so a timer
 fires after the same number of *real* seconds it was meant to wait, whatever the frozen clock says by then. That is
-harmless because every lock and expiry is derived from stored times: a timer only tidies up and logs.
+harmless because every lock and expiry is derived from stored times: a timer only tidies up and logs. The one
+timer whose punctuality is itself judged, the watchdog's canary (TIMERS_FAILING), is judged in real seconds: the
+timers function hands the domain this offset with each timer (`TimerFired.offset`).
 """
 
 from __future__ import annotations

@@ -97,49 +97,102 @@ def _canary_fired(local: LocalStack) -> bool:
     return "doubleValue" in canary.get("fired", {}) or "integerValue" in canary.get("fired", {})
 
 
-def test_timers_failing_under_the_frozen_dev_clock(tmp_path) -> None:
-    """TIMERS_FAILING through the real Cloud Tasks emulator: the watchdog's canary fires (quiet); the frozen clock
-    moves a minute past a canary still on its way (55 s past its due time in the system's time): the condition
-    starts and reaches the receiver once; the replacement canary fires and the next tick clears it, once."""
+class _CanaryStack:
+    """The helpers of the TIMERS_FAILING tests: the dev clock, a watchdog tick after a bridge heartbeat (only the
+    canary may be silent), the receiver's TIMERS_FAILING notices and the timers queue paused or resumed."""
+
+    def __init__(self, local: LocalStack) -> None:
+        self.local, self.http = local, requests.Session()
+
+    def clock(self, **body: float) -> None:
+        assert self.http.post(f"{self.local.url}/_dev/clock", json=body, timeout=10).status_code == 200
+
+    def tick(self) -> str:
+        beat = self.http.post(f"{self.local.url}/api/bridge/heartbeat", timeout=10, json={
+            "secret": self.local.secrets["BRIDGE_HEARTBEAT_SECRET"], "tsConnected": True})
+        assert beat.status_code == 200 and self.local.tick_watchdog() == 200
+        return "TIMERS_FAILING" if "TIMERS_FAILING" in json.dumps(_global_doc(self.local).get("silences")) else "."
+
+    def titles(self) -> list[str]:
+        return [m["title"] for m in self.local.notify_receiver.got
+                if m.get("title", "").startswith("TIMERS_FAILING")]
+
+    def wait_fired(self, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while not _canary_fired(self.local) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return _canary_fired(self.local)
+
+    def queue(self, action: str) -> None:
+        import grpc
+        from google.cloud import tasks_v2
+        from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+        from devstack.run import LOCATION, QUEUE
+
+        channel = grpc.insecure_channel(f"127.0.0.1:{self.local.tasks_port}")
+        client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+        name = client.queue_path(self.local.project, LOCATION, QUEUE)
+        (client.pause_queue if action == "pause" else client.resume_queue)(name=name)
+        channel.close()
+
+
+def test_a_dev_clock_moved_at_a_replays_pace_does_not_start_timers_failing(tmp_path) -> None:
+    """The watchdog ticked once a minute of market time at `make demo`'s pace (30x: a tick every 2 real seconds) and
+    at 12x (every 5): the canary's task travels in real seconds and is judged in them, so TIMERS_FAILING never
+    starts while the canaries come back (judged in the dev clock's seconds it held from the second tick at 30x and
+    started and cleared over and over at 12x)."""
     env = {k: v for k, v in os.environ.items() if k != "DASHBOARD_PASSWORD"}
     local = LocalStack.on_free_ports(log_dir=tmp_path, base_env=env)
     local.receiver = True
     with local:
-        receiver = local.notify_receiver
-        http = requests.Session()
+        stack = _CanaryStack(local)
+        stack.clock(now=SATURDAY)
+        held = []
+        for pace in [2.0] * 8 + [5.0] * 4:
+            held.append(stack.tick())
+            stack.clock(advance=60)
+            time.sleep(pace)
+        held.append(stack.tick())
+        assert stack.wait_fired(), "the canaries come back through the Cloud Tasks emulator"
+        assert set(held) == {"."}, "".join(held)
+        assert not local.notify_receiver.wait_for(1, timeout=2) and stack.titles() == []
 
-        def clock(**body: float) -> None:
-            assert http.post(f"{local.url}/_dev/clock", json=body, timeout=10).status_code == 200
 
-        def tick() -> None:   # the bridge speaks first: only the canary may be silent
-            beat = http.post(f"{local.url}/api/bridge/heartbeat", timeout=10, json={
-                "secret": local.secrets["BRIDGE_HEARTBEAT_SECRET"], "tsConnected": True})
-            assert beat.status_code == 200 and local.tick_watchdog() == 200
-
-        def titles() -> list[str]:
-            return [m["title"] for m in receiver.got if m.get("title", "").startswith("TIMERS_FAILING")]
-
-        clock(now=SATURDAY)
-        tick()
+def test_timers_failing_when_the_queue_holds_the_canary_under_a_moving_dev_clock(tmp_path) -> None:
+    """TIMERS_FAILING through the real Cloud Tasks emulator: the canary fires (quiet); the timers queue is paused
+    (its task is held: to the store, lost) while the dev clock moves a minute each tick: the condition starts only
+    when the canary is `timer_late_s` past its due time in real seconds, and reaches the receiver once the queue
+    runs again; the replacement canary fires and the next tick clears it, once."""
+    env = {k: v for k, v in os.environ.items() if k != "DASHBOARD_PASSWORD"}
+    local = LocalStack.on_free_ports(log_dir=tmp_path, base_env=env)
+    local.receiver = True
+    with local:
+        stack = _CanaryStack(local)
+        stack.clock(now=SATURDAY)
+        assert stack.tick() == "."
+        assert stack.wait_fired(), "the canary came back through the Cloud Tasks emulator"
+        stack.queue("pause")
+        stack.clock(advance=60)
+        armed = time.monotonic()
+        held = [stack.tick()]                     # a new canary, due 5 s on: held by the paused queue
+        while time.monotonic() - armed < 30:      # minutes of market time pass, but not 35 real seconds
+            stack.clock(advance=60)
+            held.append(stack.tick())
+            time.sleep(4)
+        assert set(held) == {"."}, "".join(held)
+        time.sleep(max(0.0, armed + 36.5 - time.monotonic()))
+        stack.clock(advance=60)
+        assert stack.tick() == "TIMERS_FAILING"
+        stack.queue("resume")                     # the notice (a Cloud Task too) and the canaries go out
+        assert local.notify_receiver.wait_for(1, timeout=20) and stack.titles() == ["TIMERS_FAILING started"]
+        assert stack.wait_fired(), "the replacement canary fired"
+        stack.clock(advance=60)
+        assert stack.tick() == "."
         deadline = time.monotonic() + 20
-        while not _canary_fired(local) and time.monotonic() < deadline:
+        while len(stack.titles()) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _canary_fired(local), "the canary came back through the Cloud Tasks emulator"
-        clock(advance=60)
-        tick()                      # fired: a new canary, due 5 s on
-        clock(advance=60)           # … and a minute passes in the system's time before it can fire
-        tick()
-        assert receiver.wait_for(1, timeout=20) and titles() == ["TIMERS_FAILING started"]
-        deadline = time.monotonic() + 20
-        while not _canary_fired(local) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _canary_fired(local), "the replacement canary fired"
-        clock(advance=60)
-        tick()
-        deadline = time.monotonic() + 20
-        while len(titles()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert titles() == ["TIMERS_FAILING started", "TIMERS_FAILING cleared"]
-        tick()
+        assert stack.titles() == ["TIMERS_FAILING started", "TIMERS_FAILING cleared"]
+        stack.tick()
         time.sleep(2)
-        assert titles() == ["TIMERS_FAILING started", "TIMERS_FAILING cleared"], "each announced once"
+        assert stack.titles() == ["TIMERS_FAILING started", "TIMERS_FAILING cleared"], "each announced once"

@@ -216,6 +216,38 @@ def test_timers_failing_is_announced_when_the_canary_is_lost_and_cleared_when_on
     assert {"TIMERS_FAILING started", "TIMERS_FAILING cleared"} <= {m["title"] for m in hook.got}
 
 
+
+def test_the_watchdog_judges_its_canary_by_the_shells_clock_offset(app, receivers) -> None:
+    """The timers function hands the domain the shell's clock offset (the local stack's dev clock): the dev clock a
+    minute on at each tick while the real clock stands still, the canary on its way is not late; the task is
+    enqueued at its real due time and the stored canary keeps the offset it was armed under."""
+    from shared.service import Services
+    from shared.service.wiring import config_from_env, install
+    from shared.store.documents import GLOBAL_PATH
+
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    lead = [3600.0]
+    install(Services(store=app.store, config=config_from_env(), clock=app.clock, scheduler=app.scheduler,
+                     clock_offset=lambda: lead[0]))
+    assert app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
+                                     json={"tsConnected": True}).status_code == 200
+    assert app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
+    assert watchdog(app).get_json()["outcome"] == "quiet"
+    (canary,) = app.scheduler.of_kind("timer_canary")
+    armed_at = app.clock.now
+    assert canary.at == armed_at + 5 - 3600, "enqueued for the real time it is due at"
+    assert app.store.dump()[GLOBAL_PATH]["timer_canary"]["offset"] == 3600.0
+    for _ in range(3):                  # a replay's pace: a minute of the dev clock, no real time
+        app.clock.now += 60
+        lead[0] += 60
+        assert app.client("bridge").post("/api/bridge/heartbeat", headers={"X-Bridge-Secret": BRIDGE},
+                                         json={"tsConnected": True}).status_code == 200
+        assert app.tv("/tv_heartbeat", symbol="ES1!", price=5000.25).status_code == 200
+        assert watchdog(app).get_json()["outcome"] == "quiet"
+    assert app.scheduler.of_kind("timer_canary") == [canary], "still on its way: not replaced"
+    assert not [d for d in notifications(app).values() if d["code"] == "TIMERS_FAILING"]
+
 def test_a_destination_refused_at_the_cap_leaves_no_url_in_the_secrets_store(app, _wiring) -> None:
     for n in range(notify.MAX_DESTINATIONS):
         assert add(app, f"d{n}", f"json://127.0.0.1:1/d{n}", "all").status_code == 201

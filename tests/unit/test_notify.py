@@ -134,9 +134,9 @@ def _quiet_world() -> Any:
     return world
 
 
-def _tick(world: Any, now: float) -> Any:
+def _tick(world: Any, now: float, offset: float = 0.0) -> Any:
     world.glob.rithmic_last_ts = now
-    return decide(world, TimerFired(kind="watchdog", key="tick", at=now), now, CONFIG)
+    return decide(world, TimerFired(kind="watchdog", key="tick", at=now, offset=offset), now, CONFIG)
 
 
 def _fire(world: Any, key: str, now: float) -> Any:
@@ -202,3 +202,59 @@ def test_timers_failing_starts_once_when_a_canary_is_late_and_clears_once_when_o
     d = _fire(d.world, next_canary.key, next_canary.at)
     d = _tick(d.world, retry.at + 120)
     assert [e.kind for e in d.events] == ["timer"], "cleared once"
+
+
+def test_a_canary_is_judged_in_real_seconds_while_a_replay_moves_the_clock_a_minute_a_tick() -> None:
+    """The dev clock a minute on at each tick, half a real second apart (a replay's pace): the canary's task travels
+    in real seconds, so one still on its way is not late, and TIMERS_FAILING never starts while the timers arrive."""
+    world, real = _quiet_world(), SATURDAY - 1000.0       # the real clock behind the dev clock: offset = now - real
+    d = _tick(world, SATURDAY, SATURDAY - real)
+    (canary,) = d.timers
+    assert d.world.glob.timer_canary["offset"] == 1000.0, "the offset it was armed under"
+    for minute in range(1, 6):                            # 5 market minutes in 2.5 real seconds: still on its way
+        now, real = SATURDAY + 60 * minute, real + 0.5
+        d = _tick(d.world, now, now - real)
+        assert d.body["outcome"] == "quiet" and d.timers == [], minute
+    d = _fire(d.world, canary.key, SATURDAY + 330)        # it arrives 5 real seconds after it was armed
+    now, real = SATURDAY + 360, real + 3.0
+    d = _tick(d.world, now, now - real)
+    assert d.body["outcome"] == "quiet" and [t.kind for t in d.timers] == ["timer_canary"]
+    armed = real                                          # this one never arrives: late 35 real seconds on
+    for minute in range(7, 200):
+        now, real = SATURDAY + 60 * minute, real + 0.5
+        d = _tick(d.world, now, now - real)
+        if d.body["outcome"] != "quiet":
+            break
+    assert real - armed == 35.5, "late the first tick past its due time + timer_late_s, in real seconds"
+    started = [e for e in d.events if e.kind == "silence_started"]
+    assert [e.code for e in started] == ["TIMERS_FAILING"]
+    assert f"{real - armed - CANARY_DELAY_S:.0f} s past its due time" in started[0].detail["text"]
+
+
+def test_under_a_frozen_clock_a_canary_that_fires_clears_and_a_lost_one_is_late_in_real_seconds() -> None:
+    """The dev clock frozen while real time passes (a test, a paused replay): the offset shrinks as real time goes
+    on, so a lost canary is late after `timer_late_s` real seconds although `now` never moves."""
+    world, real = _quiet_world(), SATURDAY - 50.0
+    d = _tick(world, SATURDAY, SATURDAY - real)
+    lost = d.timers[0]
+    d = _tick(d.world, SATURDAY, SATURDAY - (real + CANARY_DELAY_S + CONFIG.timer_late_s))
+    assert d.body["outcome"] == "quiet" and d.timers == [], "exactly timer_late_s real seconds late: not late"
+    d = _tick(d.world, SATURDAY, SATURDAY - (real + CANARY_DELAY_S + CONFIG.timer_late_s + 1))
+    assert d.body["outcome"] == "TIMERS_FAILING"
+    (retry,) = d.timers
+    assert retry.key == lost.key and d.world.glob.timer_canary["offset"] == SATURDAY - (real + 36), \
+        "the same clock time names the same task; the new offset dates it in real seconds"
+    d = _fire(d.world, retry.key, SATURDAY)
+    d = _tick(d.world, SATURDAY, SATURDAY - (real + 45))
+    assert [(e.kind, e.code) for e in d.events if e.kind.startswith("silence")] == [
+        ("silence_cleared", "TIMERS_FAILING")]
+
+
+def test_a_canary_armed_under_a_clock_since_moved_back_waits_for_its_real_due_time() -> None:
+    """The dev clock a day ahead, then back: the canary kept its offset, so its task is due 5 real seconds after it
+    was armed and is not replaced (a canary stored without one is: see the test above)."""
+    world = _quiet_world()
+    ahead = _tick(world, SATURDAY + 86_400, 86_400.0)
+    d = _tick(ahead.world, SATURDAY + 1, 0.0)
+    assert d.timers == [] and d.body["outcome"] == "quiet"
+    assert _fire(d.world, ahead.timers[0].key, SATURDAY + 5).body["outcome"] == "fired"
