@@ -69,7 +69,7 @@ def test_destinations_are_added_tested_changed_and_deleted_and_the_url_never_sho
 
     # the server's validation, said as it is
     add(driver, "Junk", "not a url", "all")
-    wait_until(driver, lambda d: has_text(d, "#nd-msg", "url: expected a notification URL"), "refused")
+    wait_until(driver, lambda d: has_text(d, "#nd-msg", "url: expected one notification URL"), "refused")
     assert "err" in classes(driver, "#nd-msg")
 
     add(driver, "Desk hook", good_url, "all")
