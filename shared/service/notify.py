@@ -48,7 +48,7 @@ STATUS = "notify_status"
 CLAIM_S = 60.0                 # an attempt's claim on a destination: longer than a send can take (apprise's timeouts)
 MAX_DESTINATIONS = 10
 DEST_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
-NOTIFY_KEY = re.compile(r"([A-Za-z0-9_.-]{1,120}):([a-z0-9][a-z0-9-]{0,31})")
+NOTIFY_KEY = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,119}):([a-z0-9][a-z0-9-]{0,31})")   # no "." or ".." id (a path)
 
 
 def notification_path(notification_id: str) -> str:

@@ -292,3 +292,12 @@ def test_a_broken_local_secrets_file_answers_503_naming_it_and_is_left_as_it_was
     assert "token-kept" not in answer.get_data(as_text=True)
     assert path.read_text() == broken
     assert app.client("orders").get("/api/notifications/destinations").status_code == 200
+
+
+@pytest.mark.parametrize("nid", [".", "..", "-x", "_x"])
+def test_a_notify_task_naming_no_notification_document_is_a_400(app, nid) -> None:
+    """A notification id must be a document id: "." and ".." would name a path, not a notification."""
+    before = app.store.dump()
+    answer = app.client("timers").post("/", json={"kind": "notify", "key": f"{nid}:hook", "at": app.clock.now},
+                                       headers={"X-Local-Tasks-Token": TASK_TOKEN})
+    assert answer.status_code == 400 and app.store.dump() == before
