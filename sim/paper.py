@@ -228,8 +228,9 @@ class PaperBridge:
         stop the price crossed fills before an exit that arrives in the same round (D21's race)."""
         if not self._tidy():
             return 0
-        with self._work:
-            self.trigger_stops()
+        if self.stops:   # most rounds have no resting stop: no lock to take for them
+            with self._work:
+                self.trigger_stops()
         claimed = self.poll()
         self.snapshot_if_due(force=claimed > 0)
         return claimed
@@ -359,7 +360,7 @@ class PaperBridge:
     def trigger_stops(self) -> None:
         """A stop-market order: once the price trades through its level it fills at the market, with slippage."""
         price = self.market.price
-        if price is None:
+        if price is None or not self.stops:
             return
         for oid, stop in list(self.stops.items()):
             if price <= stop.stop_price if stop.side == "SELL" else price >= stop.stop_price:

@@ -176,12 +176,21 @@ class Session:
         self.stats.started = time.monotonic()
         began_market = ticks[0].ts if ticks else 0.0
         paced = bool(self.config.pace)
+        stats, move, every = self.stats, self.market.move, self.config.heartbeat_every
+        book = self.bridge.book if self.bridge is not None else None
         for tick, bricks in merged(ticks):
             if stop is not None and stop.is_set():
                 break
             if paced:
                 self._pace(tick.ts - began_market)
-            self.tick(tick, bricks)
+            last = self._last_heartbeat
+            if not bricks and last is not None and tick.ts - last < every and (book is None or book.is_flat()):
+                # a quiet tick (`tick` below would only count it and move the market): two-thirds of a session's
+                # ticks, kept out of a method call
+                stats.ticks += 1
+                move(tick.ts, tick.price)
+            else:
+                self.tick(tick, bricks)
             if progress is not None:
                 progress(self.stats.ticks, self.stats.bricks)
         if self.bridge is not None:

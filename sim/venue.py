@@ -245,11 +245,14 @@ class InProcess:
     # window's lead catches after its timer (D22, operator.ensure_flatten); ticked only while a window has a lead
     # (the rest of the tick, D23's silences, changes no trade)
     _watchdog_minute: int | None = field(default=None, init=False, repr=False)
+    _set_at: float | None = field(default=None, init=False, repr=False)   # the time of the last set_time
 
     def __post_init__(self) -> None:
         self.world = initial_world(self.config)
 
     def set_time(self, now: float) -> None:
+        if now == self._set_at == self.now and not (self.flatten_timers and self.flatten_timers[0][0] <= now):
+            return   # the time it was set to last, nothing due: the bridge's round sets the session's tick again
         while self.flatten_timers and self.flatten_timers[0][0] <= now:
             at, key = self.flatten_timers.pop(0)
             self.now = max(self.now, at)
@@ -260,6 +263,7 @@ class InProcess:
             self._watchdog_minute = minute
             if any(w.get("flatten_before_s") is not None for w in windows.windows(self.world.glob)):
                 self._decide(TimerFired(kind="watchdog", key="tick", at=now))
+        self._set_at = now
 
     def _decide(self, inp: Input) -> Answer:
         """One decision on what the service layer loads for it (the global record, the table's assets and orders).
