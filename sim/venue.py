@@ -237,6 +237,9 @@ class InProcess:
     # snapshot inputs by their values: while a position is open the bridge reports the same few prices' P&L over
     # and over, and an input is immutable, so an equal one is built (validated) once
     _snapshots: dict[tuple[Any, ...], tuple[PnlSnapshot, bool]] = field(default_factory=dict, init=False, repr=False)
+    _same_snapshot: dict[int, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False)
+    _tv_heartbeats: dict[tuple[str, float], TvHeartbeat] = field(default_factory=dict, init=False, repr=False)
+    _last_bridge_heartbeat: tuple[str, BridgeHeartbeat] | None = field(default=None, init=False, repr=False)
     # D22's flatten-before timers, the one kind of timer that acts (the others only tidy up what is derived anyway):
     # delivered when market time reaches them, as Cloud Tasks would; each (key, due time) once, as a named task
     flatten_timers: list[tuple[float, str]] = field(default_factory=list, init=False)
@@ -270,7 +273,7 @@ class InProcess:
         What the decision returns is written back, as the store does."""
         self.decisions += 1
         current = self.world
-        table = self._loads(inp)
+        table = loads(inp, self.config)   # what `_loads` answers, without the method call
         # at every decision: a loop rather than a comprehension (a function to create and call on Python 3.11)
         loaded = {}
         for key in table.assets:
@@ -323,7 +326,17 @@ class InProcess:
         return self._decide(RenkoBar(stream=stream, asset=asset, color=color, bar_id=bar_id))  # type: ignore[arg-type]
 
     def tv_heartbeat(self, asset: str, price: float) -> Answer:
-        return self._decide(TvHeartbeat(asset=asset, price=price))
+        # an input is immutable: one per (asset, price) is built (validated) once, as `snapshot`'s are; only a
+        # non-zero float price (-0.0 == 0.0, and 1 == 1.0, would share a key yet not be the same input)
+        key = (asset, price)
+        inp = self._tv_heartbeats.get(key) if type(price) is float and price else None
+        if inp is None:
+            inp = TvHeartbeat(asset=asset, price=price)
+            if type(price) is float and price:
+                if len(self._tv_heartbeats) >= SNAPSHOT_CACHE:
+                    self._tv_heartbeats.clear()
+                self._tv_heartbeats[key] = inp
+        return self._decide(inp)
 
     def gates(self, asset: str) -> Answer:
         return 200, gates_view(self.world.clone(), asset, self.now, self.config, None)
@@ -384,15 +397,29 @@ class InProcess:
         ))
 
     def bridge_heartbeat(self, info: dict[str, Any]) -> Answer:
-        return self._decide(BridgeHeartbeat(info=info))
+        # the paper bridge sends the same info every time: the input of the last one is reused when the info's
+        # text is the same (its repr tells 1 from True and -0.0 from 0.0, which equality does not)
+        text = repr(info)
+        last = self._last_bridge_heartbeat
+        if last is None or last[0] != text:
+            last = self._last_bridge_heartbeat = (text, BridgeHeartbeat(info=info))
+        return self._decide(last[1])
 
     def snapshot(self, balance: float, realized: float, unrealized: float, positions: Iterable[Position]) -> Answer:
+        # The paper bridge hands over the very objects of the snapshot it reported at this price before (its own
+        # cache): the same four objects are the same values, zeros' signs included, so their input is reused
+        # without hashing or a look at the zeros.
+        same = self._same_snapshot.get(id(positions))
+        if same is not None and same[0] is positions and same[1] is balance and same[2] is realized and (
+                same[3] is unrealized):
+            return self._decide(same[4])
         key = (balance, realized, unrealized, tuple(positions))
         # Only keys without a negative zero are kept (see `_zeros`), each with whether it holds a zero. A kept key
         # without any zero is equal only to an identical one, so a hit on it needs no check; a hit on one with a
         # zero is taken only if this key's zeros are all +0.0 too.
         known = self._snapshots.get(key)
         if known is not None and (not known[1] or _zeros(key)[1]):
+            self._remember_same(positions, balance, realized, unrealized, known[0])
             return self._decide(known[0])
         has_zero, exact = _zeros(key)
         symbols = tuple(SymbolPosition(symbol=p.symbol, position=p.position, open_pnl=p.open_pnl,
@@ -402,7 +429,18 @@ class InProcess:
             if len(self._snapshots) >= SNAPSHOT_CACHE:
                 self._snapshots.clear()
             self._snapshots[key] = (inp, has_zero)
+        self._remember_same(positions, balance, realized, unrealized, inp)
         return self._decide(inp)
+
+    def _remember_same(self, positions: Iterable[Position], balance: float, realized: float, unrealized: float,
+                       inp: PnlSnapshot) -> None:
+        """Kept by the positions object's id, which the entry holds (so no other object takes that id meanwhile);
+        only a tuple, which nobody can change afterwards."""
+        if type(positions) is not tuple:
+            return
+        if len(self._same_snapshot) >= SNAPSHOT_CACHE:
+            self._same_snapshot.clear()
+        self._same_snapshot[id(positions)] = (positions, balance, realized, unrealized, inp)
 
     def trades(self) -> list[dict[str, Any]]:
         return list(self.closed)
