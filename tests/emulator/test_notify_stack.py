@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import requests
@@ -97,6 +100,18 @@ def _canary_fired(local: LocalStack) -> bool:
     return "doubleValue" in canary.get("fired", {}) or "integerValue" in canary.get("fired", {})
 
 
+@contextmanager
+def canary_stack(tmp_path: Path) -> Iterator[_CanaryStack]:
+    """A local stack of its own with the receiver, its dev clock frozen on a Saturday (no price silence)."""
+    env = {k: v for k, v in os.environ.items() if k != "DASHBOARD_PASSWORD"}
+    local = LocalStack.on_free_ports(log_dir=tmp_path, base_env=env)
+    local.receiver = True
+    with local:
+        stack = _CanaryStack(local)
+        stack.clock(now=SATURDAY)
+        yield stack
+
+
 class _CanaryStack:
     """The helpers of the TIMERS_FAILING tests: the dev clock, a watchdog tick after a bridge heartbeat (only the
     canary may be silent), the receiver's TIMERS_FAILING notices and the timers queue paused or resumed."""
@@ -142,12 +157,8 @@ def test_a_dev_clock_moved_at_a_replays_pace_does_not_start_timers_failing(tmp_p
     at 12x (every 5): the canary's task travels in real seconds and is judged in them, so TIMERS_FAILING never
     starts while the canaries come back (judged in the dev clock's seconds it held from the second tick at 30x and
     started and cleared over and over at 12x)."""
-    env = {k: v for k, v in os.environ.items() if k != "DASHBOARD_PASSWORD"}
-    local = LocalStack.on_free_ports(log_dir=tmp_path, base_env=env)
-    local.receiver = True
-    with local:
-        stack = _CanaryStack(local)
-        stack.clock(now=SATURDAY)
+    with canary_stack(tmp_path) as stack:
+        local = stack.local
         held = []
         for pace in [2.0] * 8 + [5.0] * 4:
             held.append(stack.tick())
@@ -164,12 +175,8 @@ def test_timers_failing_when_the_queue_holds_the_canary_under_a_moving_dev_clock
     (its task is held: to the store, lost) while the dev clock moves a minute each tick: the condition starts only
     when the canary is `timer_late_s` past its due time in real seconds, and reaches the receiver once the queue
     runs again; the replacement canary fires and the next tick clears it, once."""
-    env = {k: v for k, v in os.environ.items() if k != "DASHBOARD_PASSWORD"}
-    local = LocalStack.on_free_ports(log_dir=tmp_path, base_env=env)
-    local.receiver = True
-    with local:
-        stack = _CanaryStack(local)
-        stack.clock(now=SATURDAY)
+    with canary_stack(tmp_path) as stack:
+        local = stack.local
         assert stack.tick() == "."
         assert stack.wait_fired(), "the canary came back through the Cloud Tasks emulator"
         stack.queue("pause")

@@ -98,18 +98,22 @@ def seen(world: Any) -> tuple[list[str], list[str]]:
     return sorted(world.assets), sorted(world.orders)
 
 
-@pytest.mark.parametrize("inp", EXAMPLES, ids=lambda i: f"{type(i).__name__}-{getattr(i, 'kind', '')}")
-def test_the_service_and_the_backtest_venue_decide_on_the_same_records(inp: Input, monkeypatch) -> None:
-    from shared import service
-
-    given: dict[str, tuple[list[str], list[str]]] = {}
-    real = service.decide
-
+def watching(given: dict[str, tuple[list[str], list[str]]], real: Any) -> Any:
+    """`watch(where)`: a `decide` that notes in `given[where]` the records it was given, then decides."""
     def watch(where: str) -> Any:
         def decide(world: Any, *args: Any, **kw: Any) -> Any:
             given[where] = seen(world)
             return real(world, *args, **kw)
         return decide
+    return watch
+
+
+@pytest.mark.parametrize("inp", EXAMPLES, ids=lambda i: f"{type(i).__name__}-{getattr(i, 'kind', '')}")
+def test_the_service_and_the_backtest_venue_decide_on_the_same_records(inp: Input, monkeypatch) -> None:
+    from shared import service
+
+    given: dict[str, tuple[list[str], list[str]]] = {}
+    watch = watching(given, service.decide)
 
     store = FakeStore({order_path(o.id): with_rev(o, 1) for o in seeded_orders()})
     monkeypatch.setattr(service, "decide", watch("service"))
@@ -164,13 +168,7 @@ def test_the_flatten_timer_and_the_watchdog_see_each_assets_in_flight_entry_in_b
     window = {"id": "b1", "kind": "once", "label": "CPI", "start": NOW + 60, "end": NOW + 600,
               "flatten_before_s": 300}
     given: dict[str, tuple[list[str], list[str]]] = {}
-    real = service.decide
-
-    def watch(where: str) -> Any:
-        def decide(world: Any, *args: Any, **kw: Any) -> Any:
-            given[where] = seen(world)
-            return real(world, *args, **kw)
-        return decide
+    watch = watching(given, service.decide)
 
     glob = GlobalState(blackouts=[window], blackout_seq=1)
     es = AssetState(pending_order_id=ES_ORDER, pending_kind="ENTRY", pending_side="BUY", pending_qty=2)
