@@ -5,17 +5,19 @@ from shared.domain.engine import audit_record
 from shared.domain.inputs import SetRisk, input_from_dict
 
 
+def nested(value: object, inside: bool = False) -> bool:
+    """Whether `value` holds an array directly inside an array (what Firestore cannot store)."""
+    if isinstance(value, list):
+        return inside or any(nested(v, True) for v in value)
+    if isinstance(value, dict):
+        return any(nested(v, False) for v in value.values())
+    return False
+
+
 def test_the_audit_record_of_trading_hours_holds_no_array_in_an_array_and_reads_back() -> None:
     cmd = SetRisk(trading_hours={"MON": ((570, 960), (1000, 1100)), "TUE": ()})
     data = cmd.model_dump(mode="json")
     assert data["trading_hours"] == {"MON": [570, 960, 1000, 1100], "TUE": []}
-
-    def nested(value: object, inside: bool = False) -> bool:
-        if isinstance(value, list):
-            return inside or any(nested(v, True) for v in value)
-        if isinstance(value, dict):
-            return any(nested(v, False) for v in value.values())
-        return False
 
     assert not nested(data)
     back = input_from_dict(data)
@@ -30,13 +32,6 @@ def test_an_idempotency_record_keeps_an_answer_with_an_array_in_an_array() -> No
 
     body = {"ok": True, "trading_hours": {"MON": [["09:30", "16:00"]]}}
     rec = record(IdempotencyKey("POST /api/risk", "k1"), 1.0, "r1", 200, None, body, True)
-
-    def nested(value: object, inside: bool = False) -> bool:
-        if isinstance(value, list):
-            return inside or any(nested(v, True) for v in value)
-        if isinstance(value, dict):
-            return any(nested(v, False) for v in value.values())
-        return False
 
     assert not nested({k: v for k, v in rec.items() if k != "expire_at"})
     assert stored_body(rec) == body
