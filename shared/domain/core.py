@@ -16,7 +16,7 @@ from .state import AssetState, GlobalState, Order, World
 GREEN_RED = ("green", "red")
 
 
-@dataclass
+@dataclass(slots=True)
 class Ctx:
     """One decision in progress: the world being changed, the time, and what the decision has produced so far."""
 

@@ -84,21 +84,22 @@ def initial_world(config: Config) -> World:
 
 def decide(world: World, inp: Input, now: float, config: Config, request_id: str = "r") -> Decision:
     """Decide one input. Pure: the given world is not modified; a refusal returns it unchanged."""
-    handler = HANDLERS[type(inp)]
+    kind = type(inp)
+    handler = HANDLERS[kind]
     new = world.clone()
     normalise_world(new, now, config)
-    ctx = Ctx(world=new, now=now, config=config, request_id=request_id)
+    ctx = Ctx(new, now, config, request_id)
     try:
         status, body = handler(ctx, inp)
     except Refusal as refusal:
         events = [Event("refused", getattr(inp, "asset", None), refusal.code, {"status": refusal.status})]
         return Decision(world=world, status=refusal.status, body=refusal.body(), code=refusal.code, events=events,
                         touched=fast.later(touched_assets, inp, events, world, config))
-    include_state = type(inp) in WITH_STATE or (
-        isinstance(inp, ToggleExit) and inp.toggle in WITH_STATE_TOGGLES)
-    code = body.get("code") if isinstance(body.get("code"), str) else None
+    include_state = kind in WITH_STATE or (
+        kind is ToggleExit and inp.toggle in WITH_STATE_TOGGLES)  # type: ignore[attr-defined]
+    code = body.get("code")
     return Decision(
-        world=new, status=status, body=body, code=code if code is None else str(code), events=ctx.events,
+        world=new, status=status, body=body, code=code if isinstance(code, str) else None, events=ctx.events,
         timers=ctx.timers, trades=ctx.trades, include_state=include_state and 200 <= status < 300,
         duplicate=bool(body.get("duplicate")),
         touched=fast.later(touched_assets, inp, ctx.events, new, config),
@@ -130,10 +131,11 @@ def orders_needed(world: World, inp: Input) -> set[str]:
     cancellation on a snapshot (D11), for the blackout flatten's (D22: its timer, and the watchdog's tick while a
     window has a lead) and for the operator's view of it; the resting protective stop of the asset a fill or
     protect changes, which follows the position (D21)."""
-    if (isinstance(inp, PnlSnapshot) and _may_flatten(world, inp)) or (
-            isinstance(inp, TimerFired) and _may_flatten_before(world, inp)):
+    kind = type(inp)   # the exact type, as `loads` tells inputs apart (fast.py: why not isinstance)
+    if (kind is PnlSnapshot and _may_flatten(world, inp)) or (  # type: ignore[arg-type]
+            kind is TimerFired and _may_flatten_before(world, inp)):  # type: ignore[arg-type]
         return {a.pending_order_id for a in world.assets.values() if a.pending_order_id}
-    if isinstance(inp, ExecutionReport | SetProtect):
+    if kind is ExecutionReport or kind is SetProtect:
         return {a.stop_order_id for a in world.assets.values() if a.stop_order_id}
     return set()
 

@@ -262,8 +262,8 @@ class World:
 
     def clone(self) -> World:
         """A world a decision may change: every record copied, the given one untouched."""
-        return World(glob=_copy_global(self.glob), assets=fast.copy_values(self.assets, _copy_asset),
-                     orders=fast.copy_values(self.orders, _copy_order))
+        orders = fast.copy_values(self.orders, _copy_order) if self.orders else {}   # most decisions load none
+        return World(_copy_global(self.glob), fast.copy_values(self.assets, _copy_asset), orders)
 
 
 R = TypeVar("R", GlobalState, AssetState, Order)

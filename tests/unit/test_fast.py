@@ -64,3 +64,16 @@ def test_later_is_worked_out_when_asked_and_plain_at_once() -> None:
     at_once = fast._at_once(count, 2)
     assert calls == [1, 2] and at_once() == at_once() == 2 and calls == [1, 2]
     assert fast.later is partial
+
+
+def test_inputs_are_final_so_an_exact_type_test_is_isinstance() -> None:
+    """engine.decide, engine.orders_needed and service.loads tell inputs apart by `type(inp) is X` (fast.py): that
+    answers as `isinstance` only while no input class derives from another."""
+    from shared.domain import inputs
+
+    classes = [c for c in vars(inputs).values()
+               if isinstance(c, type) and issubclass(c, inputs.Input) and c is not inputs.Input]
+    assert len(classes) > 20
+    for cls in classes:
+        assert cls.__bases__ == (inputs.Input,), cls
+        assert not cls.__subclasses__(), cls

@@ -217,6 +217,21 @@ def test_non_finite_numbers_inside_lists_are_scrubbed_too() -> None:
     assert glob(world)["rithmic_bridge"] == {"note": [1.5, None], "lastPnlMsgUtc": ["a", None]}
 
 
+def test_scrubbing_reaches_every_depth_and_every_kind_of_float() -> None:
+    from shared.domain.view import scrub_non_finite
+
+    class Price(float):   # a float by inheritance (e.g. a library's scalar) is judged as a float
+        pass
+
+    class Side(str):      # any other value is kept as it is
+        pass
+
+    value = {"a": [{"b": (float("-inf"), 2, True, None, "x")}], "c": Price("nan"), "d": {"e": {"f": float("nan")}},
+             "g": Side("BUY")}
+    assert scrub_non_finite(value) == {"a": [{"b": [None, 2, True, None, "x"]}], "c": None, "d": {"e": {"f": None}},
+                                       "g": "BUY"}
+
+
 # ---- the gates checklist (GET /api/gates, D2) --------------------------------------------------------------------
 
 def test_gates_view_passes_every_gate_when_ready_and_names_the_first_failure_otherwise() -> None:
