@@ -291,7 +291,7 @@ class InProcess:
         if new is not world:   # a refusal answers the world it was given: nothing to write back
             current.glob = new.glob
             current.assets.update(new.assets)
-            for order in new.orders.values():
+            for order in new.orders.values() if new.orders else ():   # most decisions load no order
                 self.orders[order.id] = order
                 (self.pending.add if order.status == "PENDING" else self.pending.discard)(order.id)
         if decision.trades:

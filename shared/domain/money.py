@@ -69,7 +69,7 @@ def on_snapshot(g: GlobalState, emit: Emit) -> str | None:
     if g.trailing_hwm_usd is None or (g.trailing_mode == "intraday" and equity > g.trailing_hwm_usd):
         g.trailing_hwm_usd = equity
     breached = None
-    lost = daily_loss_cents(g)
+    lost = None if g.daily_loss_limit_usd is None else daily_loss_cents(g)
     if g.daily_loss_limit_usd is not None and lost is not None:
         limit = cents(g.daily_loss_limit_usd)
         _warn(g, emit, "daily_loss_limit", lost, limit)
