@@ -5,16 +5,11 @@ Prints bricks per second (best of several runs, one core, no I/O); the budget is
 second.
 
 The whole backtest of the synthetic session (`bench_backtest`: 12,871 bricks over the six boxes, 70,689 decisions),
-2026-11-30, best of 3 at a load average of ~0.5-1.1: 0.84-0.90 s, within the budget, down from 1.22-1.24 s measured
-beside it for the code before (the trading day remembered by its span rather than per moment; the audit's list of
-touched assets worked out when read, which the backtest never does; records copied and names gathered in loops
-rather than comprehensions; contract spellings, point values and traded-contract checks remembered; the snapshot
-cache's sign check only on keys holding a zero; quiet ticks passed on after two comparisons). Not taken: empty
-bridge polls without the paper bridge's lock (~3 %), which rested on no two threads ever polling at once.
-1.96-2.0 s before the first round (route-sized loads, generated record copies, snapshot inputs cached by value, the
-operator's facts read in place). Of the 0.85 s, the domain's `decide` is
-~0.48 s (~7 us a decision; a PnL snapshot ~9 us), every one a decision the service would make; the simulator around
-it (market, paper bridge, operator, in-process venue) is ~0.4 s.
+2026-12-07 on an idle machine, best of 3: 0.91-0.92 s, within the one-second budget (1.02 s for the code before this
+round, run alternately with it); the sample day 66-69 ms (budget 80 ms). Of a run, the domain's `decide` is about half
+(~6.5 us a decision, a PnL snapshot ~9 us: every one a decision the service would make, a third of it the copy of
+the records it may change); the simulator around it (market, paper bridge, operator, in-process venue) the rest.
+docs/benchmarks.md has each round of speed-ups, what it bought and what was tried and not kept.
 """
 
 from __future__ import annotations
