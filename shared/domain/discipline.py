@@ -1,9 +1,10 @@
 """The loss streak (D22): one count for the account, over every asset.
 
 A closed trade whose P&L in whole cents is below zero adds one, above zero resets the count, exactly zero leaves
-it. Reaching `loss_streak_limit` locks entries for `loss_streak_lock_minutes` and restarts the count; each further
-lock that trading day doubles the minutes. The count, the doubling and a lock still running reset at the rollover.
-The lock is a stored end time compared with `now` when read, like every other lock.
+it. Reaching `loss_streak_limit` locks entries for `loss_streak_lock_minutes` and restarts the count (so does a
+limit put in force at or below the count already run up); each further lock that trading day doubles the minutes.
+The count, the doubling and a lock still running reset at the rollover. The lock is a stored end time compared with
+`now` when read, like every other lock.
 """
 
 from __future__ import annotations
@@ -31,14 +32,28 @@ def on_trade_closed(g: GlobalState, pnl_usd: float, now: float, emit: Emit) -> N
     if result == 0:
         return
     g.loss_streak_count += 1
-    limit = g.loss_streak_limit
-    if limit is None or g.loss_streak_count < limit:
-        return
+    if _reached(g):
+        _lock(g, now, emit)
+
+
+def on_limit_set(g: GlobalState, now: float, emit: Emit) -> None:
+    """A limit put in force now (switched on or lowered: D5 tightens at once) that the streak already reaches locks
+    entries now, as the loss that reached it would have (docs/decisions.md, D22: this repository's reading)."""
+    if _reached(g):
+        _lock(g, now, emit)
+
+
+def _reached(g: GlobalState) -> bool:
+    return g.loss_streak_limit is not None and g.loss_streak_count >= g.loss_streak_limit
+
+
+def _lock(g: GlobalState, now: float, emit: Emit) -> None:
     minutes = lock_minutes(g)
+    losses = g.loss_streak_count
     g.loss_streak_lock_until_ts = now + minutes * 60
     g.loss_streak_locks_today += 1
     g.loss_streak_count = 0
-    emit("lock_set", "LOSS_STREAK_LOCK", until=g.loss_streak_lock_until_ts, losses=limit, minutes=minutes,
+    emit("lock_set", "LOSS_STREAK_LOCK", until=g.loss_streak_lock_until_ts, losses=losses, minutes=minutes,
          lock_of_day=g.loss_streak_locks_today)
 
 

@@ -419,6 +419,8 @@ def set_risk(ctx: Ctx, cmd: SetRisk) -> tuple[int, Body]:
                           cmd.max_price_age_s < g.max_price_age_s)
     g.pending_risk = pending
     ctx.emit("risk_changed", None, None, applied=applied, pending=pending)
+    if "loss_streak_limit" in applied:
+        discipline.on_limit_set(g, ctx.now, lambda kind, code, **detail: ctx.emit(kind, None, code, **detail))
     return 200, {"ok": True, **risk_view(ctx)}
 
 

@@ -128,6 +128,34 @@ class TestTheRatchet:
         assert (world.glob.loss_streak_limit, world.glob.loss_streak_lock_minutes, world.glob.pending_risk) == (
             2, 60, {})
 
+    @pytest.mark.parametrize(("before", "limit"), [(None, 3), (None, 2), (5, 3)])
+    def test_a_limit_in_force_at_once_that_the_streak_already_reaches_locks_now(self, before: int | None,
+                                                                                 limit: int) -> None:
+        """Switched on or lowered at or below the losses already run up: the lock starts at the change, with the
+        minutes in force after it, and the count restarts (a lock the next loss would otherwise have started)."""
+        world = fresh_world() if before is None else with_risk(fresh_world(), loss_streak_limit=before)
+        world.glob.loss_streak_count = 3
+        d = run(world, SetRisk(loss_streak_limit=limit, loss_streak_lock_minutes=45), T0)
+        assert d.status == 200, d.body
+        g = d.world.glob
+        assert (g.loss_streak_lock_until_ts, g.loss_streak_count, g.loss_streak_locks_today) == (T0 + 45 * 60, 0, 1)
+        assert [(e.kind, e.code, e.detail["losses"]) for e in d.events if e.kind == "lock_set"] == [
+            ("lock_set", "LOSS_STREAK_LOCK", 3)]
+        assert d.body["loss_streak"]["remaining_s"] == 45 * 60
+        assert_refused(place(ready_to_enter(d.world, T0 + 60), T0 + 60), 403, "LOSS_STREAK_LOCK",
+                       "LOSS STREAK LOCK ACTIVE (44:00 remaining)")
+
+    @pytest.mark.parametrize(("before", "limit"), [(None, 4), (2, 4), (3, 3)])
+    def test_a_limit_the_streak_does_not_reach_or_that_waits_locks_nothing(self, before: int | None,
+                                                                          limit: int) -> None:
+        world = fresh_world() if before is None else with_risk(fresh_world(), loss_streak_limit=before)
+        world.glob.loss_streak_count = min(3, before - 1) if before is not None else 3
+        count = world.glob.loss_streak_count
+        d = run(world, SetRisk(loss_streak_limit=limit), T0)
+        assert d.status == 200, d.body
+        assert (d.world.glob.loss_streak_lock_until_ts, d.world.glob.loss_streak_count) == (None, count)
+        assert not [e for e in d.events if e.kind == "lock_set"]
+
     def test_raising_switching_off_and_shorter_locks_wait_for_the_next_day(self) -> None:
         world = with_risk(fresh_world(), loss_streak_limit=2)
         world = with_risk(world, loss_streak_limit=5, loss_streak_lock_minutes=10)
