@@ -25,6 +25,7 @@ class Collector:
     def __init__(self, handler: type[BaseHTTPRequestHandler], port: int,
                  on_message: Callable[[dict[str, Any]], None] | None, name: str) -> None:
         self.got: list[dict[str, Any]] = []
+        self.stopping = threading.Event()   # set by stop(): a handler still answering lets go
         self._on_message = on_message
         self._arrived = threading.Condition()
         self.server = ThreadingHTTPServer((HOST, port), handler)
@@ -47,6 +48,7 @@ class Collector:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -56,6 +58,9 @@ class Receiver(Collector):
 
     def __init__(self, port: int = 0, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.fail = 0   # answer 500 this many times first (tests: a failing destination)
+        # > 0: answer 200 and then the body one byte every this many seconds, never all of it (tests: a destination
+        # that stays inside every socket timeout yet never finishes); the message is kept first
+        self.trickle = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,8 +79,21 @@ class Receiver(Collector):
                 receiver.keep(message)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
+                if receiver.trickle > 0:
+                    self._trickle(receiver.trickle)
+                    return
                 self.end_headers()
                 self.wfile.write(b'{"id":"received"}')
+
+            def _trickle(self, every: float) -> None:
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                while not receiver.stopping.wait(every):
+                    try:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                    except OSError:   # the sender gave up
+                        return
 
             do_PUT = do_POST
 

@@ -14,6 +14,12 @@ Delivery (`deliver`, the timers function's `notify` task): check-then-send-then-
 3. a transaction sets `delivered.{dest}` (success) or drops the claim and records the error (failure: 503, so
    Cloud Tasks retries with its backoff), and `notify_status/{dest}` keeps the last success and the last error.
 
+A send has a deadline as a whole (`within_deadline`, SEND_DEADLINE_S), not only per socket operation: a destination
+that trickles its answer a byte at a time stays inside every socket timeout, and would hold the task (and the
+operator's test button) for as long as it likes. Past the deadline the attempt is a failure like any other (claim
+dropped, error recorded, 503); the send's thread cannot be stopped and may still deliver, so the retry may be a
+second copy — the honest window below, one more way in.
+
 The honest window: if the process dies (or the store cannot be reached) between a successful send and the mark,
 the task is retried after the claim has aged, and that destination gets the notification a second time. Nothing
 on our side can close it: the destinations take no idempotency key. Two concurrent deliveries of one task (Cloud
@@ -30,9 +36,10 @@ A browser's Web Push subscription is a destination of scheme `webpush` whose sec
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shared.domain.catalog import NOTIFY
 from shared.domain.decision import Decision, Timer
@@ -300,6 +307,47 @@ def load_apprise() -> Any:
 MAX_TIMEOUT_S = 15.0
 
 
+# A whole send, however slowly the destination answers: inside CLAIM_S, so no other attempt starts while this one
+# may still be sending, and well inside the functions' request timeouts.
+SEND_DEADLINE_S = 30.0
+# Sends waited on at once, those past their deadline included (their threads run on until the destination lets go):
+# beyond this many, no new send starts (the attempt fails and is retried) rather than one more thread.
+MAX_SENDS_IN_FLIGHT = 8
+_in_flight = threading.BoundedSemaphore(MAX_SENDS_IN_FLIGHT)
+
+T = TypeVar("T")
+
+
+class NoAnswer(Exception):
+    """The destination had not answered when the send's deadline passed (or too many sends are still waiting)."""
+
+
+def within_deadline(send: Callable[[], T]) -> T:
+    """`send()`, on a thread of its own, waited for at most SEND_DEADLINE_S; its exception, if it raised one, is
+    raised here. Past the deadline: NoAnswer (the thread is left to finish on its own: Python cannot stop it)."""
+    if not _in_flight.acquire(blocking=False):
+        raise NoAnswer(f"not sent: {MAX_SENDS_IN_FLIGHT} earlier sends are still waiting on their destinations")
+    outcome: list[tuple[bool, Any]] = []
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, send()))
+        except BaseException as exc:   # handed to the waiting thread, which raises it
+            outcome.append((False, exc))
+        finally:
+            _in_flight.release()
+            finished.set()
+
+    threading.Thread(target=run, name="notify-send", daemon=True).start()
+    if not finished.wait(SEND_DEADLINE_S):
+        raise NoAnswer(f"the destination did not answer within {SEND_DEADLINE_S:g} s")
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
 def _services(url: str) -> Any:
     """apprise holding `url`'s services: apprise reads several URLs in one text (split at commas and spaces)."""
     app = load_apprise().Apprise()
@@ -331,7 +379,11 @@ def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
         service.socket_connect_timeout = min(float(service.socket_connect_timeout), MAX_TIMEOUT_S)
         service.socket_read_timeout = min(float(service.socket_read_timeout), MAX_TIMEOUT_S)
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:   # the operator reads it
-        ok = app.notify(title=title, body=text or title, notify_type=_APPRISE_TYPES.get(level, "info"))
+        try:
+            ok = within_deadline(lambda: app.notify(title=title, body=text or title,
+                                                    notify_type=_APPRISE_TYPES.get(level, "info")))
+        except NoAnswer as silent:
+            return str(silent)
     if ok:
         return None
     return scrub_url(" ".join(str(captured.getvalue()).split()[-40:]) or "the destination refused it", url)
@@ -348,7 +400,10 @@ def _push(secrets: Any, secret: str, message: dict[str, Any]) -> push.Outcome:
         return push.Outcome("failed", f"the VAPID key could not be read ({type(exc).__name__})")
     if not key:
         return push.Outcome("failed", f"Web Push is not configured: {push.VAPID_SECRET} has no version")
-    return push.send(subscription, message, key)
+    try:
+        return within_deadline(lambda: push.send(subscription, message, key))
+    except NoAnswer as silent:
+        return push.Outcome("failed", str(silent))
 
 
 def default_sender(url: str, title: str, text: str, level: str) -> str | None:

@@ -301,3 +301,34 @@ def test_a_notify_task_naming_no_notification_document_is_a_400(app, nid) -> Non
     answer = app.client("timers").post("/", json={"kind": "notify", "key": f"{nid}:hook", "at": app.clock.now},
                                        headers={"X-Local-Tasks-Token": TASK_TOKEN})
     assert answer.status_code == 400 and app.store.dump() == before
+
+
+def test_a_destination_that_trickles_its_answer_fails_at_the_deadline_and_is_retried(app, receivers,
+                                                                                      monkeypatch) -> None:
+    """A server that answers a byte at a time stays inside every socket timeout: the send's whole deadline ends the
+    attempt (503, the error recorded for the operator), the test button answers too, and the retry delivers once
+    the destination answers again."""
+    import time
+
+    monkeypatch.setattr(notify, "SEND_DEADLINE_S", 1.0)
+    hook, ntfy = receivers
+    configure(app, hook, ntfy)
+    hook.trickle = 0.3          # a byte every 0.3 s: well inside the URL's 2 s read timeout
+    watchdog(app)
+    (task,) = [t for t in app.scheduler.of_kind("notify") if t.key.endswith(":hook")][:1]
+    started = time.monotonic()
+    (silent,) = run_tasks(app, task.key)
+    waited = time.monotonic() - started
+    assert silent.status_code == 503 and silent.get_json()["outcome"] == "failed", silent.get_json()
+    assert 1.0 <= waited < 2.5, waited
+    assert silent.get_json()["error"] == "the destination did not answer within 1 s"
+    orders = app.client("orders")
+    hook_row = next(d for d in orders.get("/api/notifications/destinations").get_json()["destinations"]
+                    if d["id"] == "hook")
+    assert hook_row["last_error"] == "the destination did not answer within 1 s"
+    started = time.monotonic()
+    tried = orders.post("/api/notifications/destinations/hook/test")
+    assert tried.status_code == 502 and tried.get_json()["code"] == "DESTINATION_FAILED"
+    assert time.monotonic() - started < 2.5
+    hook.trickle = 0.0
+    assert run_tasks(app, task.key)[0].get_json()["outcome"] == "delivered"
