@@ -307,9 +307,10 @@ def load_apprise() -> Any:
 MAX_TIMEOUT_S = 15.0
 
 
-# A whole send, however slowly the destination answers: inside CLAIM_S, so no other attempt starts while this one
-# may still be sending, and well inside the functions' request timeouts.
-SEND_DEADLINE_S = 30.0
+# A whole send, however slowly the destination answers: inside Cloud Tasks' dispatch deadline for the task
+# (cloud_tasks.DISPATCH_DEADLINE_S, 30 s), so the attempt answers before Cloud Tasks gives up on it, and inside
+# CLAIM_S, so no other attempt starts while this one may still be sending.
+SEND_DEADLINE_S = 20.0
 # Sends waited on at once, those past their deadline included (their threads run on until the destination lets go):
 # beyond this many, no new send starts (the attempt fails and is retried) rather than one more thread.
 MAX_SENDS_IN_FLIGHT = 8

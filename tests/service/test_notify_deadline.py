@@ -62,3 +62,9 @@ def test_no_new_send_while_too_many_still_wait(short: None, monkeypatch: pytest.
     slots = notify._in_flight
     assert until(lambda: slots.acquire(blocking=False) and (slots.release() or True)), "freed when they finish"
     assert notify.within_deadline(lambda: "sent") == "sent"
+
+
+def test_the_deadline_ends_before_cloud_tasks_gives_up_and_before_the_claim_ages() -> None:
+    from shared.scheduler.cloud_tasks import DISPATCH_DEADLINE_S
+
+    assert notify.SEND_DEADLINE_S + 5 <= DISPATCH_DEADLINE_S and notify.SEND_DEADLINE_S < notify.CLAIM_S
