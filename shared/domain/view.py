@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from . import discipline, windows
+from .catalog import CARD_STREAMS
 from .clock import candle_bucket, ny_date, trading_day
 from .config import Config, contract_view
 from .core import (
@@ -108,6 +109,9 @@ def asset_view(g: GlobalState, key: str, a: AssetState, now: float, config: Conf
         "heartbeat_age_s": None if a.last_heartbeat_ts is None else now - a.last_heartbeat_ts,
         "computed_entry_qty": config.entry_qty_default,
         "contract": contract_view(config.assets[key], a.rithmic_symbol),   # D7: its point value and tick
+        # the card's colour cells, one for each brick size (catalog.CARD_STREAMS: the dashboard keeps no copy)
+        "streams": [{"stream": s.name, "size": s.size, "color": getattr(a, s.color_field),
+                     "ts": getattr(a, s.ts_field)} for s in CARD_STREAMS],
     })
     if a.intent_active and intent_expired_by_age(a, now, config):
         out.update({"intent_active": False, "intent_status": "EXPIRED"})

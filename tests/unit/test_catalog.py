@@ -65,6 +65,33 @@ class TestStreams:
         assert catalog.STREAM_BY_BOX == {1.0: "1pt_one", 2.5: "2.5pt", 4.0: "4pt", 6.0: "6pt", 8.0: "8pt",
                                          12.0: "12pt"}
 
+    @pytest.mark.parametrize("spec", STREAMS, ids=lambda s: s.name)
+    def test_each_streams_bar_sets_the_colour_and_time_fields_it_names(self, spec: catalog.StreamSpec) -> None:
+        from builders import T0, fresh_world, run
+
+        world = fresh_world()
+        before = {name: getattr(world.assets["ES"], name) for name in (spec.color_field, spec.ts_field)}
+        assert before[spec.color_field] != "green" and before[spec.ts_field] != T0
+        d = run(world, RenkoBar(stream=spec.name, asset="ES", color="green", bar_id="b1"), T0)
+        assert d.status == 200, d.body
+        a = d.world.assets["ES"]
+        assert (getattr(a, spec.color_field), getattr(a, spec.ts_field)) == ("green", T0)
+        others = [s for s in STREAMS if s.color_field != spec.color_field]
+        assert all(getattr(a, s.color_field) == getattr(world.assets["ES"], s.color_field) for s in others)
+
+    def test_the_card_shows_the_first_stream_of_each_size_from_the_state_view(self) -> None:
+        from builders import CONFIG, T0, fresh_world, run
+
+        from shared.domain.view import state_view
+
+        assert [s.name for s in catalog.CARD_STREAMS] == list(catalog.STREAM_BY_BOX.values())
+        assert [s.size for s in catalog.CARD_STREAMS] == ["1pt", "2.5pt", "4pt", "6pt", "8pt", "12pt"]
+        d = run(fresh_world(), RenkoBar(stream="8pt", asset="ES", color="red", bar_id="b1"), T0)
+        cells = state_view(d.world, T0 + 5, CONFIG)["assets"]["ES"]["streams"]
+        assert [c["size"] for c in cells] == ["1pt", "2.5pt", "4pt", "6pt", "8pt", "12pt"]
+        assert cells[4] == {"stream": "8pt", "size": "8pt", "color": "red", "ts": T0}
+        assert {c["color"] for c in cells[:4] + cells[5:]} == {"neutral"}
+
     def test_a_bar_takes_exactly_those_streams(self) -> None:
         for name in STREAM_NAMES:
             assert RenkoBar(stream=name, asset="ES", color="green").stream == name
@@ -120,8 +147,11 @@ class TestContracts:
 
     @pytest.mark.parametrize("path", sorted(p.name for p in (REPO / "hosting/public/js").glob("*.js")))
     def test_the_dashboard_keeps_no_table_of_its_own(self, path: str) -> None:
-        """It reads each asset's `contract` from GET /api/state and the streams from GET /api/alert-templates."""
+        """It reads each asset's `contract` and its card's colour cells (`streams`) from GET /api/state, and the
+        streams' webhooks from GET /api/alert-templates."""
         source = text(f"hosting/public/js/{path}")
+        for s in STREAMS:   # the card's cells: no list of the fields that hold each stream's colour and time
+            assert not re.search(rf"""['"]{s.color_field}['"]\s*,\s*['"]{s.ts_field}['"]""", source), (path, s.name)
         for root, figures in CONTRACTS.items():
             assert not re.search(rf"\b{root}\s*:\s*{figures.point_value:g}\b", source), (path, root)
         for s in STREAMS:

@@ -7,15 +7,6 @@ import { colorClass, fmtAge, fmtPts, fmtPx, fmtTime, fmtUsd, mmss, num, signClas
 import { S, instrument, lockLeft, offline, pointValue, priceAge, priceLevel, priceLimit, priceTooOld, serverNow, since, stopView } from './store.js';
 import { dollarLimits, snapshotAge } from './header.js';
 
-const STREAMS = [
-  ['1pt', 'one_renko_color', 'one_renko_ts'],
-  ['2.5pt', 'two_half_renko_color', 'two_half_renko_ts'],
-  ['4pt', 'renko_color', 'last_renko_ts'],
-  ['6pt', 'main_renko_color', 'main_renko_ts'],
-  ['8pt', 'high_renko_color', 'high_renko_ts'],
-  ['12pt', 'macro_renko_color', 'macro_renko_ts'],
-];
-
 const GATE_LABELS = {
   daily_stop: 'Daily stop',
   post_exit_cooldown: 'Post-exit cooldown',
@@ -110,11 +101,13 @@ function renderCard(key, a, p, now) {
   p.hb.className = 'hb ' + (down ? 'frozen' : level);
   p.hb.title = 'TradingView heartbeat price; entries need one at most ' + fmtAge(priceLimit()) + ' old (Risk tab: max price age)';
 
-  patch(p.colors, STREAMS.map(([, c, t]) => a[c] + ':' + Math.floor(age(a[t]) ?? -1)).join('|'), () =>
-    STREAMS.map(([label, c, t]) => h('div', { class: 'cell ' + colorClass(a[c]), dataset: { stream: label } },
-      h('span', { class: 'lbl' }, label),
-      h('span', { class: 'col' }, (a[c] || 'neutral').toUpperCase()),
-      h('span', { class: 'age' }, fmtAge(age(a[t]))))));
+  // one cell for each brick size, as the server lists them (the state view's `streams`, from the rules' catalog)
+  const streams = Array.isArray(a.streams) ? a.streams : [];
+  patch(p.colors, streams.map((s) => s.size + s.color + ':' + Math.floor(age(s.ts) ?? -1)).join('|'), () =>
+    streams.map((s) => h('div', { class: 'cell ' + colorClass(s.color), dataset: { stream: s.size } },
+      h('span', { class: 'lbl' }, s.size),
+      h('span', { class: 'col' }, (s.color || 'neutral').toUpperCase()),
+      h('span', { class: 'age' }, fmtAge(age(s.ts))))));
 
   renderPills(a, p);
   renderPending(key, a, p, now);
