@@ -59,7 +59,8 @@ class Receiver(Collector):
     def __init__(self, port: int = 0, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.fail = 0   # answer 500 this many times first (tests: a failing destination)
         # > 0: answer 200 and then the body one byte every this many seconds, never all of it (tests: a destination
-        # that stays inside every socket timeout yet never finishes); the message is kept first
+        # that stays inside every socket timeout yet never finishes) until it is set back to 0 and the answer is cut
+        # short; the message is kept first
         self.trickle = 0.0
         receiver = self
 
@@ -88,7 +89,7 @@ class Receiver(Collector):
             def _trickle(self, every: float) -> None:
                 self.send_header("Content-Length", "100000")
                 self.end_headers()
-                while not receiver.stopping.wait(every):
+                while receiver.trickle > 0 and not receiver.stopping.wait(every):
                     try:
                         self.wfile.write(b" ")
                         self.wfile.flush()

@@ -16,9 +16,11 @@ Delivery (`deliver`, the timers function's `notify` task): check-then-send-then-
 
 A send has a deadline as a whole (`within_deadline`, SEND_DEADLINE_S), not only per socket operation: a destination
 that trickles its answer a byte at a time stays inside every socket timeout, and would hold the task (and the
-operator's test button) for as long as it likes. Past the deadline the attempt is a failure like any other (claim
-dropped, error recorded, 503); the send's thread cannot be stopped and may still deliver, so the retry may be a
-second copy — the honest window below, one more way in.
+operator's test button) for as long as it likes. Past the deadline the attempt fails (error recorded, 503) but its
+claim stays until it ages: the send's thread cannot be stopped and may still be talking to the destination, so no
+other attempt starts before CLAIM_S. One that still gets through after that is a second copy — the honest window
+below, one more way in. Sends still waiting are counted per destination (MAX_SENDS_PER_DESTINATION) and in all
+(MAX_SENDS_IN_FLIGHT): one destination that holds on to its sends stops only its own.
 
 The honest window: if the process dies (or the store cannot be reached) between a successful send and the mark,
 the task is retried after the claim has aged, and that destination gets the notification a second time. Nothing
@@ -35,6 +37,7 @@ A browser's Web Push subscription is a destination of scheme `webpush` whose sec
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -45,14 +48,14 @@ from shared.domain.catalog import NOTIFY
 from shared.domain.decision import Decision, Timer
 from shared.domain.notify import DESTINATION_LEVELS as DESTINATION_LEVELS
 from shared.domain.notify import heard_at, notices
-from shared.logs import log_json, register_secret
+from shared.logs import log_json, mask_secrets, register_secret
 from shared.service import push
 from shared.store.api import Plan, Reads, Write
 
 NOTIFICATIONS = "notifications"
 SETTINGS_PATH = "console/notify"
 STATUS = "notify_status"
-CLAIM_S = 60.0                 # an attempt's claim on a destination: longer than a send can take (apprise's timeouts)
+CLAIM_S = 60.0                 # an attempt's claim on a destination: three times a send's deadline (SEND_DEADLINE_S)
 MAX_DESTINATIONS = 10
 DEST_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 NOTIFY_KEY = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,119}):([a-z0-9][a-z0-9-]{0,31})")   # no "." or ".." id (a path)
@@ -131,7 +134,8 @@ def enqueue(services: Any, request_id: str, decision: Decision, writes: Sequence
 
 class Sender(Protocol):
     def __call__(self, url: str, title: str, text: str, level: str) -> str | None:
-        """Send one message; None when the destination took it, else why not (no secret in it)."""
+        """Send one message; None when the destination took it, else why not (no secret in it). NoAnswer when it
+        had not answered by the send's deadline (the send may still get through)."""
         ...
 
 
@@ -177,23 +181,32 @@ def deliver(services: Any, secrets: Secrets, send: Sender, key: str) -> Delivery
         _finish(services, path, dest_id, error=None, delivered=False)
         return Delivery(200, "no_destination")
     register_secret(url)
-    if dest.get("scheme") == push.SCHEME:
-        outcome = _push(secrets, url, push.message(claimed))
-        if outcome.result == "gone":   # the browser unsubscribed or the permission was revoked: standard Web Push
-            _finish(services, path, dest_id, error=None, delivered=False)
-            remove_destination(services, secrets, dest_id)
-            log_json("INFO", "push subscription gone; destination removed", notification=nid, destination=dest_id)
-            return Delivery(200, "subscription_gone", outcome.error)
-        error = outcome.error
-    else:
-        error = send(url, str(claimed.get("title", "")), str(claimed.get("text", "")),
-                     str(claimed.get("level", "info")))
-    _finish(services, path, dest_id, error=error, delivered=error is None)
+    keep_claim = False
+    try:
+        error, gone = _attempt(secrets, send, dest, url, claimed)
+    except NoAnswer as silent:   # the send may still be going on: its claim stays until it ages (CLAIM_S)
+        error, gone, keep_claim = str(silent), False, True
+    if gone:   # the browser unsubscribed or the permission was revoked: standard Web Push
+        _finish(services, path, dest_id, error=None, delivered=False)
+        remove_destination(services, secrets, dest_id)
+        log_json("INFO", "push subscription gone; destination removed", notification=nid, destination=dest_id)
+        return Delivery(200, "subscription_gone", error)
+    _finish(services, path, dest_id, error=error, delivered=error is None, keep_claim=keep_claim)
     if error is not None:
         log_json("WARNING", "notification not delivered; Cloud Tasks retries it", notification=nid,
                  destination=dest_id, error=error)
         return Delivery(503, "failed", error)
     return Delivery(200, "delivered")
+
+
+def _attempt(secrets: Secrets, send: Sender, dest: Mapping[str, Any], url: str,
+             claimed: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """One send: why it failed (None: delivered), and whether the push subscription is gone (404/410)."""
+    if dest.get("scheme") == push.SCHEME:
+        outcome = _push(secrets, url, push.message(claimed))
+        return outcome.error, outcome.result == "gone"
+    return send(url, str(claimed.get("title", "")), str(claimed.get("text", "")),
+                str(claimed.get("level", "info"))), False
 
 
 def _claim(reads: Reads, path: str, dest_id: str, now: float) -> Plan[dict[str, Any] | None]:
@@ -210,13 +223,17 @@ def _claim(reads: Reads, path: str, dest_id: str, now: float) -> Plan[dict[str, 
     return Plan([Write(path, "set", data)], data)
 
 
-def _finish(services: Any, path: str, dest_id: str, *, error: str | None, delivered: bool) -> None:
+def _finish(services: Any, path: str, dest_id: str, *, error: str | None, delivered: bool,
+            keep_claim: bool = False) -> None:
+    """The attempt's outcome: its claim dropped (unless `keep_claim`: a send past its deadline may still be talking
+    to the destination, and no other attempt may start before the claim ages), `delivered.{dest}` on success, and
+    the destination's last success or error."""
     now = services.clock()
 
     def plan(reads: Reads) -> Plan[None]:
         writes = []
         doc = reads.get(path)
-        if doc is not None:
+        if doc is not None and not keep_claim:
             data = dict(doc)
             data["sending"] = {k: v for k, v in (data.get("sending") or {}).items() if k != dest_id}
             if delivered:
@@ -302,32 +319,40 @@ def load_apprise() -> Any:
     return apprise
 
 
-# A send's socket timeouts (apprise's `cto` and `rto`, 4 s by default): well inside a delivery's claim (CLAIM_S), so
-# a slow destination cannot outlive it and be sent to again by the next attempt, and the test button answers.
+# A send's socket timeouts (apprise's `cto` and `rto`, 4 s by default): a connect and a read fit in a send's deadline
+# (SEND_DEADLINE_S), which bounds the whole send however many reads a slow destination makes.
 MAX_TIMEOUT_S = 15.0
 
 
 # A whole send, however slowly the destination answers: inside Cloud Tasks' dispatch deadline for the task
-# (cloud_tasks.DISPATCH_DEADLINE_S, 30 s), so the attempt answers before Cloud Tasks gives up on it, and inside
-# CLAIM_S, so no other attempt starts while this one may still be sending.
+# (cloud_tasks.DISPATCH_DEADLINE_S, 30 s), so the attempt answers before Cloud Tasks gives up on it.
 SEND_DEADLINE_S = 20.0
 # Sends waited on at once, those past their deadline included (their threads run on until the destination lets go):
-# beyond this many, no new send starts (the attempt fails and is retried) rather than one more thread.
-MAX_SENDS_IN_FLIGHT = 8
-_in_flight = threading.BoundedSemaphore(MAX_SENDS_IN_FLIGHT)
+# per destination, so one that holds on to its sends stops only its own, and for the whole process, a bound on
+# threads. Beyond either, no new send starts: the attempt fails (and is retried) rather than one more thread.
+MAX_SENDS_PER_DESTINATION = 2
+MAX_SENDS_IN_FLIGHT = 32
+_in_flight: dict[str, int] = {}     # destination (its URL: kept in memory only) → sends not yet finished
+_in_flight_lock = threading.Lock()
 
 T = TypeVar("T")
 
 
 class NoAnswer(Exception):
-    """The destination had not answered when the send's deadline passed (or too many sends are still waiting)."""
+    """The destination had not answered when the send's deadline passed, or earlier sends are still waiting on it."""
 
 
-def within_deadline(send: Callable[[], T]) -> T:
-    """`send()`, on a thread of its own, waited for at most SEND_DEADLINE_S; its exception, if it raised one, is
-    raised here. Past the deadline: NoAnswer (the thread is left to finish on its own: Python cannot stop it)."""
-    if not _in_flight.acquire(blocking=False):
-        raise NoAnswer(f"not sent: {MAX_SENDS_IN_FLIGHT} earlier sends are still waiting on their destinations")
+def within_deadline(destination: str, send: Callable[[], T]) -> T:
+    """`send()` to `destination`, on a thread of its own, waited for at most SEND_DEADLINE_S; its exception, if it
+    raised one, is raised here. Past the deadline: NoAnswer (the thread is left to finish on its own: Python cannot
+    stop it, and it holds its place in the counts until it does)."""
+    with _in_flight_lock:
+        mine = _in_flight.get(destination, 0)
+        if mine >= MAX_SENDS_PER_DESTINATION:
+            raise NoAnswer(f"not sent: {mine} earlier sends to this destination are still waiting on it")
+        if sum(_in_flight.values()) >= MAX_SENDS_IN_FLIGHT:
+            raise NoAnswer(f"not sent: {MAX_SENDS_IN_FLIGHT} earlier sends are still waiting on their destinations")
+        _in_flight[destination] = mine + 1
     outcome: list[tuple[bool, Any]] = []
     finished = threading.Event()
 
@@ -337,16 +362,43 @@ def within_deadline(send: Callable[[], T]) -> T:
         except BaseException as exc:   # handed to the waiting thread, which raises it
             outcome.append((False, exc))
         finally:
-            _in_flight.release()
+            _done(destination)
             finished.set()
 
-    threading.Thread(target=run, name="notify-send", daemon=True).start()
+    try:
+        threading.Thread(target=run, name="notify-send", daemon=True).start()
+    except BaseException:   # no thread (the process is out of them): the place it took is given back
+        _done(destination)
+        raise
     if not finished.wait(SEND_DEADLINE_S):
         raise NoAnswer(f"the destination did not answer within {SEND_DEADLINE_S:g} s")
     ok, value = outcome[0]
     if not ok:
         raise value
     return value  # type: ignore[no-any-return]
+
+
+def _done(destination: str) -> None:
+    with _in_flight_lock:
+        left = _in_flight.get(destination, 1) - 1
+        if left > 0:
+            _in_flight[destination] = left
+        else:
+            _in_flight.pop(destination, None)
+
+
+class _ThisThreadsLines(logging.Handler):
+    """apprise's warnings logged by the thread that made it, and no other: a send past its deadline goes on in its
+    own thread and may log later, while another destination's send is listening (apprise has one logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(record.getMessage())
 
 
 def _services(url: str) -> Any:
@@ -369,25 +421,31 @@ def valid_url(url: str) -> bool:
 
 
 def apprise_sender(url: str, title: str, text: str, level: str) -> str | None:
-    """Send through apprise."""
-    import logging
-
-    apprise = load_apprise()
+    """Send through apprise (NoAnswer past the send's deadline)."""
     app = _services(url)
     if len(app) != 1:   # a URL stored before valid_url said one service: sent to no one rather than to several
         return "the destination's URL is not one URL apprise understands"
     for service in app:   # a stored URL's timeouts, bounded like a new one's
         service.socket_connect_timeout = min(float(service.socket_connect_timeout), MAX_TIMEOUT_S)
         service.socket_read_timeout = min(float(service.socket_read_timeout), MAX_TIMEOUT_S)
-    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:   # the operator reads it
+
+    def send() -> tuple[bool, list[str]]:   # one service: apprise sends it in this thread
+        heard = _ThisThreadsLines()   # what went wrong, for the operator
+        logger = load_apprise().logger   # apprise's one logger (a `logging.Logger`)
+        if logger.getEffectiveLevel() > logging.WARNING:
+            logger.setLevel(logging.WARNING)
+        logger.addHandler(heard)
         try:
-            ok = within_deadline(lambda: app.notify(title=title, body=text or title,
-                                                    notify_type=_APPRISE_TYPES.get(level, "info")))
-        except NoAnswer as silent:
-            return str(silent)
+            ok = app.notify(title=title, body=text or title, notify_type=_APPRISE_TYPES.get(level, "info"))
+        finally:
+            logger.removeHandler(heard)
+        return bool(ok), heard.lines
+
+    ok, lines = within_deadline(url, send)
     if ok:
         return None
-    return scrub_url(" ".join(str(captured.getvalue()).split()[-40:]) or "the destination refused it", url)
+    said = " ".join(" ".join(lines).split()[-40:]) or "the destination refused it"
+    return str(mask_secrets(scrub_url(said, url)))   # and any other destination's secret this process has read
 
 
 def _push(secrets: Any, secret: str, message: dict[str, Any]) -> push.Outcome:
@@ -401,10 +459,7 @@ def _push(secrets: Any, secret: str, message: dict[str, Any]) -> push.Outcome:
         return push.Outcome("failed", f"the VAPID key could not be read ({type(exc).__name__})")
     if not key:
         return push.Outcome("failed", f"Web Push is not configured: {push.VAPID_SECRET} has no version")
-    try:
-        return within_deadline(lambda: push.send(subscription, message, key))
-    except NoAnswer as silent:
-        return push.Outcome("failed", str(silent))
+    return within_deadline(secret, lambda: push.send(subscription, message, key))
 
 
 def default_sender(url: str, title: str, text: str, level: str) -> str | None:

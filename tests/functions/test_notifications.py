@@ -16,6 +16,7 @@ import pytest
 from devstack.receiver import Receiver
 from shared.service import notify, notify_secrets
 from tests.functions.test_hostile_input import BRIDGE, TASK_TOKEN, open_entry, report
+from tests.waiting import until
 
 TOKEN_IN_URL = "s3cr3t-webhook-token-0123456789"
 
@@ -330,5 +331,8 @@ def test_a_destination_that_trickles_its_answer_fails_at_the_deadline_and_is_ret
     tried = orders.post("/api/notifications/destinations/hook/test")
     assert tried.status_code == 502 and tried.get_json()["code"] == "DESTINATION_FAILED"
     assert time.monotonic() - started < 2.5
-    hook.trickle = 0.0
+    assert run_tasks(app, task.key)[0].get_json()["outcome"] == "busy", "the claim stays while the send may go on"
+    hook.trickle = 0.0          # the destination lets go (the sends still waiting end) and answers again
+    assert until(lambda: not notify._in_flight)
+    app.clock.now += notify.CLAIM_S
     assert run_tasks(app, task.key)[0].get_json()["outcome"] == "delivered"
