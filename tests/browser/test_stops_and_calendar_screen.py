@@ -288,3 +288,28 @@ def test_a_blackout_added_in_the_risk_tab_shows_in_the_header_and_the_gate_refus
     found = axe(driver)
     assert found == [], f"{size} risk: " + "\n".join(found)
     assert js_errors(driver) == []
+
+
+# ---- D22: a streak limit the day's losses already reach locks at once -------------------------------------------
+
+
+def test_a_streak_limit_set_at_the_losses_already_run_up_says_entries_are_locked(
+    stack: LocalStack, size: str, dashboard: Any  # noqa: F811
+) -> None:
+    driver = dashboard
+    enter_long(stack, price=6000.0)
+    exit_order = operator(stack, "POST", "/api/exit", {"asset": "ES", "force": True})["order"]
+    [claimed] = claim(stack)
+    assert claimed["id"] == exit_order["id"]
+    report(stack, exit_order["id"], "FILLED", fill_price=5990.0, qty=5)   # one losing trade
+    assert operator(stack, "GET", "/api/risk")["loss_streak"]["count"] == 1
+    click(driver, "#tab-risk")
+    set_value(driver, "#risk-streak-limit", "1")
+    set_value(driver, "#risk-streak-minutes", "30")
+    click(driver, "#risk-save")
+    wait_until(driver, lambda d: has_text(d, "#risk-msg", "Loss streak reached: entries locked for 30:00")
+               or has_text(d, "#risk-msg", "Loss streak reached: entries locked for 29:5"), "the lock said at once")
+    streak = operator(stack, "GET", "/api/risk")["loss_streak"]
+    assert streak["remaining_s"] > 29 * 60 and streak["count"] == 0
+    wait_until(driver, lambda d: "LOCK" in content(d, "#h-streak").upper(), "the lock in the header")
+    assert js_errors(driver) == []

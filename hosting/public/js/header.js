@@ -207,7 +207,7 @@ function renderDiscipline(g) {
   sEl.parentElement.classList.toggle('key', lock !== null && lock > 0);
   if (lock !== null && lock > 0) {
     setText(sEl, 'LOCKED · ' + mmss(lock) + ' left', 'neg');
-    sEl.title = st.limit + ' losing trades in a row: entries locked; the next lock today lasts ' + st.next_lock_minutes + ' min';
+    sEl.title = 'Loss-streak limit (' + st.limit + ' in a row) reached: entries locked; the next lock today lasts ' + st.next_lock_minutes + ' min';
   } else if (st.limit === null || st.limit === undefined) {
     setText(sEl, 'off' + (st.count ? ' · ' + st.count + ' in a row' : ''), '');
     sEl.title = 'No loss-streak limit (Risk tab); losing trades in a row: ' + (st.count ?? 0);

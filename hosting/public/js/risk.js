@@ -3,7 +3,7 @@
  * with their source, and the re-baseline after a trailing-drawdown breach (typed confirmation). The tab's blackout
  * windows are calendar.js, its notification destinations notifications.js. */
 import { $, h, patch } from './dom.js';
-import { fmtUsd } from './format.js';
+import { fmtUsd, mmss } from './format.js';
 import { S, offline } from './store.js';
 import { api, command } from './api.js';
 import { confirmBox } from './modals.js';
@@ -220,7 +220,10 @@ async function send(body, what) {
     const deferred = Object.keys(body).filter((k) => data.pending && k in data.pending);
     msg.textContent = what + (deferred.length ? ' Loosened (applies from next trading day): ' +
       deferred.map((k) => RISK_LABELS[k] || k).join(', ') + '.' : ' Applied now.') +
-      (body.daily_stop_enabled !== undefined ? ' Daily stop: ' + (body.daily_stop_enabled ? 'ON' : 'OFF') + '.' : '');
+      (body.daily_stop_enabled !== undefined ? ' Daily stop: ' + (body.daily_stop_enabled ? 'ON' : 'OFF') + '.' : '') +
+      // a streak limit the day's losses already reach locks entries at once (D22)
+      (body.loss_streak_limit !== undefined && data.loss_streak && data.loss_streak.remaining_s > 0 ?
+        ' Loss streak reached: entries locked for ' + mmss(data.loss_streak.remaining_s) + '.' : '');
     msg.className = 'msg ok';
     renderRisk(true);
     onChange();
