@@ -87,7 +87,7 @@ def run(ticks: list[Tick], profile: Profile, paper: PaperConfig | None = None,
     """`risk`: the account's risk settings from the start (`--risk`), as `POST /api/risk` takes them. They and
     their blackout windows are applied at the data's first tick, as the replay adds them (sim.replay): a weekly
     window's chain starts there, and a one-off over by then is refused with the replay's 400, said here."""
-    venue = InProcess()
+    venue = InProcess(answers_state=False)   # the auto-operator reads the asset's facts, never an answer's state
     if ticks:
         venue.set_time(ticks[0].ts)
     if risk:

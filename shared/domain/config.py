@@ -125,13 +125,19 @@ def normalise_asset(raw: object, config: Config) -> str | None:
     """Map any TradingView or broker spelling to an asset key (D6): ES, MES, ES1!, CME_MINI:MESZ2026, MESZ6 → ES."""
     if not isinstance(raw, str):
         return None
-    text = raw.strip().upper().rsplit(":", 1)[-1]
+    text = _symbol_text(raw)
     if not text:
         return None
     if text in config.assets:
         return text
     root = _symbol_root(text)
     return None if root is None else config.asset_by_root.get(root)
+
+
+@fast.remembered
+def _symbol_text(raw: str) -> str:
+    """A spelling without its exchange prefix, upper case (CME_MINI:mesz2026 -> MESZ2026)."""
+    return raw.strip().upper().rsplit(":", 1)[-1]
 
 
 @fast.remembered

@@ -69,3 +69,20 @@ def test_the_flatten_moment_cancels_an_entry_not_yet_handed_to_the_bridge() -> N
     venue.set_time(T0 + 20 * 60)                                     # 08:50: the flatten timer
     assert (venue.orders[oid].status, venue.orders[oid].reason) == ("CANCELLED", "blackout_flatten")
     assert venue.poll("paper", 5)[1]["orders"] == [] and exits(venue) == [] and position(venue) == 0
+
+
+def test_an_answer_carries_the_state_as_the_services_unless_the_caller_reads_facts_only() -> None:
+    """`answers_state`: a placed order's answer (engine.WITH_STATE) carries the computed state like the service's;
+    the backtest's venue leaves it out, and decides the same."""
+    answers = []
+    for with_state in (True, False):
+        venue, market = InProcess(answers_state=with_state), Market()
+        ready_at(venue, market, T0)
+        status, body = venue.place_order(ES, "SCALP", "BUY", "6pt")
+        assert status == 201, body
+        answers.append((with_state, body))
+        assert ("state" in body) is with_state
+        if with_state:
+            assert body["state"]["assets"][ES]["pending_order_id"] == body["order"]["id"]
+    (_, full), (_, facts) = answers
+    assert {k: v for k, v in full.items() if k != "state"} == facts
