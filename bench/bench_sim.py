@@ -5,10 +5,10 @@ Prints bricks per second (best of several runs, one core, no I/O); the budget is
 second.
 
 The whole backtest of the synthetic session (`bench_backtest`: 12,871 bricks over the six boxes, 70,689 decisions),
-2026-12-07 on an idle machine, best of 3: 0.91-0.92 s, within the one-second budget (1.02 s for the code before this
-round, run alternately with it); the sample day 66-69 ms (budget 80 ms). Of a run, the domain's `decide` is about half
-(~6.5 us a decision, a PnL snapshot ~9 us: every one a decision the service would make, a third of it the copy of
-the records it may change); the simulator around it (market, paper bridge, operator, in-process venue) the rest.
+2026-12-07 on an otherwise idle machine, best of 3: 0.91-0.97 s while the host was quiet, 0.98-1.07 s in a slower
+hour (the code before this round: 1.02 s and 1.07-1.15 s beside it); the sample day 66-76 ms (budget 80 ms). Of a
+run, the domain's `decide` is about half (~6.5 us a decision, a PnL snapshot ~9 us: every one a decision the service
+would make, a third of it the copy of the records it may change); the simulator around it the rest.
 docs/benchmarks.md has each round of speed-ups, what it bought and what was tried and not kept.
 """
 
