@@ -184,3 +184,18 @@ def test_the_paper_books_snapshot_at_a_price_follows_every_fill():
     assert book.is_flat()
     book.balance = 40_000.0                 # a changed balance is a different snapshot too
     assert book.snapshot(6003.0)[0] == 40_100.0
+
+
+def test_the_budgets_session_is_the_synthetic_paths_first_ten_thousand_bricks_of_all_sizes() -> None:
+    """bench_sim's "budget" figure (docs/architecture.md: a 10,000-brick session): cut where the 10,000th brick of
+    any size is completed, a prefix of the path of 10,000 one-point bricks."""
+    from bench.bench_sim import cut_at_total
+    from sim.renko import merged
+
+    path = synthetic_path()
+    cut = cut_at_total(path)
+    assert cut == path[: len(cut)] and len(cut) < len(path)
+    counts = [len(done) for _, done in merged(cut)]
+    assert sum(counts) >= 10_000 and sum(counts) - counts[-1] < 10_000
+    with pytest.raises(ValueError, match="makes only"):
+        cut_at_total(path[:100])
