@@ -309,7 +309,12 @@ def test_a_streak_limit_set_at_the_losses_already_run_up_says_entries_are_locked
     click(driver, "#risk-save")
     wait_until(driver, lambda d: has_text(d, "#risk-msg", "Loss streak reached: entries locked for 30:00")
                or has_text(d, "#risk-msg", "Loss streak reached: entries locked for 29:5"), "the lock said at once")
+    assert driver.execute_script(   # said beside the Save button, where the eye is: inside the window
+        "const r = document.getElementById('risk-msg').getBoundingClientRect(); return r.top >= 0 && "
+        "r.bottom <= window.innerHeight && r.top - document.getElementById('risk-save').getBoundingClientRect()"
+        ".bottom < 80;"), "the outcome next to Save"
     streak = operator(stack, "GET", "/api/risk")["loss_streak"]
     assert streak["remaining_s"] > 29 * 60 and streak["count"] == 0
     wait_until(driver, lambda d: "LOCK" in content(d, "#h-streak").upper(), "the lock in the header")
+    shot(driver, f"{size}-streak-locked-at-once")
     assert js_errors(driver) == []

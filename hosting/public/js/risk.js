@@ -211,8 +211,9 @@ async function saveRisk(ev) {
   await send(body, 'Saved.');
 }
 
-async function send(body, what) {
-  const msg = $('risk-msg');
+// each action says its outcome beside its own button: the form's Save, a preset, the re-baseline
+async function send(body, what, msgId = 'risk-msg') {
+  const msg = $(msgId);
   $('risk-save').disabled = true;
   try {
     const data = await command('/api/risk', body);
@@ -261,7 +262,7 @@ function applyPreset() {
   if (!p) return;
   confirmBox('Apply the preset "' + p.name + '"', 'Set ' + Object.entries(p.settings).map(([k, v]) => (RISK_LABELS[k] || k) + ' ' + v).join(', ') +
     '? Tighter figures apply at once, looser ones from the next trading day. ' + (presets.note || ''), 'APPLY PRESET',
-  () => send({ ...p.settings }, 'Preset "' + p.name + '" applied.'));
+  () => send({ ...p.settings }, 'Preset "' + p.name + '" applied.', 'risk-preset-msg'));
 }
 
 function renderRebaseline() {
@@ -271,7 +272,7 @@ function renderRebaseline() {
 
 async function rebaseline() {
   const baseline = Number($('risk-baseline').value);
-  const msg = $('risk-msg');
+  const msg = $('risk-rebaseline-msg');
   $('risk-rebaseline').disabled = true;
   try {
     S.risk = await command('/api/risk/account', { baseline_usd: baseline, confirm: 'REBASELINE' });
