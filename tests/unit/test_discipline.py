@@ -145,6 +145,16 @@ class TestTheRatchet:
         assert_refused(place(ready_to_enter(d.world, T0 + 60), T0 + 60), 403, "LOSS_STREAK_LOCK",
                        "LOSS STREAK LOCK ACTIVE (44:00 remaining)")
 
+    def test_a_request_refused_later_in_its_checks_locks_nothing(self) -> None:
+        world = fresh_world()
+        world.glob.loss_streak_count = 3
+        d = run(world, SetRisk(loss_streak_limit=2, max_price_age_s=5.0), T0)
+        assert (d.status, d.code) == (400, "INVALID_RISK") and d.body["error"].startswith("max_price_age_s")
+        g = world.glob
+        assert d.world is world and (g.loss_streak_lock_until_ts, g.loss_streak_limit, g.loss_streak_count) == (
+            None, None, 3)
+        assert not [e for e in d.events if e.kind == "lock_set"]
+
     @pytest.mark.parametrize(("before", "limit"), [(None, 4), (2, 4), (3, 3)])
     def test_a_limit_the_streak_does_not_reach_or_that_waits_locks_nothing(self, before: int | None,
                                                                           limit: int) -> None:
