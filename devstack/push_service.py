@@ -187,12 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(service.subscribe(args.key)), flush=True)
     print("POST that subscription to /api/push/subscribe (LOCAL_DEV=1 allows its http:// endpoint); Ctrl-C stops",
           flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        service.stop()
-    return 0
+    return service.serve_until_interrupted()
 
 
 if __name__ == "__main__":

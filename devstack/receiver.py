@@ -52,6 +52,15 @@ class Collector:
         self.server.shutdown()
         self.server.server_close()
 
+    def serve_until_interrupted(self) -> int:
+        """The command line's loop: serve until Ctrl-C, then stop (exit status 0)."""
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            self.stop()
+        return 0
+
 
 class Receiver(Collector):
     """Keeps (and by default prints) each POST/PUT body it gets."""
@@ -121,12 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     receiver = Receiver(args.port, show).start()
     print(f"receiving on http://{HOST}:{receiver.port}/ — add a destination {receiver.json_url} "
           f"(or ntfy://{HOST}:{receiver.port}/topic); Ctrl-C stops", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        receiver.stop()
-    return 0
+    return receiver.serve_until_interrupted()
 
 
 if __name__ == "__main__":
